@@ -1,0 +1,1 @@
+"""crm-customer360: the golden customer profile service of the ERP."""
