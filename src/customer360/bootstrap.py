@@ -1,0 +1,103 @@
+"""Builds everything the service needs from its settings, in one place (no work at import time)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from customer360.application.context import Clock, RequestContext, SystemClock
+from customer360.application.executor import CommandExecutor
+from customer360.infrastructure.persistence.database import DatabaseUrls, create_engine, derive_urls
+from customer360.infrastructure.persistence.embedded import start_embedded
+from customer360.infrastructure.persistence.history_queries import SqlHistoryQueries
+from customer360.infrastructure.persistence.idempotency import SqlIdempotencyLookup
+from customer360.infrastructure.persistence.migrate import current_revision, head_revision, migrate
+from customer360.infrastructure.persistence.profile_queries import SqlProfileQueries
+from customer360.infrastructure.persistence.relationship_queries import SqlRelationshipQueries
+from customer360.infrastructure.persistence.unit_of_work import SqlUnitOfWork
+from customer360.infrastructure.rest.auth import Authenticator, build_authenticator
+from customer360.settings import Settings
+
+
+async def database_urls(settings: Settings) -> DatabaseUrls:
+    """The configured server, or the embedded one (started on first use) when DATABASE_URL is unset."""
+    admin = settings.database_url or await start_embedded(settings.data_dir, settings.database_name)
+    return derive_urls(admin, settings.database_app_url, settings.database_worker_url)
+
+
+def evidence_hasher(key: bytes) -> Any:
+    def digest(value: str) -> str:
+        return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+    return digest
+
+
+@dataclass
+class Services:
+    settings: Settings
+    urls: DatabaseUrls
+    engine: AsyncEngine
+    executor: CommandExecutor
+    profiles: SqlProfileQueries
+    history: SqlHistoryQueries
+    relationships: SqlRelationshipQueries
+    idempotency: SqlIdempotencyLookup
+    authenticator: Authenticator
+    clock: Clock
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    async def readiness(self) -> dict[str, dict[str, Any]]:
+        try:
+            async with self.engine.connect() as connection:
+                revision = await current_revision(connection)
+        except Exception as exc:  # readiness reports any failure as DOWN instead of raising
+            return {"database": {"status": "DOWN", "error": type(exc).__name__}}
+        head = head_revision()
+        migrations = {"status": "UP" if revision == head else "DOWN", "current": revision, "head": head}
+        return {"database": {"status": "UP"}, "migrations": migrations}
+
+    async def aclose(self) -> None:
+        await self.engine.dispose()
+
+
+async def build_services(settings: Settings, registry: CollectorRegistry | None = None) -> Services:
+    urls = await database_urls(settings)
+    if settings.migrate_on_start:
+        await migrate(urls.admin)
+    engine = create_engine(urls.app, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+    clock = SystemClock()
+
+    def unit_of_work(context: RequestContext) -> SqlUnitOfWork:
+        return SqlUnitOfWork(engine, context)
+
+    executor = CommandExecutor(
+        unit_of_work,
+        clock=clock,
+        phone_region=settings.phone_default_region,
+        hasher=evidence_hasher(settings.evidence_hash_key.get_secret_value().encode()),
+    )
+    return Services(
+        settings=settings,
+        urls=urls,
+        engine=engine,
+        executor=executor,
+        profiles=SqlProfileQueries(engine),
+        history=SqlHistoryQueries(engine),
+        relationships=SqlRelationshipQueries(engine),
+        idempotency=SqlIdempotencyLookup(engine, timedelta(hours=settings.idempotency_ttl_hours)),
+        authenticator=build_authenticator(settings),
+        clock=clock,
+        registry=registry or CollectorRegistry(),
+    )
+
+
+async def ping(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))

@@ -1,0 +1,69 @@
+"""``customer360 serve | migrate`` (relay, consume and dedup come with the issues that add them)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import typer
+import uvicorn
+
+from customer360.bootstrap import database_urls
+from customer360.infrastructure.observability import configure_logging
+from customer360.infrastructure.persistence.database import DatabaseUrls
+from customer360.infrastructure.persistence.migrate import migrate as run_migrations
+from customer360.settings import Settings
+
+app = typer.Typer(help="crm-customer360: the golden customer profile service", no_args_is_help=True)
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="Overrides HTTP_HOST"),
+    port: int | None = typer.Option(None, help="Overrides HTTP_PORT"),
+    workers: int | None = typer.Option(None, help="Overrides HTTP_WORKERS"),
+) -> None:
+    """Serve the HTTP API (starting the embedded PostgreSQL and migrating first when configured so)."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    urls = asyncio.run(_prepare(settings))
+    # Workers inherit the resolved database and must not start or migrate it again.
+    os.environ["DATABASE_URL"] = urls.admin.render_as_string(hide_password=False)
+    os.environ["MIGRATE_ON_START"] = "false"
+    uvicorn.run(
+        "customer360.infrastructure.rest.app:create_app_from_env",
+        factory=True,
+        host=host or settings.http_host,
+        port=port or settings.http_port,
+        workers=workers or settings.http_workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_config=None,
+        proxy_headers=False,
+    )
+
+
+async def _prepare(settings: Settings) -> DatabaseUrls:
+    urls = await database_urls(settings)
+    if settings.migrate_on_start:
+        await run_migrations(urls.admin)
+    return urls
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations and exit."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+
+    async def run() -> None:
+        urls = await database_urls(settings)
+        await run_migrations(urls.admin)
+
+    asyncio.run(run())
+    typer.echo("migrations applied")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,80 @@
+"""Domain events: facts in the past tense, recorded by the aggregate method that made them true.
+
+The unit of work turns them into audit rows and outbox rows in the same commit. ``changes`` keeps the
+old and new value of every field, as primitives, for the audit trail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DomainEvent:
+    customer_id: str
+    occurred_at: datetime
+    actor: str
+    changes: tuple[FieldChange, ...] = field(default=())
+
+    @property
+    def action(self) -> str:
+        return type(self).__name__
+
+    @property
+    def entity(self) -> tuple[str, str]:
+        """The (type, id) the audit row is about."""
+        return ("CUSTOMER", self.customer_id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerProfileCreated(DomainEvent):
+    kind: str
+    name: str
+    status: str
+    segment: str | None
+    primary_contact_id: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerProfileUpdated(DomainEvent):
+    """Any change to a profile or to what belongs to it; ``what`` names the kind of change."""
+
+    what: str
+    version: int
+    source: str = "API"
+    entity_type: str = "CUSTOMER"
+    entity_id: str | None = None
+
+    @property
+    def action(self) -> str:
+        return self.what
+
+    @property
+    def entity(self) -> tuple[str, str]:
+        return (self.entity_type, self.entity_id or self.customer_id)
+
+    @property
+    def changed_fields(self) -> list[str]:
+        return sorted({c.field.split(".")[0].split("[")[0] for c in self.changes})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConsentUpdated(DomainEvent):
+    consent_id: str
+    channel: str
+    purpose: str
+    status: str
+    contact_point: str | None
+
+    @property
+    def entity(self) -> tuple[str, str]:
+        return ("CONSENT", self.consent_id)

@@ -1,0 +1,27 @@
+"""Turn value objects into JSON-able primitives, for audit before/after images and change sets."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+
+def to_primitive(value: Any) -> Any:
+    """Dataclasses become dicts, enums their values, tuples/sets/frozensets lists, dates ISO strings."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_primitive(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, frozenset | set):
+        return sorted(to_primitive(v) for v in value)
+    if isinstance(value, list | tuple):
+        return [to_primitive(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_primitive(v) for k, v in value.items()}
+    raise TypeError(f"cannot turn {type(value).__name__} into a primitive")

@@ -1,0 +1,327 @@
+"""CustomerRepository on PostgreSQL: one profile row, its contacts, its look-up keys and external refs.
+
+Changes are written at flush time (just before commit), each changed profile with an optimistic
+version check on top of the row lock taken when it was loaded for update.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from customer360.domain.customer import Contact, ContactAttributes, CustomerProfile, ProfileAttributes
+from customer360.domain.errors import ConcurrentModification, CustomerNotFound, DuplicateExternalReference
+from customer360.domain.ids import CUSTOMER_PREFIX, is_valid_id
+from customer360.domain.search_terms import search_text
+from customer360.domain.values import ContactRole, CustomerKind, CustomerStatus, ExternalReference
+from customer360.infrastructure.persistence.documents import (
+    address_from,
+    communication_from,
+    email_from,
+    locale_from,
+    phone_from,
+    tax_id_from,
+    to_document,
+)
+from customer360.infrastructure.persistence.tables import (
+    contact,
+    customer_key,
+    customer_profile,
+    external_reference,
+)
+
+
+def profile_keys(profile: CustomerProfile) -> list[tuple[str, str, str]]:
+    """(type, value, owner) keys for exact look-ups; owner '' is the profile, else a contact id."""
+    keys: set[tuple[str, str, str]] = set()
+    a = profile.attributes
+    owners: list[tuple[str, Any]] = [("", a)] + [(c.id, c.attributes) for c in profile.active_contacts]
+    for owner, attributes in owners:
+        for email in attributes.emails:
+            keys.add(("EMAIL", email.key, owner))
+        for phone in attributes.phones:
+            keys.add(("PHONE", phone.e164, owner))
+            keys.add(("PHONE_NSN", phone.national_number, owner))
+    for tax in a.tax_ids:
+        keys.add(("TAX_ID", tax.value, ""))
+        if tax.value.startswith(tax.country):
+            keys.add(("TAX_ID", tax.value[len(tax.country) :], ""))
+    if a.domain:
+        keys.add(("DOMAIN", a.domain, ""))
+    return sorted(keys)
+
+
+class SqlCustomerRepository:
+    def __init__(self, connection: AsyncConnection, tenant_id: str) -> None:
+        self._conn = connection
+        self._tenant = tenant_id
+        self._seen: dict[str, CustomerProfile] = {}
+        self._new: set[str] = set()
+        self._loaded_refs: dict[str, set[ExternalReference]] = {}
+
+    def seen(self) -> list[CustomerProfile]:
+        return list(self._seen.values())
+
+    async def add(self, profile: CustomerProfile) -> None:
+        self._seen[profile.id] = profile
+        self._new.add(profile.id)
+
+    async def get(self, customer_id: str) -> CustomerProfile:
+        return await self._load(customer_id, lock=False)
+
+    async def get_for_update(self, customer_id: str) -> CustomerProfile:
+        return await self._load(customer_id, lock=True)
+
+    async def owner_of_external_ref(self, ref: ExternalReference) -> str | None:
+        result = await self._conn.execute(
+            select(external_reference.c.customer_id).where(
+                external_reference.c.tenant_id == self._tenant,
+                external_reference.c.source_system == ref.source_system,
+                external_reference.c.external_id == ref.external_id,
+            )
+        )
+        return result.scalar_one_or_none()
+
+    async def _load(self, customer_id: str, *, lock: bool) -> CustomerProfile:
+        if customer_id in self._seen:
+            return self._seen[customer_id]
+        if not is_valid_id(CUSTOMER_PREFIX, customer_id):
+            raise CustomerNotFound(customer_id)
+        query = select(customer_profile).where(
+            customer_profile.c.tenant_id == self._tenant, customer_profile.c.id == customer_id
+        )
+        row = (await self._conn.execute(query.with_for_update() if lock else query)).mappings().first()
+        if row is None:
+            raise CustomerNotFound(customer_id)
+        contact_rows = (
+            (
+                await self._conn.execute(
+                    select(contact)
+                    .where(contact.c.tenant_id == self._tenant, contact.c.customer_id == customer_id)
+                    .order_by(contact.c.id)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        ref_rows = (
+            await self._conn.execute(
+                select(external_reference.c.source_system, external_reference.c.external_id)
+                .where(
+                    external_reference.c.tenant_id == self._tenant,
+                    external_reference.c.customer_id == customer_id,
+                )
+                .order_by(external_reference.c.created_at, external_reference.c.source_system)
+            )
+        ).all()
+        refs = tuple(ExternalReference(source_system=s, external_id=e) for s, e in ref_rows)
+        profile = _profile_from_rows(row, contact_rows, refs)
+        self._seen[customer_id] = profile
+        self._loaded_refs[customer_id] = set(refs)
+        return profile
+
+    async def flush(self) -> None:
+        for profile in self._seen.values():
+            if profile.id in self._new:
+                await self._insert(profile)
+            elif profile.changed:
+                await self._update(profile)
+            profile.mark_saved()
+        self._new.clear()
+
+    async def _insert(self, profile: CustomerProfile) -> None:
+        await self._conn.execute(insert(customer_profile).values(**self._profile_values(profile)))
+        await self._write_children(profile, set())
+
+    async def _update(self, profile: CustomerProfile) -> None:
+        result = await self._conn.execute(
+            update(customer_profile)
+            .where(
+                customer_profile.c.tenant_id == self._tenant,
+                customer_profile.c.id == profile.id,
+                customer_profile.c.version == profile.loaded_version,
+            )
+            .values(**self._profile_values(profile))
+        )
+        if result.rowcount != 1:
+            raise ConcurrentModification(f"Customer {profile.id} was changed concurrently", {"customerId": profile.id})
+        await self._write_children(profile, self._loaded_refs.get(profile.id, set()))
+
+    async def _write_children(self, profile: CustomerProfile, loaded_refs: set[ExternalReference]) -> None:
+        if profile.contacts:
+            statement = pg_insert(contact).values([self._contact_values(profile.id, c) for c in profile.contacts])
+            excluded = statement.excluded
+            await self._conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[contact.c.tenant_id, contact.c.id],
+                    set_={
+                        name: excluded[name]
+                        for name in self._contact_values(profile.id, profile.contacts[0])
+                        if name not in ("tenant_id", "id", "created_at")
+                    },
+                )
+            )
+        await self._conn.execute(
+            delete(customer_key).where(
+                customer_key.c.tenant_id == self._tenant, customer_key.c.customer_id == profile.id
+            )
+        )
+        keys = profile_keys(profile)
+        if keys:
+            await self._conn.execute(
+                insert(customer_key).values(
+                    [
+                        {
+                            "tenant_id": self._tenant,
+                            "key_type": t,
+                            "key_value": v,
+                            "customer_id": profile.id,
+                            "owner": o,
+                        }
+                        for t, v, o in keys
+                    ]
+                )
+            )
+        await self._write_external_refs(profile, loaded_refs)
+
+    async def _write_external_refs(self, profile: CustomerProfile, loaded: set[ExternalReference]) -> None:
+        current = set(profile.attributes.external_refs)
+        for ref in loaded - current:
+            await self._conn.execute(
+                delete(external_reference).where(
+                    and_(
+                        external_reference.c.tenant_id == self._tenant,
+                        external_reference.c.source_system == ref.source_system,
+                        external_reference.c.external_id == ref.external_id,
+                        external_reference.c.customer_id == profile.id,
+                    )
+                )
+            )
+        for ref in sorted(current - loaded, key=lambda r: r.source_system):
+            try:
+                async with self._conn.begin_nested():
+                    await self._conn.execute(
+                        insert(external_reference).values(
+                            tenant_id=self._tenant,
+                            source_system=ref.source_system,
+                            external_id=ref.external_id,
+                            customer_id=profile.id,
+                            created_at=profile.updated_at,
+                        )
+                    )
+            except IntegrityError:
+                # Another transaction took the reference after our check: the database is the arbiter.
+                raise DuplicateExternalReference(ref.source_system, None) from None
+        self._loaded_refs[profile.id] = current
+
+    def _profile_values(self, profile: CustomerProfile) -> dict[str, Any]:
+        a = profile.attributes
+        return {
+            "tenant_id": self._tenant,
+            "id": profile.id,
+            "kind": a.kind.value,
+            "status": profile.status.value,
+            "name": a.name,
+            "legal_name": a.legal_name,
+            "given_name": a.given_name,
+            "family_name": a.family_name,
+            "birth_date": a.birth_date,
+            "segment": a.segment,
+            "industry": a.industry,
+            "website": a.website,
+            "domain": a.domain,
+            "tax_ids": to_document(a.tax_ids),
+            "emails": to_document(a.emails),
+            "phones": to_document(a.phones),
+            "addresses": to_document(a.addresses),
+            "locale": to_document(a.locale),
+            "communication": to_document(a.communication),
+            "tags": list(a.tags),
+            "search_text": search_text(a.name, a.legal_name),
+            "merged_into": profile.merged_into,
+            "created_at": profile.created_at,
+            "created_by": profile.created_by,
+            "updated_at": profile.updated_at,
+            "updated_by": profile.updated_by,
+            "version": profile.version,
+        }
+
+    def _contact_values(self, customer_id: str, c: Contact) -> dict[str, Any]:
+        a = c.attributes
+        return {
+            "tenant_id": self._tenant,
+            "id": c.id,
+            "customer_id": customer_id,
+            "name": a.name,
+            "given_name": a.given_name,
+            "family_name": a.family_name,
+            "job_title": a.job_title,
+            "roles": sorted(r.value for r in a.roles),
+            "primary_roles": sorted(r.value for r in a.primary_roles),
+            "emails": to_document(a.emails),
+            "phones": to_document(a.phones),
+            "communication": to_document(a.communication),
+            "created_at": c.created_at,
+            "updated_at": c.updated_at,
+            "removed_at": c.removed_at,
+        }
+
+
+def _profile_from_rows(row: Any, contact_rows: Any, refs: tuple[ExternalReference, ...]) -> CustomerProfile:
+    attributes = ProfileAttributes(
+        kind=CustomerKind(row["kind"]),
+        name=row["name"],
+        legal_name=row["legal_name"],
+        given_name=row["given_name"],
+        family_name=row["family_name"],
+        birth_date=row["birth_date"],
+        segment=row["segment"],
+        industry=row["industry"],
+        website=row["website"],
+        domain=row["domain"],
+        tax_ids=tuple(tax_id_from(d) for d in row["tax_ids"]),
+        emails=tuple(email_from(d) for d in row["emails"]),
+        phones=tuple(phone_from(d) for d in row["phones"]),
+        addresses=tuple(address_from(d) for d in row["addresses"]),
+        locale=locale_from(row["locale"]),
+        communication=communication_from(row["communication"]),
+        tags=tuple(row["tags"]),
+        external_refs=refs,
+    )
+    contacts = [
+        Contact(
+            id=c["id"],
+            attributes=ContactAttributes(
+                name=c["name"],
+                given_name=c["given_name"],
+                family_name=c["family_name"],
+                job_title=c["job_title"],
+                roles=frozenset(ContactRole(r) for r in c["roles"]),
+                primary_roles=frozenset(ContactRole(r) for r in c["primary_roles"]),
+                emails=tuple(email_from(d) for d in c["emails"]),
+                phones=tuple(phone_from(d) for d in c["phones"]),
+                communication=communication_from(c["communication"]),
+            ),
+            created_at=c["created_at"],
+            updated_at=c["updated_at"],
+            removed_at=c["removed_at"],
+        )
+        for c in contact_rows
+    ]
+    return CustomerProfile(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        attributes=attributes,
+        status=CustomerStatus(row["status"]),
+        contacts=contacts,
+        created_at=row["created_at"],
+        created_by=row["created_by"],
+        updated_at=row["updated_at"],
+        updated_by=row["updated_by"],
+        version=row["version"],
+        merged_into=row["merged_into"],
+    )

@@ -1,0 +1,71 @@
+"""Engines and the per-transaction tenant scope.
+
+Every transaction that touches tenant data starts with ``set_config('app.tenant_id', …, true)``; the
+setting dies with the transaction, so a pooled connection can never leak one tenant into the next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from customer360.infrastructure.persistence.roles import APP_ROLE, TENANT_SETTING, WORKER_ROLE
+from customer360.infrastructure.persistence.tables import SCHEMA
+
+SET_TENANT = text(f"SELECT set_config('{TENANT_SETTING}', :tenant, true)")
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseUrls:
+    admin: URL
+    app: URL
+    worker: URL
+
+
+def asyncpg_url(url: str | URL) -> URL:
+    parsed = make_url(url) if isinstance(url, str) else url
+    return parsed.set(drivername="postgresql+asyncpg")
+
+
+def derive_urls(admin_url: str | URL, app_url: str | None = None, worker_url: str | None = None) -> DatabaseUrls:
+    """The service's roles connect to the same server and database as the admin URL unless told otherwise."""
+    admin = asyncpg_url(admin_url)
+    return DatabaseUrls(
+        admin=admin,
+        app=asyncpg_url(app_url) if app_url else admin.set(username=APP_ROLE, password=None),
+        worker=asyncpg_url(worker_url) if worker_url else admin.set(username=WORKER_ROLE, password=None),
+    )
+
+
+def create_engine(url: URL, *, pool_size: int = 10, max_overflow: int = 10, pooled: bool = True) -> AsyncEngine:
+    connect_args = {
+        "server_settings": {"search_path": f"{SCHEMA},public", "application_name": "crm-customer360"},
+    }
+    if not pooled:
+        return create_async_engine(url, poolclass=NullPool, connect_args=connect_args)
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args=connect_args,
+    )
+
+
+async def set_tenant(connection: AsyncConnection, tenant_id: str) -> None:
+    await connection.execute(SET_TENANT, {"tenant": tenant_id})
+
+
+@asynccontextmanager
+async def tenant_transaction(engine: AsyncEngine, tenant_id: str) -> AsyncIterator[AsyncConnection]:
+    """A transaction that sees only this tenant's rows (row-level security does the filtering)."""
+    async with engine.begin() as connection:
+        await set_tenant(connection, tenant_id)
+        yield connection

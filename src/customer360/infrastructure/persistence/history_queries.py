@@ -1,0 +1,123 @@
+"""Read side of the histories: consent records, the audit trail and the change feed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from customer360.application.queries import Document, Page
+from customer360.domain.consent import ConsentRecord
+from customer360.domain.errors import InvalidValue
+from customer360.infrastructure.persistence.consent_repository import record_from_row
+from customer360.infrastructure.persistence.database import tenant_transaction
+from customer360.infrastructure.persistence.profile_queries import (
+    customer_exists,
+    decode_cursor,
+    encode_cursor,
+)
+from customer360.infrastructure.persistence.tables import audit_log, consent_record, event_outbox
+
+
+def consent_document(row: Any) -> Document:
+    return {
+        "id": row["id"],
+        "customerId": row["customer_id"],
+        "type": row["channel"],
+        "purpose": row["purpose"],
+        "status": row["status"],
+        "contactPoint": {"kind": row["contact_point_kind"], "value": row["contact_point_value"]}
+        if row["contact_point_kind"]
+        else None,
+        "legalBasis": row["legal_basis"],
+        "source": row["source"],
+        "policyVersion": row["policy_version"],
+        "evidence": row["evidence"],
+        "effectiveAt": row["effective_at"],
+        "recordedAt": row["recorded_at"],
+        "recordedBy": row["recorded_by"],
+        "expiresAt": row["expires_at"],
+    }
+
+
+class SqlHistoryQueries:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def consent_history(self, tenant_id: str, customer_id: str, cursor: str | None, limit: int) -> Page | None:
+        after = decode_cursor(cursor)
+        async with tenant_transaction(self._engine, tenant_id) as connection:
+            if not await customer_exists(connection, tenant_id, customer_id):
+                return None
+            query = (
+                select(consent_record)
+                .where(consent_record.c.tenant_id == tenant_id, consent_record.c.customer_id == customer_id)
+                .order_by(consent_record.c.id)
+                .limit(limit + 1)
+            )
+            if after:
+                query = query.where(consent_record.c.id > after)
+            rows = (await connection.execute(query)).mappings().all()
+        items = [consent_document(r) for r in rows[:limit]]
+        return Page(items, encode_cursor(items[-1]["id"]) if len(rows) > limit else None)
+
+    async def consent_records(self, tenant_id: str, customer_id: str) -> list[ConsentRecord] | None:
+        async with tenant_transaction(self._engine, tenant_id) as connection:
+            if not await customer_exists(connection, tenant_id, customer_id):
+                return None
+            rows = (
+                await connection.execute(
+                    select(consent_record).where(
+                        consent_record.c.tenant_id == tenant_id, consent_record.c.customer_id == customer_id
+                    )
+                )
+            ).mappings()
+            return [record_from_row(r) for r in rows]
+
+    async def audit(self, tenant_id: str, customer_id: str, cursor: str | None, limit: int) -> Page | None:
+        after = decode_cursor(cursor)
+        if after is not None and not after.isdigit():
+            raise InvalidValue("cursor", "is not a cursor returned by this API")
+        async with tenant_transaction(self._engine, tenant_id) as connection:
+            if not await customer_exists(connection, tenant_id, customer_id):
+                return None
+            query = (
+                select(audit_log)
+                .where(audit_log.c.tenant_id == tenant_id, audit_log.c.customer_id == customer_id)
+                .order_by(audit_log.c.id)
+                .limit(limit + 1)
+            )
+            if after:
+                query = query.where(audit_log.c.id > int(after))
+            rows = (await connection.execute(query)).mappings().all()
+        items = [
+            {
+                "id": r["id"],
+                "customerId": r["customer_id"],
+                "entityType": r["entity_type"],
+                "entityId": r["entity_id"],
+                "action": r["action"],
+                "actor": r["actor"],
+                "source": r["source"],
+                "correlationId": r["correlation_id"],
+                "occurredAt": r["occurred_at"],
+                "changes": r["changes"],
+            }
+            for r in rows[:limit]
+        ]
+        return Page(items, encode_cursor(str(items[-1]["id"])) if len(rows) > limit else None)
+
+    async def events(self, tenant_id: str, after: int, limit: int) -> tuple[list[Document], int]:
+        """Envelopes after a feed position; positions follow commit order, so nothing is ever skipped."""
+        async with tenant_transaction(self._engine, tenant_id) as connection:
+            rows = (
+                await connection.execute(
+                    select(event_outbox.c.position, event_outbox.c.envelope)
+                    .where(event_outbox.c.tenant_id == tenant_id, event_outbox.c.position > after)
+                    .order_by(event_outbox.c.position)
+                    .limit(limit)
+                )
+            ).all()
+        last = rows[-1][0] if rows else after
+        return [dict(envelope) for _, envelope in rows], last

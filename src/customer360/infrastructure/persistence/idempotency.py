@@ -1,0 +1,65 @@
+"""Responses remembered under an Idempotency-Key, per tenant, for IDEMPOTENCY_TTL_HOURS."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from customer360.application.ports import StoredResponse
+from customer360.domain.errors import IdempotencyKeyInProgress
+from customer360.infrastructure.persistence.database import tenant_transaction
+from customer360.infrastructure.persistence.tables import idempotency_record
+
+
+class SqlIdempotencyStore:
+    """The write half, used inside the unit of work so the response commits with the change."""
+
+    def __init__(self, connection: AsyncConnection, tenant_id: str) -> None:
+        self._conn = connection
+        self._tenant = tenant_id
+
+    async def save(self, key: str, response: StoredResponse) -> None:
+        try:
+            async with self._conn.begin_nested():
+                await self._conn.execute(
+                    insert(idempotency_record).values(
+                        tenant_id=self._tenant,
+                        key=key,
+                        fingerprint=response.fingerprint,
+                        status_code=response.status_code,
+                        body=response.body,
+                        headers=response.headers,
+                        created_at=datetime.now(UTC),
+                    )
+                )
+        except IntegrityError:
+            # A concurrent request with the same key committed first; ours must not apply twice.
+            raise IdempotencyKeyInProgress("A request with this Idempotency-Key was processed concurrently") from None
+
+
+class SqlIdempotencyLookup:
+    def __init__(self, engine: AsyncEngine, ttl: timedelta) -> None:
+        self._engine = engine
+        self._ttl = ttl
+
+    async def find(self, tenant_id: str, key: str) -> StoredResponse | None:
+        async with tenant_transaction(self._engine, tenant_id) as connection:
+            row = (
+                (
+                    await connection.execute(
+                        select(idempotency_record).where(
+                            idempotency_record.c.tenant_id == tenant_id,
+                            idempotency_record.c.key == key,
+                            idempotency_record.c.created_at > datetime.now(UTC) - self._ttl,
+                        )
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        if row is None:
+            return None
+        return StoredResponse(row["fingerprint"], row["status_code"], bytes(row["body"]), dict(row["headers"]))

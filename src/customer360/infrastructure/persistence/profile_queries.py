@@ -1,0 +1,246 @@
+"""Read side of profiles: documents straight from SQL, no aggregates (the fast path of the lookups)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from sqlalchemy import and_, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from customer360.application.queries import CustomerFilter, Document, Page, SearchCriteria
+from customer360.domain.errors import InvalidValue
+from customer360.domain.ids import CUSTOMER_PREFIX, is_valid_id
+from customer360.domain.search_terms import search_query
+from customer360.infrastructure.persistence.database import tenant_transaction
+from customer360.infrastructure.persistence.tables import customer_key, customer_profile, external_reference
+
+P = customer_profile.c
+HIDDEN_STATUSES = ("MERGED", "ERASED")
+# Trigram word similarity needed for a fuzzy name hit; below pg_trgm's 0.6 so one typo is forgiven.
+NAME_SIMILARITY_THRESHOLD = 0.45
+
+CONTACTS_JSON = """
+    COALESCE((SELECT jsonb_agg(jsonb_build_object(
+        'id', c.id, 'name', c.name, 'givenName', c.given_name, 'familyName', c.family_name,
+        'jobTitle', c.job_title, 'roles', to_jsonb(c.roles), 'primaryRoles', to_jsonb(c.primary_roles),
+        'emails', c.emails, 'phones', c.phones, 'communication', c.communication,
+        'createdAt', c.created_at, 'updatedAt', c.updated_at) ORDER BY c.id)
+      FROM contact c
+     WHERE c.tenant_id = p.tenant_id AND c.customer_id = p.id AND c.removed_at IS NULL), '[]'::jsonb)
+"""
+
+EXTERNAL_REFS_JSON = """
+    COALESCE((SELECT jsonb_agg(jsonb_build_object('sourceSystem', r.source_system, 'externalId', r.external_id)
+                               ORDER BY r.source_system)
+      FROM external_reference r
+     WHERE r.tenant_id = p.tenant_id AND r.customer_id = p.id), '[]'::jsonb)
+"""
+
+PROFILE_COLUMNS = f"""
+    p.id, p.kind, p.status, p.name, p.legal_name, p.given_name, p.family_name, p.birth_date, p.segment,
+    p.industry, p.website, p.domain, p.tax_ids, p.emails, p.phones, p.addresses, p.locale, p.communication,
+    p.tags, p.merged_into, p.created_at, p.created_by, p.updated_at, p.updated_by, p.version,
+    {EXTERNAL_REFS_JSON} AS external_refs, {CONTACTS_JSON} AS contacts
+"""
+
+PROFILE_BY_ID = text(f"SELECT {PROFILE_COLUMNS} FROM customer_profile p WHERE p.tenant_id = :tenant AND p.id = :id")
+_SET_SIMILARITY = text(f"SET LOCAL pg_trgm.word_similarity_threshold = {NAME_SIMILARITY_THRESHOLD}")
+
+
+def profile_document(row: Any) -> Document:
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "name": row["name"],
+        "legalName": row["legal_name"],
+        "givenName": row["given_name"],
+        "familyName": row["family_name"],
+        "birthDate": row["birth_date"],
+        "status": row["status"],
+        "segment": row["segment"],
+        "industry": row["industry"],
+        "website": row["website"],
+        "domain": row["domain"],
+        "taxIds": row["tax_ids"],
+        "emails": row["emails"],
+        "phones": row["phones"],
+        "addresses": row["addresses"],
+        "locale": row["locale"],
+        "communication": row["communication"],
+        "tags": row["tags"],
+        "externalRefs": row["external_refs"],
+        "contacts": row["contacts"],
+        "mergedInto": row["merged_into"],
+        "createdAt": row["created_at"],
+        "createdBy": row["created_by"],
+        "updatedAt": row["updated_at"],
+        "updatedBy": row["updated_by"],
+        "version": row["version"],
+    }
+
+
+def encode_cursor(value: str) -> str:
+    return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    try:
+        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidValue("cursor", "is not a cursor returned by this API") from None
+    if not value or len(value) > 200:
+        raise InvalidValue("cursor", "is not a cursor returned by this API")
+    return value
+
+
+async def customer_exists(connection: AsyncConnection, tenant_id: str, customer_id: str) -> bool:
+    if not is_valid_id(CUSTOMER_PREFIX, customer_id):
+        return False
+    result = await connection.execute(select(P.id).where(P.tenant_id == tenant_id, P.id == customer_id))
+    return result.first() is not None
+
+
+class SqlProfileQueries:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def profile(self, tenant_id: str, customer_id: str) -> Document | None:
+        if not is_valid_id(CUSTOMER_PREFIX, customer_id):
+            return None
+        async with tenant_transaction(self._engine, tenant_id) as connection:
+            row = (await connection.execute(PROFILE_BY_ID, {"tenant": tenant_id, "id": customer_id})).mappings().first()
+        return None if row is None else profile_document(row)
+
+    async def profiles(self, tenant_id: str, query: CustomerFilter) -> Page:
+        conditions = ["p.tenant_id = :tenant"]
+        params: dict[str, Any] = {"tenant": tenant_id, "limit": query.limit + 1}
+        if query.status:
+            conditions.append("p.status = :status")
+            params["status"] = query.status
+        else:
+            conditions.append("p.status NOT IN ('MERGED', 'ERASED')")
+        if query.segment:
+            conditions.append("p.segment = :segment")
+            params["segment"] = query.segment
+        if query.kind:
+            conditions.append("p.kind = :kind")
+            params["kind"] = query.kind
+        if query.tag:
+            conditions.append("p.tags @> ARRAY[CAST(:tag AS text)]")
+            params["tag"] = query.tag
+        if query.updated_since:
+            conditions.append("p.updated_at >= :updated_since")
+            params["updated_since"] = query.updated_since
+        after = decode_cursor(query.cursor)
+        if after:
+            conditions.append("p.id > :after")
+            params["after"] = after
+        where = " AND ".join(conditions)
+        statement = text(f"SELECT {PROFILE_COLUMNS} FROM customer_profile p WHERE {where} ORDER BY p.id LIMIT :limit")
+        async with tenant_transaction(self._engine, tenant_id) as connection:
+            rows = (await connection.execute(statement, params)).mappings().all()
+        items = [profile_document(r) for r in rows[: query.limit]]
+        more = len(rows) > query.limit
+        return Page(items, encode_cursor(items[-1]["id"]) if more and items else None)
+
+    async def contacts(self, tenant_id: str, customer_id: str) -> list[Document] | None:
+        document = await self.profile(tenant_id, customer_id)
+        return None if document is None else list(document["contacts"])
+
+    async def search(self, tenant_id: str, criteria: SearchCriteria) -> list[Document]:
+        """Exact keys narrow the set through the key tables; a name ranks by trigram word similarity."""
+        async with tenant_transaction(self._engine, tenant_id) as connection:
+            candidate_sets: list[set[str]] = []
+            matched_on: dict[str, set[str]] = {}
+            for label, key_types, values in self._key_criteria(criteria):
+                ids = await self._ids_by_keys(connection, tenant_id, key_types, values)
+                candidate_sets.append(ids)
+                for customer_id in ids:
+                    matched_on.setdefault(customer_id, set()).add(label)
+            if criteria.external_ref is not None:
+                system, external_id = criteria.external_ref
+                result = await connection.execute(
+                    select(external_reference.c.customer_id).where(
+                        external_reference.c.tenant_id == tenant_id,
+                        external_reference.c.source_system == system,
+                        external_reference.c.external_id == external_id,
+                    )
+                )
+                ids = set(result.scalars())
+                candidate_sets.append(ids)
+                for customer_id in ids:
+                    matched_on.setdefault(customer_id, set()).add("externalRef")
+            candidates = set.intersection(*candidate_sets) if candidate_sets else None
+            if candidates is not None and not candidates:
+                return []
+            rows = await self._ranked(connection, tenant_id, criteria, candidates)
+        results = []
+        for row in rows:
+            labels = set(matched_on.get(row["id"], set()))
+            if criteria.name:
+                labels.add("name")
+            results.append(
+                {
+                    "score": round(float(row["score"]), 4),
+                    "matchedOn": sorted(labels),
+                    "customer": profile_document(row),
+                }
+            )
+        return results
+
+    @staticmethod
+    def _key_criteria(criteria: SearchCriteria) -> list[tuple[str, tuple[str, ...], list[str]]]:
+        keys: list[tuple[str, tuple[str, ...], list[str]]] = []
+        if criteria.email:
+            keys.append(("email", ("EMAIL",), [criteria.email]))
+        if criteria.phone:
+            keys.append(("phone", ("PHONE", "PHONE_NSN"), list(criteria.phone)))
+        if criteria.tax_id:
+            keys.append(("taxId", ("TAX_ID",), [criteria.tax_id]))
+        return keys
+
+    @staticmethod
+    async def _ids_by_keys(
+        connection: AsyncConnection, tenant_id: str, key_types: tuple[str, ...], values: list[str]
+    ) -> set[str]:
+        result = await connection.execute(
+            select(customer_key.c.customer_id).where(
+                customer_key.c.tenant_id == tenant_id,
+                or_(*[and_(customer_key.c.key_type == t, customer_key.c.key_value.in_(values)) for t in key_types]),
+            )
+        )
+        return set(result.scalars())
+
+    @staticmethod
+    async def _ranked(
+        connection: AsyncConnection, tenant_id: str, criteria: SearchCriteria, candidates: set[str] | None
+    ) -> list[Any]:
+        params: dict[str, Any] = {"tenant": tenant_id, "limit": criteria.limit}
+        conditions = ["p.tenant_id = :tenant"]
+        if not criteria.include_inactive:
+            conditions.append("p.status = 'ACTIVE'")
+        conditions.append("p.status NOT IN ('MERGED', 'ERASED')")
+        score = "1.0"
+        if candidates is not None:
+            conditions.append("p.id = ANY(:ids)")
+            params["ids"] = sorted(candidates)
+        if criteria.name:
+            query = search_query(criteria.name)
+            if not query:
+                return []
+            await connection.execute(_SET_SIMILARITY)
+            params["q"] = query
+            params["like"] = f"%{query}%"
+            conditions.append("(:q <% p.search_text OR p.search_text LIKE :like)")
+            score = (
+                "GREATEST(word_similarity(:q, p.search_text), CASE WHEN p.search_text LIKE :like THEN 1.0 ELSE 0 END)"
+            )
+        statement = text(
+            f"SELECT {PROFILE_COLUMNS}, {score} AS score FROM customer_profile p "
+            f"WHERE {' AND '.join(conditions)} ORDER BY score DESC, p.id LIMIT :limit"
+        )
+        return list((await connection.execute(statement, params)).mappings().all())

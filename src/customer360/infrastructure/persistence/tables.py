@@ -1,0 +1,264 @@
+"""Table definitions (SQLAlchemy Core). The migrations create them; a test checks the two agree.
+
+Every table leads its primary key and indexes with ``tenant_id`` and has row-level security.
+Two documented exceptions serve cross-tenant background work done by the worker role: the relay's
+index over unpublished outbox rows and the purge indexes on creation time.
+JSONB columns hold value objects in the API's own spelling, so the read path can pass them through.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+SCHEMA = "crm_customer360"
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(schema=SCHEMA, naming_convention=NAMING_CONVENTION)
+
+TENANT = String(64)
+ID = String(40)
+
+
+def _tenant() -> Column[str]:
+    return Column("tenant_id", TENANT, nullable=False)
+
+
+def _ts(name: str, *, nullable: bool = False) -> Column[object]:
+    return Column(name, DateTime(timezone=True), nullable=nullable)
+
+
+customer_profile = Table(
+    "customer_profile",
+    metadata,
+    _tenant(),
+    Column("id", ID, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("legal_name", Text),
+    Column("given_name", Text),
+    Column("family_name", Text),
+    Column("birth_date", Date),
+    Column("segment", Text),
+    Column("industry", Text),
+    Column("website", Text),
+    Column("domain", Text),
+    Column("tax_ids", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("emails", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("phones", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("addresses", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("locale", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("communication", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("tags", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    # Accent-free, lower-case name variants (see domain.search_terms) for trigram search.
+    Column("search_text", Text, nullable=False),
+    Column("merged_into", ID),
+    _ts("created_at"),
+    Column("created_by", Text, nullable=False),
+    _ts("updated_at"),
+    Column("updated_by", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    Index(None, "tenant_id", "status", "id"),
+    Index(None, "tenant_id", "updated_at", "id"),
+    Index("ix_customer_profile_tenant_id_tags", "tenant_id", "tags", postgresql_using="gin"),
+    Index(
+        "ix_customer_profile_tenant_id_search_text",
+        "tenant_id",
+        "search_text",
+        postgresql_using="gin",
+        postgresql_ops={"search_text": "gin_trgm_ops"},
+    ),
+)
+
+contact = Table(
+    "contact",
+    metadata,
+    _tenant(),
+    Column("id", ID, nullable=False),
+    Column("customer_id", ID, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("given_name", Text),
+    Column("family_name", Text),
+    Column("job_title", Text),
+    Column("roles", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("primary_roles", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("emails", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("phones", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("communication", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    _ts("created_at"),
+    _ts("updated_at"),
+    _ts("removed_at", nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id", "customer_id"], ["customer_profile.tenant_id", "customer_profile.id"]),
+    Index(None, "tenant_id", "customer_id"),
+)
+
+# Normalised keys for exact look-ups (e-mail, phone, national phone digits, tax id, web domain),
+# of the profile itself (owner '') and of its contacts (owner = contact id).
+customer_key = Table(
+    "customer_key",
+    metadata,
+    _tenant(),
+    Column("key_type", String(16), nullable=False),
+    Column("key_value", Text, nullable=False),
+    Column("customer_id", ID, nullable=False),
+    Column("owner", String(40), nullable=False, server_default=""),
+    PrimaryKeyConstraint("tenant_id", "key_type", "key_value", "customer_id", "owner"),
+    ForeignKeyConstraint(["tenant_id", "customer_id"], ["customer_profile.tenant_id", "customer_profile.id"]),
+    Index(None, "tenant_id", "customer_id"),
+)
+
+external_reference = Table(
+    "external_reference",
+    metadata,
+    _tenant(),
+    Column("source_system", String(40), nullable=False),
+    Column("external_id", Text, nullable=False),
+    Column("customer_id", ID, nullable=False),
+    _ts("created_at"),
+    PrimaryKeyConstraint("tenant_id", "source_system", "external_id"),
+    ForeignKeyConstraint(["tenant_id", "customer_id"], ["customer_profile.tenant_id", "customer_profile.id"]),
+    Index(None, "tenant_id", "customer_id"),
+)
+
+customer_relationship = Table(
+    "customer_relationship",
+    metadata,
+    _tenant(),
+    Column("id", ID, nullable=False),
+    Column("from_customer_id", ID, nullable=False),
+    Column("to_customer_id", ID, nullable=False),
+    Column("type", String(20), nullable=False),
+    Column("valid_from", Date),
+    Column("valid_to", Date),
+    _ts("created_at"),
+    Column("created_by", Text, nullable=False),
+    _ts("removed_at", nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(
+        ["tenant_id", "from_customer_id"],
+        ["customer_profile.tenant_id", "customer_profile.id"],
+        name="fk_customer_relationship_from_customer",
+    ),
+    ForeignKeyConstraint(
+        ["tenant_id", "to_customer_id"],
+        ["customer_profile.tenant_id", "customer_profile.id"],
+        name="fk_customer_relationship_to_customer",
+    ),
+    Index(None, "tenant_id", "from_customer_id"),
+    Index(None, "tenant_id", "to_customer_id"),
+)
+
+consent_record = Table(
+    "consent_record",
+    metadata,
+    _tenant(),
+    Column("id", ID, nullable=False),
+    Column("customer_id", ID, nullable=False),
+    Column("channel", String(10), nullable=False),
+    Column("purpose", String(40), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("contact_point_kind", String(10)),
+    Column("contact_point_value", Text),
+    Column("legal_basis", String(24), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("policy_version", Text),
+    Column("evidence", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    _ts("effective_at"),
+    _ts("recorded_at"),
+    Column("recorded_by", Text, nullable=False),
+    _ts("expires_at", nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id", "customer_id"], ["customer_profile.tenant_id", "customer_profile.id"]),
+    Index(None, "tenant_id", "customer_id", "recorded_at", "id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    _tenant(),
+    Column("id", BigInteger, Identity(always=True), nullable=False),
+    Column("customer_id", ID),
+    Column("entity_type", String(20), nullable=False),
+    Column("entity_id", String(40), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("correlation_id", String(128), nullable=False),
+    _ts("occurred_at"),
+    Column("changes", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    Index(None, "tenant_id", "customer_id", "id"),
+)
+
+event_outbox = Table(
+    "event_outbox",
+    metadata,
+    _tenant(),
+    # Positions are allocated under an EXCLUSIVE table lock at commit, so they follow commit order.
+    Column("position", BigInteger, Identity(always=True), nullable=False),
+    Column("event_id", String(40), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("aggregate_id", ID, nullable=False),
+    Column("correlation_id", String(128), nullable=False),
+    Column("envelope", JSONB, nullable=False),
+    _ts("created_at"),
+    _ts("published_at", nullable=True),
+    Column("attempts", SmallInteger, nullable=False, server_default=text("0")),
+    PrimaryKeyConstraint("tenant_id", "position"),
+    Index(None, "tenant_id", "event_id", unique=True),
+    Index("ix_event_outbox_unpublished", "position", postgresql_where=text("published_at IS NULL")),
+    Index("ix_event_outbox_published_at", "published_at", postgresql_where=text("published_at IS NOT NULL")),
+)
+
+idempotency_record = Table(
+    "idempotency_record",
+    metadata,
+    _tenant(),
+    Column("key", String(255), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status_code", SmallInteger, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("headers", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    _ts("created_at"),
+    PrimaryKeyConstraint("tenant_id", "key"),
+    Index(None, "created_at"),
+)
+
+TENANT_TABLES = (
+    customer_profile,
+    contact,
+    customer_key,
+    external_reference,
+    customer_relationship,
+    consent_record,
+    audit_log,
+    event_outbox,
+    idempotency_record,
+)

@@ -1,0 +1,42 @@
+"""Documents read on the unit of work's own connection, so a command can answer with what it wrote."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from customer360.application.queries import Document
+from customer360.infrastructure.persistence.history_queries import consent_document
+from customer360.infrastructure.persistence.profile_queries import PROFILE_BY_ID, profile_document
+from customer360.infrastructure.persistence.relationship_queries import relationship_documents
+from customer360.infrastructure.persistence.tables import consent_record
+
+
+class SqlTransactionViews:
+    def __init__(self, connection: AsyncConnection, tenant_id: str) -> None:
+        self._conn = connection
+        self._tenant = tenant_id
+
+    async def profile(self, customer_id: str) -> Document | None:
+        row = (await self._conn.execute(PROFILE_BY_ID, {"tenant": self._tenant, "id": customer_id})).mappings().first()
+        return None if row is None else profile_document(row)
+
+    async def consent(self, consent_id: str) -> Document | None:
+        row = (
+            (
+                await self._conn.execute(
+                    select(consent_record).where(
+                        consent_record.c.tenant_id == self._tenant, consent_record.c.id == consent_id
+                    )
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else consent_document(row)
+
+    async def relationship(self, customer_id: str, relationship_id: str) -> Document | None:
+        for document in await relationship_documents(self._conn, self._tenant, customer_id, None):
+            if document["id"] == relationship_id:
+                return document
+        return None

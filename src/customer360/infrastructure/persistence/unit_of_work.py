@@ -1,0 +1,94 @@
+"""The unit of work: one connection, one transaction, the tenant set, one commit.
+
+``commit`` flushes the aggregates, then writes the audit and outbox rows of every event they recorded,
+then commits: the change, its audit trail and its events become visible together or not at all.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from customer360.application.context import RequestContext
+from customer360.domain.events import DomainEvent
+from customer360.infrastructure.persistence.consent_repository import SqlConsentRepository
+from customer360.infrastructure.persistence.customer_repository import SqlCustomerRepository
+from customer360.infrastructure.persistence.database import set_tenant
+from customer360.infrastructure.persistence.idempotency import SqlIdempotencyStore
+from customer360.infrastructure.persistence.journal import write_audit, write_outbox
+from customer360.infrastructure.persistence.relationship_repository import SqlRelationshipRepository
+from customer360.infrastructure.persistence.transaction_views import SqlTransactionViews
+
+
+class SqlUnitOfWork:
+    customers: SqlCustomerRepository
+    relationships: SqlRelationshipRepository
+    consents: SqlConsentRepository
+    idempotency: SqlIdempotencyStore
+    views: SqlTransactionViews
+
+    def __init__(self, engine: AsyncEngine, context: RequestContext) -> None:
+        self._engine = engine
+        self.context = context
+        self._connection: AsyncConnection | None = None
+
+    @property
+    def connection(self) -> AsyncConnection:
+        assert self._connection is not None, "the unit of work is not entered"
+        return self._connection
+
+    async def __aenter__(self) -> Self:
+        connection = await self._engine.connect()
+        self._connection = connection
+        try:
+            await connection.begin()
+            await set_tenant(connection, self.context.tenant_id)
+        except BaseException:
+            await connection.close()
+            raise
+        tenant = self.context.tenant_id
+        self.customers = SqlCustomerRepository(connection, tenant)
+        self.relationships = SqlRelationshipRepository(connection, tenant)
+        self.consents = SqlConsentRepository(connection, tenant)
+        self.idempotency = SqlIdempotencyStore(connection, tenant)
+        self.views = SqlTransactionViews(connection, tenant)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        connection = self.connection
+        try:
+            if connection.in_transaction():
+                await connection.rollback()
+        finally:
+            await connection.close()
+            self._connection = None
+
+    def collect_events(self) -> list[DomainEvent]:
+        events: list[DomainEvent] = []
+        for profile in self.customers.seen():
+            events.extend(profile.events)
+        for record in self.consents.seen():
+            events.extend(record.events)
+        return events
+
+    async def flush(self) -> None:
+        await self.customers.flush()
+        await self.consents.flush()
+
+    async def commit(self) -> None:
+        await self.flush()
+        events = self.collect_events()
+        await write_audit(self.connection, self.context, events)
+        await write_outbox(self.connection, self.context, events)
+        await self.connection.commit()
+        for profile in self.customers.seen():
+            profile.events.clear()
+        for record in self.consents.seen():
+            record.events.clear()

@@ -1,0 +1,70 @@
+"""The FastAPI application. Services are built in the lifespan (or handed in by tests), never at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from customer360.bootstrap import Services, build_services
+from customer360.infrastructure.rest.errors import install_error_handlers
+from customer360.infrastructure.rest.middleware import EdgeMiddleware, HttpMetrics
+from customer360.infrastructure.rest.routers import consents, contacts, customers, operations, relationships
+from customer360.settings import Settings
+
+DESCRIPTION = """
+The golden customer profile of the ERP: organisations and persons, contacts, preferences,
+relationships and consent history.
+
+**Authentication.** In `gateway` mode (the default) the ERP's API gateway passes the caller in trusted
+headers: `X-User-Id`, `X-Tenant-ID`, `X-User-Roles`, `X-User-Permissions` (comma-separated
+`resource:action` strings such as `crm.customer:read`). In `jwt` mode send `Authorization: Bearer <token>`.
+
+**Conventions.** Errors use one body (`error`, `message`, `details`, `timestamp`, `traceId`).
+`ETag`/`If-Match` carry the version; `Idempotency-Key` makes a POST safe to retry; `X-Correlation-ID`
+is taken or generated and echoed. Lists are paginated with `limit` and `cursor` → `nextCursor`.
+"""
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    registry = services.registry if services is not None else CollectorRegistry()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if services is not None:
+            yield
+            return
+        built = await build_services(settings, registry)
+        app.state.services = built
+        try:
+            yield
+        finally:
+            await built.aclose()
+
+    app = FastAPI(
+        title="crm-customer360",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    if services is not None:
+        app.state.services = services
+    install_error_handlers(app)
+    app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes, metrics=HttpMetrics(registry))
+    for module in (customers, contacts, consents, relationships, operations):
+        app.include_router(module.router)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The uvicorn factory: settings from the environment."""
+    settings = Settings()
+    from customer360.infrastructure.observability import configure_logging
+
+    configure_logging(settings.log_level, settings.log_json)
+    return create_app(settings)

@@ -1,0 +1,112 @@
+"""From an HTTP request to a command and back: request context, If-Match, Idempotency-Key, rendering."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from fastapi import Request
+from pydantic import BaseModel
+from starlette.responses import Response
+
+from customer360.application.context import RequestContext
+from customer360.application.ports import StoredResponse, UnitOfWork
+from customer360.domain.errors import IdempotencyKeyInProgress, IdempotencyKeyReused, InvalidValue
+from customer360.infrastructure.rest.auth import Principal
+from customer360.infrastructure.rest.errors import correlation_id
+
+C = TypeVar("C")
+R = TypeVar("R")
+
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_ETAG = re.compile(r'^(?:W/)?"?(\d{1,10})"?$')
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    status_code: int
+    body: bytes
+    headers: dict[str, str]
+
+    def response(self, replayed: bool = False) -> Response:
+        headers = dict(self.headers)
+        if replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(self.body, status_code=self.status_code, headers=headers, media_type="application/json")
+
+
+def context_of(request: Request, principal: Principal, source: str = "API") -> RequestContext:
+    return RequestContext(
+        tenant_id=principal.tenant_id, actor=principal.user_id, correlation_id=correlation_id(request), source=source
+    )
+
+
+def expected_version(request: Request) -> int | None:
+    """The version named by If-Match (an ETag such as "3"); ``*`` or no header means any version."""
+    value = request.headers.get("if-match")
+    if value is None or value.strip() == "*":
+        return None
+    match = _ETAG.match(value.strip())
+    if match is None:
+        raise InvalidValue("If-Match", 'must be an ETag of this API, such as "3"')
+    return int(match.group(1))
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def render(model: type[BaseModel], document: dict[str, Any], status_code: int = 200, **headers: str) -> Rendered:
+    body = model.model_validate(document).model_dump_json(by_alias=True).encode()
+    return Rendered(status_code, body, headers)
+
+
+async def run_command(
+    request: Request,
+    principal: Principal,
+    handler: Callable[[C, UnitOfWork, Any], Awaitable[R]],
+    command: C,
+    present: Callable[[R, UnitOfWork], Awaitable[Rendered]],
+) -> Response:
+    """Execute in one transaction; with an Idempotency-Key on POST, a retry gets the first response back."""
+    services = request.app.state.services
+    context = context_of(request, principal)
+    key = request.headers.get("idempotency-key")
+    if key is None or request.method != "POST":
+        rendered: Rendered = await services.executor.execute(context, handler, command, present=present)
+        return rendered.response()
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise InvalidValue("Idempotency-Key", "must be 1-255 visible ASCII characters")
+    fingerprint = hashlib.sha256(
+        b"\n".join([request.method.encode(), request.url.path.encode(), await request.body()])
+    ).hexdigest()
+    replay = await _replay(services, principal.tenant_id, key, fingerprint)
+    if replay is not None:
+        return replay
+    try:
+        rendered = await services.executor.execute(
+            context,
+            handler,
+            command,
+            present=present,
+            replay_key=key,
+            remember=lambda r: StoredResponse(fingerprint, r.status_code, r.body, r.headers),
+        )
+    except IdempotencyKeyInProgress:
+        replay = await _replay(services, principal.tenant_id, key, fingerprint)
+        if replay is None:
+            raise
+        return replay
+    return rendered.response()
+
+
+async def _replay(services: Any, tenant_id: str, key: str, fingerprint: str) -> Response | None:
+    stored: StoredResponse | None = await services.idempotency.find(tenant_id, key)
+    if stored is None:
+        return None
+    if stored.fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    return Rendered(stored.status_code, stored.body, stored.headers).response(replayed=True)

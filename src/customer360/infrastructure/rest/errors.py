@@ -1,0 +1,151 @@
+"""The one place where errors become HTTP responses, all in the seed's error body.
+
+Each known error class has its status; anything else is an unexpected 500 that is logged with an error
+id and answered without details. Messages never carry personal data (the domain guarantees it for its
+errors; validation errors report the field and the rule, never the rejected value).
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from customer360.domain.errors import (
+    BusinessRuleViolation,
+    Conflict,
+    CustomerMerged,
+    DomainError,
+    InvalidValue,
+    NotFound,
+    VersionMismatch,
+)
+from customer360.domain.ids import new_ulid
+from customer360.infrastructure.rest.auth import Forbidden, TenantRequired, Unauthenticated
+
+_log = logging.getLogger("customer360.errors")
+
+_STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = (
+    (InvalidValue, 400),
+    (NotFound, 404),
+    (CustomerMerged, 409),
+    (Conflict, 409),
+    (VersionMismatch, 412),
+    (BusinessRuleViolation, 422),
+)
+
+
+def correlation_id(request: Request) -> str:
+    return str(request.scope.get("state", {}).get("correlation_id", ""))
+
+
+def error_response(
+    request: Request, status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> Response:
+    body = {
+        "error": code,
+        "message": message,
+        "details": details or {},
+        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "traceId": correlation_id(request),
+    }
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = [p for p in loc if p not in ("body", "query", "path", "header")]
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "body"
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    for error_type, status in _STATUS_BY_ERROR:
+        if isinstance(exc, error_type):
+            return error_response(request, status, exc.code, exc.message, exc.details)
+    return await _unexpected(request, exc)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    fields = []
+    malformed = False
+    for error in exc.errors():
+        if error.get("type") == "json_invalid":
+            malformed = True
+        # 'msg' states the rule; 'input' (the rejected value) is left out on purpose.
+        fields.append({"field": _field_path(tuple(error.get("loc", ()))), "reason": str(error.get("msg", ""))})
+    if malformed:
+        return error_response(request, 400, "MALFORMED_JSON", "The request body is not valid JSON")
+    return error_response(request, 400, "VALIDATION_ERROR", "The request is not valid", {"fields": fields})
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}
+    response = error_response(request, exc.status_code, codes.get(exc.status_code, "HTTP_ERROR"), str(exc.detail))
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+async def _unauthenticated(request: Request, exc: Exception) -> Response:
+    response = error_response(request, 401, "UNAUTHENTICATED", str(exc))
+    response.headers["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+async def _forbidden(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Forbidden)
+    return error_response(request, 403, "FORBIDDEN", str(exc), {"permission": exc.permission})
+
+
+async def _tenant_required(request: Request, exc: Exception) -> Response:
+    return error_response(request, 400, "TENANT_REQUIRED", str(exc), {"header": "X-Tenant-ID"})
+
+
+def log_unexpected(exc: BaseException) -> str:
+    """Log an unexpected error under a new error id: its type and stack frames, never its message,
+    which may quote personal data (a database error repeats the offending key values)."""
+    error_id = new_ulid()
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    _log.error("unexpected error", extra={"error_id": error_id, "error_type": type(exc).__name__, "stack": frames})
+    return error_id
+
+
+def unexpected_body(correlation: str, error_id: str) -> bytes:
+    return orjson.dumps(
+        {
+            "error": "INTERNAL_ERROR",
+            "message": "Unexpected error; quote the errorId to support",
+            "details": {"errorId": error_id},
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "traceId": correlation,
+        }
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    return Response(
+        unexpected_body(correlation_id(request), log_unexpected(exc)), status_code=500, media_type="application/json"
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Unauthenticated, _unauthenticated)
+    app.add_exception_handler(Forbidden, _forbidden)
+    app.add_exception_handler(TenantRequired, _tenant_required)
+    # Exceptions nobody expected are answered by the edge middleware (see middleware.py), so that
+    # Starlette does not re-raise them into the server's log with their messages.

@@ -1,0 +1,164 @@
+"""The edge of every request, as one plain ASGI middleware (cheap on the hot lookup path):
+
+- correlation id: taken from X-Correlation-ID when well-formed, else generated; echoed and logged;
+- body limit: bodies over MAX_BODY_BYTES are refused with 413 before the application sees them;
+- metrics: request count and latency by method, route template and status (never the raw path);
+- access log: one JSON line per request without query strings or bodies (they hold personal data);
+- unexpected exceptions: answered with a 500 carrying an error id, logged without their message.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from customer360.domain.ids import new_ulid
+from customer360.infrastructure.rest.errors import log_unexpected, unexpected_body
+
+_CORRELATION = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_access_log = logging.getLogger("customer360.access")
+
+
+class HttpMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.requests = Counter(
+            "http_requests_total", "HTTP requests", ["method", "route", "status"], registry=registry
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5),
+            registry=registry,
+        )
+
+
+def _too_large(limit: int, correlation: str) -> bytes:
+    return orjson.dumps(
+        {
+            "error": "PAYLOAD_TOO_LARGE",
+            "message": f"Request bodies are limited to {limit} bytes",
+            "details": {"maxBytes": limit},
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "traceId": correlation,
+        }
+    )
+
+
+class EdgeMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: HttpMetrics) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        correlation = _correlation_id(scope)
+        scope.setdefault("state", {})["correlation_id"] = correlation
+        status = 500
+        response_started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-correlation-id", correlation.encode())]
+            await send(message)
+
+        try:
+            if scope["method"] in _BODY_METHODS:
+                body = await self._read_body(receive)
+                if body is None:
+                    await _send_json(send_with_headers, 413, _too_large(self.max_body_bytes, correlation))
+                    return
+                receive = _replay(body, receive)
+            await self.app(scope, receive, send_with_headers)
+        except Exception as exc:
+            if response_started:
+                raise
+            await _send_json(send_with_headers, 500, unexpected_body(correlation, log_unexpected(exc)))
+        finally:
+            self._observe(scope, status, time.perf_counter() - started, correlation)
+
+    async def _read_body(self, receive: Receive) -> bytes | None:
+        chunks = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    def _observe(self, scope: Scope, status: int, seconds: float, correlation: str) -> None:
+        route = scope.get("route")
+        template = getattr(route, "path_format", None) or getattr(route, "path", None) or "unmatched"
+        method = scope["method"]
+        self.metrics.requests.labels(method, template, str(status)).inc()
+        self.metrics.latency.labels(method, template).observe(seconds)
+        state: dict[str, Any] = scope.get("state", {})
+        _access_log.info(
+            "request",
+            extra={
+                "method": method,
+                "route": template,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+                "correlation_id": correlation,
+                "tenant_id": state.get("tenant_id"),
+            },
+        )
+
+
+def _correlation_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-correlation-id":
+            candidate = value.decode("latin-1")
+            if _CORRELATION.match(candidate):
+                return candidate
+            break
+    return new_ulid()
+
+
+def _replay(body: bytes, original: Receive) -> Receive:
+    """Hand the buffered body to the application, then pass through (a later receive waits for disconnect)."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await original()
+
+    return receive
+
+
+async def _send_json(send: Send, status: int, payload: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})

@@ -1,0 +1,93 @@
+"""Request and response models of consent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+
+from customer360.domain.consent import CaptureSource, LegalBasis
+from customer360.domain.values import Channel
+from customer360.infrastructure.rest.models.common import ApiInput, ApiOutput
+
+
+class ContactPointIn(ApiInput):
+    """Exactly one of email, phone or contactId; omit the whole object for every point of the channel."""
+
+    email: Annotated[str, StringConstraints(max_length=320)] | None = None
+    phone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    contact_id: Annotated[str, StringConstraints(max_length=40)] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ContactPointIn:
+        if sum(v is not None for v in (self.email, self.phone, self.contact_id)) != 1:
+            raise ValueError("give exactly one of email, phone or contactId")
+        return self
+
+
+class EvidenceIn(ApiInput):
+    captured_by: Annotated[str, StringConstraints(max_length=100)] | None = None
+    captured_at: AwareDatetime | None = Field(None, description="When the customer gave or withdrew consent")
+    text: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    ip_address: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+        None, description="Stored only as a keyed hash"
+    )
+    user_agent: Annotated[str, StringConstraints(max_length=512)] | None = Field(
+        None, description="Stored only as a keyed hash"
+    )
+
+
+class ConsentIn(ApiInput):
+    """UpdateConsent. The seed's body ``{"type": "EMAIL", "status": "GRANTED"}`` is a valid request."""
+
+    type: Channel = Field(description="The channel: EMAIL, SMS, CALL or POST")
+    status: Annotated[str, Field(pattern="^(GRANTED|REVOKED)$")]
+    purpose: Annotated[str, StringConstraints(max_length=40)] = "MARKETING"
+    contact_point: ContactPointIn | None = None
+    legal_basis: LegalBasis = LegalBasis.CONSENT
+    source: CaptureSource = CaptureSource.API
+    policy_version: Annotated[str, StringConstraints(max_length=50)] | None = None
+    evidence: EvidenceIn | None = None
+
+
+class ContactPointOut(ApiOutput):
+    kind: str
+    value: str
+
+
+class ConsentRecordOut(ApiOutput):
+    id: str
+    customer_id: str
+    type: str
+    purpose: str
+    status: str
+    contact_point: ContactPointOut | None
+    legal_basis: str
+    source: str
+    policy_version: str | None
+    evidence: dict[str, Any]
+    effective_at: datetime
+    recorded_at: datetime
+    recorded_by: str
+    expires_at: datetime | None = None
+
+
+class ConsentHistoryPage(ApiOutput):
+    items: list[ConsentRecordOut]
+    next_cursor: str | None
+
+
+class ConsentStateOut(ApiOutput):
+    type: str
+    purpose: str
+    contact_point: ContactPointOut | None
+    status: str
+    legal_basis: str
+    effective_at: datetime
+    consent_id: str
+
+
+class ConsentStateList(ApiOutput):
+    customer_id: str
+    items: list[ConsentStateOut] = Field(description="Absent combinations mean no consent")

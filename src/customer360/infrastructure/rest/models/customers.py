@@ -1,0 +1,277 @@
+"""Request and response models of profiles and contacts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from customer360.domain.values import (
+    AddressType,
+    Channel,
+    ContactRole,
+    CustomerKind,
+    EmailType,
+    FrequencyPeriod,
+    PhoneType,
+    TaxIdType,
+)
+from customer360.infrastructure.rest.models.common import ApiInput, ApiOutput
+
+Text200 = Annotated[str, StringConstraints(max_length=200)]
+Text100 = Annotated[str, StringConstraints(max_length=100)]
+SettableStatus = Annotated[str, Field(pattern="^(ACTIVE|INACTIVE|ON_HOLD)$", examples=["ACTIVE"])]
+
+
+class EmailIn(ApiInput):
+    address: Annotated[str, StringConstraints(max_length=320)]
+    type: EmailType = EmailType.WORK
+    primary: bool = False
+
+
+class PhoneIn(ApiInput):
+    number: Annotated[str, StringConstraints(max_length=64)] = Field(
+        description="Any common format; without a country code the PHONE_DEFAULT_REGION (or country) is used"
+    )
+    type: PhoneType = PhoneType.OTHER
+    country: Annotated[str, StringConstraints(pattern="^[A-Za-z]{2}$")] | None = None
+
+
+class AddressIn(ApiInput):
+    type: AddressType
+    lines: Annotated[list[Text200], Field(min_length=1, max_length=4)]
+    city: Text100
+    postal_code: Annotated[str, StringConstraints(max_length=20)] | None = None
+    region: Text100 | None = None
+    country: Annotated[str, StringConstraints(pattern="^[A-Za-z]{2}$")] = Field(description="ISO 3166-1 alpha-2")
+
+
+class TaxIdIn(ApiInput):
+    country: Annotated[str, StringConstraints(pattern="^[A-Za-z]{2}$")]
+    type: TaxIdType = TaxIdType.VAT
+    value: Annotated[str, StringConstraints(max_length=64)]
+
+
+class ExternalRefIn(ApiInput):
+    source_system: Annotated[str, StringConstraints(max_length=40)]
+    external_id: Text100
+
+
+class LocaleIn(ApiInput):
+    language: Annotated[str, StringConstraints(max_length=20)] | None = None
+    time_zone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    currency: Annotated[str, StringConstraints(max_length=3)] | None = None
+
+
+class ChannelPreferenceIn(ApiInput):
+    channel: Channel
+    topic: Annotated[str, StringConstraints(max_length=40)] = "ALL"
+    opt_in: bool = True
+
+
+class QuietHoursIn(ApiInput):
+    start: Annotated[str, StringConstraints(pattern="^[0-9]{2}:[0-9]{2}$")]
+    end: Annotated[str, StringConstraints(pattern="^[0-9]{2}:[0-9]{2}$")]
+
+
+class FrequencyCapIn(ApiInput):
+    max_messages: Annotated[int, Field(ge=1, le=1000)]
+    period: FrequencyPeriod
+
+
+class CommunicationIn(ApiInput):
+    preferred_channel: Channel | None = None
+    channels: Annotated[list[ChannelPreferenceIn], Field(max_length=40)] | None = None
+    quiet_hours: QuietHoursIn | None = None
+    frequency_cap: FrequencyCapIn | None = None
+
+
+class ContactIn(ApiInput):
+    """A contact; the seed's short form ``{"name", "email", "role"}`` works as shown in the seed."""
+
+    name: Text200 | None = None
+    given_name: Text100 | None = None
+    family_name: Text100 | None = None
+    job_title: Text100 | None = None
+    role: ContactRole | None = Field(None, description="Shortcut for roles: [role]")
+    roles: Annotated[list[ContactRole], Field(max_length=4)] | None = None
+    primary: bool | None = Field(None, description="Shortcut: primary for every role of the contact")
+    primary_roles: Annotated[list[ContactRole], Field(max_length=4)] | None = None
+    email: Annotated[str, StringConstraints(max_length=320)] | None = Field(None, description="Shortcut for emails")
+    emails: Annotated[list[EmailIn], Field(max_length=20)] | None = None
+    phone: Annotated[str, StringConstraints(max_length=64)] | None = Field(None, description="Shortcut for phones")
+    phones: Annotated[list[PhoneIn], Field(max_length=20)] | None = None
+    communication: CommunicationIn | None = None
+
+
+class ContactPatch(ContactIn):
+    """JSON merge patch of a contact: absent = unchanged, null = removed."""
+
+
+class ProfileFields(ApiInput):
+    name: Text200 | None = None
+    legal_name: Text200 | None = None
+    given_name: Text100 | None = None
+    family_name: Text100 | None = None
+    birth_date: date | None = None
+    segment: Annotated[str, StringConstraints(max_length=50)] | None = None
+    industry: Text100 | None = None
+    website: Annotated[str, StringConstraints(max_length=255)] | None = None
+    tax_ids: Annotated[list[TaxIdIn], Field(max_length=20)] | None = None
+    emails: Annotated[list[EmailIn], Field(max_length=20)] | None = None
+    phones: Annotated[list[PhoneIn], Field(max_length=20)] | None = None
+    addresses: Annotated[list[AddressIn], Field(max_length=20)] | None = None
+    locale: LocaleIn | None = None
+    communication: CommunicationIn | None = None
+    tags: Annotated[list[Annotated[str, StringConstraints(max_length=50)]], Field(max_length=50)] | None = None
+    external_refs: Annotated[list[ExternalRefIn], Field(max_length=20)] | None = None
+
+
+class CustomerCreate(ProfileFields):
+    """CreateCustomerProfile. The seed's body ``{"name","status","contacts":[…]}`` is a valid request."""
+
+    kind: CustomerKind = CustomerKind.ORGANIZATION
+    status: SettableStatus = "ACTIVE"
+    contacts: Annotated[list[ContactIn], Field(max_length=100)] = Field(default_factory=list)
+
+
+class CustomerPatch(ProfileFields):
+    """UpdateCustomerProfile as a JSON merge patch (RFC 7396): absent = unchanged, null = removed."""
+
+    kind: CustomerKind | None = None
+
+
+class StatusChange(ApiInput):
+    status: SettableStatus
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+# --- responses ------------------------------------------------------------------------------------
+
+
+class EmailOut(ApiOutput):
+    address: str
+    type: str
+    primary: bool
+
+
+class PhoneOut(ApiOutput):
+    e164: str
+    original: str
+    type: str
+    country: str | None
+
+
+class AddressOut(ApiOutput):
+    type: str
+    lines: list[str]
+    city: str
+    postal_code: str | None
+    region: str | None
+    country: str
+
+
+class TaxIdOut(ApiOutput):
+    country: str
+    type: str
+    value: str
+    validated: bool
+
+
+class ExternalRefOut(ApiOutput):
+    source_system: str
+    external_id: str
+
+
+class LocaleOut(ApiOutput):
+    language: str | None = None
+    time_zone: str | None = None
+    currency: str | None = None
+
+
+class ChannelPreferenceOut(ApiOutput):
+    channel: str
+    topic: str
+    opt_in: bool
+
+
+class QuietHoursOut(ApiOutput):
+    start: str
+    end: str
+
+
+class FrequencyCapOut(ApiOutput):
+    max_messages: int
+    period: str
+
+
+class CommunicationOut(ApiOutput):
+    preferred_channel: str | None = None
+    channels: list[ChannelPreferenceOut] = Field(default_factory=list)
+    quiet_hours: QuietHoursOut | None = None
+    frequency_cap: FrequencyCapOut | None = None
+
+
+class ContactOut(ApiOutput):
+    id: str
+    name: str
+    given_name: str | None
+    family_name: str | None
+    job_title: str | None
+    roles: list[str]
+    primary_roles: list[str]
+    emails: list[EmailOut]
+    phones: list[PhoneOut]
+    communication: CommunicationOut
+    created_at: datetime
+    updated_at: datetime
+
+
+class CustomerOut(ApiOutput):
+    id: str
+    kind: str
+    name: str
+    legal_name: str | None
+    given_name: str | None
+    family_name: str | None
+    birth_date: date | None
+    status: str
+    segment: str | None
+    industry: str | None
+    website: str | None
+    domain: str | None
+    tax_ids: list[TaxIdOut]
+    emails: list[EmailOut]
+    phones: list[PhoneOut]
+    addresses: list[AddressOut]
+    locale: LocaleOut
+    communication: CommunicationOut
+    tags: list[str]
+    external_refs: list[ExternalRefOut]
+    contacts: list[ContactOut]
+    merged_into: str | None = Field(description="Set when this profile was merged: the survivor's id")
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    updated_by: str
+    version: int
+
+
+class CustomerPage(ApiOutput):
+    items: list[CustomerOut]
+    next_cursor: str | None
+
+
+class ContactList(ApiOutput):
+    items: list[ContactOut]
+
+
+class SearchHit(ApiOutput):
+    score: float = Field(description="1.0 for exact matches; trigram word similarity for names")
+    matched_on: list[str]
+    customer: CustomerOut
+
+
+class SearchResults(ApiOutput):
+    items: list[SearchHit]

@@ -1,0 +1,78 @@
+"""Consent (the seed's ConsentRecord): capture, current state, history."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from customer360.application import consents as uc
+from customer360.application.ports import UnitOfWork
+from customer360.application.queries import consent_state
+from customer360.domain.errors import CustomerNotFound
+from customer360.infrastructure.rest.auth import Principal, require
+from customer360.infrastructure.rest.dispatch import Rendered, render, run_command
+from customer360.infrastructure.rest.models.common import ERROR_RESPONSES
+from customer360.infrastructure.rest.models.consents import (
+    ConsentHistoryPage,
+    ConsentIn,
+    ConsentRecordOut,
+    ConsentStateList,
+)
+from customer360.infrastructure.rest.routers.customers import Cursor, CustomerId, Limit
+
+router = APIRouter(prefix="/api/v1/crm/customers/{customerId}/consent", tags=["consent"], responses=ERROR_RESPONSES)
+
+ConsentReader = Annotated[Principal, Depends(require("crm.consent:read"))]
+ConsentWriter = Annotated[Principal, Depends(require("crm.consent:write"))]
+
+
+async def present_recorded(result: uc.ConsentRecorded, uow: UnitOfWork) -> Rendered:
+    document = await uow.views.consent(result.consent_id)
+    assert document is not None, "the record was written in this transaction"
+    return render(ConsentRecordOut, document, 201)
+
+
+@router.post("", status_code=201, response_model=ConsentRecordOut, summary="Record a consent grant or revocation")
+async def record_consent(
+    customer_id: CustomerId, body: ConsentIn, request: Request, principal: ConsentWriter
+) -> Response:
+    point = body.contact_point
+    evidence = body.evidence
+    command = uc.RecordConsent(
+        customer_id=customer_id,
+        channel=body.type.value,
+        status=body.status,
+        purpose=body.purpose,
+        contact_email=point.email if point else None,
+        contact_phone=point.phone if point else None,
+        contact_id=point.contact_id if point else None,
+        legal_basis=body.legal_basis.value,
+        source=body.source.value,
+        policy_version=body.policy_version,
+        captured_by=evidence.captured_by if evidence else None,
+        captured_at=evidence.captured_at if evidence else None,
+        evidence_text=evidence.text if evidence else None,
+        ip_address=evidence.ip_address if evidence else None,
+        user_agent=evidence.user_agent if evidence else None,
+    )
+    return await run_command(request, principal, uc.record_consent, command, present_recorded)
+
+
+@router.get("", response_model=ConsentStateList, summary="Current consent per channel, purpose and contact point")
+async def current_consent(customer_id: CustomerId, request: Request, principal: ConsentReader) -> Response:
+    records = await request.app.state.services.history.consent_records(principal.tenant_id, customer_id)
+    if records is None:
+        raise CustomerNotFound(customer_id)
+    return render(ConsentStateList, {"customerId": customer_id, "items": consent_state(records)}).response()
+
+
+@router.get("/history", response_model=ConsentHistoryPage, summary="Consent history (GetConsentHistoryQuery)")
+async def consent_history(
+    customer_id: CustomerId, request: Request, principal: ConsentReader, cursor: Cursor = None, limit: Limit = 50
+) -> Response:
+    page = await request.app.state.services.history.consent_history(principal.tenant_id, customer_id, cursor, limit)
+    if page is None:
+        raise CustomerNotFound(customer_id)
+    return render(ConsentHistoryPage, {"items": page.items, "nextCursor": page.next_cursor}).response()

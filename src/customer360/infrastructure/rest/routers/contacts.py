@@ -1,0 +1,78 @@
+"""Contacts of a customer (the seed's Contact entity): list, add, update, remove."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from starlette.responses import Response
+
+from customer360.application import customers as uc
+from customer360.application.ports import UnitOfWork
+from customer360.domain.errors import ContactNotFound, CustomerNotFound
+from customer360.domain.ids import CONTACT_PREFIX, id_pattern
+from customer360.infrastructure.rest.dispatch import Rendered, etag, expected_version, render, run_command
+from customer360.infrastructure.rest.models.common import ERROR_RESPONSES
+from customer360.infrastructure.rest.models.customers import ContactIn, ContactList, ContactOut, ContactPatch
+from customer360.infrastructure.rest.routers.customers import CustomerId, Reader, Writer, patch_of
+
+router = APIRouter(prefix="/api/v1/crm/customers/{customerId}/contacts", tags=["contacts"], responses=ERROR_RESPONSES)
+
+ContactId = Annotated[str, Path(alias="contactId", pattern=id_pattern(CONTACT_PREFIX))]
+
+
+async def _contact(result: uc.ProfileChanged, uow: UnitOfWork, status_code: int) -> Rendered:
+    document = await uow.views.profile(result.customer_id)
+    if document is None:
+        raise CustomerNotFound(result.customer_id)
+    for contact in document["contacts"]:
+        if contact["id"] == result.contact_id:
+            headers = {"ETag": etag(document["version"])}
+            if status_code == 201:
+                headers["Location"] = f"/api/v1/crm/customers/{result.customer_id}/contacts/{result.contact_id}"
+            return render(ContactOut, contact, status_code, **headers)
+    if status_code == 204:
+        return Rendered(204, b"", {"ETag": etag(document["version"])})
+    raise ContactNotFound(result.customer_id, result.contact_id or "")
+
+
+async def present_added(result: uc.ProfileChanged, uow: UnitOfWork) -> Rendered:
+    return await _contact(result, uow, 201)
+
+
+async def present_updated(result: uc.ProfileChanged, uow: UnitOfWork) -> Rendered:
+    return await _contact(result, uow, 200)
+
+
+async def present_removed(result: uc.ProfileChanged, uow: UnitOfWork) -> Rendered:
+    return await _contact(result, uow, 204)
+
+
+@router.get("", response_model=ContactList, summary="List the customer's contacts")
+async def list_contacts(customer_id: CustomerId, request: Request, principal: Reader) -> Response:
+    contacts = await request.app.state.services.profiles.contacts(principal.tenant_id, customer_id)
+    if contacts is None:
+        raise CustomerNotFound(customer_id)
+    return render(ContactList, {"items": contacts}).response()
+
+
+@router.post("", status_code=201, response_model=ContactOut, summary="Add a contact")
+async def add_contact(customer_id: CustomerId, body: ContactIn, request: Request, principal: Writer) -> Response:
+    command = uc.AddContact(customer_id, body.model_dump(exclude_unset=True), expected_version(request))
+    return await run_command(request, principal, uc.add_contact, command, present_added)
+
+
+@router.patch("/{contactId}", response_model=ContactOut, summary="Update a contact (JSON merge patch)")
+async def update_contact(
+    customer_id: CustomerId, contact_id: ContactId, body: ContactPatch, request: Request, principal: Writer
+) -> Response:
+    command = uc.UpdateContact(customer_id, contact_id, patch_of(body), expected_version(request))
+    return await run_command(request, principal, uc.update_contact, command, present_updated)
+
+
+@router.delete("/{contactId}", status_code=204, summary="Remove a contact (kept for history, hidden from reads)")
+async def remove_contact(
+    customer_id: CustomerId, contact_id: ContactId, request: Request, principal: Writer
+) -> Response:
+    command = uc.RemoveContact(customer_id, contact_id, expected_version(request))
+    return await run_command(request, principal, uc.remove_contact, command, present_removed)

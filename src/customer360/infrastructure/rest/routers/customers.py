@@ -1,0 +1,170 @@
+"""Customer profiles: create, read, patch, status, list, search, audit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from starlette.responses import Response
+
+from customer360.application import customers as uc
+from customer360.application.ports import UnitOfWork
+from customer360.application.queries import CustomerFilter
+from customer360.application.search import search_criteria
+from customer360.domain.errors import CustomerNotFound
+from customer360.domain.ids import CUSTOMER_PREFIX, id_pattern
+from customer360.domain.values import CustomerKind
+from customer360.infrastructure.rest.auth import Principal, require
+from customer360.infrastructure.rest.dispatch import Rendered, etag, expected_version, render, run_command
+from customer360.infrastructure.rest.models.common import ERROR_RESPONSES
+from customer360.infrastructure.rest.models.customers import (
+    CustomerCreate,
+    CustomerOut,
+    CustomerPage,
+    CustomerPatch,
+    SearchResults,
+    StatusChange,
+)
+from customer360.infrastructure.rest.models.relationships import AuditPage
+
+router = APIRouter(prefix="/api/v1/crm/customers", tags=["customers"], responses=ERROR_RESPONSES)
+
+CustomerId = Annotated[
+    str, Path(alias="customerId", pattern=id_pattern(CUSTOMER_PREFIX), examples=["CUST-01JDX3Y7ZK8V2N4Q6R8T0W2Y4A"])
+]
+Reader = Annotated[Principal, Depends(require("crm.customer:read"))]
+Writer = Annotated[Principal, Depends(require("crm.customer:write"))]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Cursor = Annotated[str | None, Query(max_length=300)]
+
+
+async def present_profile(result: uc.ProfileChanged, uow: UnitOfWork, status_code: int = 200) -> Rendered:
+    document = await uow.views.profile(result.customer_id)
+    if document is None:
+        raise CustomerNotFound(result.customer_id)
+    headers = {"ETag": etag(document["version"])}
+    if status_code == 201:
+        headers["Location"] = f"/api/v1/crm/customers/{document['id']}"
+    return render(CustomerOut, document, status_code, **headers)
+
+
+async def present_created(result: uc.ProfileChanged, uow: UnitOfWork) -> Rendered:
+    return await present_profile(result, uow, 201)
+
+
+def patch_of(body: Any) -> dict[str, Any]:
+    return dict(body.model_dump(exclude_unset=True))
+
+
+@router.post("", status_code=201, response_model=CustomerOut, summary="Create a customer profile")
+async def create_customer(body: CustomerCreate, request: Request, principal: Writer) -> Response:
+    data = body.model_dump(exclude_unset=True, exclude={"status", "contacts"})
+    command = uc.CreateCustomerProfile(
+        attributes=data,
+        status=body.status,
+        contacts=tuple(c.model_dump(exclude_unset=True) for c in body.contacts),
+    )
+    return await run_command(request, principal, uc.create_customer_profile, command, present_created)
+
+
+@router.get("", response_model=CustomerPage, summary="List customers (keyset pagination)")
+async def list_customers(
+    request: Request,
+    principal: Reader,
+    status: Annotated[str | None, Query(pattern="^(ACTIVE|INACTIVE|ON_HOLD|MERGED|ERASED)$")] = None,
+    segment: Annotated[str | None, Query(max_length=50)] = None,
+    kind: CustomerKind | None = None,
+    tag: Annotated[str | None, Query(max_length=50)] = None,
+    updated_since: Annotated[datetime | None, Query(alias="updatedSince")] = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Response:
+    page = await request.app.state.services.profiles.profiles(
+        principal.tenant_id,
+        CustomerFilter(
+            status=status,
+            segment=segment,
+            kind=kind.value if kind else None,
+            tag=tag,
+            updated_since=updated_since,
+            cursor=cursor,
+            limit=limit,
+        ),
+    )
+    return render(CustomerPage, {"items": page.items, "nextCursor": page.next_cursor}).response()
+
+
+@router.get("/search", response_model=SearchResults, summary="Search customers (SearchCustomersQuery)")
+async def search_customers(
+    request: Request,
+    principal: Reader,
+    name: Annotated[
+        str | None, Query(max_length=200, description="Accent/case-insensitive, partial, typo-tolerant")
+    ] = None,
+    email: Annotated[str | None, Query(max_length=320)] = None,
+    phone: Annotated[str | None, Query(max_length=64, description="Any format")] = None,
+    external_ref: Annotated[str | None, Query(alias="externalRef", max_length=150, description="SYSTEM:id")] = None,
+    tax_id: Annotated[str | None, Query(alias="taxId", max_length=64)] = None,
+    active_only: Annotated[bool, Query(alias="activeOnly")] = False,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Response:
+    services = request.app.state.services
+    criteria = search_criteria(
+        name=name,
+        email=email,
+        phone=phone,
+        external_ref=external_ref,
+        tax_id=tax_id,
+        region=services.settings.phone_default_region,
+        include_inactive=not active_only,
+        limit=limit,
+    )
+    hits = await services.profiles.search(principal.tenant_id, criteria)
+    return render(SearchResults, {"items": hits}).response()
+
+
+@router.get("/{customerId}", response_model=CustomerOut, summary="Get a customer profile (GetCustomerProfileById)")
+async def get_customer(customer_id: CustomerId, request: Request, principal: Reader) -> Response:
+    document = await request.app.state.services.profiles.profile(principal.tenant_id, customer_id)
+    if document is None:
+        raise CustomerNotFound(customer_id)
+    tag = etag(document["version"])
+    if request.headers.get("if-none-match") == tag:
+        return Response(status_code=304, headers={"ETag": tag})
+    return render(CustomerOut, document, ETag=tag).response()
+
+
+@router.patch(
+    "/{customerId}",
+    response_model=CustomerOut,
+    summary="Update a customer profile (JSON merge patch; If-Match honoured)",
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/merge-patch+json": {"schema": {"$ref": "#/components/schemas/CustomerPatch"}}}
+        }
+    },
+)
+async def patch_customer(customer_id: CustomerId, body: CustomerPatch, request: Request, principal: Writer) -> Response:
+    command = uc.UpdateCustomerProfile(customer_id, patch_of(body), expected_version(request))
+    return await run_command(request, principal, uc.update_customer_profile, command, present_profile)
+
+
+@router.post("/{customerId}/status", response_model=CustomerOut, summary="Change the status")
+async def change_status(customer_id: CustomerId, body: StatusChange, request: Request, principal: Writer) -> Response:
+    command = uc.ChangeCustomerStatus(customer_id, body.status, body.reason, expected_version(request))
+    return await run_command(request, principal, uc.change_customer_status, command, present_profile)
+
+
+@router.get("/{customerId}/audit", response_model=AuditPage, summary="The customer's audit trail")
+async def get_audit(
+    customer_id: CustomerId,
+    request: Request,
+    principal: Annotated[Principal, Depends(require("crm.audit:read"))],
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Response:
+    page = await request.app.state.services.history.audit(principal.tenant_id, customer_id, cursor, limit)
+    if page is None:
+        raise CustomerNotFound(customer_id)
+    return render(AuditPage, {"items": page.items, "nextCursor": page.next_cursor}).response()

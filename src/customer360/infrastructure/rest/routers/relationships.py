@@ -1,0 +1,108 @@
+"""Relationships between customers and the account hierarchy."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from starlette.responses import Response
+
+from customer360.application import relationships as uc
+from customer360.application.ports import UnitOfWork
+from customer360.domain.errors import CustomerNotFound, RelationshipNotFound
+from customer360.domain.ids import RELATIONSHIP_PREFIX, id_pattern
+from customer360.infrastructure.rest.dispatch import Rendered, render, run_command
+from customer360.infrastructure.rest.models.common import ERROR_RESPONSES
+from customer360.infrastructure.rest.models.relationships import (
+    HierarchyOut,
+    RelationshipIn,
+    RelationshipList,
+    RelationshipOut,
+    RelationshipValidityIn,
+)
+from customer360.infrastructure.rest.routers.customers import CustomerId, Reader, Writer
+
+router = APIRouter(prefix="/api/v1/crm/customers/{customerId}", tags=["relationships"], responses=ERROR_RESPONSES)
+
+RelationshipId = Annotated[str, Path(alias="relationshipId", pattern=id_pattern(RELATIONSHIP_PREFIX))]
+
+
+async def _present(result: uc.RelationshipChanged, uow: UnitOfWork, status_code: int) -> Rendered:
+    document = await uow.views.relationship(result.customer_id, result.relationship_id)
+    if document is None:
+        if status_code == 204:
+            return Rendered(204, b"", {})
+        raise RelationshipNotFound(result.relationship_id)
+    return render(RelationshipOut, document, status_code)
+
+
+async def present_added(result: uc.RelationshipChanged, uow: UnitOfWork) -> Rendered:
+    return await _present(result, uow, 201)
+
+
+async def present_changed(result: uc.RelationshipChanged, uow: UnitOfWork) -> Rendered:
+    return await _present(result, uow, 200)
+
+
+async def present_removed(result: uc.RelationshipChanged, uow: UnitOfWork) -> Rendered:
+    return await _present(result, uow, 204)
+
+
+@router.post("/relationships", status_code=201, response_model=RelationshipOut, summary="Link to another customer")
+async def add_relationship(
+    customer_id: CustomerId, body: RelationshipIn, request: Request, principal: Writer
+) -> Response:
+    command = uc.AddRelationship(customer_id, body.to_customer_id, body.type.value, body.valid_from, body.valid_to)
+    return await run_command(request, principal, uc.add_relationship, command, present_added)
+
+
+@router.get("/relationships", response_model=RelationshipList, summary="Relationships in both directions")
+async def list_relationships(
+    customer_id: CustomerId,
+    request: Request,
+    principal: Reader,
+    on: Annotated[date | None, Query(description="Only those valid on this day")] = None,
+) -> Response:
+    items = await request.app.state.services.relationships.relationships(principal.tenant_id, customer_id, on)
+    if items is None:
+        raise CustomerNotFound(customer_id)
+    return render(RelationshipList, {"items": items}).response()
+
+
+@router.patch(
+    "/relationships/{relationshipId}", response_model=RelationshipOut, summary="Change a relationship's validity"
+)
+async def change_relationship(
+    customer_id: CustomerId,
+    relationship_id: RelationshipId,
+    body: RelationshipValidityIn,
+    request: Request,
+    principal: Writer,
+) -> Response:
+    command = uc.ChangeRelationshipValidity(customer_id, relationship_id, body.valid_from, body.valid_to)
+    return await run_command(request, principal, uc.change_relationship_validity, command, present_changed)
+
+
+@router.delete("/relationships/{relationshipId}", status_code=204, summary="End a relationship")
+async def remove_relationship(
+    customer_id: CustomerId, relationship_id: RelationshipId, request: Request, principal: Writer
+) -> Response:
+    command = uc.RemoveRelationship(customer_id, relationship_id)
+    return await run_command(request, principal, uc.remove_relationship, command, present_removed)
+
+
+@router.get("/hierarchy", response_model=HierarchyOut, summary="Account hierarchy: ancestors and descendants")
+async def hierarchy(
+    customer_id: CustomerId,
+    request: Request,
+    principal: Reader,
+    on: Annotated[date | None, Query(description="The day the hierarchy is valid on; default today")] = None,
+    depth: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> Response:
+    services = request.app.state.services
+    day = on or services.clock.now().date()
+    document = await services.relationships.hierarchy(principal.tenant_id, customer_id, day, depth)
+    if document is None:
+        raise CustomerNotFound(customer_id)
+    return render(HierarchyOut, document).response()
