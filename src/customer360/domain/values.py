@@ -192,7 +192,12 @@ def parse_phone(text: str, default_region: str | None) -> phonenumbers.PhoneNumb
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
-    return number if phonenumbers.is_possible_number(number) else None
+    if phonenumbers.is_valid_number(number):
+        return number
+    # A possible number of reasonable length is kept even when phonenumbers' metadata does not know its
+    # range yet (new ranges appear every year); refusing it would lose a real customer's number.
+    possible = phonenumbers.is_possible_number(number) and len(str(number.national_number)) >= 6
+    return number if possible else None
 
 
 @dataclass(frozen=True, slots=True)

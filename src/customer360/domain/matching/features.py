@@ -1,0 +1,142 @@
+"""A record normalised once into the features that comparisons and blocking read."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from customer360.domain.matching.addresses import (
+    normalise_city,
+    normalise_house_number,
+    normalise_postal_code,
+    normalise_street,
+)
+from customer360.domain.matching.contact_points import (
+    normalise_domain,
+    normalise_email,
+    normalise_national_id,
+    normalise_phone,
+    normalise_tax_id,
+)
+from customer360.domain.matching.legal_forms import split_legal_form
+from customer360.domain.matching.names import person_name, strip_particles
+from customer360.domain.matching.nicknames import canonical_given_names
+from customer360.domain.matching.records import ORGANIZATION, MatchAddress, MatchRecord
+from customer360.domain.matching.text import fold_or_none
+
+_NOT_DIGIT = re.compile(r"\D")
+_DATE_DIGITS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedAddress:
+    """Normalised address parts (``street_key`` is the street without spaces)."""
+
+    street: str | None
+    street_key: str | None
+    house_number: str | None
+    line2: str | None
+    postal_code: str | None
+    city: str | None
+    region: str | None
+    country: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRecord:
+    """Normalised features of one `MatchRecord`; built by `prepare`, read by comparisons and blocking."""
+
+    record_id: str
+    kind: str
+    source_system: str | None
+    given: str | None
+    given_canonical: frozenset[str]
+    family: str | None
+    family_key: str | None
+    org_name: str | None
+    org_key: str | None
+    legal_form: str | None
+    birth_date: str | None
+    emails: tuple[str, ...]
+    phones: tuple[str, ...]
+    addresses: tuple[PreparedAddress, ...]
+    tax_ids: tuple[str, ...]
+    domains: tuple[str, ...]
+    national_ids: tuple[str, ...]
+
+
+def _unique(raw: tuple[str, ...], normalise: Callable[[str], str | None]) -> tuple[str, ...]:
+    if not raw:
+        return ()
+    # order-preserving de-duplication: the first value is the one a caller listed first
+    return tuple(dict.fromkeys(v for v in map(normalise, raw) if v))
+
+
+@lru_cache(maxsize=65536)
+def _birth_date(raw: str) -> str | None:
+    digits = _NOT_DIGIT.sub("", raw)
+    return digits if len(digits) == _DATE_DIGITS else None
+
+
+def _address(raw: MatchAddress) -> PreparedAddress | None:
+    street = normalise_street(raw.street) if raw.street else None
+    house_number = normalise_house_number(raw.house_number) if raw.house_number else None
+    if house_number is None and street is not None:
+        house_number = street.house_number
+    street_name = street.name if street else None
+    parts = (
+        street_name,
+        street_name.replace(" ", "") if street_name else None,
+        house_number,
+        fold_or_none(raw.line2),
+        normalise_postal_code(raw.postal_code) if raw.postal_code else None,
+        normalise_city(raw.city) if raw.city else None,
+        fold_or_none(raw.region),
+        (raw.country.strip().upper() or None) if raw.country else None,
+    )
+    if not any(parts):
+        return None
+    return PreparedAddress(*parts)
+
+
+def prepare(record: MatchRecord, default_region: str | None = None) -> PreparedRecord:
+    """Normalise every feature of ``record`` (``default_region`` parses national phone numbers)."""
+    addresses = tuple(a for a in map(_address, record.addresses) if a is not None)
+    region = next((a.country for a in addresses if a.country), None) or default_region
+
+    def phone(raw: str) -> str | None:
+        return normalise_phone(raw, region)
+
+    given: str | None = None
+    family: str | None = None
+    org_name: str | None = None
+    legal_form: str | None = None
+    if record.kind == ORGANIZATION:
+        raw_name = record.legal_name or record.name
+        if raw_name:
+            split = split_legal_form(raw_name)
+            org_name, legal_form = split.core or None, split.legal_form
+    else:
+        parsed = person_name(record.given_name, record.family_name, record.name)
+        given, family = parsed.given, parsed.family
+    return PreparedRecord(
+        record_id=record.record_id,
+        kind=record.kind,
+        source_system=record.source_system,
+        given=given,
+        given_canonical=canonical_given_names(given.split()[0]) if given else frozenset(),
+        family=family,
+        family_key=strip_particles(family).replace(" ", "") if family else None,
+        org_name=org_name,
+        org_key=org_name.replace(" ", "") if org_name else None,
+        legal_form=legal_form,
+        birth_date=_birth_date(record.birth_date) if record.birth_date else None,
+        emails=_unique(record.emails, normalise_email),
+        phones=_unique(record.phones, phone),
+        addresses=addresses,
+        tax_ids=_unique(record.tax_ids, normalise_tax_id),
+        domains=_unique(record.domains, normalise_domain),
+        national_ids=_unique(record.national_ids, normalise_national_id),
+    )
