@@ -24,6 +24,7 @@ Error messages never contain field values (they may be personal data), only sche
 from __future__ import annotations
 
 import copy
+import functools
 import io
 import json
 from collections.abc import Mapping
@@ -65,6 +66,8 @@ _EPOCH_DAY = date(1970, 1, 1)
 _MILLISECOND = timedelta(milliseconds=1)
 
 JsonObject = dict[str, Any]
+#: Kafka record headers as confluent-kafka takes them (we always put bytes in them).
+KafkaHeaders = list[tuple[str, str | bytes | None]]
 
 
 class EventCodecError(Exception):
@@ -218,7 +221,7 @@ class EncodedEvent:
     key: bytes
     #: Left out of ``repr``: the value may hold personal data.
     value: bytes = field(repr=False)
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
+    headers: KafkaHeaders = field(default_factory=list)
 
     @property
     def content_type(self) -> str:
@@ -279,15 +282,26 @@ class AvroEventCodec:
         Raises :class:`EventDecodeError` (or :class:`UnknownEventTypeError` when the fingerprint is
         unknown and ``declared_schema`` names an event type we do not know at all).
         """
+        view, writer = self._read_header(data, declared_schema)
+        return self._read_body(view, writer, reader)
+
+    def decode_as_latest(
+        self, data: bytes | bytearray | memoryview | None, *, declared_schema: str | None = None
+    ) -> DecodedEvent:
+        """Decode and project onto the latest version of the writer's event type."""
+        view, writer = self._read_header(data, declared_schema)
+        return self._read_body(view, writer, self._catalog.latest(writer.name))
+
+    def _read_header(
+        self, data: bytes | bytearray | memoryview | None, declared_schema: str | None
+    ) -> tuple[memoryview, SchemaVersion]:
         if not data:
             raise EventDecodeError(DecodeFailure.EMPTY, "the message has no value")
         view = memoryview(data)
-        if len(view) < HEADER_SIZE:
-            if bytes(view[:2]) != SINGLE_OBJECT_MARKER[: len(view)]:
-                raise EventDecodeError(DecodeFailure.BAD_MARKER, "the value does not start with C3 01")
-            raise EventDecodeError(DecodeFailure.TRUNCATED, f"{len(view)} bytes, the header alone has 10")
-        if bytes(view[:2]) != SINGLE_OBJECT_MARKER:
+        if bytes(view[:2]) != SINGLE_OBJECT_MARKER[: len(view[:2])]:
             raise EventDecodeError(DecodeFailure.BAD_MARKER, "the value does not start with C3 01")
+        if len(view) < HEADER_SIZE:
+            raise EventDecodeError(DecodeFailure.TRUNCATED, f"{len(view)} bytes, the header alone has {HEADER_SIZE}")
         fingerprint = bytes(view[2:HEADER_SIZE])
         writer = self._catalog.find_by_fingerprint(Fingerprint(fingerprint))
         if writer is None:
@@ -297,8 +311,11 @@ class AvroEventCodec:
         if declared_schema and declared_schema not in (writer.full_name, writer.name):
             raise EventDecodeError(
                 DecodeFailure.SCHEMA_MISMATCH,
-                f"content-type names {declared_schema} but the fingerprint is {writer.full_name} v{writer.version}",
+                f"content-type names {declared_schema}, the fingerprint {writer.full_name} v{writer.version}",
             )
+        return view, writer
+
+    def _read_body(self, view: memoryview, writer: SchemaVersion, reader: SchemaVersion | None) -> DecodedEvent:
         if reader is not None and reader.full_name != writer.full_name:
             raise EventDecodeError(
                 DecodeFailure.SCHEMA_MISMATCH, f"cannot read {writer.full_name} as {reader.full_name}"
@@ -327,16 +344,6 @@ class AvroEventCodec:
             raise EventDecodeError(DecodeFailure.MALFORMED_BODY, "the body is not a record")
         return DecodedEvent(schema=reader or writer, writer=writer, record=record)
 
-    def decode_as_latest(
-        self, data: bytes | bytearray | memoryview | None, *, declared_schema: str | None = None
-    ) -> DecodedEvent:
-        """Decode and project onto the latest version of the writer's event type."""
-        decoded = self.decode(data, declared_schema=declared_schema)
-        latest = self._catalog.latest(decoded.writer.name)
-        if latest is decoded.writer:
-            return decoded
-        return self.decode(data, reader=latest)
-
     # ----------------------------------------------------------------------------- envelopes
 
     def envelope_to_record(self, envelope: Mapping[str, Any]) -> tuple[str, JsonObject]:
@@ -355,11 +362,14 @@ class AvroEventCodec:
         key = _aggregate_id(schema, record)
         if key is None:
             raise InvalidEventError(f"{event_type}: none of {', '.join(schema.aggregate_id_fields)} is set")
-        headers = [(HEADER_EVENT_TYPE, event_type.encode()), (HEADER_TENANT_ID, str(record["tenantId"]).encode())]
+        headers: KafkaHeaders = [
+            (HEADER_EVENT_TYPE, event_type.encode()),
+            (HEADER_TENANT_ID, str(record["tenantId"]).encode()),
+        ]
         correlation_id = record.get("correlationId")
         if correlation_id:
             headers.append((HEADER_CORRELATION_ID, str(correlation_id).encode()))
-        headers.append((HEADER_CONTENT_TYPE, avro_content_type(schema.full_name).encode()))
+        headers.append((HEADER_CONTENT_TYPE, _plan(schema).content_type))
         return EncodedEvent(
             event_type=event_type,
             schema=schema,
@@ -428,6 +438,64 @@ def record_to_envelope(
 # --------------------------------------------------------------------------------------- mapping
 
 
+@dataclass(frozen=True, slots=True)
+class _FieldPlan:
+    name: str
+    avro_type: Any
+    has_default: bool
+    default: Any
+    #: Whether the type holds a logical type somewhere (only then is the value translated).
+    translates: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _SchemaPlan:
+    """What the envelope mapping needs of a schema, worked out once per schema version."""
+
+    fields: tuple[_FieldPlan, ...]
+    names: frozenset[str]
+    named: Mapping[str, Any]
+    content_type: bytes
+
+
+@functools.cache
+def _plan(schema: SchemaVersion) -> _SchemaPlan:
+    named = schema.parsed.get("__named_schemas", {})
+    fields = tuple(
+        _FieldPlan(
+            name=f["name"],
+            avro_type=f["type"],
+            has_default="default" in f,
+            default=f.get("default"),
+            translates=_has_logical_type(f["type"], named, set()),
+        )
+        for f in schema.parsed["fields"]
+    )
+    return _SchemaPlan(
+        fields=fields,
+        names=frozenset(f.name for f in fields),
+        named=named,
+        content_type=avro_content_type(schema.full_name).encode(),
+    )
+
+
+def _has_logical_type(avro_type: Any, named: Mapping[str, Any], seen: set[str]) -> bool:
+    if isinstance(avro_type, str):
+        if avro_type in seen or avro_type not in named:
+            return False
+        return _has_logical_type(named[avro_type], named, seen | {avro_type})
+    if isinstance(avro_type, list):
+        return any(_has_logical_type(branch, named, seen) for branch in avro_type)
+    kind = avro_type.get("type")
+    if kind == "record":
+        return any(_has_logical_type(f["type"], named, seen) for f in avro_type["fields"])
+    if kind == "array":
+        return _has_logical_type(avro_type["items"], named, seen)
+    if kind == "map":
+        return _has_logical_type(avro_type["values"], named, seen)
+    return "logicalType" in avro_type
+
+
 def _envelope_to_record(codec: AvroEventCodec, envelope: Mapping[str, Any]) -> tuple[str, JsonObject]:
     if not isinstance(envelope, Mapping):
         raise InvalidEventError("an envelope is a mapping")
@@ -443,24 +511,25 @@ def _envelope_to_record(codec: AvroEventCodec, envelope: Mapping[str, Any]) -> t
         payload = {}
     if not isinstance(payload, Mapping):
         raise InvalidEventError(f"{event_type}: the payload is not an object")
-    fields = {f["name"]: f for f in schema.parsed["fields"]}
-    misplaced = sorted(name for name in payload if name in ENVELOPE_FIELDS)
-    unknown = sorted(name for name in payload if name not in fields)
-    if misplaced or unknown:
-        raise InvalidEventError(f"{event_type}: payload field(s) not in the schema: {', '.join(misplaced + unknown)}")
-    named = schema.parsed.get("__named_schemas", {})
+    plan = _plan(schema)
+    strays = [name for name in payload if name in ENVELOPE_FIELDS or name not in plan.names]
+    if strays:
+        raise InvalidEventError(f"{event_type}: payload field(s) not in the schema: {', '.join(sorted(strays))}")
     record: JsonObject = {}
-    for name, definition in fields.items():
+    for field_plan in plan.fields:
+        name = field_plan.name
         if name in ENVELOPE_FIELDS:
             value = envelope.get(name)
         elif name in payload:
             value = payload[name]
-        elif "default" in definition:
-            value = copy.deepcopy(definition["default"])
+        elif field_plan.has_default:
+            value = copy.deepcopy(field_plan.default)
         else:
             missing.append(name)
             continue
-        record[name] = _convert(value, definition["type"], named, name, to_wire=True)
+        if field_plan.translates:
+            value = _convert(value, field_plan.avro_type, plan.named, name, to_wire=True)
+        record[name] = value
     if missing:
         raise InvalidEventError(f"{event_type}: the payload lacks {', '.join(missing)}")
     return schema.name, record
@@ -469,18 +538,19 @@ def _envelope_to_record(codec: AvroEventCodec, envelope: Mapping[str, Any]) -> t
 def _record_to_envelope(schema: SchemaVersion, record: Mapping[str, Any]) -> JsonObject:
     if not isinstance(record, Mapping):
         raise InvalidEventError(f"{schema.name}: a record is a mapping of field names to values")
-    fields = {f["name"]: f for f in schema.parsed["fields"]}
-    unknown = sorted(name for name in record if name not in fields)
+    plan = _plan(schema)
+    unknown = sorted(name for name in record if name not in plan.names)
     if unknown:
         raise InvalidEventError(f"{schema.name} v{schema.version} has no field(s) {', '.join(unknown)}")
     missing = [name for name in _REQUIRED_ENVELOPE_FIELDS if record.get(name) is None]
     if missing:
         raise InvalidEventError(f"{schema.name}: the record lacks {', '.join(missing)}")
-    named = schema.parsed.get("__named_schemas", {})
     converted = {
-        name: _convert(record[name], definition["type"], named, name, to_wire=False)
-        for name, definition in fields.items()
-        if name in record
+        f.name: _convert(record[f.name], f.avro_type, plan.named, f.name, to_wire=False)
+        if f.translates
+        else record[f.name]
+        for f in plan.fields
+        if f.name in record
     }
     return {
         "eventType": schema.name,

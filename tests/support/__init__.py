@@ -1,0 +1,1 @@
+"""Helpers shared by the test tiers (plain code; the conftest files make fixtures of them)."""
