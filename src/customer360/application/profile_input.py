@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from customer360.domain.customer import ContactAttributes, ProfileAttributes
@@ -132,6 +132,17 @@ def parse_communication(raw: Any, field: str) -> CommunicationPreferences:
             period=FrequencyPeriod(cap["period"]),
         ),
     )
+
+
+def parse_timestamp(value: str, field: str) -> datetime:
+    """An ISO-8601 timestamp with an offset (a naive one would silently mean the server's zone)."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidValue(field, "is not an ISO-8601 timestamp") from None
+    if moment.tzinfo is None:
+        raise InvalidValue(field, "needs a time zone offset, e.g. Z")
+    return moment
 
 
 def _items(raw: Any) -> list[Any]:

@@ -110,6 +110,16 @@ def normalise_street(raw: str) -> Street:
 
 
 @lru_cache(maxsize=65536)
+def address_line_key(raw: str) -> str | None:
+    """A free address line (building, locality) as a comparable key: folded, street types abbreviated,
+    spaces removed, so that it can also be compared with a street that landed in the other line."""
+    words: list[str] = []
+    for word in fold(raw).split():
+        words.extend(_abbreviate(word))
+    return "".join(words) or None
+
+
+@lru_cache(maxsize=65536)
 def normalise_house_number(raw: str) -> str | None:
     """Digits plus an optional letter and range ("12 A" -> "12a", "12 - 14" -> "12-14")."""
     text = unidecode(raw).lower().strip()

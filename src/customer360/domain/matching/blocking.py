@@ -17,7 +17,6 @@ service's real-time check, which reads at most ``max_block_size + 1`` rows per k
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from itertools import combinations
 
@@ -28,88 +27,98 @@ from customer360.domain.matching.text import soundex
 DEFAULT_MAX_BLOCK_SIZE = 100
 """A key shared by more records than this is a stop key (see the module docstring)."""
 
-_KEY_PRINTABLE_LIMIT = 120
-
-
-def _key(kind: str, *parts: str) -> str:
-    return (kind + ":" + "|".join(parts))[:_KEY_PRINTABLE_LIMIT]
+_MAX_KEY_LENGTH = 120
 
 
 def _person_keys(r: PreparedRecord) -> set[str]:
-    keys: set[str] = set()
-    givens = {soundex(g) for g in r.given_canonical} | ({soundex(r.given)} if r.given else set())
-    givens.discard("")
+    names = {soundex(g) for g in r.given_canonical}
+    if r.given:
+        names.add(soundex(r.given))
+    names.discard("")
+    given_codes = set(names)
     family = soundex(r.family_key) if r.family_key else ""
+    if family:
+        names.add(family)
     date = r.birth_date
     postcodes = {a.postal_code for a in r.addresses if a.postal_code}
     cities = {a.city for a in r.addresses if a.city}
-    # Each name on its own, whichever field it sits in, with one selective companion: survives a typo
-    # in the other name, a given/family swap, and a change of either address or birth date.
-    for name in givens | {family} - {""}:
-        if date:
-            keys.add(_key("nd", name, date))
-        keys.update(_key("np", name, postcode) for postcode in postcodes)
-        keys.update(_key("nc", name, city) for city in cities)
+    # street and extra line are one pool: sources disagree about which line holds the street
     streets = {soundex(a.street_key) for a in r.addresses if a.street_key}
-    for name in givens | {family} - {""}:
-        keys.update(_key("ns", name, street) for street in streets)
-    for given in givens:
-        if family:
+    streets.update(soundex(a.line2_key) for a in r.addresses if a.line2_key)
+    streets.discard("")
+    keys: set[str] = set()
+    # Each name on its own, whichever field it sits in, with one selective companion: survives a typo
+    # in the other name, a given/family swap, and a change of address or birth date. (Name + birth
+    # date is covered by birth date + initial below.)
+    for name in names:
+        keys.update(f"Pnp:{name}|{postcode}" for postcode in postcodes)
+        keys.update(f"Pnc:{name}|{city}" for city in cities)
+        keys.update(f"Pns:{name}|{street}" for street in streets)
+    if family:
+        for given in given_codes:
+            pair = "|".join(sorted((given, family)))
             # a full name alone is selective for all but the commonest names, which the cap removes
-            keys.add(_key("nn", *sorted((given, family))))
+            keys.add(f"Pnn:{pair}")
             if date:
-                keys.add(_key("ny", *sorted((given, family)), date[:4]))
+                keys.add(f"Pny:{pair}|{date[:4]}")
     if date:
-        keys.update(_key("dp", date, postcode) for postcode in postcodes)
-        keys.update(_key("dc", date, city) for city in cities)
-        initials = {r.given[0]} if r.given else set()
+        keys.update(f"Pdp:{date}|{postcode}" for postcode in postcodes)
+        keys.update(f"Pds:{date}|{street}" for street in streets)
+        if r.given:
+            keys.add(f"Pdi:{date}|{r.given[0]}")
         if r.family_key:
-            initials.add(r.family_key[0])
-        keys.update(_key("di", date, initial) for initial in initials)
-    for address in r.addresses:
-        if address.house_number and address.street_key:
-            street = soundex(address.street_key)
-            if address.postal_code:
-                keys.add(_key("ap", address.postal_code, address.house_number, street))
-            if address.city:
-                keys.add(_key("ac", address.city, address.house_number, street))
+            keys.add(f"Pdi:{date}|{r.family_key[0]}")
+    # where someone lives, without any name: catches records whose names were both mistyped or changed
+    for street in streets:
+        keys.update(f"Psp:{street}|{postcode}" for postcode in postcodes)
+        keys.update(f"Psc:{street}|{city}" for city in cities)
+    if len(streets) > 1:
+        keys.update(f"Pss:{a}|{b}" for a, b in combinations(sorted(streets), 2))
     return keys
 
 
 def _organisation_keys(r: PreparedRecord) -> set[str]:
     keys: set[str] = set()
+    postcodes = {a.postal_code for a in r.addresses if a.postal_code}
+    cities = {a.city for a in r.addresses if a.city}
     if r.org_key and r.org_name:
-        keys.add(_key("on", r.org_key))
+        keys.add(f"Oon:{r.org_key}")
         words = r.org_name.split()
-        keys.add(_key("ow", *sorted(words)))
+        # word order differs between sources ("Müller Bau" / "Bau Müller")
+        keys.add("Oow:" + "|".join(sorted(words)))
         first = soundex(words[0])
-        for address in r.addresses:
-            if address.postal_code:
-                keys.add(_key("op", first, address.postal_code))
-            if address.city:
-                keys.add(_key("oc", first, address.city))
+        keys.update(f"Oop:{first}|{postcode}" for postcode in postcodes)
+        keys.update(f"Ooc:{first}|{city}" for city in cities)
     for address in r.addresses:
-        if address.postal_code and address.house_number and address.street_key:
-            keys.add(_key("oa", address.postal_code, address.house_number, soundex(address.street_key)))
+        if address.house_number and address.street_key:
+            street = soundex(address.street_key)
+            if address.postal_code:
+                keys.add(f"Oap:{street}|{address.house_number}|{address.postal_code}")
+            if address.city:
+                keys.add(f"Oac:{street}|{address.house_number}|{address.city}")
     return keys
 
 
 def prepared_blocking_keys(record: PreparedRecord) -> frozenset[str]:
     """`blocking_keys` for a record that is already prepared."""
+    # the kind leads every key: a person and a company are never candidates for one another
     keys = _organisation_keys(record) if record.kind == ORGANIZATION else _person_keys(record)
-    keys.update(_key("e", email) for email in record.emails)
-    keys.update(_key("t", phone) for phone in record.phones)
-    keys.update(_key("v", tax_id) for tax_id in record.tax_ids)
-    keys.update(_key("w", domain) for domain in record.domains)
-    keys.update(_key("i", national_id) for national_id in record.national_ids)
-    # kind leads the key: a person and a company are never candidates for one another
-    return frozenset(record.kind[0] + key for key in keys)
+    kind = record.kind[:1]
+    for tag, values in (
+        ("e", record.emails),
+        ("t", record.phones),
+        ("v", record.tax_ids),
+        ("w", record.domains),
+        ("i", record.national_ids),
+    ):
+        keys.update(f"{kind}{tag}:{value}"[:_MAX_KEY_LENGTH] for value in values)
+    return frozenset(keys)
 
 
 def blocking_keys(record: MatchRecord, default_region: str | None = None) -> frozenset[str]:
     """The keys to store and index for ``record``; records sharing a key are duplicate candidates.
 
-    Keys are opaque strings of at most ~120 characters. They contain normalised values (e-mail,
+    Keys are opaque strings of at most 120 characters. They contain normalised values (e-mail,
     phone, ids, phonetic codes), so store them with the same protection as the profile itself.
     """
     return prepared_blocking_keys(prepare(record, default_region))
@@ -123,27 +132,36 @@ def candidate_pairs(
 ) -> Iterator[tuple[int, int]]:
     """Pairs ``(i, j)`` with ``i < j`` of positions in ``records`` that share a blocking key.
 
-    Each pair is yielded once. With ``link_only`` only pairs from different ``source_system`` values are
-    produced (linking two deduplicated sources). Keys shared by more than ``max_block_size`` records
-    are skipped (stop keys).
+    Each pair is yielded once, ordered by ``i`` then ``j``. With ``link_only`` only pairs from
+    different ``source_system`` values are produced (linking deduplicated sources). Keys shared by
+    more than ``max_block_size`` records are skipped (stop keys).
     """
     prepared = [r if isinstance(r, PreparedRecord) else prepare(r) for r in records]
     record_keys = [prepared_blocking_keys(record) for record in prepared]
-    blocks: dict[str, list[int]] = defaultdict(list)
+    # most keys belong to a single record: they get a plain int, and a list only once shared, which
+    # keeps the number of objects (and garbage-collector work) proportional to the shared keys
+    first_holder: dict[str, int] = {}
+    blocks: dict[str, list[int]] = {}
     for position, keys in enumerate(record_keys):
         for key in keys:
-            blocks[key].append(position)
-    stop_keys = {key for key, members in blocks.items() if len(members) > max_block_size}
-    if stop_keys:
-        record_keys = [keys - stop_keys for keys in record_keys]
-    for key, members in blocks.items():
-        if len(members) < 2 or key in stop_keys:
-            continue
-        for i, j in combinations(members, 2):
-            if link_only and prepared[i].source_system == prepared[j].source_system:
+            members = blocks.get(key)
+            if members is not None:
+                members.append(position)
                 continue
-            # a pair sharing several keys is yielded only by the smallest of them: no set of seen
-            # pairs is needed, so memory stays flat however many pairs the scan produces
-            if len(record_keys[i]) > 1 and min(record_keys[i] & record_keys[j]) != key:
-                continue
-            yield (i, j)
+            holder = first_holder.setdefault(key, position)
+            if holder != position:
+                blocks[key] = [holder, position]
+    shared = {key: members for key, members in blocks.items() if len(members) <= max_block_size}
+    sources = [r.source_system for r in prepared]
+    # one record at a time, gathering its partners from its blocks: memory stays proportional to
+    # the blocks, not to the (much larger) number of pairs
+    for i, keys in enumerate(record_keys):
+        partners: set[int] = set()
+        for key in keys:
+            members = shared.get(key)
+            if members is not None:
+                partners.update(members)
+        source = sources[i]
+        for j in sorted(partners):
+            if j > i and not (link_only and sources[j] == source):
+                yield (i, j)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 
 from rapidfuzz.distance import OSA, JaroWinkler
 from rapidfuzz.fuzz import token_set_ratio
@@ -113,7 +112,8 @@ COMPARISONS: tuple[Comparison, ...] = (
             ("typo", 0.06, 0.0005),
             ("close", 0.04, 0.003),
             ("fuzzy", 0.03, 0.03),
-            ("different", 0.07, 0.9645),
+            ("swapped", 0.01, 0.0005),
+            ("different", 0.06, 0.964),
         ),
         tf=True,
     ),
@@ -125,7 +125,8 @@ COMPARISONS: tuple[Comparison, ...] = (
             ("typo", 0.06, 0.0005),
             ("close", 0.04, 0.003),
             ("fuzzy", 0.03, 0.03),
-            ("different", 0.07, 0.9645),
+            ("swapped", 0.01, 0.0005),
+            ("different", 0.06, 0.964),
         ),
     ),
     _comparison(
@@ -300,11 +301,27 @@ def _one_edit(a: str | None, b: str | None) -> int:
     return 2 if abs(len(a) - len(b)) <= 1 and _edits(a, b, 1) <= 1 else 3
 
 
+def _line(a: str | None, b: str | None, a_other: str | None, b_other: str | None) -> int:
+    # street or extra line: similarity levels 1-4, then 5 = found in the other record's other line
+    if a is None or b is None:
+        return MISSING
+    level = text_similarity(a, b)
+    if level < _DIFFERENT:
+        return level
+    if (a_other is not None and a_other == b) or (b_other is not None and b_other == a):
+        return _DIFFERENT
+    if (b_other is not None and text_similarity(a, b_other) <= _CLOSE) or (
+        a_other is not None and text_similarity(b, a_other) <= _CLOSE
+    ):
+        return _DIFFERENT
+    return _DIFFERENT + 1
+
+
 def _address_vector(a: PreparedAddress, b: PreparedAddress) -> tuple[int, ...]:
     return (
-        _text(a.street_key, b.street_key),
+        _line(a.street_key, b.street_key, a.line2_key, b.line2_key),
         _one_edit(a.house_number, b.house_number),
-        _text(a.line2, b.line2),
+        _line(a.line2_key, b.line2_key, a.street_key, b.street_key),
         _one_edit(a.postal_code, b.postal_code),
         _text(a.city, b.city),
         _equal(a.region, b.region),

@@ -57,7 +57,7 @@ _EXACT_VALUE: dict[str, Callable[[PreparedRecord], str | None]] = {
     "legal_form": lambda r: r.legal_form,
     "street": _first_address_part("street_key"),
     "house_number": _first_address_part("house_number"),
-    "address_line2": _first_address_part("line2"),
+    "address_line2": _first_address_part("line2_key"),
     "postal_code": _first_address_part("postal_code"),
     "city": _first_address_part("city"),
     "region": _first_address_part("region"),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from customer360.domain.matching.addresses import (
+    address_line_key,
     normalise_city,
     normalise_house_number,
     normalise_postal_code,
@@ -32,12 +33,12 @@ _DATE_DIGITS = 8
 
 @dataclass(frozen=True, slots=True)
 class PreparedAddress:
-    """Normalised address parts (``street_key`` is the street without spaces)."""
+    """Normalised address parts (``*_key``: abbreviated street types and no spaces)."""
 
     street: str | None
     street_key: str | None
     house_number: str | None
-    line2: str | None
+    line2_key: str | None
     postal_code: str | None
     city: str | None
     region: str | None
@@ -90,7 +91,7 @@ def _address(raw: MatchAddress) -> PreparedAddress | None:
         street_name,
         street_name.replace(" ", "") if street_name else None,
         house_number,
-        fold_or_none(raw.line2),
+        address_line_key(raw.line2) if raw.line2 else None,
         normalise_postal_code(raw.postal_code) if raw.postal_code else None,
         normalise_city(raw.city) if raw.city else None,
         fold_or_none(raw.region),

@@ -51,6 +51,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        # operationIds are the endpoint function names: stable, readable, and the targets of OpenAPI links.
+        generate_unique_id_function=lambda route: route.name,
     )
     if services is not None:
         app.state.services = services

@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+import re
+from datetime import date, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$")
+
+
+def _iso(pattern: re.Pattern[str], what: str) -> Any:
+    def check(value: Any) -> Any:
+        # pydantic would otherwise read numbers (and numeric strings) as seconds since 1970.
+        if isinstance(value, str) and pattern.match(value):
+            return value
+        if isinstance(value, date) and not isinstance(value, str):
+            return value
+        raise ValueError(f"must be {what}")
+
+    return check
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso(_ISO_DATE, "an ISO-8601 date YYYY-MM-DD"))]
+IsoDateTime = Annotated[
+    AwareDatetime, BeforeValidator(_iso(_ISO_DATETIME, "an ISO-8601 timestamp with offset, e.g. 2026-01-31T12:00:00Z"))
+]
 
 
 class ApiInput(BaseModel):
@@ -41,3 +63,21 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         422: "A business rule forbids it",
     }.items()
 }
+
+
+def links(source: str, targets: dict[str, str], **parameters: str) -> dict[str, Any]:
+    """OpenAPI links from an operation's response to the operations its result identifies (clients and
+    schemathesis' stateful tests follow them). ``parameters`` maps a path parameter to a runtime expression."""
+    return {
+        name: {"operationId": operation, "parameters": dict(parameters), "description": f"{source} → {operation}"}
+        for name, operation in targets.items()
+    }
+
+
+def created_with_links(
+    model: type[BaseModel], source: str, targets: dict[str, str], **parameters: str
+) -> dict[int | str, dict[str, Any]]:
+    return {
+        **ERROR_RESPONSES,
+        201: {"model": model, "description": "Created", "links": links(source, targets, **parameters)},
+    }

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from customer360.domain.consent import CaptureSource, LegalBasis
 from customer360.domain.values import Channel
-from customer360.infrastructure.rest.models.common import ApiInput, ApiOutput
+from customer360.infrastructure.rest.models.common import ApiInput, ApiOutput, IsoDateTime
 
 
 class ContactPointIn(ApiInput):
@@ -28,7 +28,7 @@ class ContactPointIn(ApiInput):
 
 class EvidenceIn(ApiInput):
     captured_by: Annotated[str, StringConstraints(max_length=100)] | None = None
-    captured_at: AwareDatetime | None = Field(None, description="When the customer gave or withdrew consent")
+    captured_at: IsoDateTime | None = Field(None, description="When the customer gave or withdrew consent")
     text: Annotated[str, StringConstraints(max_length=2000)] | None = None
     ip_address: Annotated[str, StringConstraints(max_length=64)] | None = Field(
         None, description="Stored only as a keyed hash"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from customer360.domain.values import (
     AddressType,
@@ -17,7 +17,7 @@ from customer360.domain.values import (
     PhoneType,
     TaxIdType,
 )
-from customer360.infrastructure.rest.models.common import ApiInput, ApiOutput
+from customer360.infrastructure.rest.models.common import ApiInput, ApiOutput, IsoDate
 
 Text200 = Annotated[str, StringConstraints(max_length=200)]
 Text100 = Annotated[str, StringConstraints(max_length=100)]
@@ -114,7 +114,7 @@ class ProfileFields(ApiInput):
     legal_name: Text200 | None = None
     given_name: Text100 | None = None
     family_name: Text100 | None = None
-    birth_date: date | None = None
+    birth_date: IsoDate | None = None
     segment: Annotated[str, StringConstraints(max_length=50)] | None = None
     industry: Text100 | None = None
     website: Annotated[str, StringConstraints(max_length=255)] | None = None
@@ -130,6 +130,24 @@ class ProfileFields(ApiInput):
 
 class CustomerCreate(ProfileFields):
     """CreateCustomerProfile. The seed's body ``{"name","status","contacts":[…]}`` is a valid request."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Müller Maschinenbau GmbH",
+                    "status": "ACTIVE",
+                    "segment": "SMB",
+                    "emails": [{"address": "info@mueller-maschinenbau.example", "primary": True}],
+                    "phones": [{"number": "+49 30 1234567", "type": "LANDLINE"}],
+                    "taxIds": [{"country": "DE", "type": "VAT", "value": "DE136695976"}],
+                    "contacts": [
+                        {"name": "Anna Schmidt", "email": "anna@mueller-maschinenbau.example", "role": "BILLING"}
+                    ],
+                }
+            ]
+        }
+    )
 
     kind: CustomerKind = CustomerKind.ORGANIZATION
     status: SettableStatus = "ACTIVE"

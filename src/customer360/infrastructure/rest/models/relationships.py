@@ -8,19 +8,19 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints
 
 from customer360.domain.relationships import RelationshipType
-from customer360.infrastructure.rest.models.common import ApiInput, ApiOutput
+from customer360.infrastructure.rest.models.common import ApiInput, ApiOutput, IsoDate
 
 
 class RelationshipIn(ApiInput):
     type: RelationshipType = Field(description="SUBSIDIARY_OF builds the account hierarchy (to = parent)")
     to_customer_id: Annotated[str, StringConstraints(max_length=40)]
-    valid_from: date | None = None
-    valid_to: date | None = None
+    valid_from: IsoDate | None = None
+    valid_to: IsoDate | None = None
 
 
 class RelationshipValidityIn(ApiInput):
-    valid_from: date | None = None
-    valid_to: date | None = None
+    valid_from: IsoDate | None = None
+    valid_to: IsoDate | None = None
 
 
 class RelatedCustomer(ApiOutput):

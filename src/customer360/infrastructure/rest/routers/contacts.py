@@ -12,7 +12,7 @@ from customer360.application.ports import UnitOfWork
 from customer360.domain.errors import ContactNotFound, CustomerNotFound
 from customer360.domain.ids import CONTACT_PREFIX, id_pattern
 from customer360.infrastructure.rest.dispatch import Rendered, etag, expected_version, render, run_command
-from customer360.infrastructure.rest.models.common import ERROR_RESPONSES
+from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, created_with_links
 from customer360.infrastructure.rest.models.customers import ContactIn, ContactList, ContactOut, ContactPatch
 from customer360.infrastructure.rest.routers.customers import CustomerId, Reader, Writer, patch_of
 
@@ -56,7 +56,19 @@ async def list_contacts(customer_id: CustomerId, request: Request, principal: Re
     return render(ContactList, {"items": contacts}).response()
 
 
-@router.post("", status_code=201, response_model=ContactOut, summary="Add a contact")
+@router.post(
+    "",
+    status_code=201,
+    response_model=ContactOut,
+    summary="Add a contact",
+    responses=created_with_links(
+        ContactOut,
+        "add_contact",
+        {"UpdateContact": "update_contact", "RemoveContact": "remove_contact"},
+        customerId="$request.path.customerId",
+        contactId="$response.body#/id",
+    ),
+)
 async def add_contact(customer_id: CustomerId, body: ContactIn, request: Request, principal: Writer) -> Response:
     command = uc.AddContact(customer_id, body.model_dump(exclude_unset=True), expected_version(request))
     return await run_command(request, principal, uc.add_contact, command, present_added)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -10,6 +9,7 @@ from starlette.responses import Response
 
 from customer360.application import customers as uc
 from customer360.application.ports import UnitOfWork
+from customer360.application.profile_input import parse_timestamp
 from customer360.application.queries import CustomerFilter
 from customer360.application.search import search_criteria
 from customer360.domain.errors import CustomerNotFound
@@ -17,7 +17,7 @@ from customer360.domain.ids import CUSTOMER_PREFIX, id_pattern
 from customer360.domain.values import CustomerKind
 from customer360.infrastructure.rest.auth import Principal, require
 from customer360.infrastructure.rest.dispatch import Rendered, etag, expected_version, render, run_command
-from customer360.infrastructure.rest.models.common import ERROR_RESPONSES
+from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, created_with_links
 from customer360.infrastructure.rest.models.customers import (
     CustomerCreate,
     CustomerOut,
@@ -36,6 +36,8 @@ CustomerId = Annotated[
 Reader = Annotated[Principal, Depends(require("crm.customer:read"))]
 Writer = Annotated[Principal, Depends(require("crm.customer:write"))]
 Limit = Annotated[int, Query(ge=1, le=200)]
+# Numbers are not timestamps here (pydantic would read 0.5 as seconds since 1970).
+ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$"
 Cursor = Annotated[str | None, Query(max_length=300)]
 
 
@@ -57,7 +59,29 @@ def patch_of(body: Any) -> dict[str, Any]:
     return dict(body.model_dump(exclude_unset=True))
 
 
-@router.post("", status_code=201, response_model=CustomerOut, summary="Create a customer profile")
+_CUSTOMER_LINKS = {
+    "GetCustomer": "get_customer",
+    "PatchCustomer": "patch_customer",
+    "ChangeStatus": "change_status",
+    "GetAudit": "get_audit",
+    "ListContacts": "list_contacts",
+    "AddContact": "add_contact",
+    "RecordConsent": "record_consent",
+    "CurrentConsent": "current_consent",
+    "ConsentHistory": "consent_history",
+    "AddRelationship": "add_relationship",
+    "ListRelationships": "list_relationships",
+    "Hierarchy": "hierarchy",
+}
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=CustomerOut,
+    summary="Create a customer profile",
+    responses=created_with_links(CustomerOut, "create_customer", _CUSTOMER_LINKS, customerId="$response.body#/id"),
+)
 async def create_customer(body: CustomerCreate, request: Request, principal: Writer) -> Response:
     data = body.model_dump(exclude_unset=True, exclude={"status", "contacts"})
     command = uc.CreateCustomerProfile(
@@ -76,7 +100,10 @@ async def list_customers(
     segment: Annotated[str | None, Query(max_length=50)] = None,
     kind: CustomerKind | None = None,
     tag: Annotated[str | None, Query(max_length=50)] = None,
-    updated_since: Annotated[datetime | None, Query(alias="updatedSince")] = None,
+    updated_since: Annotated[
+        str | None,
+        Query(alias="updatedSince", pattern=ISO_TIMESTAMP, description="ISO-8601 timestamp with offset"),
+    ] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Response:
@@ -87,7 +114,7 @@ async def list_customers(
             segment=segment,
             kind=kind.value if kind else None,
             tag=tag,
-            updated_since=updated_since,
+            updated_since=parse_timestamp(updated_since, "updatedSince") if updated_since else None,
             cursor=cursor,
             limit=limit,
         ),

@@ -48,7 +48,9 @@ async def metrics(request: Request) -> Response:
 async def events(
     request: Request,
     principal: Annotated[Principal, Depends(require("crm.events:read"))],
-    after: Annotated[int, Query(ge=0, description="Feed position from the previous page's nextCursor")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=2**63 - 1, description="Feed position from the previous page's nextCursor")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
     items, last = await request.app.state.services.history.events(principal.tenant_id, after, limit)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -13,7 +12,7 @@ from customer360.application.ports import UnitOfWork
 from customer360.domain.errors import CustomerNotFound, RelationshipNotFound
 from customer360.domain.ids import RELATIONSHIP_PREFIX, id_pattern
 from customer360.infrastructure.rest.dispatch import Rendered, render, run_command
-from customer360.infrastructure.rest.models.common import ERROR_RESPONSES
+from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, IsoDate, created_with_links
 from customer360.infrastructure.rest.models.relationships import (
     HierarchyOut,
     RelationshipIn,
@@ -49,7 +48,19 @@ async def present_removed(result: uc.RelationshipChanged, uow: UnitOfWork) -> Re
     return await _present(result, uow, 204)
 
 
-@router.post("/relationships", status_code=201, response_model=RelationshipOut, summary="Link to another customer")
+@router.post(
+    "/relationships",
+    status_code=201,
+    response_model=RelationshipOut,
+    summary="Link to another customer",
+    responses=created_with_links(
+        RelationshipOut,
+        "add_relationship",
+        {"ChangeRelationship": "change_relationship", "RemoveRelationship": "remove_relationship"},
+        customerId="$request.path.customerId",
+        relationshipId="$response.body#/id",
+    ),
+)
 async def add_relationship(
     customer_id: CustomerId, body: RelationshipIn, request: Request, principal: Writer
 ) -> Response:
@@ -62,7 +73,7 @@ async def list_relationships(
     customer_id: CustomerId,
     request: Request,
     principal: Reader,
-    on: Annotated[date | None, Query(description="Only those valid on this day")] = None,
+    on: Annotated[IsoDate | None, Query(description="Only those valid on this day")] = None,
 ) -> Response:
     items = await request.app.state.services.relationships.relationships(principal.tenant_id, customer_id, on)
     if items is None:
@@ -97,7 +108,7 @@ async def hierarchy(
     customer_id: CustomerId,
     request: Request,
     principal: Reader,
-    on: Annotated[date | None, Query(description="The day the hierarchy is valid on; default today")] = None,
+    on: Annotated[IsoDate | None, Query(description="The day the hierarchy is valid on; default today")] = None,
     depth: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> Response:
     services = request.app.state.services

@@ -1,0 +1,116 @@
+"""Value objects validate and normalise on construction."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from customer360.domain.errors import InvalidValue
+from customer360.domain.ids import CUSTOMER_PREFIX, is_valid_id, new_id, new_ulid
+from customer360.domain.values import (
+    EmailAddress,
+    LocalePreferences,
+    PhoneNumber,
+    TaxId,
+    TaxIdType,
+    clean_text,
+    website_and_domain,
+)
+
+
+class TestText:
+    def test_whitespace_is_collapsed_and_nfc_applied(self) -> None:
+        """Decomposed accents are composed and runs of whitespace become one space."""
+        assert clean_text("  Mu\u0308ller \t AG ", "name") == "Müller AG"
+
+    @pytest.mark.parametrize("bad", ["\u200b", "a\u202eb", "a\x00b", "   "])
+    def test_invisible_and_control_characters_are_refused(self, bad: str) -> None:
+        """Zero-width, bidi override, NUL and blank strings are invalid."""
+        with pytest.raises(InvalidValue):
+            clean_text(bad, "name")
+
+    @given(st.text(min_size=1, max_size=50))
+    def test_cleaning_is_idempotent(self, text: str) -> None:
+        """Cleaning a cleaned text changes nothing."""
+        try:
+            once = clean_text(text, "f")
+        except InvalidValue:
+            return
+        assert once == clean_text(once, "f")
+
+
+class TestEmail:
+    def test_the_domain_is_lower_cased(self) -> None:
+        """The domain part is normalised; the key is fully lower-case."""
+        email = EmailAddress.parse("Anna.Schmidt@Example.COM", "email")
+        assert (email.address, email.key) == ("Anna.Schmidt@example.com", "anna.schmidt@example.com")
+
+    def test_the_error_does_not_repeat_the_address(self) -> None:
+        """The reason names the rule, not the rejected value."""
+        with pytest.raises(InvalidValue) as error:
+            EmailAddress.parse("secret-person@@x", "emails[0]")
+        assert "secret" not in str(error.value)
+
+
+class TestPhone:
+    @pytest.mark.parametrize("written", ["+49 30 1234567", "030-1234567", "(030) 123 45 67", "0049301234567"])
+    def test_any_common_form_becomes_e164(self, written: str) -> None:
+        """National and international forms of a Berlin number give the same E.164."""
+        assert PhoneNumber.parse(written, "phone", default_region="DE").e164 == "+49301234567"
+
+    def test_the_original_text_is_kept(self) -> None:
+        """The caller's formatting survives next to the E.164 form."""
+        assert PhoneNumber.parse("030 / 1234567", "phone", default_region="DE").original == "030 / 1234567"
+
+    def test_impossible_numbers_are_refused(self) -> None:
+        """Two digits are not a phone number."""
+        with pytest.raises(InvalidValue):
+            PhoneNumber.parse("12", "phone", default_region="DE")
+
+
+class TestTaxId:
+    def test_a_german_vat_id_is_validated_and_compacted(self) -> None:
+        """Spaces go, the country prefix stays, the checksum is verified."""
+        assert TaxId("DE", TaxIdType.VAT, "DE136695976", True) == TaxId.parse(
+            "taxIds[0]", country="de", type=TaxIdType.VAT, value="DE 136 695 976"
+        )
+
+    def test_a_wrong_checksum_is_refused(self) -> None:
+        """One wrong digit fails the checksum."""
+        with pytest.raises(InvalidValue):
+            TaxId.parse("taxIds[0]", country="DE", type=TaxIdType.VAT, value="DE136695977")
+
+    def test_ids_without_a_validator_are_kept_unvalidated(self) -> None:
+        """A registration number stdnum does not know is compacted and flagged, not lost."""
+        tax = TaxId.parse("t", country="DE", type=TaxIdType.COMPANY_REGISTRATION, value="HRB 12345 B")
+        assert (tax.value, tax.validated) == ("HRB12345B", False)
+
+
+class TestWebsite:
+    def test_the_domain_drops_scheme_www_and_path(self) -> None:
+        """https://www.Example.com/about → example.com."""
+        assert website_and_domain(
+            "https://www.Example.com/about", "website"
+        ) == ("https://www.Example.com/about", "example.com")
+
+    def test_international_domains_are_punycoded(self) -> None:
+        """Unicode host names become their ASCII form."""
+        assert website_and_domain("müller.example", "website")[1] == "xn--mller-kva.example"
+
+
+class TestLocale:
+    def test_unknown_time_zones_and_currencies_are_refused(self) -> None:
+        """Only IANA zones and ISO 4217 currencies are accepted."""
+        with pytest.raises(InvalidValue, match="currency"):
+            LocalePreferences.create("locale", language="de", time_zone="Europe/Berlin", currency="XYZ")
+
+
+class TestIds:
+    def test_ids_sort_by_creation_time(self) -> None:
+        """A ULID made later sorts after one made earlier."""
+        assert new_ulid(1_000) < new_ulid(2_000)
+
+    def test_new_ids_have_the_documented_shape(self) -> None:
+        """CUST- followed by 26 Crockford base32 characters."""
+        assert is_valid_id(CUSTOMER_PREFIX, new_id(CUSTOMER_PREFIX))
