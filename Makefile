@@ -1,0 +1,71 @@
+# crm-customer360 — the two commands are `make run` and `make test`; `make help` lists the rest.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+UV_VERSION := 0.13.8
+
+.DEFAULT_GOAL := help
+.PHONY: help run test check format lint typecheck test-unit test-integration test-e2e lock bench-lookup bench-matching clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
+
+$(BIN)/uv:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.run-installed: $(BIN)/uv requirements/main.txt pyproject.toml
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements/main.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+$(VENV)/.dev-installed: $(BIN)/uv requirements/dev.txt pyproject.toml
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements/dev.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $@ $(VENV)/.run-installed
+
+run: $(VENV)/.run-installed ## Set everything up and serve on 127.0.0.1:9401 (embedded PostgreSQL unless DATABASE_URL is set)
+	$(BIN)/customer360 serve
+
+test: check test-unit test-integration test-e2e ## Set everything up, lint, type-check and run every test tier
+
+check: lint typecheck ## ruff (format + lint) and mypy
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks
+
+typecheck: $(VENV)/.dev-installed
+	$(BIN)/mypy src tests
+
+format: $(VENV)/.dev-installed ## Format and autofix
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+test-unit: $(VENV)/.dev-installed ## Domain and handler tests (fakes only)
+	$(BIN)/pytest tests/unit -q
+
+test-integration: $(VENV)/.dev-installed ## Real PostgreSQL (embedded, or TEST_DATABASE_URL) and a real Kafka-protocol broker
+	$(BIN)/pytest tests/integration -q
+
+test-e2e: $(VENV)/.dev-installed ## The service as a process: HTTP, database, outbox, broker; schemathesis
+	$(BIN)/pytest tests/e2e -q
+
+lock: $(BIN)/uv ## Re-pin requirements/*.txt from pyproject.toml
+	$(BIN)/uv pip compile --quiet pyproject.toml -o requirements/main.txt
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev -o requirements/dev.txt
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev --extra bench -o requirements/bench.txt
+
+$(VENV)/.bench-installed: $(VENV)/.dev-installed requirements/bench.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements/bench.txt
+	@touch $@
+
+bench-lookup: $(VENV)/.dev-installed ## Profile lookup and search under load (N=100,000 by default)
+	$(BIN)/python benchmarks/lookup.py
+
+bench-matching: $(VENV)/.bench-installed ## Matching accuracy and speed on FEBRL, against Splink
+	$(BIN)/python benchmarks/matching.py
+
+clean: ## Remove the virtualenv and caches (not the embedded database under DATA_DIR)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .schemathesis
