@@ -27,7 +27,8 @@ class DomainEvent:
 
     @property
     def action(self) -> str:
-        return type(self).__name__
+        """The audit trail's name for what happened."""
+        raise NotImplementedError
 
     @property
     def entity(self) -> tuple[str, str]:
@@ -42,6 +43,10 @@ class CustomerProfileCreated(DomainEvent):
     status: str
     segment: str | None
     primary_contact_id: str | None
+
+    @property
+    def action(self) -> str:
+        return "PROFILE_CREATED"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,6 +79,10 @@ class ConsentUpdated(DomainEvent):
     purpose: str
     status: str
     contact_point: str | None
+
+    @property
+    def action(self) -> str:
+        return "CONSENT_RECORDED"
 
     @property
     def entity(self) -> tuple[str, str]:
