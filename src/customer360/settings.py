@@ -65,6 +65,67 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: int = Field(24, ge=1)
     outbox_retention_days: int = Field(7, ge=1, description="Published events stay in the change feed this long")
 
+    # --- Kafka: publishing (outbox relay) -----------------------------------------------------
+    kafka_bootstrap_servers: str | None = Field(
+        None, description="host:port[,host:port]; unset = no Kafka (the outbox keeps the events, the feed serves them)"
+    )
+    kafka_client_id: str = Field("crm-customer360", description="client.id of our producers and consumers")
+    kafka_config: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra librdkafka settings for every client, as JSON (security.protocol, sasl.*, ssl.* ...)",
+    )
+    kafka_create_topics: bool = Field(True, description="Create missing topics (seed partition counts) on start")
+    kafka_replication_factor: int = Field(-1, ge=-1, le=32, description="For created topics; -1 = broker default")
+    topic_profile_created: str = "crm.customer360.profile.created"
+    topic_profile_updated: str = Field(
+        "crm.customer360.profile.updated", description="Also carries CustomerErasedEvent (same key, same order)"
+    )
+    topic_profile_merged: str = Field(
+        "crm.customer360.profile.merged", description="CustomerMergedEvent and CustomerUnmergedEvent"
+    )
+    topic_consent_updated: str = "crm.customer360.consent.updated"
+    relay_in_serve: bool = Field(False, description="Run the outbox relay inside `serve` (one publishes at a time)")
+    relay_batch_size: int = Field(1000, ge=1, le=10_000, description="Outbox rows read and published per batch")
+    relay_poll_interval_seconds: float = Field(
+        1.0, gt=0, le=60, description="Fallback poll when no NOTIFY arrives (NOTIFY wakes the relay at once)"
+    )
+    relay_lock_retry_seconds: float = Field(
+        1.0, gt=0, le=60, description="How often a standby relay tries to take the lock over"
+    )
+    relay_backoff_max_seconds: float = Field(30.0, gt=0, description="Upper bound of the retry backoff")
+    relay_delivery_timeout_ms: int = Field(
+        0, ge=0, description="librdkafka message.timeout.ms; 0 = retry until the broker acks (keeps the order)"
+    )
+    relay_linger_ms: int = Field(5, ge=0, le=1000, description="librdkafka linger.ms of the relay's producer")
+    relay_purge_interval_seconds: float = Field(3600.0, gt=0, description="How often published rows are purged")
+    relay_stats_interval_seconds: float = Field(5.0, gt=0, description="How often pending count and age are read")
+    relay_metrics_port: int = Field(
+        9402, ge=0, le=65535, description="Prometheus port of the standalone relay (0 = none)"
+    )
+
+    # --- Kafka: consuming ------------------------------------------------------------------------
+    consumer_group: str = Field("crm-customer360-cg", description="The seed's consumer group")
+    topic_lead_created: str = Field("sales.pipeline.lead.created", description="LeadCreatedEvent (Sales)")
+    topic_service_order_created: str = Field(
+        "service.orders.order.created", description="ServiceOrderCreatedEvent (Service Orders)"
+    )
+    topic_contract_activated: str = Field(
+        "service.contracts.contract.activated", description="ContractActivatedEvent (Contracts)"
+    )
+    topic_customer_master_updated: str = Field(
+        "mdg.customer.master.updated", description="CustomerMasterUpdatedEvent (master data governance)"
+    )
+    topic_dlq: str = Field("crm.customer360.dlq", description="Dead-letter topic of consumed messages")
+    dlq_partitions: int = Field(3, ge=1, le=1000, description="Partitions of the dead-letter topic when created")
+    consumer_max_attempts: int = Field(3, ge=1, le=100, description="Failures of one message before the DLQ")
+    consumer_retry_backoff_ms: int = Field(200, ge=0, description="Pause before retrying a failed message")
+    consumer_batch_size: int = Field(100, ge=1, le=10_000, description="Messages taken per poll")
+    consumer_session_timeout_ms: int = Field(10_000, ge=1000, description="librdkafka session.timeout.ms")
+    consumer_metrics_port: int = Field(9403, ge=0, le=65535, description="Prometheus port of `consume` (0 = none)")
+    inbox_retention_days: int = Field(
+        30, ge=1, description="Processed event ids are remembered this long (longer than topic retention)"
+    )
+
     # --- observability -----------------------------------------------------------------------
     log_level: str = "INFO"
     log_json: bool = True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Numeric,
     PrimaryKeyConstraint,
     SmallInteger,
     String,
@@ -251,6 +253,102 @@ idempotency_record = Table(
     Index(None, "created_at"),
 )
 
+# --- Kafka integration (migration 0002) ------------------------------------------------------------
+EXTERNAL_ID = String(128)
+
+# One row per consumed event, written in the transaction that applied it: a redelivery finds it and
+# changes nothing. The purge index on processed_at serves the worker role across tenants.
+consumer_inbox = Table(
+    "consumer_inbox",
+    metadata,
+    _tenant(),
+    Column("consumer", String(64), nullable=False),
+    Column("event_id", EXTERNAL_ID, nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("topic", String(249), nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    _ts("processed_at"),
+    PrimaryKeyConstraint("tenant_id", "consumer", "event_id"),
+    Index(None, "processed_at"),
+)
+
+# Which profile a Sales lead created or was attached to (a lead id is handled once, whatever its event id).
+lead_link = Table(
+    "lead_link",
+    metadata,
+    _tenant(),
+    Column("lead_id", EXTERNAL_ID, nullable=False),
+    Column("customer_id", ID, nullable=False),
+    Column("outcome", String(10), nullable=False),
+    Column("matched_on", String(20)),
+    Column("lead_source", String(40), nullable=False),
+    Column("event_id", EXTERNAL_ID, nullable=False),
+    _ts("linked_at"),
+    PrimaryKeyConstraint("tenant_id", "lead_id"),
+    ForeignKeyConstraint(["tenant_id", "customer_id"], ["customer_profile.tenant_id", "customer_profile.id"]),
+    Index(None, "tenant_id", "customer_id"),
+)
+
+service_history = Table(
+    "service_history",
+    metadata,
+    _tenant(),
+    Column("service_order_id", EXTERNAL_ID, nullable=False),
+    Column("customer_id", ID, nullable=False),
+    Column("order_number", Text),
+    Column("order_type", String(40)),
+    Column("priority", String(20)),
+    Column("status", String(20), nullable=False),
+    _ts("opened_at"),
+    Column("summary", Text),
+    Column("event_id", EXTERNAL_ID, nullable=False),
+    _ts("recorded_at"),
+    PrimaryKeyConstraint("tenant_id", "service_order_id"),
+    ForeignKeyConstraint(["tenant_id", "customer_id"], ["customer_profile.tenant_id", "customer_profile.id"]),
+    Index(None, "tenant_id", "customer_id", "opened_at"),
+)
+
+# The entitlement view: one row per contract, upserted by ContractActivatedEvent.
+entitlement = Table(
+    "entitlement",
+    metadata,
+    _tenant(),
+    Column("contract_id", EXTERNAL_ID, nullable=False),
+    Column("customer_id", ID, nullable=False),
+    Column("services", ARRAY(Text), nullable=False),
+    Column("sla_tier", String(40), nullable=False),
+    Column("response_time_minutes", Integer, nullable=False),
+    Column("resolution_time_minutes", Integer, nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date),
+    # The event's own time: an older activation arriving late never overwrites a newer one.
+    _ts("activated_at"),
+    Column("event_id", EXTERNAL_ID, nullable=False),
+    _ts("updated_at"),
+    PrimaryKeyConstraint("tenant_id", "contract_id"),
+    ForeignKeyConstraint(["tenant_id", "customer_id"], ["customer_profile.tenant_id", "customer_profile.id"]),
+    Index(None, "tenant_id", "customer_id", "valid_from"),
+)
+
+# Finance/AR's credit data, shown read-only (Finance/AR owns it and feeds it through master updates).
+customer_credit = Table(
+    "customer_credit",
+    metadata,
+    _tenant(),
+    Column("customer_id", ID, nullable=False),
+    Column("credit_limit", Numeric(18, 2)),
+    Column("currency", String(3)),
+    Column("payment_terms", String(40)),
+    Column("credit_blocked", Boolean),
+    Column("source_system", String(40), nullable=False),
+    _ts("source_updated_at"),
+    Column("event_id", EXTERNAL_ID, nullable=False),
+    _ts("updated_at"),
+    PrimaryKeyConstraint("tenant_id", "customer_id"),
+    ForeignKeyConstraint(["tenant_id", "customer_id"], ["customer_profile.tenant_id", "customer_profile.id"]),
+)
+
 TENANT_TABLES = (
     customer_profile,
     contact,
@@ -261,4 +359,9 @@ TENANT_TABLES = (
     audit_log,
     event_outbox,
     idempotency_record,
+    consumer_inbox,
+    lead_link,
+    service_history,
+    entitlement,
+    customer_credit,
 )
