@@ -87,27 +87,26 @@ class SqlConsentRepository:
         if not self._new:
             return
         await self._conn.execute(
-            insert(consent_record).values(
-                [
-                    {
-                        "tenant_id": self._tenant,
-                        "id": r.id,
-                        "customer_id": r.customer_id,
-                        "channel": r.channel.value,
-                        "purpose": r.purpose,
-                        "status": r.status.value,
-                        "contact_point_kind": r.contact_point.kind.value if r.contact_point else None,
-                        "contact_point_value": r.contact_point.value if r.contact_point else None,
-                        "legal_basis": r.legal_basis.value,
-                        "source": r.source.value,
-                        "policy_version": r.policy_version,
-                        "evidence": evidence_document(r.evidence),
-                        "effective_at": r.effective_at,
-                        "recorded_at": r.recorded_at,
-                        "recorded_by": r.recorded_by,
-                    }
-                    for r in self._new
-                ]
-            )
+            insert(consent_record),
+            [
+                {
+                    "tenant_id": self._tenant,
+                    "id": r.id,
+                    "customer_id": r.customer_id,
+                    "channel": r.channel.value,
+                    "purpose": r.purpose,
+                    "status": r.status.value,
+                    "contact_point_kind": r.contact_point.kind.value if r.contact_point else None,
+                    "contact_point_value": r.contact_point.value if r.contact_point else None,
+                    "legal_basis": r.legal_basis.value,
+                    "source": r.source.value,
+                    "policy_version": r.policy_version,
+                    "evidence": evidence_document(r.evidence),
+                    "effective_at": r.effective_at,
+                    "recorded_at": r.recorded_at,
+                    "recorded_by": r.recorded_by,
+                }
+                for r in self._new
+            ],
         )
         self._new.clear()

@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customer360.domain.customer import Contact, ContactAttributes, CustomerProfile, ProfileAttributes
@@ -33,6 +32,28 @@ from customer360.infrastructure.persistence.tables import (
     customer_profile,
     external_reference,
 )
+
+_UPSERT_CONTACT = pg_insert(contact).on_conflict_do_update(
+    index_elements=[contact.c.tenant_id, contact.c.id],
+    set_={
+        name: pg_insert(contact).excluded[name]
+        for name in (
+            "customer_id",
+            "name",
+            "given_name",
+            "family_name",
+            "job_title",
+            "roles",
+            "primary_roles",
+            "emails",
+            "phones",
+            "communication",
+            "updated_at",
+            "removed_at",
+        )
+    },
+)
+_INSERT_REFERENCE = pg_insert(external_reference).on_conflict_do_nothing().returning(external_reference.c.customer_id)
 
 
 def profile_keys(profile: CustomerProfile) -> list[tuple[str, str, str]]:
@@ -134,7 +155,7 @@ class SqlCustomerRepository:
         self._new.clear()
 
     async def _insert(self, profile: CustomerProfile) -> None:
-        await self._conn.execute(insert(customer_profile).values(**self._profile_values(profile)))
+        await self._conn.execute(insert(customer_profile), [self._profile_values(profile)])
         await self._write_children(profile, set())
 
     async def _update(self, profile: CustomerProfile) -> None:
@@ -153,18 +174,8 @@ class SqlCustomerRepository:
 
     async def _write_children(self, profile: CustomerProfile, loaded_refs: set[ExternalReference]) -> None:
         if profile.contacts:
-            statement = pg_insert(contact).values([self._contact_values(profile.id, c) for c in profile.contacts])
-            excluded = statement.excluded
-            await self._conn.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[contact.c.tenant_id, contact.c.id],
-                    set_={
-                        name: excluded[name]
-                        for name in self._contact_values(profile.id, profile.contacts[0])
-                        if name not in ("tenant_id", "id", "created_at")
-                    },
-                )
-            )
+            # executemany with one compiled statement: multi-row VALUES would recompile per row count.
+            await self._conn.execute(_UPSERT_CONTACT, [self._contact_values(profile.id, c) for c in profile.contacts])
         await self._conn.execute(
             delete(customer_key).where(
                 customer_key.c.tenant_id == self._tenant, customer_key.c.customer_id == profile.id
@@ -202,20 +213,19 @@ class SqlCustomerRepository:
                 )
             )
         for ref in sorted(current - loaded, key=lambda r: r.source_system):
-            try:
-                async with self._conn.begin_nested():
-                    await self._conn.execute(
-                        insert(external_reference).values(
-                            tenant_id=self._tenant,
-                            source_system=ref.source_system,
-                            external_id=ref.external_id,
-                            customer_id=profile.id,
-                            created_at=profile.updated_at,
-                        )
-                    )
-            except IntegrityError:
+            inserted = await self._conn.execute(
+                _INSERT_REFERENCE,
+                {
+                    "tenant_id": self._tenant,
+                    "source_system": ref.source_system,
+                    "external_id": ref.external_id,
+                    "customer_id": profile.id,
+                    "created_at": profile.updated_at,
+                },
+            )
+            if inserted.first() is None:
                 # Another transaction took the reference after our check: the database is the arbiter.
-                raise DuplicateExternalReference(ref.source_system, None) from None
+                raise DuplicateExternalReference(ref.source_system, None)
         self._loaded_refs[profile.id] = current
 
     def _profile_values(self, profile: CustomerProfile) -> dict[str, Any]:

@@ -26,23 +26,22 @@ async def write_audit(connection: AsyncConnection, context: RequestContext, even
     if not events:
         return
     await connection.execute(
-        insert(audit_log).values(
-            [
-                {
-                    "tenant_id": context.tenant_id,
-                    "customer_id": event.customer_id,
-                    "entity_type": event.entity[0],
-                    "entity_id": event.entity[1],
-                    "action": event.action,
-                    "actor": context.actor,
-                    "source": context.source,
-                    "correlation_id": context.correlation_id,
-                    "occurred_at": event.occurred_at,
-                    "changes": [{"field": c.field, "old": c.old, "new": c.new} for c in event.changes],
-                }
-                for event in events
-            ]
-        )
+        insert(audit_log),
+        [
+            {
+                "tenant_id": context.tenant_id,
+                "customer_id": event.customer_id,
+                "entity_type": event.entity[0],
+                "entity_id": event.entity[1],
+                "action": event.action,
+                "actor": context.actor,
+                "source": context.source,
+                "correlation_id": context.correlation_id,
+                "occurred_at": event.occurred_at,
+                "changes": [{"field": c.field, "old": c.old, "new": c.new} for c in event.changes],
+            }
+            for event in events
+        ],
     )
 
 
@@ -65,6 +64,6 @@ async def write_outbox(connection: AsyncConnection, context: RequestContext, eve
             }
         )
     await connection.execute(text(f"LOCK TABLE {SCHEMA}.event_outbox IN EXCLUSIVE MODE"))
-    await connection.execute(insert(event_outbox).values(rows))
+    await connection.execute(insert(event_outbox), rows)
     # Delivered at commit, and only if the transaction commits: it wakes the relay.
     await connection.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))

@@ -49,7 +49,7 @@ class SqlRelationshipRepository:
         self._tenant = tenant_id
 
     async def add(self, relationship: Relationship) -> None:
-        await self._conn.execute(insert(customer_relationship).values(tenant_id=self._tenant, **_values(relationship)))
+        await self._conn.execute(insert(customer_relationship), [{"tenant_id": self._tenant, **_values(relationship)}])
 
     async def save(self, relationship: Relationship) -> None:
         await self._conn.execute(
