@@ -19,6 +19,7 @@ from customer360.infrastructure.persistence.embedded import start_embedded
 from customer360.infrastructure.persistence.history_queries import SqlHistoryQueries
 from customer360.infrastructure.persistence.idempotency import SqlIdempotencyLookup
 from customer360.infrastructure.persistence.migrate import current_revision, head_revision, migrate
+from customer360.infrastructure.persistence.profile_lookup import ProfileLookup
 from customer360.infrastructure.persistence.profile_queries import SqlProfileQueries
 from customer360.infrastructure.persistence.relationship_queries import SqlRelationshipQueries
 from customer360.infrastructure.persistence.unit_of_work import SqlUnitOfWork
@@ -48,6 +49,7 @@ class Services:
     profiles: SqlProfileQueries
     history: SqlHistoryQueries
     relationships: SqlRelationshipQueries
+    lookup: ProfileLookup
     idempotency: SqlIdempotencyLookup
     authenticator: Authenticator
     clock: Clock
@@ -64,6 +66,7 @@ class Services:
         return {"database": {"status": "UP"}, "migrations": migrations}
 
     async def aclose(self) -> None:
+        await self.lookup.close()
         await self.engine.dispose()
 
 
@@ -72,6 +75,8 @@ async def build_services(settings: Settings, registry: CollectorRegistry | None 
     if settings.migrate_on_start:
         await migrate(urls.admin)
     engine = create_engine(urls.app, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+    lookup = ProfileLookup(urls.app, size=settings.db_lookup_pool_size)
+    await lookup.start()
     clock = SystemClock()
 
     def unit_of_work(context: RequestContext) -> SqlUnitOfWork:
@@ -88,9 +93,10 @@ async def build_services(settings: Settings, registry: CollectorRegistry | None 
         urls=urls,
         engine=engine,
         executor=executor,
-        profiles=SqlProfileQueries(engine),
+        profiles=SqlProfileQueries(engine, lookup),
         history=SqlHistoryQueries(engine),
         relationships=SqlRelationshipQueries(engine),
+        lookup=lookup,
         idempotency=SqlIdempotencyLookup(engine, timedelta(hours=settings.idempotency_ttl_hours)),
         authenticator=build_authenticator(settings),
         clock=clock,

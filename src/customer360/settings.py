@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     database_name: str = Field("chiroerp_crm_customer360", description="Database created in embedded mode")
     db_pool_size: int = Field(10, ge=1, le=200)
     db_max_overflow: int = Field(10, ge=0, le=200)
+    db_lookup_pool_size: int = Field(8, ge=1, le=200, description="Connections of the profile-lookup fast path")
     migrate_on_start: bool = Field(True, description="Run Alembic migrations when serve starts")
     data_dir: Path = Field(default_factory=_default_data_dir, description="Embedded PostgreSQL data lives here")
 

@@ -14,6 +14,7 @@ from customer360.domain.errors import InvalidValue
 from customer360.domain.ids import CUSTOMER_PREFIX, is_valid_id
 from customer360.domain.search_terms import search_query
 from customer360.infrastructure.persistence.database import tenant_transaction
+from customer360.infrastructure.persistence.profile_lookup import ProfileLookup
 from customer360.infrastructure.persistence.tables import customer_key, customer_profile, external_reference
 
 P = customer_profile.c
@@ -21,64 +22,15 @@ HIDDEN_STATUSES = ("MERGED", "ERASED")
 # Trigram word similarity needed for a fuzzy name hit; below pg_trgm's 0.6 so one typo is forgiven.
 NAME_SIMILARITY_THRESHOLD = 0.45
 
-CONTACTS_JSON = """
-    COALESCE((SELECT jsonb_agg(jsonb_build_object(
-        'id', c.id, 'name', c.name, 'givenName', c.given_name, 'familyName', c.family_name,
-        'jobTitle', c.job_title, 'roles', to_jsonb(c.roles), 'primaryRoles', to_jsonb(c.primary_roles),
-        'emails', c.emails, 'phones', c.phones, 'communication', c.communication,
-        'createdAt', c.created_at, 'updatedAt', c.updated_at) ORDER BY c.id)
-      FROM contact c
-     WHERE c.tenant_id = p.tenant_id AND c.customer_id = p.id AND c.removed_at IS NULL), '[]'::jsonb)
-"""
-
-EXTERNAL_REFS_JSON = """
-    COALESCE((SELECT jsonb_agg(jsonb_build_object('sourceSystem', r.source_system, 'externalId', r.external_id)
-                               ORDER BY r.source_system)
-      FROM external_reference r
-     WHERE r.tenant_id = p.tenant_id AND r.customer_id = p.id), '[]'::jsonb)
-"""
-
-PROFILE_COLUMNS = f"""
-    p.id, p.kind, p.status, p.name, p.legal_name, p.given_name, p.family_name, p.birth_date, p.segment,
-    p.industry, p.website, p.domain, p.tax_ids, p.emails, p.phones, p.addresses, p.locale, p.communication,
-    p.tags, p.merged_into, p.created_at, p.created_by, p.updated_at, p.updated_by, p.version,
-    {EXTERNAL_REFS_JSON} AS external_refs, {CONTACTS_JSON} AS contacts
-"""
-
+# The profile document is defined once, in SQL (migration 0004: customer_json); every read uses it.
+PROFILE_COLUMNS = "p.id, p.tenant_id, crm_customer360.customer_json(p) AS document"
 PROFILE_BY_ID = text(f"SELECT {PROFILE_COLUMNS} FROM customer_profile p WHERE p.tenant_id = :tenant AND p.id = :id")
 _SET_SIMILARITY = text(f"SET LOCAL pg_trgm.word_similarity_threshold = {NAME_SIMILARITY_THRESHOLD}")
 
 
 def profile_document(row: Any) -> Document:
-    return {
-        "id": row["id"],
-        "kind": row["kind"],
-        "name": row["name"],
-        "legalName": row["legal_name"],
-        "givenName": row["given_name"],
-        "familyName": row["family_name"],
-        "birthDate": row["birth_date"],
-        "status": row["status"],
-        "segment": row["segment"],
-        "industry": row["industry"],
-        "website": row["website"],
-        "domain": row["domain"],
-        "taxIds": row["tax_ids"],
-        "emails": row["emails"],
-        "phones": row["phones"],
-        "addresses": row["addresses"],
-        "locale": row["locale"],
-        "communication": row["communication"],
-        "tags": row["tags"],
-        "externalRefs": row["external_refs"],
-        "contacts": row["contacts"],
-        "mergedInto": row["merged_into"],
-        "createdAt": row["created_at"],
-        "createdBy": row["created_by"],
-        "updatedAt": row["updated_at"],
-        "updatedBy": row["updated_by"],
-        "version": row["version"],
-    }
+    document: Document = row["document"]
+    return document
 
 
 def encode_cursor(value: str) -> str:
@@ -105,15 +57,14 @@ async def customer_exists(connection: AsyncConnection, tenant_id: str, customer_
 
 
 class SqlProfileQueries:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, lookup: ProfileLookup) -> None:
         self._engine = engine
+        self._lookup = lookup
 
     async def profile(self, tenant_id: str, customer_id: str) -> Document | None:
         if not is_valid_id(CUSTOMER_PREFIX, customer_id):
             return None
-        async with tenant_transaction(self._engine, tenant_id) as connection:
-            row = (await connection.execute(PROFILE_BY_ID, {"tenant": tenant_id, "id": customer_id})).mappings().first()
-        return None if row is None else profile_document(row)
+        return await self._lookup.document(tenant_id, customer_id)
 
     async def profiles(self, tenant_id: str, query: CustomerFilter) -> Page:
         conditions = ["p.tenant_id = :tenant"]
