@@ -1,4 +1,4 @@
-"""``customer360 serve | migrate`` (relay, consume and dedup come with the issues that add them)."""
+"""``customer360 serve | migrate | relay | consume`` (dedup comes with the issue that adds it)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import typer
 import uvicorn
 
 from customer360.bootstrap import database_urls
+from customer360.infrastructure.messaging.relay_runtime import run_relay_process
 from customer360.infrastructure.observability import configure_logging
 from customer360.infrastructure.persistence.database import DatabaseUrls
 from customer360.infrastructure.persistence.migrate import migrate as run_migrations
@@ -63,6 +64,26 @@ def migrate() -> None:
 
     asyncio.run(run())
     typer.echo("migrations applied")
+
+
+@app.command()
+def relay() -> None:
+    """Publish the outbox to Kafka. One instance publishes at a time; others wait as standbys."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    _require_kafka(settings, "publish to (the outbox keeps the events and the change feed serves them)")
+
+    async def run() -> None:
+        urls = await _prepare(settings)
+        await run_relay_process(settings, urls.worker)
+
+    asyncio.run(run())
+
+
+def _require_kafka(settings: Settings, what: str) -> None:
+    if not settings.kafka_bootstrap_servers:
+        typer.echo(f"KAFKA_BOOTSTRAP_SERVERS is not set: there is no broker to {what}", err=True)
+        raise typer.Exit(2)
 
 
 def main() -> None:

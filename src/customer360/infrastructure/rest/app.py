@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from customer360.bootstrap import Services, build_services
+from customer360.infrastructure.messaging.relay_runtime import RelayInServe
 from customer360.infrastructure.rest.errors import install_error_handlers
 from customer360.infrastructure.rest.middleware import EdgeMiddleware, HttpMetrics
 from customer360.infrastructure.rest.routers import consents, contacts, customers, operations, relationships
@@ -38,9 +39,12 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             return
         built = await build_services(settings, registry)
         app.state.services = built
+        relay = RelayInServe.start(settings, built.urls.worker, registry)
         try:
             yield
         finally:
+            if relay is not None:
+                await relay.stop()
             await built.aclose()
 
     app = FastAPI(
