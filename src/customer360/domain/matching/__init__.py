@@ -26,6 +26,8 @@ Scoring
     compared values, only level names and weights). ``score(a, b, model=None)`` is the same with the
     default model.
     ``model.score_pairs(records, pairs) -> list[ScoredPair]``: fast batch scoring, no explanations.
+    ``compare_pairs(prepared_records, pairs) -> ComparedPairs`` computes the comparison vectors once;
+    both ``estimate`` and ``score_pairs`` accept it in place of ``pairs``.
 
 Training
     ``model.estimate(records, pairs, *, link_only=False, seed=0) -> MatchModel``: unsupervised (u from
@@ -51,7 +53,7 @@ from customer360.domain.matching.blocking import (
     prepared_blocking_keys,
 )
 from customer360.domain.matching.clustering import cluster
-from customer360.domain.matching.comparison import COMPARISONS, Comparison
+from customer360.domain.matching.comparison import ComparedPairs, ComparisonVector, compare_pairs
 from customer360.domain.matching.contact_points import (
     normalise_domain,
     normalise_email,
@@ -62,6 +64,7 @@ from customer360.domain.matching.contact_points import (
 from customer360.domain.matching.explain import FieldContribution, MatchResult, ScoredPair
 from customer360.domain.matching.features import PreparedRecord, prepare
 from customer360.domain.matching.legal_forms import OrganisationName, split_legal_form
+from customer360.domain.matching.levels import COMPARISONS, Comparison
 from customer360.domain.matching.model import LabelledPair, MatchModel
 from customer360.domain.matching.names import PersonName, parse_person_name
 from customer360.domain.matching.nicknames import canonical_given_names
@@ -78,7 +81,9 @@ __all__ = [
     "DEFAULT_MAX_BLOCK_SIZE",
     "ORGANIZATION",
     "PERSON",
+    "ComparedPairs",
     "Comparison",
+    "ComparisonVector",
     "FieldContribution",
     "LabelledPair",
     "MatchAddress",
@@ -94,6 +99,7 @@ __all__ = [
     "candidate_pairs",
     "canonical_given_names",
     "cluster",
+    "compare_pairs",
     "normalise_domain",
     "normalise_email",
     "normalise_national_id",

@@ -17,8 +17,9 @@ service's real-time check, which reads at most ``max_block_size + 1`` rows per k
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
-from itertools import combinations
+from itertools import chain, combinations
 
 from customer360.domain.matching.features import PreparedRecord, prepare
 from customer360.domain.matching.records import ORGANIZATION, MatchRecord
@@ -30,15 +31,13 @@ DEFAULT_MAX_BLOCK_SIZE = 100
 _MAX_KEY_LENGTH = 120
 
 
-def _person_keys(r: PreparedRecord) -> set[str]:
-    names = {soundex(g) for g in r.given_canonical}
+def _person_keys(r: PreparedRecord) -> list[str]:
+    given_codes = {soundex(g) for g in r.given_canonical}
     if r.given:
-        names.add(soundex(r.given))
-    names.discard("")
-    given_codes = set(names)
+        given_codes.add(soundex(r.given))
+    given_codes.discard("")
     family = soundex(r.family_key) if r.family_key else ""
-    if family:
-        names.add(family)
+    names = given_codes | {family} if family else given_codes
     date = r.birth_date
     postcodes = {a.postal_code for a in r.addresses if a.postal_code}
     cities = {a.city for a in r.addresses if a.city}
@@ -46,56 +45,52 @@ def _person_keys(r: PreparedRecord) -> set[str]:
     streets = {soundex(a.street_key) for a in r.addresses if a.street_key}
     streets.update(soundex(a.line2_key) for a in r.addresses if a.line2_key)
     streets.discard("")
-    keys: set[str] = set()
     # Each name on its own, whichever field it sits in, with one selective companion: survives a typo
     # in the other name, a given/family swap, and a change of address or birth date. (Name + birth
     # date is covered by birth date + initial below.)
-    for name in names:
-        keys.update(f"Pnp:{name}|{postcode}" for postcode in postcodes)
-        keys.update(f"Pnc:{name}|{city}" for city in cities)
-        keys.update(f"Pns:{name}|{street}" for street in streets)
+    keys = [f"Pnp:{name}|{postcode}" for name in names for postcode in postcodes]
+    keys += [f"Pnc:{name}|{city}" for name in names for city in cities]
+    keys += [f"Pns:{name}|{street}" for name in names for street in streets]
     if family:
-        for given in given_codes:
-            pair = "|".join(sorted((given, family)))
+        for pair in {"|".join(sorted((given, family))) for given in given_codes}:
             # a full name alone is selective for all but the commonest names, which the cap removes
-            keys.add(f"Pnn:{pair}")
+            keys.append(f"Pnn:{pair}")
             if date:
-                keys.add(f"Pny:{pair}|{date[:4]}")
+                keys.append(f"Pny:{pair}|{date[:4]}")
     if date:
-        keys.update(f"Pdp:{date}|{postcode}" for postcode in postcodes)
-        keys.update(f"Pds:{date}|{street}" for street in streets)
+        keys += [f"Pdp:{date}|{postcode}" for postcode in postcodes]
+        keys += [f"Pds:{date}|{street}" for street in streets]
         if r.given:
-            keys.add(f"Pdi:{date}|{r.given[0]}")
+            keys.append(f"Pdi:{date}|{r.given[0]}")
         if r.family_key:
-            keys.add(f"Pdi:{date}|{r.family_key[0]}")
+            keys.append(f"Pdi:{date}|{r.family_key[0]}")
     # where someone lives, without any name: catches records whose names were both mistyped or changed
-    for street in streets:
-        keys.update(f"Psp:{street}|{postcode}" for postcode in postcodes)
-        keys.update(f"Psc:{street}|{city}" for city in cities)
+    keys += [f"Psp:{street}|{postcode}" for street in streets for postcode in postcodes]
+    keys += [f"Psc:{street}|{city}" for street in streets for city in cities]
     if len(streets) > 1:
-        keys.update(f"Pss:{a}|{b}" for a, b in combinations(sorted(streets), 2))
+        keys += [f"Pss:{a}|{b}" for a, b in combinations(sorted(streets), 2)]
     return keys
 
 
-def _organisation_keys(r: PreparedRecord) -> set[str]:
-    keys: set[str] = set()
+def _organisation_keys(r: PreparedRecord) -> list[str]:
+    keys: list[str] = []
     postcodes = {a.postal_code for a in r.addresses if a.postal_code}
     cities = {a.city for a in r.addresses if a.city}
     if r.org_key and r.org_name:
-        keys.add(f"Oon:{r.org_key}")
+        keys.append(f"Oon:{r.org_key}")
         words = r.org_name.split()
         # word order differs between sources ("Müller Bau" / "Bau Müller")
-        keys.add("Oow:" + "|".join(sorted(words)))
+        keys.append("Oow:" + "|".join(sorted(words)))
         first = soundex(words[0])
-        keys.update(f"Oop:{first}|{postcode}" for postcode in postcodes)
-        keys.update(f"Ooc:{first}|{city}" for city in cities)
+        keys += [f"Oop:{first}|{postcode}" for postcode in postcodes]
+        keys += [f"Ooc:{first}|{city}" for city in cities]
     for address in r.addresses:
         if address.house_number and address.street_key:
             street = soundex(address.street_key)
             if address.postal_code:
-                keys.add(f"Oap:{street}|{address.house_number}|{address.postal_code}")
+                keys.append(f"Oap:{street}|{address.house_number}|{address.postal_code}")
             if address.city:
-                keys.add(f"Oac:{street}|{address.house_number}|{address.city}")
+                keys.append(f"Oac:{street}|{address.house_number}|{address.city}")
     return keys
 
 
@@ -111,7 +106,8 @@ def prepared_blocking_keys(record: PreparedRecord) -> frozenset[str]:
         ("w", record.domains),
         ("i", record.national_ids),
     ):
-        keys.update(f"{kind}{tag}:{value}"[:_MAX_KEY_LENGTH] for value in values)
+        if values:
+            keys += [f"{kind}{tag}:{value}"[:_MAX_KEY_LENGTH] for value in values]
     return frozenset(keys)
 
 
@@ -138,29 +134,29 @@ def candidate_pairs(
     """
     prepared = [r if isinstance(r, PreparedRecord) else prepare(r) for r in records]
     record_keys = [prepared_blocking_keys(record) for record in prepared]
-    # most keys belong to a single record: they get a plain int, and a list only once shared, which
-    # keeps the number of objects (and garbage-collector work) proportional to the shared keys
-    first_holder: dict[str, int] = {}
+    # Most keys belong to one record only. Counting in C first and keeping just the shared keys makes
+    # the Python-level work (and the number of objects the garbage collector must track) proportional
+    # to the shared keys rather than to all keys.
+    counts = Counter(chain.from_iterable(record_keys))
+    shared = {key for key, count in counts.items() if 1 < count <= max_block_size}
+    record_shared = [keys & shared for keys in record_keys]
     blocks: dict[str, list[int]] = {}
-    for position, keys in enumerate(record_keys):
+    for position, keys in enumerate(record_shared):
         for key in keys:
             members = blocks.get(key)
-            if members is not None:
+            if members is None:
+                blocks[key] = [position]
+            else:
                 members.append(position)
-                continue
-            holder = first_holder.setdefault(key, position)
-            if holder != position:
-                blocks[key] = [holder, position]
-    shared = {key: members for key, members in blocks.items() if len(members) <= max_block_size}
     sources = [r.source_system for r in prepared]
     # one record at a time, gathering its partners from its blocks: memory stays proportional to
     # the blocks, not to the (much larger) number of pairs
-    for i, keys in enumerate(record_keys):
+    for i, keys in enumerate(record_shared):
+        if not keys:
+            continue
         partners: set[int] = set()
         for key in keys:
-            members = shared.get(key)
-            if members is not None:
-                partners.update(members)
+            partners.update(blocks[key])
         source = sources[i]
         for j in sorted(partners):
             if j > i and not (link_only and sources[j] == source):

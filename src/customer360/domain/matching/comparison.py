@@ -1,8 +1,7 @@
 """Field comparisons: how alike two prepared records are, field by field, as discrete levels.
 
-Every comparison has level 0 = ``missing`` (either side lacks the value; it contributes nothing) and
-then levels from the strongest agreement to ``different``. A pair of records becomes a *comparison
-vector*, one level per field, which is all the Fellegi–Sunter model looks at.
+A pair of records becomes a *comparison vector*, one level per field of `levels.COMPARISONS`, which is
+all the Fellegi–Sunter model looks at.
 
 Multi-valued fields (e-mails, phones, ids) take the best level over all value pairs. Address fields
 are read from the single best-agreeing pair of addresses, so that a street from one address is never
@@ -11,173 +10,17 @@ credited with the postcode of another.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz.distance import OSA, JaroWinkler
 from rapidfuzz.fuzz import token_set_ratio
 
 from customer360.domain.matching.features import PreparedAddress, PreparedRecord
+from customer360.domain.matching.levels import MISSING
 
-MISSING = 0
 ComparisonVector = tuple[int, ...]
 _LevelOf = Callable[[str, str], int]
-
-
-@dataclass(frozen=True, slots=True)
-class Comparison:
-    """One field's comparison levels and the default m/u probabilities used before any training.
-
-    ``levels[0]`` is always ``"missing"``; ``default_m``/``default_u`` are aligned with ``levels[1:]``.
-    ``exact_level`` names the level whose u is replaced by the value's own frequency when the model
-    has term frequencies for this field (a shared rare surname says more than a shared "Smith").
-    """
-
-    name: str
-    levels: tuple[str, ...]
-    default_m: tuple[float, ...]
-    default_u: tuple[float, ...]
-    exact_level: int | None = None
-
-
-def _comparison(name: str, spec: tuple[tuple[str, float, float], ...], tf: bool = False) -> Comparison:
-    levels = ("missing", *(level for level, _, _ in spec))
-    m_total = sum(m for _, m, _ in spec)
-    u_total = sum(u for _, _, u in spec)
-    return Comparison(
-        name=name,
-        levels=levels,
-        default_m=tuple(m / m_total for _, m, _ in spec),
-        default_u=tuple(u / u_total for _, _, u in spec),
-        exact_level=1 if tf else None,
-    )
-
-
-# Defaults are deliberately moderate (a typical CRM with a few per cent duplicates); the tenant's own
-# data replaces them through `MatchModel.estimate`.
-COMPARISONS: tuple[Comparison, ...] = (
-    _comparison(
-        "given_name",
-        (
-            ("exact", 0.80, 0.01),
-            ("nickname", 0.03, 0.0005),
-            ("typo", 0.06, 0.001),
-            ("close", 0.03, 0.003),
-            ("fuzzy", 0.02, 0.02),
-            ("initial", 0.01, 0.003),
-            ("swapped", 0.01, 0.0005),
-            ("different", 0.04, 0.962),
-        ),
-        tf=True,
-    ),
-    _comparison(
-        "family_name",
-        (
-            ("exact", 0.82, 0.003),
-            ("typo", 0.06, 0.0005),
-            ("close", 0.03, 0.002),
-            ("fuzzy", 0.02, 0.02),
-            ("partial", 0.02, 0.0005),
-            ("swapped", 0.01, 0.0002),
-            ("different", 0.04, 0.974),
-        ),
-        tf=True,
-    ),
-    _comparison(
-        "birth_date",
-        (
-            ("exact", 0.88, 0.0001),
-            ("one_edit", 0.05, 0.002),
-            ("day_month_swapped", 0.01, 0.00005),
-            ("same_year", 0.02, 0.015),
-            ("different", 0.04, 0.983),
-        ),
-    ),
-    _comparison(
-        "organization_name",
-        (
-            ("exact", 0.75, 0.0005),
-            ("typo", 0.08, 0.0005),
-            ("close", 0.08, 0.002),
-            ("fuzzy", 0.05, 0.02),
-            ("different", 0.04, 0.977),
-        ),
-        tf=True,
-    ),
-    _comparison("legal_form", (("same", 0.9, 0.3), ("different", 0.1, 0.7))),
-    _comparison(
-        "street",
-        (
-            ("exact", 0.80, 0.002),
-            ("typo", 0.06, 0.0005),
-            ("close", 0.04, 0.003),
-            ("fuzzy", 0.03, 0.03),
-            ("swapped", 0.01, 0.0005),
-            ("different", 0.06, 0.964),
-        ),
-        tf=True,
-    ),
-    _comparison("house_number", (("exact", 0.85, 0.02), ("one_edit", 0.05, 0.1), ("different", 0.10, 0.88))),
-    _comparison(
-        "address_line2",
-        (
-            ("exact", 0.80, 0.002),
-            ("typo", 0.06, 0.0005),
-            ("close", 0.04, 0.003),
-            ("fuzzy", 0.03, 0.03),
-            ("swapped", 0.01, 0.0005),
-            ("different", 0.06, 0.964),
-        ),
-    ),
-    _comparison(
-        "postal_code",
-        (("exact", 0.85, 0.005), ("one_edit", 0.07, 0.05), ("different", 0.08, 0.945)),
-        tf=True,
-    ),
-    _comparison(
-        "city",
-        (
-            ("exact", 0.85, 0.01),
-            ("typo", 0.05, 0.001),
-            ("close", 0.03, 0.005),
-            ("fuzzy", 0.02, 0.03),
-            ("different", 0.05, 0.954),
-        ),
-        tf=True,
-    ),
-    _comparison("region", (("exact", 0.92, 0.2), ("different", 0.08, 0.8))),
-    _comparison("country", (("exact", 0.97, 0.6), ("different", 0.03, 0.4))),
-    _comparison(
-        "email",
-        (
-            ("exact", 0.7, 0.00001),
-            ("same_local_part", 0.05, 0.0005),
-            ("typo", 0.05, 0.00001),
-            ("different", 0.2, 0.99948),
-        ),
-    ),
-    _comparison(
-        "phone",
-        (
-            ("exact", 0.7, 0.00001),
-            ("same_subscriber", 0.05, 0.00005),
-            ("one_edit", 0.05, 0.0005),
-            ("different", 0.2, 0.99944),
-        ),
-    ),
-    _comparison("tax_id", (("exact", 0.9, 0.00001), ("one_edit", 0.03, 0.0001), ("different", 0.07, 0.99989))),
-    _comparison("domain", (("exact", 0.8, 0.0001), ("same_name", 0.05, 0.0005), ("different", 0.15, 0.9994))),
-    _comparison(
-        "national_id",
-        (
-            ("exact", 0.9, 0.000001),
-            ("one_edit", 0.05, 0.00005),
-            ("two_edits", 0.02, 0.001),
-            ("different", 0.03, 0.998949),
-        ),
-    ),
-)
-FIELD_INDEX: dict[str, int] = {c.name: i for i, c in enumerate(COMPARISONS)}
 
 # Similarity levels shared by free-text fields (1 = exact ... 5 = different).
 _EXACT, _TYPO, _CLOSE, _FUZZY, _DIFFERENT = 1, 2, 3, 4, 5
@@ -226,9 +69,7 @@ def _given_name(a: PreparedRecord, b: PreparedRecord) -> int:
         return level + 1  # typo 3, close 4, fuzzy 5
     if (len(ga) == 1 or len(gb) == 1) and ga[0] == gb[0]:
         return 6
-    if a.family_key and b.family_key and (_swapped(ga, b.family_key) or _swapped(gb, a.family_key)):
-        return 7
-    return 8
+    return _GIVEN_DIFFERENT
 
 
 def _family_name(a: PreparedRecord, b: PreparedRecord) -> int:
@@ -245,9 +86,36 @@ def _family_name(a: PreparedRecord, b: PreparedRecord) -> int:
         words_a, words_b = set(a.family.split()), set(b.family.split())
         if words_a <= words_b or words_b <= words_a:
             return 5
-    if a.given and b.given and (_swapped(fa, b.given) or _swapped(fb, a.given)):
-        return 6
-    return 7
+    return _FAMILY_DIFFERENT
+
+
+_GIVEN_CLOSE, _GIVEN_SWAPPED, _GIVEN_DIFFERENT = 4, 7, 8
+_FAMILY_CLOSE, _FAMILY_SWAPPED, _FAMILY_DIFFERENT = 3, 6, 7
+
+
+def _credit_crossings(
+    first: int, second: int, crossings: int, first_swapped: int, second_swapped: int
+) -> tuple[int, int]:
+    # Two fields whose values may sit in each other's place (given/family name, street/extra line).
+    # One value found crosswise is one coincidence and is credited once, to the first field unless it
+    # is missing; two crosswise agreements (a true swap) credit both. Symmetric in the two records.
+    if crossings == 0:
+        return first, second
+    if crossings == 2:
+        return first_swapped, second_swapped
+    if first != MISSING or second == MISSING:
+        return first_swapped, second
+    return first, second_swapped
+
+
+def _names(a: PreparedRecord, b: PreparedRecord) -> tuple[int, int]:
+    given, family = _given_name(a, b), _family_name(a, b)
+    if MISSING < given <= _GIVEN_CLOSE or MISSING < family <= _FAMILY_CLOSE:
+        return given, family
+    crossings = int(bool(a.given and b.family_key and _swapped(a.given, b.family_key))) + int(
+        bool(b.given and a.family_key and _swapped(b.given, a.family_key))
+    )
+    return _credit_crossings(given, family, crossings, _GIVEN_SWAPPED, _FAMILY_SWAPPED)
 
 
 def _birth_date(a: PreparedRecord, b: PreparedRecord) -> int:
@@ -301,27 +169,32 @@ def _one_edit(a: str | None, b: str | None) -> int:
     return 2 if abs(len(a) - len(b)) <= 1 and _edits(a, b, 1) <= 1 else 3
 
 
-def _line(a: str | None, b: str | None, a_other: str | None, b_other: str | None) -> int:
-    # street or extra line: similarity levels 1-4, then 5 = found in the other record's other line
-    if a is None or b is None:
-        return MISSING
-    level = text_similarity(a, b)
-    if level < _DIFFERENT:
-        return level
-    if (a_other is not None and a_other == b) or (b_other is not None and b_other == a):
-        return _DIFFERENT
-    if (b_other is not None and text_similarity(a, b_other) <= _CLOSE) or (
-        a_other is not None and text_similarity(b, a_other) <= _CLOSE
-    ):
-        return _DIFFERENT
-    return _DIFFERENT + 1
+_LINE_SWAPPED, _LINE_DIFFERENT = 5, 6
+
+
+def _line(a: str | None, b: str | None) -> int:
+    level = _text(a, b)
+    return _LINE_DIFFERENT if level == _DIFFERENT else level
+
+
+def _crosses(a: str | None, b: str | None) -> int:
+    return int(a is not None and b is not None and text_similarity(a, b) <= _CLOSE)
+
+
+def _lines(a: PreparedAddress, b: PreparedAddress) -> tuple[int, int]:
+    street, line2 = _line(a.street_key, b.street_key), _line(a.line2_key, b.line2_key)
+    if MISSING < street <= _CLOSE or MISSING < line2 <= _CLOSE:
+        return street, line2
+    crossings = _crosses(a.street_key, b.line2_key) + _crosses(a.line2_key, b.street_key)
+    return _credit_crossings(street, line2, crossings, _LINE_SWAPPED, _LINE_SWAPPED)
 
 
 def _address_vector(a: PreparedAddress, b: PreparedAddress) -> tuple[int, ...]:
+    street, line2 = _lines(a, b)
     return (
-        _line(a.street_key, b.street_key, a.line2_key, b.line2_key),
+        street,
         _one_edit(a.house_number, b.house_number),
-        _line(a.line2_key, b.line2_key, a.street_key, b.street_key),
+        line2,
         _one_edit(a.postal_code, b.postal_code),
         _text(a.city, b.city),
         _equal(a.region, b.region),
@@ -397,8 +270,7 @@ def _national_id_level(a: str, b: str) -> int:
 def comparison_vector(a: PreparedRecord, b: PreparedRecord) -> ComparisonVector:
     """The level of every field in `COMPARISONS` order for the pair ``(a, b)``."""
     return (
-        _given_name(a, b),
-        _family_name(a, b),
+        *_names(a, b),
         _birth_date(a, b),
         _organisation_name(a, b),
         _equal(a.legal_form, b.legal_form),
@@ -409,3 +281,24 @@ def comparison_vector(a: PreparedRecord, b: PreparedRecord) -> ComparisonVector:
         _best_of(a.domains, b.domains, _domain_level),
         _best_of(a.national_ids, b.national_ids, _national_id_level),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ComparedPairs:
+    """Pairs of positions with their comparison vectors (``None`` for a person/organisation pair).
+
+    Vectors do not depend on model parameters, so a batch computes them once (`compare_pairs`) and
+    hands them to both `MatchModel.estimate` and `MatchModel.score_pairs`.
+    """
+
+    pairs: tuple[tuple[int, int], ...]
+    vectors: tuple[ComparisonVector | None, ...]
+
+
+def compare_pairs(records: Sequence[PreparedRecord], pairs: Iterable[tuple[int, int]]) -> ComparedPairs:
+    """Compare every pair ``(i, j)`` of positions in ``records``."""
+    pair_list = tuple(pairs)
+    vectors = tuple(
+        comparison_vector(records[i], records[j]) if records[i].kind == records[j].kind else None for i, j in pair_list
+    )
+    return ComparedPairs(pairs=pair_list, vectors=vectors)

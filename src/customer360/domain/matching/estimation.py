@@ -23,18 +23,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from customer360.domain.matching.comparison import (
-    COMPARISONS,
-    MISSING,
-    ComparisonVector,
-    comparison_vector,
-)
+from customer360.domain.matching.comparison import ComparisonVector, comparison_vector
 from customer360.domain.matching.features import PreparedRecord
+from customer360.domain.matching.levels import COMPARISONS, MISSING
 
 Probabilities = tuple[tuple[float, ...], ...]
 """Per comparison, per level (levels[1:]), a probability; each inner tuple sums to 1."""
 
-DEFAULT_U_SAMPLE_PAIRS = 30_000
+DEFAULT_U_SAMPLE_PAIRS = 10_000
 _U_SMOOTHING = 10.0
 _M_SMOOTHING = 1.0
 _FLOOR = 1e-9
@@ -142,8 +138,11 @@ def estimate_u(
             else None
         )
         prior = defaults[index]
+        total = sum(counts)
+        # a level never seen among ``total`` random pairs is rare, but not rarer than we can tell:
+        # half an observation keeps its weight from growing with the luck of the sample
+        floor = 0.5 / total if total else _FLOOR
         if exact is None:
-            total = sum(counts)
             u = [(c + _U_SMOOTHING * p) / (total + _U_SMOOTHING) for c, p in zip(counts, prior, strict=True)]
         else:
             # the sample only decides how the non-exact remainder splits between the other levels
@@ -155,7 +154,9 @@ def estimate_u(
             ]
             exact = max(exact, _FLOOR)
             u = [exact, *((1.0 - exact) * s for s in shares)]
-        result.append(tuple(max(p, _FLOOR) for p in u))
+        # an exact level computed from all value frequencies needs no floor beyond avoiding zero
+        exact_floor = _FLOOR if exact is not None else floor
+        result.append((max(u[0], exact_floor), *(max(p, floor) for p in u[1:])))
     return tuple(result)
 
 

@@ -13,17 +13,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from customer360.domain.matching.comparison import (
-    COMPARISONS,
-    FIELD_INDEX,
-    MISSING,
+    ComparedPairs,
     ComparisonVector,
+    compare_pairs,
     comparison_vector,
 )
 from customer360.domain.matching.estimation import (
     DEFAULT_U_SAMPLE_PAIRS,
     Probabilities,
     blend_counts,
-    comparison_vectors,
     estimate_u,
     expectation_maximisation,
     total_pairs,
@@ -36,7 +34,11 @@ from customer360.domain.matching.explain import (
     probability_from_weight,
 )
 from customer360.domain.matching.features import PreparedRecord, prepare
+from customer360.domain.matching.levels import COMPARISONS, FIELD_INDEX, MISSING
 from customer360.domain.matching.records import MatchRecord
+
+Pairs = Iterable[tuple[int, int]] | ComparedPairs
+"""Pairs of positions, or the same already compared by `compare_pairs` (saves comparing twice)."""
 
 MODEL_FORMAT_VERSION = 1
 DEFAULT_PRIOR = 1e-5
@@ -132,36 +134,37 @@ class MatchModel:
             probability=probability_from_weight(total), match_weight=total, explanation=tuple(contributions)
         )
 
-    def score_pairs(
-        self, records: Sequence[MatchRecord] | Sequence[PreparedRecord], pairs: Iterable[tuple[int, int]]
-    ) -> list[ScoredPair]:
+    def score_pairs(self, records: Sequence[MatchRecord] | Sequence[PreparedRecord], pairs: Pairs) -> list[ScoredPair]:
         """Score many pairs of positions in ``records`` (no explanations; fast path for batch scans)."""
-        prepared = self._prepared(records)
-        cache: dict[ComparisonVector, tuple[float, float]] = {}
+        compared = self._compared(records, pairs)
+        mismatch = self._prior_weight + KIND_MISMATCH_WEIGHT
+        cache: dict[ComparisonVector | None, tuple[float, float]] = {
+            None: (probability_from_weight(mismatch), mismatch)
+        }
         scored: list[ScoredPair] = []
-        for i, j in pairs:
-            a, b = prepared[i], prepared[j]
-            if a.kind != b.kind:
-                weight = self._prior_weight + KIND_MISMATCH_WEIGHT
-                scored.append(ScoredPair(i, j, probability_from_weight(weight), weight))
-                continue
-            vector = comparison_vector(a, b)
+        for (i, j), vector in zip(compared.pairs, compared.vectors, strict=True):
             known = cache.get(vector)
-            if known is None:
+            if known is None and vector is not None:
                 weight = self.weight_of(vector)
                 known = cache[vector] = (probability_from_weight(weight), weight)
-            scored.append(ScoredPair(i, j, known[0], known[1]))
+            probability, weight = known or cache[None]
+            scored.append(ScoredPair(i, j, probability, weight))
         return scored
 
     def _prepared(self, records: Sequence[MatchRecord] | Sequence[PreparedRecord]) -> list[PreparedRecord]:
         return [r if isinstance(r, PreparedRecord) else self.prepare(r) for r in records]
+
+    def _compared(self, records: Sequence[MatchRecord] | Sequence[PreparedRecord], pairs: Pairs) -> ComparedPairs:
+        if isinstance(pairs, ComparedPairs):
+            return pairs
+        return compare_pairs(self._prepared(records), pairs)
 
     # training ----------------------------------------------------------------------------------
 
     def estimate(
         self,
         records: Sequence[MatchRecord] | Sequence[PreparedRecord],
-        pairs: Iterable[tuple[int, int]],
+        pairs: Pairs,
         *,
         link_only: bool = False,
         u_sample_pairs: int = DEFAULT_U_SAMPLE_PAIRS,
@@ -174,13 +177,14 @@ class MatchModel:
         ``link_only`` says that only cross-source pairs are possible (linking deduplicated sources).
         """
         prepared = self._prepared(records)
-        candidates = [(i, j) for i, j in pairs if prepared[i].kind == prepared[j].kind]
+        compared = self._compared(prepared, pairs)
         u = estimate_u(prepared, self.u, link_only=link_only, sample_pairs=u_sample_pairs, seed=seed)
-        if not candidates:
+        patterns = Counter(v for v in compared.vectors if v is not None)
+        if not patterns:
             return MatchModel(prior=self.prior, m=self.m, u=u, default_region=self.default_region)
-        patterns = Counter(comparison_vectors(prepared, candidates))
         fit = expectation_maximisation(patterns, self.m, u, _INITIAL_MATCH_SHARE, max_iterations=max_iterations)
-        expected_matches = fit.match_share * len(candidates)
+        candidates = sum(patterns.values())
+        expected_matches = fit.match_share * candidates
         possible = max(total_pairs(prepared, link_only=link_only), 1)
         prior = min(max(expected_matches / possible, _MIN_PRIOR), 0.5)
         return MatchModel(prior=prior, m=fit.m, u=u, default_region=self.default_region)

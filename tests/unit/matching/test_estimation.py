@@ -1,0 +1,50 @@
+"""Unsupervised estimation learns the tenant's own m, u and prior."""
+
+from __future__ import annotations
+
+from customer360.domain.matching import COMPARISONS, MatchModel, candidate_pairs
+
+from .strategies import population, same_person
+
+FIELDS = ("given_name", "family_name", "birth_date", "postal_code")
+
+
+class TestEstimate:
+    def test_em_gives_exact_agreement_more_weight_among_matches_than_chance(self) -> None:
+        """After EM, m > u for the exact level of names, birth date and postcode."""
+        records = population(600, 150)
+        model = MatchModel().estimate(records, candidate_pairs(records))
+        index = {c.name: i for i, c in enumerate(COMPARISONS)}
+        assert all(model.m[index[f]][0] > 10 * model.u[index[f]][0] for f in FIELDS)
+
+    def test_prior_is_close_to_the_true_share_of_matching_pairs(self) -> None:
+        """The estimated prior is within a factor of two of the truth."""
+        records = population(600, 150)
+        true_pairs = sum(
+            same_person(records[i], records[j]) for i in range(len(records)) for j in range(i + 1, len(records))
+        )
+        truth = true_pairs / (len(records) * (len(records) - 1) / 2)
+        model = MatchModel().estimate(records, candidate_pairs(records))
+        assert 0.5 * truth < model.prior < 2 * truth
+
+    def test_estimated_model_separates_duplicates_from_strangers(self) -> None:
+        """At probability 0.5, nearly every candidate is classified right."""
+        records = population(600, 150)
+        pairs = list(candidate_pairs(records))
+        model = MatchModel().estimate(records, pairs)
+        scored = model.score_pairs(records, pairs)
+        wrong = sum((s.probability >= 0.5) != same_person(records[s.left], records[s.right]) for s in scored)
+        assert wrong <= 0.01 * len(pairs)
+
+    def test_estimation_is_reproducible(self) -> None:
+        """The same records and seed give the same model."""
+        records = population(300, 60)
+        assert MatchModel().estimate(records, candidate_pairs(records), seed=3) == MatchModel().estimate(
+            records, candidate_pairs(records), seed=3
+        )
+
+    def test_without_candidates_only_u_is_learned(self) -> None:
+        """No candidate pairs: m and prior keep their values."""
+        records = population(50, 0)
+        model = MatchModel().estimate(records, [])
+        assert (MatchModel().m, MatchModel().prior) == (model.m, model.prior)

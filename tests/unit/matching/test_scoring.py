@@ -1,0 +1,160 @@
+"""Scores are Fellegi–Sunter match weights, explained field by field."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+
+import pytest
+from hypothesis import given
+
+from customer360.domain.matching import (
+    COMPARISONS,
+    LabelledPair,
+    MatchAddress,
+    MatchModel,
+    MatchRecord,
+    candidate_pairs,
+    compare_pairs,
+    score,
+)
+from customer360.domain.matching.explain import PRIOR
+
+from .strategies import people, population
+
+JOHN = MatchRecord(
+    "a",
+    "PERSON",
+    given_name="John",
+    family_name="Smith",
+    birth_date="1970-03-04",
+    emails=("john.smith@example.com",),
+    addresses=(MatchAddress(street="Main Street 5", postal_code="10115", city="Berlin", country="DE"),),
+)
+
+
+class TestScore:
+    @given(people("a"), people("b"))
+    def test_explanation_sums_to_the_match_weight(self, a: MatchRecord, b: MatchRecord) -> None:
+        """The prior plus every field's contribution is the match weight."""
+        result = MatchModel().score(a, b)
+        assert math.isclose(result.match_weight, sum(c.weight for c in result.explanation), abs_tol=1e-9)
+
+    @given(people("a"), people("b"))
+    def test_probability_follows_from_the_weight(self, a: MatchRecord, b: MatchRecord) -> None:
+        """probability == 2^w / (1 + 2^w)."""
+        result = MatchModel().score(a, b)
+        expected = 1 / (1 + 2 ** (-result.match_weight))
+        assert math.isclose(expected, result.probability, rel_tol=1e-9, abs_tol=1e-12)
+
+    @given(people("a"), people("b"))
+    def test_scoring_is_symmetric(self, a: MatchRecord, b: MatchRecord) -> None:
+        """score(a, b) and score(b, a) agree, field by field."""
+        model = MatchModel()
+        assert model.score(a, b) == model.score(b, a)
+
+    def test_explanation_starts_with_the_prior(self) -> None:
+        """The first contribution is the prior's weight."""
+        first = MatchModel().score(JOHN, JOHN).explanation[0]
+        assert (first.field, first.level) == (PRIOR, "baseline")
+
+    def test_explanation_holds_level_names_and_weights_but_no_values(self) -> None:
+        """Nothing the caller passed in appears in the explanation."""
+        text = json.dumps(MatchModel().score(JOHN, replace(JOHN, record_id="b", given_name="Jon")).to_dict())
+        assert [v for v in ("john", "smith", "1970", "berlin", "10115", "example") if v in text.lower()] == []
+
+    def test_missing_fields_contribute_nothing(self) -> None:
+        """A field absent on one side is left out of the explanation."""
+        result = MatchModel().score(JOHN, replace(JOHN, record_id="b", birth_date=None))
+        assert "birth_date" not in {c.field for c in result.explanation}
+
+    def test_identical_records_are_a_match_and_strangers_are_not(self) -> None:
+        """The untrained model already tells a copy from a stranger."""
+        stranger = MatchRecord("c", "PERSON", given_name="Maria", family_name="Garcia", birth_date="1991-12-01")
+        assert (
+            score(JOHN, replace(JOHN, record_id="b")).probability > 0.99,
+            score(JOHN, stranger).probability > 0.01,
+        ) == (True, False)
+
+    def test_nickname_scores_above_a_different_given_name(self) -> None:
+        """Bill for William is evidence for a match, Peter for William against."""
+        william = replace(JOHN, given_name="William")
+        bill, peter = replace(JOHN, record_id="b", given_name="Bill"), replace(JOHN, record_id="c", given_name="Peter")
+        assert score(william, bill).match_weight > score(william, peter).match_weight
+
+    def test_person_and_organisation_never_match(self) -> None:
+        """Different kinds get a decisive negative weight."""
+        company = MatchRecord("c", "ORGANIZATION", name="John Smith", emails=("john.smith@example.com",))
+        assert score(JOHN, company).probability < 1e-6
+
+    def test_swapped_street_and_extra_line_count_once_per_value(self) -> None:
+        """One street found in the other record's extra line credits one field, not both."""
+        a = replace(JOHN, addresses=(MatchAddress(street="Lindenweg", line2="Haus Sonne"),))
+        b = replace(JOHN, record_id="b", addresses=(MatchAddress(street="Birkenallee", line2="Lindenweg"),))
+        levels = {c.field: c.level for c in MatchModel().score(a, b).explanation}
+        assert (levels["street"], levels["address_line2"]) == ("swapped", "different")
+
+    def test_batch_scores_equal_single_scores(self) -> None:
+        """score_pairs gives the same weights as score, pair by pair."""
+        records = population(40, 10)
+        model = MatchModel()
+        pairs = list(candidate_pairs(records))
+        batch = [
+            s.match_weight
+            for s in model.score_pairs(records, compare_pairs([model.prepare(r) for r in records], pairs))
+        ]
+        single = [model.score(records[i], records[j]).match_weight for i, j in pairs]
+        assert single == pytest.approx(batch)
+
+
+class TestSerialisation:
+    def test_default_model_round_trips_through_json(self) -> None:
+        """to_dict -> JSON -> from_dict gives an equal model."""
+        model = MatchModel(default_region="DE")
+        assert model == MatchModel.from_dict(json.loads(json.dumps(model.to_dict())))
+
+    def test_trained_model_round_trips_through_json(self) -> None:
+        """An estimated model survives the round trip with the same scores."""
+        records = population(200, 60)
+        model = MatchModel().estimate(records, candidate_pairs(records))
+        restored = MatchModel.from_dict(json.loads(json.dumps(model.to_dict())))
+        assert (model, model.score(records[0], records[1])) == (restored, restored.score(records[0], records[1]))
+
+    def test_missing_fields_keep_their_defaults(self) -> None:
+        """A stored model from before a field existed still loads, with that field's defaults."""
+        data = MatchModel().to_dict()
+        fields = dict(data["fields"])  # type: ignore[call-overload]
+        del fields["email"]
+        assert MatchModel() == MatchModel.from_dict({**data, "fields": fields})
+
+    def test_unknown_version_is_refused(self) -> None:
+        """A dict of another format version raises ValueError."""
+        with pytest.raises(ValueError, match="version"):
+            MatchModel.from_dict({**MatchModel().to_dict(), "version": 99})
+
+    def test_probabilities_outside_the_unit_interval_are_refused(self) -> None:
+        """m = 0 would make a weight infinite: refused."""
+        data = MatchModel().to_dict()
+        fields = json.loads(json.dumps(data["fields"]))
+        fields["given_name"]["exact"]["m"] = 0.0
+        with pytest.raises(ValueError, match="given_name"):
+            MatchModel.from_dict({**data, "fields": fields})
+
+
+class TestRefine:
+    def test_confirmed_matches_raise_m_of_the_levels_they_show(self) -> None:
+        """Stewards confirming pairs with a nickname make "nickname" weigh more."""
+        index = [c.name for c in COMPARISONS].index("given_name")
+        bill = replace(JOHN, record_id="b", given_name="Bill")
+        decisions = [LabelledPair(replace(JOHN, given_name="William"), bill, is_match=True)] * 20
+        model = MatchModel()
+        assert model.refine(decisions).m[index][1] > model.m[index][1]
+
+    def test_rejected_pairs_raise_u_of_the_levels_they_show(self) -> None:
+        """Dismissed pairs that agree on family name make that agreement weigh less."""
+        index = [c.name for c in COMPARISONS].index("family_name")
+        other = MatchRecord("z", "PERSON", given_name="Paul", family_name="Smith", birth_date="1990-01-01")
+        model = MatchModel()
+        refined = model.refine([LabelledPair(JOHN, other, is_match=False)] * 50)
+        assert refined.u[index][0] > model.u[index][0]
