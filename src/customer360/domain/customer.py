@@ -24,7 +24,7 @@ from customer360.domain.events import (
     DomainEvent,
     FieldChange,
 )
-from customer360.domain.primitives import to_primitive
+from customer360.domain.primitives import camel, to_primitive
 from customer360.domain.values import (
     SETTABLE_STATUSES,
     CommunicationPreferences,
@@ -38,12 +38,6 @@ from customer360.domain.values import (
     PostalAddress,
     TaxId,
 )
-
-
-def camel(name: str) -> str:
-    """Field names in change sets use the API's spelling, so stewards read the same names everywhere."""
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
 
 
 def _dedupe(values: tuple[Any, ...], key: Any) -> tuple[Any, ...]:
@@ -111,9 +105,8 @@ class ProfileAttributes:
             raise InvalidValue("birthDate", "must be between 1900-01-01 and today")
         if sum(e.primary for e in self.emails) > 1:
             raise InvalidValue("emails", "at most one e-mail address can be primary")
-        systems = [r.source_system for r in self.external_refs]
-        if len(systems) != len(set(systems)):
-            raise InvalidValue("externalRefs", "at most one reference per source system")
+        # Several references of one system are allowed: a merged profile keeps every reference of both
+        # sides (the source system holds the duplicate too). Each stays unique per tenant (its table's key).
 
     def diff(self, other: ProfileAttributes) -> list[FieldChange]:
         changes = []
@@ -328,6 +321,35 @@ class CustomerProfile:
         """Relationships live in their own rows, but a change to them is a change of this profile."""
         self.check_is_writable()
         self._record_update(what, changes, actor, now, "API", ("RELATIONSHIP", relationship_id))
+
+    def reshape(
+        self,
+        what: str,
+        *,
+        attributes: ProfileAttributes,
+        contacts: list[Contact],
+        status: CustomerStatus,
+        merged_into: str | None,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        """Merge and unmerge replace attributes, contacts and status at once (``domain.merge`` and
+        ``domain.unmerge`` decide how and check the guards); one update records every changed field."""
+        changes = self.attributes.diff(attributes)
+        for name, old, new in (("status", self.status, status), ("mergedInto", self.merged_into, merged_into)):
+            if old != new:
+                changes.append(FieldChange(name, to_primitive(old), to_primitive(new)))
+        before = {c.id: c for c in self.contacts}
+        after = {c.id: c for c in contacts}
+        for contact_id in sorted(before.keys() | after.keys()):
+            old_c, new_c = before.get(contact_id), after.get(contact_id)
+            if old_c and new_c and (old_c.attributes, old_c.removed_at) == (new_c.attributes, new_c.removed_at):
+                continue
+            old_image, new_image = (to_primitive(c.attributes) if c and c.active else None for c in (old_c, new_c))
+            if old_image != new_image:
+                changes.append(FieldChange(f"contacts[{contact_id}]", old_image, new_image))
+        self.attributes, self.contacts, self.status, self.merged_into = attributes, contacts, status, merged_into
+        self._record_update(what, changes, actor, now, "API")
 
     # -- queries ------------------------------------------------------------------------------------
     def contact(self, contact_id: str) -> Contact:

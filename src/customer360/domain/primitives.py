@@ -1,4 +1,7 @@
-"""Turn value objects into JSON-able primitives, for audit before/after images and change sets."""
+"""Turn value objects into JSON-able primitives (audit images, change sets, stored documents).
+
+Keys use the API's camelCase spelling, so stewards read the same names in the API and the audit trail.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,11 @@ import dataclasses
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
 
 
 def to_primitive(value: Any) -> Any:
@@ -17,7 +25,7 @@ def to_primitive(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_primitive(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {camel(f.name): to_primitive(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, frozenset | set):
         return sorted(to_primitive(v) for v in value)
     if isinstance(value, list | tuple):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from customer360.domain.customer import camel
 from customer360.domain.primitives import to_primitive
 from customer360.domain.values import (
     AddressType,
@@ -26,16 +25,8 @@ from customer360.domain.values import (
 
 
 def to_document(value: Any) -> Any:
-    """Like ``to_primitive`` but with the API's camelCase keys."""
-    return _camelise(to_primitive(value))
-
-
-def _camelise(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {camel(k): _camelise(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_camelise(v) for v in value]
-    return value
+    """The stored JSON of a value object: its primitive form (camelCase keys)."""
+    return to_primitive(value)
 
 
 def email_from(doc: dict[str, Any]) -> EmailAddress:
