@@ -61,13 +61,8 @@ def read_records(
     Raises AssertionError when ``until`` does not hold within ``timeout``.
     """
     codec = AvroEventCodec()
-    metadata = AdminClient({"bootstrap.servers": bootstrap_servers}).list_topics(timeout=10)
-    partitions = [
-        TopicPartition(topic, partition, OFFSET_BEGINNING)
-        for topic in topics
-        if topic in metadata.topics
-        for partition in metadata.topics[topic].partitions
-    ]
+    wanted = set(topics)
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap_servers,
@@ -75,13 +70,18 @@ def read_records(
             "enable.auto.commit": False,
         }
     )
-    consumer.assign(partitions)
+    assigned: set[str] = set()
     records: list[Record] = []
     deadline = time.monotonic() + timeout
+    next_assignment = 0.0
     satisfied_at: float | None = None
     try:
         while True:
             now = time.monotonic()
+            if assigned != wanted and now >= next_assignment:
+                # A topic that does not exist yet (the relay creates it on its first publish) joins later.
+                assigned |= _assign_new(consumer, admin, wanted - assigned)
+                next_assignment = now + 0.5
             if satisfied_at is None and until(records):
                 satisfied_at = now
             if satisfied_at is not None and now - satisfied_at >= linger:
@@ -95,6 +95,19 @@ def read_records(
                         records.append(record)
     finally:
         consumer.close()
+
+
+def _assign_new(consumer: Consumer, admin: AdminClient, topics: set[str]) -> set[str]:
+    metadata = admin.list_topics(timeout=10)
+    present = {topic for topic in topics if topic in metadata.topics}
+    partitions = [
+        TopicPartition(topic, partition, OFFSET_BEGINNING)
+        for topic in sorted(present)
+        for partition in metadata.topics[topic].partitions
+    ]
+    if partitions:
+        consumer.incremental_assign(partitions)
+    return present
 
 
 def as_record(message: Message, codec: AvroEventCodec) -> Record:
