@@ -12,7 +12,14 @@ from customer360.bootstrap import Services, build_services
 from customer360.infrastructure.messaging.relay_runtime import RelayInServe
 from customer360.infrastructure.rest.errors import install_error_handlers
 from customer360.infrastructure.rest.middleware import EdgeMiddleware, HttpMetrics
-from customer360.infrastructure.rest.routers import consents, contacts, customers, operations, relationships
+from customer360.infrastructure.rest.routers import (
+    consents,
+    contacts,
+    customers,
+    event_schemas,
+    operations,
+    relationships,
+)
 from customer360.settings import Settings
 
 DESCRIPTION = """
@@ -62,7 +69,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         app.state.services = services
     install_error_handlers(app)
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes, metrics=HttpMetrics(registry))
-    for module in (customers, contacts, consents, relationships, operations):
+    for module in (customers, contacts, consents, relationships, operations, event_schemas):
         app.include_router(module.router)
     return app
 
