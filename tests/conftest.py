@@ -27,6 +27,7 @@ ALL_PERMISSIONS = ",".join(
     [
         "crm.customer:read",
         "crm.customer:write",
+        "crm.customer:merge",
         "crm.consent:read",
         "crm.consent:write",
         "crm.audit:read",

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customer360.application.context import Clock, RequestContext, SystemClock
 from customer360.application.executor import CommandExecutor
+from customer360.domain.survivorship import Rule, SurvivorshipPolicy
 from customer360.infrastructure.persistence.database import DatabaseUrls, create_engine, derive_urls
 from customer360.infrastructure.persistence.embedded import start_embedded
 from customer360.infrastructure.persistence.history_queries import SqlHistoryQueries
@@ -79,8 +80,12 @@ async def build_services(settings: Settings, registry: CollectorRegistry | None 
     await lookup.start()
     clock = SystemClock()
 
+    merge_policy = SurvivorshipPolicy.default(
+        default_rule=Rule(settings.merge_default_rule), source_priority=settings.merge_source_priority
+    )
+
     def unit_of_work(context: RequestContext) -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, context)
+        return SqlUnitOfWork(engine, context, merge_policy)
 
     executor = CommandExecutor(
         unit_of_work,

@@ -66,6 +66,15 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: int = Field(24, ge=1)
     outbox_retention_days: int = Field(7, ge=1, description="Published events stay in the change feed this long")
 
+    # --- merge and survivorship (defaults of tenants without a policy of their own) -----------
+    merge_default_rule: Literal["KEEP_TARGET", "KEEP_SOURCE", "MOST_RECENT", "MOST_COMPLETE", "SOURCE_PRIORITY"] = (
+        Field("KEEP_TARGET", description="Survivorship rule of single-valued fields (lists are always united)")
+    )
+    merge_source_priority: list[str] = Field(
+        default_factory=lambda: ["MDG", "FINANCE", "SALES", "WEB"],
+        description="Source systems from most to least trusted, for SOURCE_PRIORITY (JSON list)",
+    )
+
     # --- Kafka: publishing (outbox relay) -----------------------------------------------------
     kafka_bootstrap_servers: str | None = Field(
         None, description="host:port[,host:port]; unset = no Kafka (the outbox keeps the events, the feed serves them)"

@@ -15,8 +15,12 @@ from customer360.domain.consent import ConsentRecord
 from customer360.domain.customer import CustomerProfile
 from customer360.domain.errors import CustomerNotFound, RelationshipNotFound
 from customer360.domain.events import DomainEvent
+from customer360.domain.merge import MergeRecord, PairDecision
+from customer360.domain.provenance import Provenance
 from customer360.domain.relationships import Relationship, RelationshipType
+from customer360.domain.survivorship import SurvivorshipPolicy
 from customer360.domain.values import ExternalReference
+from tests.unit.merge_fakes import FakeLinks, FakeMerges
 
 
 class FixedClock:
@@ -37,6 +41,12 @@ class Store:
     consents: list[ConsentRecord] = field(default_factory=list)
     published: list[DomainEvent] = field(default_factory=list)
     replies: dict[str, StoredResponse] = field(default_factory=dict)
+    # The merge workflow's state (tests/unit/merge_fakes.py).
+    merges: dict[str, MergeRecord] = field(default_factory=dict)
+    provenance: dict[str, Provenance] = field(default_factory=dict)
+    pairs: dict[tuple[str, str], PairDecision] = field(default_factory=dict)
+    policy: SurvivorshipPolicy | None = None
+    field_changes: dict[str, dict[str, datetime]] = field(default_factory=dict)
 
 
 class FakeCustomers:
@@ -152,6 +162,8 @@ class FakeUnitOfWork:
         self.consents = FakeConsents(store)
         self.idempotency = FakeReplies()
         self.views = FakeViews()
+        self.merges = FakeMerges(store)
+        self.links = FakeLinks(store)
         self.committed = False
 
     async def __aenter__(self) -> Self:

@@ -6,15 +6,19 @@ nothing here needs an abstract base class.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 from customer360.application.context import RequestContext
 from customer360.domain.consent import ConsentRecord
 from customer360.domain.customer import CustomerProfile
+from customer360.domain.merge import MergeRecord, PairDecision, RepointedRows
+from customer360.domain.provenance import Provenance
 from customer360.domain.relationships import Relationship
+from customer360.domain.survivorship import SurvivorshipPolicy
 from customer360.domain.values import ExternalReference
 
 
@@ -62,6 +66,76 @@ class ConsentRepository(Protocol):
     def seen(self) -> list[ConsentRecord]: ...
 
 
+class MergeRepository(Protocol):
+    """Merge records, golden-record provenance, pair decisions and the tenant's survivorship policy."""
+
+    async def policy(self) -> SurvivorshipPolicy:
+        """The tenant's policy, or the service's default when it has none."""
+        ...
+
+    def default_policy(self) -> SurvivorshipPolicy:
+        """The service's default (settings), which a tenant's stored rules override field by field."""
+        ...
+
+    async def save_policy(self, policy: SurvivorshipPolicy, *, actor: str, now: datetime) -> SurvivorshipPolicy:
+        """Store with an optimistic check on ``policy.version``; return it with its new version."""
+        ...
+
+    async def field_changed_at(self, customer_id: str) -> dict[str, datetime]:
+        """When each profile field (API name) last changed, from the audit trail."""
+        ...
+
+    async def provenance(self, customer_id: str) -> Provenance | None: ...
+
+    async def save_provenance(self, provenance: Provenance, now: datetime) -> None: ...
+
+    async def add(self, record: MergeRecord) -> None: ...
+
+    async def active_merge(self, target_id: str, source_id: str) -> MergeRecord | None:
+        """The standing merge of source into target, locked for the rest of the transaction."""
+        ...
+
+    async def merges_into(self, target_id: str) -> list[MergeRecord]: ...
+
+    async def close(self, record: MergeRecord) -> None:
+        """Store the unmerge of ``record`` (status, who, when, report)."""
+        ...
+
+    async def decide_pair(self, decision: PairDecision) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MovedLinks:
+    """What a re-pointing moved: rows per table column, and the external references among them."""
+
+    rows: tuple[RepointedRows, ...]
+    external_refs: frozenset[ExternalReference]
+    # Rows that could not move (e.g. one-per-customer tables where the other side has its own row).
+    left_behind: dict[str, int]
+
+
+class CustomerLinks(Protocol):
+    """Everything that points at a customer (contacts excepted: they move with the aggregate)."""
+
+    async def relationships_touching(self, customer_ids: Sequence[str]) -> list[Relationship]: ...
+
+    async def retire_relationships(self, relationship_ids: Sequence[str], at: datetime) -> None: ...
+
+    async def restore_relationships(self, relationship_ids: Sequence[str], retired_at: datetime) -> list[str]:
+        """Un-retire those still retired at ``retired_at``; return their ids."""
+        ...
+
+    async def repoint(self, source_id: str, target_id: str) -> MovedLinks: ...
+
+    async def move_back(self, rows: Sequence[RepointedRows], source_id: str, target_id: str) -> MovedLinks:
+        """Move the given rows back to the source where they still point at the target."""
+        ...
+
+    async def count(self, customer_id: str) -> dict[str, int]:
+        """How many rows of each registered table column point at the customer."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class StoredResponse:
     """A response remembered under an Idempotency-Key; opaque bytes to the application."""
@@ -99,6 +173,12 @@ class UnitOfWork(Protocol):
 
     @property
     def idempotency(self) -> IdempotencyStore: ...
+
+    @property
+    def merges(self) -> MergeRepository: ...
+
+    @property
+    def links(self) -> CustomerLinks: ...
 
     @property
     def views(self) -> TransactionViews: ...

@@ -43,6 +43,8 @@ class CaptureSource(StrEnum):
     IN_PERSON = "IN_PERSON"
     IMPORT = "IMPORT"
     API = "API"
+    # Written only by the merge workflow (domain.merge_consent); callers cannot capture with it.
+    MERGE = "MERGE"
 
 
 class ContactPointKind(StrEnum):

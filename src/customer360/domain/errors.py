@@ -64,6 +64,13 @@ class RelationshipNotFound(NotFound):
         super().__init__(f"Relationship {relationship_id} not found", {"relationshipId": relationship_id})
 
 
+class MergeNotFound(NotFound):
+    code = "MERGE_NOT_FOUND"
+
+    def __init__(self, merge_id: str) -> None:
+        super().__init__(f"Merge {merge_id} not found", {"mergeId": merge_id})
+
+
 class CustomerMerged(DomainError):
     """The customer was merged into a survivor; callers should use the survivor's id."""
 
@@ -109,6 +116,18 @@ class ConcurrentModification(Conflict):
     code = "CONCURRENT_MODIFICATION"
 
 
+class NotMerged(Conflict):
+    """An unmerge names a pair that is not (or no longer) merged."""
+
+    code = "NOT_MERGED"
+
+    def __init__(self, target_id: str, source_id: str) -> None:
+        super().__init__(
+            f"Customer {source_id} is not merged into {target_id}",
+            {"targetCustomerId": target_id, "sourceCustomerId": source_id},
+        )
+
+
 class IdempotencyKeyInProgress(Conflict):
     code = "IDEMPOTENCY_KEY_IN_USE"
 
@@ -124,6 +143,15 @@ class VersionMismatch(DomainError):
             {"id": resource_id, "expectedVersion": expected, "currentVersion": actual},
         )
         self.actual = actual
+
+
+class PreconditionRequired(DomainError):
+    """A change that must name the version it was based on did not (HTTP 428)."""
+
+    code = "PRECONDITION_REQUIRED"
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"{field} is required for this change", {"field": field})
 
 
 class BusinessRuleViolation(DomainError):

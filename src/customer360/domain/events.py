@@ -87,3 +87,36 @@ class ConsentUpdated(DomainEvent):
     @property
     def entity(self) -> tuple[str, str]:
         return ("CONSENT", self.consent_id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerMerged(DomainEvent):
+    """``customer_id`` is the surviving target; the audit row is about the merge record."""
+
+    source_customer_id: str
+    merge_id: str
+    merge_reason: str
+
+    @property
+    def action(self) -> str:
+        return "CUSTOMER_MERGED"
+
+    @property
+    def entity(self) -> tuple[str, str]:
+        return ("MERGE", self.merge_id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerUnmerged(DomainEvent):
+    """``customer_id`` is the former target; the source is active again."""
+
+    source_customer_id: str
+    merge_id: str
+
+    @property
+    def action(self) -> str:
+        return "CUSTOMER_UNMERGED"
+
+    @property
+    def entity(self) -> tuple[str, str]:
+        return ("MERGE", self.merge_id)

@@ -11,8 +11,10 @@ from typing import Any
 
 from customer360.domain.events import (
     ConsentUpdated,
+    CustomerMerged,
     CustomerProfileCreated,
     CustomerProfileUpdated,
+    CustomerUnmerged,
     DomainEvent,
 )
 
@@ -49,6 +51,19 @@ def event_payload(event: DomainEvent) -> tuple[str, dict[str, Any]]:
                 "purpose": event.purpose,
                 "consentId": event.consent_id,
                 "contactPoint": event.contact_point,
+            }
+        case CustomerMerged():
+            return "CustomerMergedEvent", {
+                "targetCustomerId": event.customer_id,
+                "sourceCustomerId": event.source_customer_id,
+                "mergeReason": event.merge_reason,
+                "mergeId": event.merge_id,
+            }
+        case CustomerUnmerged():
+            return "CustomerUnmergedEvent", {
+                "targetCustomerId": event.customer_id,
+                "sourceCustomerId": event.source_customer_id,
+                "mergeId": event.merge_id,
             }
     raise TypeError(f"no published form for {type(event).__name__}")
 

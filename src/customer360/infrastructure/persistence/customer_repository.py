@@ -59,6 +59,9 @@ _INSERT_REFERENCE = pg_insert(external_reference).on_conflict_do_nothing().retur
 def profile_keys(profile: CustomerProfile) -> list[tuple[str, str, str]]:
     """(type, value, owner) keys for exact look-ups; owner '' is the profile, else a contact id."""
     keys: set[tuple[str, str, str]] = set()
+    if profile.status is CustomerStatus.MERGED:
+        # A merged profile must not be found by exact look-ups: its survivor holds its keys now.
+        return []
     a = profile.attributes
     owners: list[tuple[str, Any]] = [("", a)] + [(c.id, c.attributes) for c in profile.active_contacts]
     for owner, attributes in owners:
@@ -223,7 +226,8 @@ class SqlCustomerRepository:
                     "created_at": profile.updated_at,
                 },
             )
-            if inserted.first() is None:
+            # Already ours is fine: a merge or unmerge re-points reference rows before the flush.
+            if inserted.first() is None and await self.owner_of_external_ref(ref) != profile.id:
                 # Another transaction took the reference after our check: the database is the arbiter.
                 raise DuplicateExternalReference(ref.source_system, None)
         self._loaded_refs[profile.id] = current

@@ -349,6 +349,88 @@ customer_credit = Table(
     ForeignKeyConstraint(["tenant_id", "customer_id"], ["customer_profile.tenant_id", "customer_profile.id"]),
 )
 
+
+# --- Merge workflow (migration 0003) ---------------------------------------------------------------
+def _profile_ref(column: str, name: str) -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(["tenant_id", column], ["customer_profile.tenant_id", "customer_profile.id"], name=name)
+
+
+# The merge audit record: before-images of both profiles, the golden record and its decisions, every
+# re-pointed row (``record``, see merge_documents.py); closed (never rewritten) by the unmerge.
+customer_merge = Table(
+    "customer_merge",
+    metadata,
+    _tenant(),
+    Column("id", ID, nullable=False),
+    Column("target_id", ID, nullable=False),
+    Column("source_id", ID, nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("record", JSONB, nullable=False),
+    _ts("merged_at"),
+    Column("merged_by", Text, nullable=False),
+    Column("correlation_id", String(128), nullable=False),
+    _ts("unmerged_at", nullable=True),
+    Column("unmerged_by", Text),
+    Column("unmerge_report", JSONB),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    _profile_ref("target_id", "fk_customer_merge_target"),
+    _profile_ref("source_id", "fk_customer_merge_source"),
+    Index(None, "tenant_id", "target_id", "merged_at"),
+    Index(None, "tenant_id", "source_id", "merged_at"),
+    # One standing merge per source: the database refuses a second one whatever happens to the locks.
+    Index(
+        "ux_customer_merge_standing_source",
+        "tenant_id",
+        "source_id",
+        unique=True,
+        postgresql_where=text("status = 'MERGED'"),
+    ),
+)
+
+# Decisions about a pair of profiles, lower id first. The merge workflow writes MERGED and, on unmerge,
+# NOT_DUPLICATE; the duplicate-review queue reuses the table (dismissals) and may add columns.
+duplicate_pair = Table(
+    "duplicate_pair",
+    metadata,
+    _tenant(),
+    Column("low_id", ID, nullable=False),
+    Column("high_id", ID, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("decided_by", Text, nullable=False),
+    _ts("decided_at"),
+    Column("merge_id", ID),
+    PrimaryKeyConstraint("tenant_id", "low_id", "high_id"),
+    _profile_ref("low_id", "fk_duplicate_pair_low"),
+    _profile_ref("high_id", "fk_duplicate_pair_high"),
+    Index(None, "tenant_id", "high_id"),
+)
+
+# Per golden record: which record and rule gave each field (domain.provenance; fingerprints, no values).
+customer_provenance = Table(
+    "customer_provenance",
+    metadata,
+    _tenant(),
+    Column("customer_id", ID, nullable=False),
+    Column("document", JSONB, nullable=False),
+    _ts("updated_at"),
+    PrimaryKeyConstraint("tenant_id", "customer_id"),
+    ForeignKeyConstraint(["tenant_id", "customer_id"], ["customer_profile.tenant_id", "customer_profile.id"]),
+)
+
+# The tenant's survivorship rules (absent: the service default from the settings).
+survivorship_policy = Table(
+    "survivorship_policy",
+    metadata,
+    _tenant(),
+    Column("document", JSONB, nullable=False),
+    Column("version", Integer, nullable=False),
+    _ts("updated_at"),
+    Column("updated_by", Text, nullable=False),
+    PrimaryKeyConstraint("tenant_id"),
+)
+
 TENANT_TABLES = (
     customer_profile,
     contact,
@@ -364,4 +446,8 @@ TENANT_TABLES = (
     service_history,
     entitlement,
     customer_credit,
+    customer_merge,
+    duplicate_pair,
+    customer_provenance,
+    survivorship_policy,
 )

@@ -13,11 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from customer360.application.context import RequestContext
 from customer360.domain.events import DomainEvent
+from customer360.domain.survivorship import SurvivorshipPolicy
 from customer360.infrastructure.persistence.consent_repository import SqlConsentRepository
+from customer360.infrastructure.persistence.customer_links import SqlCustomerLinks
 from customer360.infrastructure.persistence.customer_repository import SqlCustomerRepository
 from customer360.infrastructure.persistence.database import set_tenant
 from customer360.infrastructure.persistence.idempotency import SqlIdempotencyStore
 from customer360.infrastructure.persistence.journal import write_audit, write_outbox
+from customer360.infrastructure.persistence.merge_repository import SqlMergeRepository
 from customer360.infrastructure.persistence.relationship_repository import SqlRelationshipRepository
 from customer360.infrastructure.persistence.transaction_views import SqlTransactionViews
 
@@ -28,10 +31,16 @@ class SqlUnitOfWork:
     consents: SqlConsentRepository
     idempotency: SqlIdempotencyStore
     views: SqlTransactionViews
+    merges: SqlMergeRepository
+    links: SqlCustomerLinks
 
-    def __init__(self, engine: AsyncEngine, context: RequestContext) -> None:
+    def __init__(
+        self, engine: AsyncEngine, context: RequestContext, merge_policy: SurvivorshipPolicy | None = None
+    ) -> None:
         self._engine = engine
         self.context = context
+        # The service's default survivorship policy (settings); tenants override it field by field.
+        self._merge_policy = merge_policy or SurvivorshipPolicy.default()
         self._connection: AsyncConnection | None = None
 
     @property
@@ -54,6 +63,8 @@ class SqlUnitOfWork:
         self.consents = SqlConsentRepository(connection, tenant)
         self.idempotency = SqlIdempotencyStore(connection, tenant)
         self.views = SqlTransactionViews(connection, tenant)
+        self.merges = SqlMergeRepository(connection, tenant, self.context.correlation_id, self._merge_policy)
+        self.links = SqlCustomerLinks(connection, tenant)
         return self
 
     async def __aexit__(

@@ -17,6 +17,7 @@ from customer360.infrastructure.rest.routers import (
     contacts,
     customers,
     event_schemas,
+    merges,
     operations,
     relationships,
 )
@@ -69,7 +70,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         app.state.services = services
     install_error_handlers(app)
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes, metrics=HttpMetrics(registry))
-    for module in (customers, contacts, consents, relationships, operations, event_schemas):
+    for module in (customers, contacts, consents, relationships, merges, operations, event_schemas):
         app.include_router(module.router)
     return app
 

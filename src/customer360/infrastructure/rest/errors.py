@@ -26,6 +26,7 @@ from customer360.domain.errors import (
     DomainError,
     InvalidValue,
     NotFound,
+    PreconditionRequired,
     VersionMismatch,
 )
 from customer360.domain.ids import new_ulid
@@ -39,6 +40,7 @@ _STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = (
     (CustomerMerged, 409),
     (Conflict, 409),
     (VersionMismatch, 412),
+    (PreconditionRequired, 428),
     (BusinessRuleViolation, 422),
 )
 

@@ -15,6 +15,7 @@ from customer360.application.search import search_criteria
 from customer360.domain.errors import CustomerNotFound
 from customer360.domain.ids import CUSTOMER_PREFIX, id_pattern
 from customer360.domain.values import CustomerKind
+from customer360.infrastructure.persistence.merge_queries import survivor
 from customer360.infrastructure.rest.auth import Principal, require
 from customer360.infrastructure.rest.dispatch import Rendered, etag, expected_version, render, run_command
 from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, created_with_links
@@ -152,14 +153,33 @@ async def search_customers(
 
 
 @router.get("/{customerId}", response_model=CustomerOut, summary="Get a customer profile (GetCustomerProfileById)")
-async def get_customer(customer_id: CustomerId, request: Request, principal: Reader) -> Response:
-    document = await request.app.state.services.profiles.profile(principal.tenant_id, customer_id)
+async def get_customer(
+    customer_id: CustomerId,
+    request: Request,
+    principal: Reader,
+    resolve: Annotated[
+        bool, Query(description="For a merged id, answer with its survivor (Content-Location names it)")
+    ] = False,
+) -> Response:
+    profiles = request.app.state.services.profiles
+    document = await profiles.profile(principal.tenant_id, customer_id)
     if document is None:
         raise CustomerNotFound(customer_id)
+    headers: dict[str, str] = {}
+    if document["status"] == "MERGED":
+        # The merged profile stays readable; Link (or, with resolve, Content-Location) names the survivor.
+        final = await survivor(profiles, principal.tenant_id, document)
+        location = f"/api/v1/crm/customers/{final['id']}"
+        if resolve:
+            document, headers["Content-Location"] = final, location
+        else:
+            headers["Link"] = f'<{location}>; rel="canonical"'
     tag = etag(document["version"])
     if request.headers.get("if-none-match") == tag:
-        return Response(status_code=304, headers={"ETag": tag})
-    return render(CustomerOut, document, ETag=tag).response()
+        return Response(status_code=304, headers={"ETag": tag, **headers})
+    rendered = render(CustomerOut, document, ETag=tag)
+    rendered.headers.update(headers)
+    return rendered.response()
 
 
 @router.patch(

@@ -1,0 +1,199 @@
+"""The registry of everything that points at a customer, and how a merge moves it.
+
+A merge re-points the source's rows to the target in its transaction (nothing is deleted) and records
+their primary keys; an unmerge moves exactly those rows back where they still point at the target.
+**A new table with a customer id is added here, in one place**: ``LINKS`` if a merge must move its
+rows, ``NOT_MOVED`` (with the reason) otherwise. ``tests/integration/test_customer_links.py`` fails
+for any foreign key to ``customer_profile`` that is in neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, exists, func, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from customer360.application.ports import MovedLinks
+from customer360.domain.merge import RepointedRows
+from customer360.domain.relationships import Relationship
+from customer360.domain.values import ExternalReference
+from customer360.infrastructure.persistence.relationship_repository import relationship_from_row
+from customer360.infrastructure.persistence.tables import (
+    consent_record,
+    customer_credit,
+    customer_relationship,
+    entitlement,
+    external_reference,
+    lead_link,
+    metadata,
+    service_history,
+)
+
+# Keys per UPDATE … WHERE (key) IN (…): bounded statements for customers with long histories.
+_CHUNK = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerLink:
+    """A column holding a customer id whose rows a merge moves from the source to the target."""
+
+    table: Table
+    column: str
+    # The customer id is the row's key (one row per customer): it moves only if the target has none.
+    one_per_customer: bool = False
+    # For links between two profiles: rows linking the merged pair stay (they would link A to A).
+    other_end: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+    def key_columns(self) -> list[Any]:
+        return [c for c in self.table.primary_key.columns if c.name != "tenant_id"]
+
+
+LINKS: tuple[CustomerLink, ...] = (
+    CustomerLink(external_reference, "customer_id"),
+    CustomerLink(consent_record, "customer_id"),
+    CustomerLink(customer_relationship, "from_customer_id", other_end="to_customer_id"),
+    CustomerLink(customer_relationship, "to_customer_id", other_end="from_customer_id"),
+    CustomerLink(lead_link, "customer_id"),
+    CustomerLink(service_history, "customer_id"),
+    CustomerLink(entitlement, "customer_id"),
+    # Finance/AR's credit data: one row per customer; the target's own stays, the source's is kept on it.
+    CustomerLink(customer_credit, "customer_id", one_per_customer=True),
+)
+
+NOT_MOVED: dict[tuple[str, str], str] = {
+    ("contact", "customer_id"): "moves with the CustomerProfile aggregate (domain.merge.move_contacts)",
+    ("customer_key", "customer_id"): "derived look-up index, rebuilt from the golden record when profiles are saved",
+    ("customer_merge", "target_id"): "the merge's own audit record",
+    ("customer_merge", "source_id"): "the merge's own audit record",
+    ("duplicate_pair", "low_id"): "a decision stays with the pair of ids it was made about",
+    ("duplicate_pair", "high_id"): "a decision stays with the pair of ids it was made about",
+    ("customer_provenance", "customer_id"): "each profile keeps its own provenance",
+}
+
+
+def customer_columns() -> set[tuple[str, str]]:
+    """(table, column) of every foreign key to customer_profile in the table definitions."""
+    found = set()
+    for table in metadata.tables.values():
+        for constraint in table.foreign_key_constraints:
+            if constraint.referred_table.name != "customer_profile":
+                continue
+            found |= {(table.name, c.name) for c in constraint.columns if c.name != "tenant_id"}
+    return found
+
+
+def _chunks(keys: Sequence[tuple[Any, ...]]) -> list[Sequence[tuple[Any, ...]]]:
+    return [keys[i : i + _CHUNK] for i in range(0, len(keys), _CHUNK)]
+
+
+class SqlCustomerLinks:
+    def __init__(self, connection: AsyncConnection, tenant_id: str) -> None:
+        self._conn = connection
+        self._tenant = tenant_id
+
+    async def relationships_touching(self, customer_ids: Sequence[str]) -> list[Relationship]:
+        r = customer_relationship.c
+        rows = (
+            await self._conn.execute(
+                select(customer_relationship)
+                .where(
+                    r.tenant_id == self._tenant,
+                    (r.from_customer_id.in_(customer_ids)) | (r.to_customer_id.in_(customer_ids)),
+                )
+                .order_by(r.id)
+            )
+        ).mappings()
+        return [relationship_from_row(row) for row in rows]
+
+    async def retire_relationships(self, relationship_ids: Sequence[str], at: datetime) -> None:
+        if not relationship_ids:
+            return
+        r = customer_relationship.c
+        await self._conn.execute(
+            update(customer_relationship)
+            .where(r.tenant_id == self._tenant, r.id.in_(relationship_ids), r.removed_at.is_(None))
+            .values(removed_at=at)
+        )
+
+    async def restore_relationships(self, relationship_ids: Sequence[str], retired_at: datetime) -> list[str]:
+        if not relationship_ids:
+            return []
+        r = customer_relationship.c
+        result = await self._conn.execute(
+            update(customer_relationship)
+            .where(r.tenant_id == self._tenant, r.id.in_(relationship_ids), r.removed_at == retired_at)
+            .values(removed_at=None)
+            .returning(r.id)
+        )
+        return sorted(result.scalars())
+
+    async def repoint(self, source_id: str, target_id: str) -> MovedLinks:
+        moved: list[RepointedRows] = []
+        left_behind: dict[str, int] = {}
+        for link in LINKS:
+            t = link.table
+            statement = update(t).where(t.c.tenant_id == self._tenant, t.c[link.column] == source_id)
+            if link.other_end is not None:
+                statement = statement.where(t.c[link.other_end] != target_id)
+            if link.one_per_customer:
+                held = t.alias("held")
+                statement = statement.where(
+                    ~exists().where(held.c.tenant_id == self._tenant, held.c[link.column] == target_id)
+                )
+            result = await self._conn.execute(statement.values({link.column: target_id}).returning(*link.key_columns()))
+            keys = tuple(tuple(row) for row in result.all())
+            moved.append(RepointedRows(link.name, link.column, keys))
+            if link.one_per_customer:
+                remaining = await self._count(link, source_id)
+                if remaining:
+                    left_behind[f"{link.name}.{link.column}"] = remaining
+        return MovedLinks(tuple(moved), _external_refs(moved), left_behind)
+
+    async def move_back(self, rows: Sequence[RepointedRows], source_id: str, target_id: str) -> MovedLinks:
+        registered = {(link.name, link.column): link for link in LINKS}
+        moved: list[RepointedRows] = []
+        for entry in rows:
+            link = registered[(entry.table, entry.column)]
+            t = link.table
+            back: list[tuple[Any, ...]] = []
+            for chunk in _chunks(entry.keys):
+                result = await self._conn.execute(
+                    update(t)
+                    .where(
+                        t.c.tenant_id == self._tenant,
+                        tuple_(*link.key_columns()).in_([tuple(k) for k in chunk]),
+                        t.c[link.column] == target_id,
+                    )
+                    .values({link.column: source_id})
+                    .returning(*link.key_columns())
+                )
+                back.extend(tuple(row) for row in result.all())
+            moved.append(RepointedRows(entry.table, entry.column, tuple(back)))
+        return MovedLinks(tuple(moved), _external_refs(moved), {})
+
+    async def count(self, customer_id: str) -> dict[str, int]:
+        return {f"{link.name}.{link.column}": await self._count(link, customer_id) for link in LINKS}
+
+    async def _count(self, link: CustomerLink, customer_id: str) -> int:
+        t = link.table
+        result = await self._conn.execute(
+            select(func.count()).select_from(t).where(t.c.tenant_id == self._tenant, t.c[link.column] == customer_id)
+        )
+        return int(result.scalar_one())
+
+
+def _external_refs(moved: Sequence[RepointedRows]) -> frozenset[ExternalReference]:
+    return frozenset(
+        ExternalReference(source_system=key[0], external_id=key[1])
+        for rows in moved
+        if rows.table == external_reference.name
+        for key in rows.keys
+    )

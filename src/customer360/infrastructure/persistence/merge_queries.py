@@ -1,0 +1,89 @@
+"""Read side of the merge workflow: a customer's merges, one merge's audit record, a merged id's survivor."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from customer360.application.queries import Document, Page
+from customer360.domain.ids import MERGE_PREFIX, is_valid_id
+from customer360.infrastructure.persistence.database import tenant_transaction
+from customer360.infrastructure.persistence.profile_queries import customer_exists, decode_cursor, encode_cursor
+from customer360.infrastructure.persistence.tables import customer_merge
+
+M = customer_merge.c
+# A survivor can itself be merged later (A←B, then Z←A); the chain is short in practice, bounded here.
+MAX_SURVIVOR_HOPS = 20
+
+
+class ProfileReader(Protocol):
+    async def profile(self, tenant_id: str, customer_id: str) -> Document | None: ...
+
+
+def _summary(row: Any) -> Document:
+    return {
+        "id": row["id"],
+        "targetCustomerId": row["target_id"],
+        "sourceCustomerId": row["source_id"],
+        "mergeReason": row["reason"],
+        "status": row["status"],
+        "mergedAt": row["merged_at"],
+        "mergedBy": row["merged_by"],
+        "unmergedAt": row["unmerged_at"],
+        "unmergedBy": row["unmerged_by"],
+    }
+
+
+class SqlMergeQueries:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def merges_of(self, tenant_id: str, customer_id: str, cursor: str | None, limit: int) -> Page | None:
+        """Merges where the customer was the target or the source, oldest first."""
+        after = decode_cursor(cursor)
+        async with tenant_transaction(self._engine, tenant_id) as connection:
+            if not await customer_exists(connection, tenant_id, customer_id):
+                return None
+            query = (
+                select(customer_merge)
+                .where(M.tenant_id == tenant_id, or_(M.target_id == customer_id, M.source_id == customer_id))
+                .order_by(M.id)
+                .limit(limit + 1)
+            )
+            if after:
+                query = query.where(M.id > after)
+            rows = (await connection.execute(query)).mappings().all()
+        items = [_summary(r) for r in rows[:limit]]
+        return Page(items, encode_cursor(items[-1]["id"]) if len(rows) > limit else None)
+
+    async def merge(self, tenant_id: str, merge_id: str) -> Document | None:
+        if not is_valid_id(MERGE_PREFIX, merge_id):
+            return None
+        async with tenant_transaction(self._engine, tenant_id) as connection:
+            row = (
+                (await connection.execute(select(customer_merge).where(M.tenant_id == tenant_id, M.id == merge_id)))
+                .mappings()
+                .first()
+            )
+        if row is None:
+            return None
+        return {
+            **_summary(row),
+            "correlationId": row["correlation_id"],
+            "record": row["record"],
+            "unmergeReport": row["unmerge_report"],
+        }
+
+
+async def survivor(profiles: ProfileReader, tenant_id: str, document: Document) -> Document:
+    """The profile a merged profile's data lives in now: follow ``mergedInto`` to the end of the chain."""
+    seen = {document["id"]}
+    while document.get("status") == "MERGED" and document.get("mergedInto") and len(seen) <= MAX_SURVIVOR_HOPS:
+        following = await profiles.profile(tenant_id, document["mergedInto"])
+        if following is None or following["id"] in seen:
+            break
+        seen.add(following["id"])
+        document = following
+    return document

@@ -1,0 +1,223 @@
+"""Merge, merge preview, unmerge, provenance, merge history and the survivorship policy."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from starlette.responses import Response
+
+from customer360.application import golden_record as gr
+from customer360.application import merges as uc
+from customer360.application.ports import UnitOfWork
+from customer360.domain.errors import CustomerNotFound, InvalidValue, MergeNotFound
+from customer360.domain.ids import MERGE_PREFIX, id_pattern
+from customer360.domain.survivorship import SurvivorshipPolicy
+from customer360.infrastructure.persistence.documents import to_document
+from customer360.infrastructure.persistence.merge_queries import SqlMergeQueries
+from customer360.infrastructure.rest.auth import Principal, require
+from customer360.infrastructure.rest.dispatch import Rendered, etag, expected_version, render, run_command
+from customer360.infrastructure.rest.models.common import ERROR_RESPONSES
+from customer360.infrastructure.rest.models.merges import (
+    MergeIn,
+    MergeOut,
+    MergePage,
+    MergePreviewOut,
+    MergeRecordOut,
+    PolicyIn,
+    PolicyOut,
+    ProvenanceOut,
+    UnmergeIn,
+    UnmergeOut,
+)
+from customer360.infrastructure.rest.routers.customers import Cursor, CustomerId, Limit
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    428: {"model": ERROR_RESPONSES[400]["model"], "description": "The versions of both profiles are required"},
+}
+router = APIRouter(prefix="/api/v1/crm", tags=["merge"], responses=RESPONSES)
+
+Reader = Annotated[Principal, Depends(require("crm.customer:read"))]
+Merger = Annotated[Principal, Depends(require("crm.customer:merge"))]
+Auditor = Annotated[Principal, Depends(require("crm.audit:read"))]
+MergeId = Annotated[str, Path(alias="mergeId", pattern=id_pattern(MERGE_PREFIX))]
+POLICY = "/survivorship-policy"
+
+
+def _target_version(request: Request, in_body: int | None) -> int | None:
+    in_header = expected_version(request)
+    if in_header is not None and in_body is not None and in_header != in_body:
+        raise InvalidValue("targetVersion", "differs from If-Match")
+    return in_body if in_body is not None else in_header
+
+
+def _merge_command(customer_id: str, body: MergeIn, request: Request) -> uc.MergeCustomers:
+    return uc.MergeCustomers(
+        target_id=customer_id,
+        source_id=body.source_customer_id,
+        reason=body.merge_reason,
+        field_choices=dict(body.field_choices or {}),
+        target_version=_target_version(request, body.target_version),
+        source_version=body.source_version,
+    )
+
+
+async def _profile(uow: UnitOfWork, customer_id: str) -> dict[str, Any]:
+    document = await uow.views.profile(customer_id)
+    if document is None:
+        raise CustomerNotFound(customer_id)
+    return document
+
+
+async def present_merge(result: uc.MergeOutcome, uow: UnitOfWork) -> Rendered:
+    customer = await _profile(uow, result.target_id)
+    body = {
+        "mergeId": result.merge_id,
+        "targetCustomerId": result.target_id,
+        "sourceCustomerId": result.source_id,
+        "mergeReason": result.reason,
+        "customer": customer,
+        "moved": result.moved,
+        "leftBehind": result.left_behind,
+        "retiredContacts": list(result.retired_contacts),
+        "retiredRelationships": list(result.retired_relationships),
+        "derivedConsents": list(result.derived_consents),
+    }
+    return render(MergeOut, body, ETag=etag(customer["version"]))
+
+
+async def present_preview(result: uc.MergePreview, uow: UnitOfWork) -> Rendered:
+    golden = to_document(result.golden.attributes)
+    golden["contacts"] = [
+        {"id": c.id, **to_document(c.attributes), "createdAt": c.created_at, "updatedAt": c.updated_at}
+        for c in result.contacts
+        if c.active
+    ]
+    body = {
+        "targetCustomerId": result.target_id,
+        "sourceCustomerId": result.source_id,
+        "targetVersion": result.target_version,
+        "sourceVersion": result.source_version,
+        "golden": golden,
+        "decisions": [
+            {"field": d.field, "rule": d.rule, "winner": d.winner, "fallback": d.fallback}
+            for d in result.golden.decisions
+        ],
+        "provenance": gr.provenance_document(result.provenance, status="ACTIVE", merged_into=None),
+        "wouldMove": result.would_move,
+        "retiredContacts": list(result.retired_contacts),
+        "retiredRelationships": list(result.retired_relationships),
+        "consentChanges": [
+            {
+                "type": r.channel.value,
+                "purpose": r.purpose,
+                "contactPoint": r.contact_point.key if r.contact_point else None,
+                "status": r.status.value,
+                "note": r.evidence.text or "",
+            }
+            for r in result.derived_consents
+        ],
+    }
+    return render(MergePreviewOut, body)
+
+
+async def present_unmerge(result: uc.UnmergeOutcome, uow: UnitOfWork) -> Rendered:
+    target = await _profile(uow, result.target_id)
+    body = {
+        "mergeId": result.merge_id,
+        "target": target,
+        "source": await _profile(uow, result.source_id),
+        "conflicts": [{"field": c.field, "reason": c.reason, "resolution": c.resolution} for c in result.conflicts],
+        "movedBack": result.moved_back,
+        "notMovedBack": result.not_moved_back,
+        "restoredRelationships": list(result.restored_relationships),
+        "reinstatedConsents": list(result.reinstated_consents),
+        "carriedConsents": list(result.carried_consents),
+    }
+    return render(UnmergeOut, body, ETag=etag(target["version"]))
+
+
+async def present_provenance(result: dict[str, Any], uow: UnitOfWork) -> Rendered:
+    return render(ProvenanceOut, result)
+
+
+async def present_policy(result: SurvivorshipPolicy, uow: UnitOfWork) -> Rendered:
+    body = {**result.to_document(), "version": result.version}
+    return render(PolicyOut, body, ETag=etag(result.version))
+
+
+@router.post(
+    "/customers/{customerId}/merge",
+    response_model=MergeOut,
+    summary="Merge a source profile into this one (MergeCustomerProfiles); If-Match and sourceVersion required",
+)
+async def merge_customer(customer_id: CustomerId, body: MergeIn, request: Request, principal: Merger) -> Response:
+    command = _merge_command(customer_id, body, request)
+    return await run_command(request, principal, uc.merge_customers, command, present_merge)
+
+
+@router.post(
+    "/customers/{customerId}/merge/preview",
+    response_model=MergePreviewOut,
+    summary="The golden record a merge would produce, and what it would move; changes nothing",
+)
+async def preview_merge(customer_id: CustomerId, body: MergeIn, request: Request, principal: Reader) -> Response:
+    command = _merge_command(customer_id, body, request)
+    return await run_command(request, principal, uc.preview_merge, command, present_preview)
+
+
+@router.post(
+    "/customers/{customerId}/unmerge",
+    response_model=UnmergeOut,
+    summary="Undo the merge of a source into this profile; later changes stay, conflicts are reported",
+)
+async def unmerge_customer(customer_id: CustomerId, body: UnmergeIn, request: Request, principal: Merger) -> Response:
+    command = uc.UnmergeCustomers(customer_id, body.source_customer_id, _target_version(request, body.target_version))
+    return await run_command(request, principal, uc.unmerge_customers, command, present_unmerge)
+
+
+@router.get(
+    "/customers/{customerId}/provenance",
+    response_model=ProvenanceOut,
+    summary="Where every field of the golden record came from (record, merge, rule)",
+)
+async def get_provenance(customer_id: CustomerId, request: Request, principal: Reader) -> Response:
+    return await run_command(
+        request, principal, gr.describe_provenance, gr.GetProvenance(customer_id), present_provenance
+    )
+
+
+@router.get("/customers/{customerId}/merges", response_model=MergePage, summary="Merges of this customer")
+async def list_merges(
+    customer_id: CustomerId, request: Request, principal: Reader, cursor: Cursor = None, limit: Limit = 50
+) -> Response:
+    page = await SqlMergeQueries(request.app.state.services.engine).merges_of(
+        principal.tenant_id, customer_id, cursor, limit
+    )
+    if page is None:
+        raise CustomerNotFound(customer_id)
+    return render(MergePage, {"items": page.items, "nextCursor": page.next_cursor}).response()
+
+
+@router.get(
+    "/merges/{mergeId}",
+    response_model=MergeRecordOut,
+    summary="The merge audit record: before-images, golden record, decisions, re-pointed rows",
+)
+async def get_merge(merge_id: MergeId, request: Request, principal: Auditor) -> Response:
+    document = await SqlMergeQueries(request.app.state.services.engine).merge(principal.tenant_id, merge_id)
+    if document is None:
+        raise MergeNotFound(merge_id)
+    return render(MergeRecordOut, document).response()
+
+
+@router.get(POLICY, response_model=PolicyOut, summary="The tenant's survivorship policy")
+async def get_survivorship_policy(request: Request, principal: Reader) -> Response:
+    return await run_command(request, principal, gr.get_policy, gr.GetSurvivorshipPolicy(), present_policy)
+
+
+@router.put(POLICY, response_model=PolicyOut, summary="Set the tenant's survivorship policy (If-Match honoured)")
+async def set_survivorship_policy(body: PolicyIn, request: Request, principal: Merger) -> Response:
+    command = gr.SetSurvivorshipPolicy(dict(body.rules), body.source_priority, expected_version(request))
+    return await run_command(request, principal, gr.set_policy, command, present_policy)
