@@ -83,10 +83,11 @@ def load(dataset: str, with_ssid: bool) -> tuple[list[Any], set[Pair], bool]:
 
 
 def _text(value: object) -> str | None:
+    if isinstance(value, str):
+        return value.strip() or None
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
-    text = str(value).strip()
-    return text or None
+    return str(value).strip() or None
 
 
 def to_match_records(frame: Any, source: str | None) -> list[Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from customer360.domain.matching import COMPARISONS, MatchModel, candidate_pairs
 
 from .strategies import population, same_person
@@ -48,3 +50,11 @@ class TestEstimate:
         records = population(50, 0)
         model = MatchModel().estimate(records, [])
         assert (MatchModel().m, MatchModel().prior) == (model.m, model.prior)
+
+    def test_a_tiny_tenant_keeps_sensible_weights(self) -> None:
+        """Twenty profiles are too few to learn from; copies still match and strangers do not."""
+        records = population(20, 3)
+        model = MatchModel().estimate(records, candidate_pairs(records))
+        copy_matches = model.score(records[0], replace(records[0], record_id="copy")).probability > 0.99
+        stranger_matches = model.score(records[0], records[1]).probability > 0.5
+        assert (copy_matches, stranger_matches) == (True, False)

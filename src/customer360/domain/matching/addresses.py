@@ -74,10 +74,15 @@ class Street:
     house_number: str | None
 
 
+_GLUED_ENDINGS = (*(suffix for suffix, _ in _GLUED_SUFFIXES), "str")
+
+
 def _abbreviate(word: str) -> list[str]:
     short = _ABBREVIATION.get(word)
     if short is not None:
         return [short]
+    if not word.endswith(_GLUED_ENDINGS):
+        return [word]
     for suffix, abbreviation in _GLUED_SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= _MIN_STEM:
             return [word[: -len(suffix)], abbreviation]

@@ -40,7 +40,7 @@ def _person_keys(r: PreparedRecord) -> list[str]:
     names = given_codes | {family} if family else given_codes
     date = r.birth_date
     postcodes = {a.postal_code for a in r.addresses if a.postal_code}
-    cities = {a.city for a in r.addresses if a.city}
+    cities = {a.city.replace(" ", "") for a in r.addresses if a.city}
     # street and extra line are one pool: sources disagree about which line holds the street
     streets = {soundex(a.street_key) for a in r.addresses if a.street_key}
     streets.update(soundex(a.line2_key) for a in r.addresses if a.line2_key)
@@ -75,7 +75,7 @@ def _person_keys(r: PreparedRecord) -> list[str]:
 def _organisation_keys(r: PreparedRecord) -> list[str]:
     keys: list[str] = []
     postcodes = {a.postal_code for a in r.addresses if a.postal_code}
-    cities = {a.city for a in r.addresses if a.city}
+    cities = {a.city.replace(" ", "") for a in r.addresses if a.city}
     if r.org_key and r.org_name:
         keys.append(f"Oon:{r.org_key}")
         words = r.org_name.split()

@@ -32,7 +32,7 @@ Probabilities = tuple[tuple[float, ...], ...]
 
 DEFAULT_U_SAMPLE_PAIRS = 10_000
 _U_SMOOTHING = 10.0
-_M_SMOOTHING = 1.0
+_PRIOR_PAIRS = 10.0
 _FLOOR = 1e-9
 
 
@@ -188,6 +188,9 @@ def expectation_maximisation(
     """
     items = list(patterns.items())
     total = float(sum(patterns.values()))
+    # the starting values act as a prior worth a few pairs (a MAP estimate): negligible for a real
+    # tenant, but a tenant with a dozen candidates keeps sensible defaults instead of noise
+    m_prior, u_prior = m, u
     iterations = 0
     converged = False
     while iterations < max_iterations:
@@ -210,8 +213,8 @@ def expectation_maximisation(
                 if level != MISSING:
                     m_counts[field][level - 1] += as_match
                     u_counts[field][level - 1] += as_non_match
-        new_m = _normalise(m_counts, m, _M_SMOOTHING)
-        new_u = u if fix_u else _normalise(u_counts, u, _M_SMOOTHING)
+        new_m = _normalise(m_counts, m_prior, _PRIOR_PAIRS)
+        new_u = u if fix_u else _normalise(u_counts, u_prior, _PRIOR_PAIRS)
         new_share = min(max(matches / total, _FLOOR), 1.0 - _FLOOR) if total else match_share
         change = max(
             abs(new_share - match_share),
@@ -225,7 +228,7 @@ def expectation_maximisation(
 
 
 def _normalise(counts: list[list[float]], previous: Probabilities, smoothing: float) -> Probabilities:
-    # a little of the previous estimate keeps unseen levels from collapsing to zero
+    # ``smoothing`` pairs distributed like ``previous`` keep unseen levels from collapsing to zero
     result: list[tuple[float, ...]] = []
     for field_counts, field_previous in zip(counts, previous, strict=True):
         total = sum(field_counts)
