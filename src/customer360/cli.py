@@ -9,6 +9,7 @@ import typer
 import uvicorn
 
 from customer360.bootstrap import database_urls
+from customer360.infrastructure.consumers.runtime import run_consumer_process
 from customer360.infrastructure.messaging.relay_runtime import run_relay_process
 from customer360.infrastructure.observability import configure_logging
 from customer360.infrastructure.persistence.database import DatabaseUrls
@@ -78,6 +79,15 @@ def relay() -> None:
         await run_relay_process(settings, urls.worker)
 
     asyncio.run(run())
+
+
+@app.command()
+def consume() -> None:
+    """Consume the ERP's events (group crm-customer360-cg); failing messages go to the dead-letter topic."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    _require_kafka(settings, "consume from")
+    asyncio.run(run_consumer_process(settings))
 
 
 def _require_kafka(settings: Settings, what: str) -> None:

@@ -120,7 +120,9 @@ async def update_customer_profile(cmd: UpdateCustomerProfile, uow: UnitOfWork, e
 async def change_customer_status(cmd: ChangeCustomerStatus, uow: UnitOfWork, env: HandlerEnv) -> ProfileChanged:
     profile = await uow.customers.get_for_update(cmd.customer_id)
     profile.check_version(cmd.expected_version)
-    profile.change_status(_status(cmd.status), actor=env.context.actor, now=env.clock.now(), reason=cmd.reason)
+    profile.change_status(
+        _status(cmd.status), actor=env.context.actor, now=env.clock.now(), reason=cmd.reason, source=env.context.source
+    )
     return ProfileChanged(profile.id, profile.version, changed_fields=_changed_fields(profile))
 
 

@@ -275,7 +275,9 @@ class CustomerProfile:
         self.attributes = attributes
         self._record_update("PROFILE_UPDATED", changes, actor, now, source)
 
-    def change_status(self, status: CustomerStatus, *, actor: str, now: datetime, reason: str | None) -> None:
+    def change_status(
+        self, status: CustomerStatus, *, actor: str, now: datetime, reason: str | None, source: str = "API"
+    ) -> None:
         self.check_is_writable()
         if status not in SETTABLE_STATUSES:
             raise InvalidValue("status", "must be ACTIVE, INACTIVE or ON_HOLD")
@@ -285,7 +287,7 @@ class CustomerProfile:
         if reason:
             changes.append(FieldChange("statusReason", None, reason))
         self.status = status
-        self._record_update("STATUS_CHANGED", changes, actor, now, "API")
+        self._record_update("STATUS_CHANGED", changes, actor, now, source)
 
     def add_contact(self, contact_id: str, attributes: ContactAttributes, *, actor: str, now: datetime) -> Contact:
         self.check_is_writable()

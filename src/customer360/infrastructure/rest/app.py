@@ -17,6 +17,7 @@ from customer360.infrastructure.rest.routers import (
     contacts,
     customers,
     event_schemas,
+    integration,
     merges,
     operations,
     relationships,
@@ -70,7 +71,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         app.state.services = services
     install_error_handlers(app)
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes, metrics=HttpMetrics(registry))
-    for module in (customers, contacts, consents, relationships, merges, operations, event_schemas):
+    # integration first: its /customers/lookup must not be taken for /customers/{customerId}.
+    for module in (integration, customers, contacts, consents, relationships, merges, operations, event_schemas):
         app.include_router(module.router)
     return app
 

@@ -1,0 +1,107 @@
+"""The seed's integration points: Service Orders (entitlements, service history), Finance/AR (billing and
+credit), Pipeline (exact-key look-up for enrichment). Registered before the customers router, so that
+``/customers/lookup`` is not read as a customer id."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from starlette.responses import Response
+
+from customer360.application.integration_queries import IntegrationQueries, lookup_criteria
+from customer360.domain.errors import CustomerNotFound
+from customer360.domain.ids import CUSTOMER_PREFIX, id_pattern
+from customer360.infrastructure.persistence.integration_queries import SqlIntegrationQueries
+from customer360.infrastructure.rest.auth import Principal, require
+from customer360.infrastructure.rest.dispatch import render
+from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, IsoDate
+from customer360.infrastructure.rest.models.integration import Billing, Entitlements, LookupResults, ServiceHistory
+
+router = APIRouter(prefix="/api/v1/crm/customers", tags=["integration"], responses=ERROR_RESPONSES)
+
+CustomerId = Annotated[
+    str, Path(alias="customerId", pattern=id_pattern(CUSTOMER_PREFIX), examples=["CUST-01JDX3Y7ZK8V2N4Q6R8T0W2Y4A"])
+]
+Reader = Annotated[Principal, Depends(require("crm.customer:read"))]
+
+
+def queries(request: Request) -> IntegrationQueries:
+    state = request.app.state
+    if getattr(state, "integration_queries", None) is None:
+        state.integration_queries = SqlIntegrationQueries(state.services.engine)
+    found: IntegrationQueries = state.integration_queries
+    return found
+
+
+@router.get("/lookup", response_model=LookupResults, summary="Profiles matching exact keys (Pipeline enrichment)")
+async def lookup_customers(
+    request: Request,
+    principal: Reader,
+    email: Annotated[str | None, Query(max_length=320, description="Of the profile or of a contact")] = None,
+    domain: Annotated[str | None, Query(max_length=255, description="Web domain (or an e-mail's domain)")] = None,
+    phone: Annotated[str | None, Query(max_length=64, description="Any format")] = None,
+    tax_id: Annotated[str | None, Query(alias="taxId", max_length=64)] = None,
+    external_ref: Annotated[str | None, Query(alias="externalRef", max_length=150, description="SYSTEM:id")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Response:
+    criteria = lookup_criteria(
+        email=email,
+        domain=domain,
+        phone=phone,
+        tax_id=tax_id,
+        external_ref=external_ref,
+        region=request.app.state.services.settings.phone_default_region,
+        limit=limit,
+    )
+    items = await queries(request).lookup(principal.tenant_id, criteria)
+    return render(LookupResults, {"matchedOn": criteria.labels, "items": items}).response()
+
+
+@router.get(
+    "/{customerId}/entitlements",
+    response_model=Entitlements,
+    summary="Active entitlements and the effective SLA on a day (Service Orders)",
+)
+async def get_entitlements(
+    customer_id: CustomerId,
+    request: Request,
+    principal: Reader,
+    at: Annotated[IsoDate | None, Query(description="Day to evaluate (YYYY-MM-DD); default today (UTC)")] = None,
+) -> Response:
+    day = at or datetime.now(UTC).date()
+    document = await queries(request).entitlements(principal.tenant_id, customer_id, day)
+    if document is None:
+        raise CustomerNotFound(customer_id)
+    return render(Entitlements, document).response()
+
+
+@router.get(
+    "/{customerId}/billing",
+    response_model=Billing,
+    summary="Billing contacts, billing address, tax ids and the credit read model (Finance/AR)",
+)
+async def get_billing(customer_id: CustomerId, request: Request, principal: Reader) -> Response:
+    document = await queries(request).billing(principal.tenant_id, customer_id)
+    if document is None:
+        raise CustomerNotFound(customer_id)
+    return render(Billing, document).response()
+
+
+@router.get(
+    "/{customerId}/service-history",
+    response_model=ServiceHistory,
+    summary="Service orders opened for the customer, newest first (from ServiceOrderCreatedEvent)",
+)
+async def get_service_history(
+    customer_id: CustomerId,
+    request: Request,
+    principal: Reader,
+    cursor: Annotated[str | None, Query(max_length=300)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Response:
+    document = await queries(request).service_history(principal.tenant_id, customer_id, cursor, limit)
+    if document is None:
+        raise CustomerNotFound(customer_id)
+    return render(ServiceHistory, document).response()
