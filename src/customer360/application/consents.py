@@ -59,6 +59,9 @@ async def record_consent(cmd: RecordConsent, uow: UnitOfWork, env: HandlerEnv) -
     status = ConsentStatus(cmd.status)
     if status not in _CAPTURABLE:
         raise InvalidValue("status", "must be GRANTED or REVOKED")
+    source = CaptureSource(cmd.source)
+    if source is CaptureSource.MERGE:
+        raise InvalidValue("source", "MERGE is reserved for records the merge workflow derives")
     point = _contact_point(cmd, profile, env)
     record = ConsentRecord.capture(
         id=env.new_id(CONSENT_PREFIX),
@@ -68,7 +71,7 @@ async def record_consent(cmd: RecordConsent, uow: UnitOfWork, env: HandlerEnv) -
         status=status,
         contact_point=point,
         legal_basis=LegalBasis(cmd.legal_basis),
-        source=CaptureSource(cmd.source),
+        source=source,
         policy_version=clean_optional_text(cmd.policy_version, "policyVersion", max_length=50),
         evidence=ConsentEvidence(
             captured_by=clean_optional_text(cmd.captured_by, "evidence.capturedBy", max_length=100),
