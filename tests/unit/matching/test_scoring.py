@@ -19,6 +19,7 @@ from customer360.domain.matching import (
     compare_pairs,
     score,
 )
+from customer360.domain.matching.comparison import comparison_vector
 from customer360.domain.matching.explain import PRIOR
 
 from .strategies import people, population
@@ -158,3 +159,19 @@ class TestRefine:
         model = MatchModel()
         refined = model.refine([LabelledPair(JOHN, other, is_match=False)] * 50)
         assert refined.u[index][0] > model.u[index][0]
+
+
+class TestComparisonVector:
+    @given(people("a"), people("b"))
+    def test_every_level_names_a_level_of_its_field(self, a: MatchRecord, b: MatchRecord) -> None:
+        """Each entry of a comparison vector is a valid level of the field at that position."""
+        model = MatchModel()
+        vector = comparison_vector(model.prepare(a), model.prepare(b))
+        assert [len(c.levels) > level >= 0 for c, level in zip(COMPARISONS, vector, strict=True)] == [True] * len(
+            COMPARISONS
+        )
+
+    def test_identical_records_agree_exactly_on_every_present_field(self) -> None:
+        """A record compared with itself is at level 1 wherever it has a value."""
+        prepared = MatchModel().prepare(JOHN)
+        assert {level for level in comparison_vector(prepared, prepared) if level} == {1}

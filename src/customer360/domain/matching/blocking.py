@@ -128,36 +128,33 @@ def candidate_pairs(
 ) -> Iterator[tuple[int, int]]:
     """Pairs ``(i, j)`` with ``i < j`` of positions in ``records`` that share a blocking key.
 
-    Each pair is yielded once, ordered by ``i`` then ``j``. With ``link_only`` only pairs from
+    Each pair comes once, ordered by ``i`` then ``j``. With ``link_only`` only pairs from
     different ``source_system`` values are produced (linking deduplicated sources). Keys shared by
     more than ``max_block_size`` records are skipped (stop keys).
     """
     prepared = [r if isinstance(r, PreparedRecord) else prepare(r) for r in records]
     record_keys = [prepared_blocking_keys(record) for record in prepared]
-    # Most keys belong to one record only. Counting in C first and keeping just the shared keys makes
-    # the Python-level work (and the number of objects the garbage collector must track) proportional
-    # to the shared keys rather than to all keys.
+    # Most keys belong to one record only: counting them in C first and building lists just for the
+    # shared ones keeps the number of Python objects (and the garbage collector's work) small.
     counts = Counter(chain.from_iterable(record_keys))
     shared = {key for key, count in counts.items() if 1 < count <= max_block_size}
-    record_shared = [keys & shared for keys in record_keys]
     blocks: dict[str, list[int]] = {}
-    for position, keys in enumerate(record_shared):
-        for key in keys:
+    for position, keys in enumerate(record_keys):
+        for key in keys & shared:
             members = blocks.get(key)
             if members is None:
                 blocks[key] = [position]
             else:
                 members.append(position)
-    sources = [r.source_system for r in prepared]
-    # one record at a time, gathering its partners from its blocks: memory stays proportional to
-    # the blocks, not to the (much larger) number of pairs
-    for i, keys in enumerate(record_shared):
-        if not keys:
-            continue
-        partners: set[int] = set()
-        for key in keys:
-            partners.update(blocks[key])
-        source = sources[i]
-        for j in sorted(partners):
-            if j > i and not (link_only and sources[j] == source):
-                yield (i, j)
+    # Pairs are collected in a set (combinations and set updates run in C); memory grows with the
+    # number of candidate pairs, which blocking keeps to a few per record.
+    pairs: set[tuple[int, int]] = set()
+    for members in blocks.values():
+        if len(members) == 2:  # the common case, without a combinations iterator
+            pairs.add((members[0], members[1]))
+        else:
+            pairs.update(combinations(members, 2))
+    if link_only:
+        sources = [r.source_system for r in prepared]
+        return iter(sorted((i, j) for i, j in pairs if sources[i] != sources[j]))
+    return iter(sorted(pairs))

@@ -221,7 +221,7 @@ def _addresses(a: PreparedRecord, b: PreparedRecord) -> tuple[int, ...]:
     return best
 
 
-def _best_of(values_a: tuple[str, ...], values_b: tuple[str, ...], level_of: Callable[[str, str], int]) -> int:
+def _best_of(values_a: tuple[str, ...], values_b: tuple[str, ...], level_of: _LevelOf) -> int:
     if not values_a or not values_b:
         return MISSING
     return min(level_of(x, y) for x in values_a for y in values_b)
@@ -268,7 +268,11 @@ def _national_id_level(a: str, b: str) -> int:
 
 
 def comparison_vector(a: PreparedRecord, b: PreparedRecord) -> ComparisonVector:
-    """The level of every field in `COMPARISONS` order for the pair ``(a, b)``."""
+    """The level of every field in `COMPARISONS` order for the pair ``(a, b)``.
+
+    Each number is a position in that field's ``Comparison.levels`` (0 = missing); the functions
+    above return them in the order the table in `levels` lists them.
+    """
     return (
         *_names(a, b),
         _birth_date(a, b),

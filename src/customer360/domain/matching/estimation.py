@@ -17,6 +17,7 @@ so an EM iteration costs the number of distinct patterns, not the number of pair
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections import Counter
@@ -34,6 +35,7 @@ DEFAULT_U_SAMPLE_PAIRS = 10_000
 _U_SMOOTHING = 10.0
 _PRIOR_PAIRS = 10.0
 _FLOOR = 1e-9
+_EXP_UNDERFLOW = -700.0  # math.exp(700) is near the largest float
 
 
 def _first_address_part(name: str) -> Callable[[PreparedRecord], str | None]:
@@ -96,17 +98,18 @@ def random_pairs(
     return sorted(pairs)
 
 
-def _exact_agreement_rate(values: Sequence[tuple[str | None, str | None]], *, link_only: bool) -> float | None:
-    # share of pairs (both values present) with equal values; with link_only only cross-source pairs;
-    # ``values`` holds (value, source) per record
-    present = [(v, s) for v, s in values if v is not None]
-    by_value = Counter(v for v, _ in present)
-    n = len(present)
+def _exact_agreement_rate(values_by_source: Sequence[list[str | None]], *, link_only: bool) -> float | None:
+    # Share of pairs (both values present) with equal values, from value counts alone; with
+    # link_only only pairs across sources count. One list of values per source.
+    per_source = [Counter(v for v in values if v is not None) for values in values_by_source]
+    by_value: Counter[str] = Counter()
+    for counts in per_source:
+        by_value.update(counts)
+    n = sum(by_value.values())
     if link_only:
-        by_source = Counter(s for _, s in present)
-        by_value_source = Counter(present)
-        pairs = n * n - sum(c * c for c in by_source.values())
-        agreeing = sum(c * c for c in by_value.values()) - sum(c * c for c in by_value_source.values())
+        sizes = [sum(counts.values()) for counts in per_source]
+        pairs = n * n - sum(size * size for size in sizes)
+        agreeing = sum(c * c for c in by_value.values()) - sum(c * c for counts in per_source for c in counts.values())
     else:
         pairs = n * (n - 1)
         agreeing = sum(c * (c - 1) for c in by_value.values())
@@ -123,6 +126,10 @@ def estimate_u(
 ) -> Probabilities:
     """u probabilities from random pairs (exact level from value frequencies where possible)."""
     vectors = comparison_vectors(records, random_pairs(records, sample_pairs, link_only=link_only, seed=seed))
+    by_source: dict[str | None, list[PreparedRecord]] = {}
+    for record in records:
+        by_source.setdefault(record.source_system if link_only else None, []).append(record)
+    groups = list(by_source.values())
     result: list[tuple[float, ...]] = []
     for index, comparison in enumerate(COMPARISONS):
         levels = len(comparison.levels) - 1
@@ -133,7 +140,7 @@ def estimate_u(
                 counts[level - 1] += 1
         value_of = _EXACT_VALUE.get(comparison.name)
         exact = (
-            _exact_agreement_rate([(value_of(r), r.source_system) for r in records], link_only=link_only)
+            _exact_agreement_rate([list(map(value_of, group)) for group in groups], link_only=link_only)
             if value_of
             else None
         )
@@ -186,7 +193,20 @@ def expectation_maximisation(
     Missing levels carry no information and are skipped; m and u of a field are conditional on both
     values being present.
     """
-    items = list(patterns.items())
+    # Levels are numbered flat across fields, and each pattern keeps only the positions of its
+    # non-missing levels: an iteration is then one short sum and one short loop per pattern.
+    offsets = [0]
+    for field in m:
+        offsets.append(offsets[-1] + len(field))
+    size = offsets[-1]
+    terms = [
+        ([offsets[f] + level - 1 for f, level in enumerate(vector) if level != MISSING], count)
+        for vector, count in patterns.items()
+    ]
+    observed = [0.0] * size
+    for positions, count in terms:
+        for position in positions:
+            observed[position] += count
     total = float(sum(patterns.values()))
     # the starting values act as a prior worth a few pairs (a MAP estimate): negligible for a real
     # tenant, but a tenant with a dozen candidates keeps sensible defaults instead of noise
@@ -195,24 +215,22 @@ def expectation_maximisation(
     converged = False
     while iterations < max_iterations:
         iterations += 1
-        log_m = [[math.log(max(p, _FLOOR)) for p in field] for field in m]
-        log_u = [[math.log(max(p, _FLOOR)) for p in field] for field in u]
+        flat_m = [p for field in m for p in field]
+        flat_u = [p for field in u for p in field]
+        weights = [math.log(max(a, _FLOOR)) - math.log(max(b, _FLOOR)) for a, b in zip(flat_m, flat_u, strict=True)]
         log_prior = math.log(max(match_share, _FLOOR)) - math.log(max(1.0 - match_share, _FLOOR))
-        m_counts = [[0.0] * len(field) for field in m]
-        u_counts = [[0.0] * len(field) for field in u]
+        as_match = [0.0] * size
         matches = 0.0
-        for vector, count in items:
-            score = log_prior
-            for field, level in enumerate(vector):
-                if level != MISSING:
-                    score += log_m[field][level - 1] - log_u[field][level - 1]
-            posterior = 1.0 / (1.0 + math.exp(-score)) if score > -700 else 0.0
-            as_match, as_non_match = posterior * count, (1.0 - posterior) * count
-            matches += as_match
-            for field, level in enumerate(vector):
-                if level != MISSING:
-                    m_counts[field][level - 1] += as_match
-                    u_counts[field][level - 1] += as_non_match
+        for positions, count in terms:
+            score = log_prior + sum(map(weights.__getitem__, positions))
+            posterior = 1.0 / (1.0 + math.exp(-score)) if score > _EXP_UNDERFLOW else 0.0
+            share = posterior * count
+            matches += share
+            for position in positions:
+                as_match[position] += share
+        as_non_match = [o - a for o, a in zip(observed, as_match, strict=True)]
+        m_counts = [as_match[start:end] for start, end in itertools.pairwise(offsets)]
+        u_counts = [as_non_match[start:end] for start, end in itertools.pairwise(offsets)]
         new_m = _normalise(m_counts, m_prior, _PRIOR_PAIRS)
         new_u = u if fix_u else _normalise(u_counts, u_prior, _PRIOR_PAIRS)
         new_share = min(max(matches / total, _FLOOR), 1.0 - _FLOOR) if total else match_share
