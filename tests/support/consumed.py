@@ -24,7 +24,9 @@ def event(event_type: str, tenant: str, payload: dict[str, Any], *, event_id: st
     }
 
 
-def encoded(envelope: dict[str, Any], *, as_json: bool = False) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+def encoded(
+    envelope: dict[str, Any], *, as_json: bool = False
+) -> tuple[bytes, bytes, list[tuple[str, str | bytes | None]]]:
     """(key, value, headers) of the Kafka record a producer would send."""
     avro = CODEC.encode_envelope(envelope)
     if not as_json:
@@ -39,7 +41,8 @@ def encoded(envelope: dict[str, Any], *, as_json: bool = False) -> tuple[bytes, 
 
 def message(envelope: dict[str, Any], *, as_json: bool = False, offset: int = 0) -> ConsumedMessage:
     key, value, headers = encoded(envelope, as_json=as_json)
-    return ConsumedMessage(topic="test.topic", partition=0, offset=offset, key=key, value=value, headers=headers)
+    pairs = [(name, header if isinstance(header, bytes) else b"") for name, header in headers]
+    return ConsumedMessage(topic="test.topic", partition=0, offset=offset, key=key, value=value, headers=pairs)
 
 
 def lead(tenant: str, lead_id: str | None = None, **payload: Any) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 import customer360.infrastructure.messaging as messaging_package
-from customer360.infrastructure.messaging.avro_codec import AvroEventCodec
+from customer360.infrastructure.messaging.avro_codec import AvroEventCodec, EventCodecError
 
 SCHEMA_DIR = Path(messaging_package.__file__).parent / "schemas"
 
@@ -115,7 +115,10 @@ def as_record(message: Message, codec: AvroEventCodec) -> Record:
     pairs = raw.items() if isinstance(raw, dict) else raw
     headers = {name: value.encode() if isinstance(value, str) else value or b"" for name, value in pairs}
     value = message.value() or b""
-    content_type = headers.get("content-type")
+    try:
+        envelope = codec.decode_message(value, headers.get("content-type"))
+    except EventCodecError:  # e.g. a poison message on the dead-letter topic
+        envelope = {}
     return Record(
         topic=message.topic() or "",
         partition=message.partition() or 0,
@@ -123,7 +126,7 @@ def as_record(message: Message, codec: AvroEventCodec) -> Record:
         key=message.key() or b"",
         value=value,
         headers=headers,
-        envelope=codec.decode_message(value, content_type),
+        envelope=envelope,
     )
 
 

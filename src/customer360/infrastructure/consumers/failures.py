@@ -8,11 +8,12 @@ from sqlalchemy.exc import DBAPIError, InterfaceError
 from customer360.domain.errors import DomainError
 from customer360.infrastructure.messaging.avro_codec import EventCodecError
 
-_CONNECTION_ERRORS = (
-    OSError,  # includes ConnectionError
+_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,  # includes ConnectionError and TimeoutError
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
+    InterfaceError,
 )
 
 
@@ -37,7 +38,7 @@ def is_unavailable(error: BaseException) -> bool:
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, _CONNECTION_ERRORS | InterfaceError):
+        if isinstance(current, _CONNECTION_ERRORS):
             return True
         if isinstance(current, DBAPIError) and current.connection_invalidated:
             return True
