@@ -66,6 +66,7 @@ def _person_keys(r: PreparedRecord) -> list[str]:
             keys.append(f"Pdi:{date}|{r.family_key[0]}")
     # where someone lives, without any name: catches records whose names were both mistyped or changed
     keys += [f"Psp:{street}|{postcode}" for street in streets for postcode in postcodes]
+    keys += [f"Pph:{a.postal_code}|{a.house_number}" for a in r.addresses if a.postal_code and a.house_number]
     keys += [f"Psc:{street}|{city}" for street in streets for city in cities]
     if len(streets) > 1:
         keys += [f"Pss:{a}|{b}" for a, b in combinations(sorted(streets), 2)]
