@@ -34,6 +34,8 @@ ALL_PERMISSIONS = ",".join(
         "crm.events:read",
         "crm.privacy:export",
         "crm.privacy:erase",
+        "crm.privacy:hold",
+        "crm.consent:admin",
         "crm.duplicates:read",
         "crm.duplicates:write",
     ]

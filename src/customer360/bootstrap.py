@@ -15,11 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from customer360.application.context import Clock, RequestContext, SystemClock
 from customer360.application.executor import CommandExecutor
 from customer360.domain.survivorship import Rule, SurvivorshipPolicy
+from customer360.infrastructure.persistence.access_log import AccessLog
+from customer360.infrastructure.persistence.consent_check import SqlConsentChecks
+from customer360.infrastructure.persistence.consent_expiry import ConsentExpirySweep
 from customer360.infrastructure.persistence.database import DatabaseUrls, create_engine, derive_urls
 from customer360.infrastructure.persistence.embedded import start_embedded
 from customer360.infrastructure.persistence.history_queries import SqlHistoryQueries
 from customer360.infrastructure.persistence.idempotency import SqlIdempotencyLookup
 from customer360.infrastructure.persistence.migrate import current_revision, head_revision, migrate
+from customer360.infrastructure.persistence.privacy_queries import SqlPrivacyQueries
 from customer360.infrastructure.persistence.profile_lookup import ProfileLookup
 from customer360.infrastructure.persistence.profile_queries import SqlProfileQueries
 from customer360.infrastructure.persistence.relationship_queries import SqlRelationshipQueries
@@ -54,6 +58,10 @@ class Services:
     idempotency: SqlIdempotencyLookup
     authenticator: Authenticator
     clock: Clock
+    consent_checks: SqlConsentChecks
+    privacy: SqlPrivacyQueries
+    access_log: AccessLog
+    consent_expiry: ConsentExpirySweep
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
     async def readiness(self) -> dict[str, dict[str, Any]]:
@@ -67,6 +75,8 @@ class Services:
         return {"database": {"status": "UP"}, "migrations": migrations}
 
     async def aclose(self) -> None:
+        await self.access_log.close()
+        await self.consent_checks.close()
         await self.lookup.close()
         await self.engine.dispose()
 
@@ -84,14 +94,26 @@ async def build_services(settings: Settings, registry: CollectorRegistry | None 
         default_rule=Rule(settings.merge_default_rule), source_priority=settings.merge_source_priority
     )
 
+    suppression_key = settings.suppression_hash_key.get_secret_value().encode()
+
     def unit_of_work(context: RequestContext) -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, context, merge_policy)
+        return SqlUnitOfWork(engine, context, merge_policy, suppression_key=suppression_key)
 
     executor = CommandExecutor(
         unit_of_work,
         clock=clock,
         phone_region=settings.phone_default_region,
         hasher=evidence_hasher(settings.evidence_hash_key.get_secret_value().encode()),
+    )
+    registry = registry or CollectorRegistry()
+    consent_checks = SqlConsentChecks(engine, urls.app, pool_size=settings.db_consent_check_pool_size)
+    access_log = AccessLog(
+        engine,
+        enabled=settings.access_log_enabled,
+        flush_interval=settings.access_log_flush_interval_seconds,
+        batch_size=settings.access_log_batch_size,
+        max_buffer=settings.access_log_max_buffer,
+        registry=registry,
     )
     return Services(
         settings=settings,
@@ -105,7 +127,11 @@ async def build_services(settings: Settings, registry: CollectorRegistry | None 
         idempotency=SqlIdempotencyLookup(engine, timedelta(hours=settings.idempotency_ttl_hours)),
         authenticator=build_authenticator(settings),
         clock=clock,
-        registry=registry or CollectorRegistry(),
+        consent_checks=consent_checks,
+        privacy=SqlPrivacyQueries(engine),
+        access_log=access_log,
+        consent_expiry=ConsentExpirySweep(urls.worker, executor, clock),
+        registry=registry,
     )
 
 

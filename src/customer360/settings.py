@@ -136,6 +136,33 @@ class Settings(BaseSettings):
         30, ge=1, description="Processed event ids are remembered this long (longer than topic retention)"
     )
 
+    # --- privacy: consent policy, erasure, access log (README "Privacy") --------------------------
+    consent_check_max_body_bytes: int = Field(
+        8_388_608, ge=1024, description="Body limit of POST /consent/check (up to 100,000 ids); others: MAX_BODY_BYTES"
+    )
+    db_consent_check_pool_size: int = Field(
+        2, ge=1, le=50, description="Connections of the bulk consent check's fast path per process"
+    )
+    consent_confirmation_ttl_hours: int = Field(
+        72, ge=1, le=8760, description="How long a double opt-in confirmation token can be used"
+    )
+    consent_expiry_in_serve: bool = Field(True, description="Run the consent expiry sweep inside `serve`")
+    consent_expiry_interval_seconds: float = Field(
+        3600.0, gt=0, description="How often `serve` sweeps expired grants (first run at start)"
+    )
+    suppression_hash_key: SecretStr = Field(
+        SecretStr("change-me-in-production"),
+        description="HMAC key of the suppression list (hashes of erased e-mails and phones)",
+    )
+    access_log_enabled: bool = Field(True, description="Record reads of personal data in the access log")
+    access_log_flush_interval_seconds: float = Field(
+        1.0, gt=0, le=60, description="The access log is written in the background at least this often"
+    )
+    access_log_batch_size: int = Field(500, ge=1, le=100_000, description="…or as soon as this many entries wait")
+    access_log_max_buffer: int = Field(
+        100_000, ge=100, description="Entries kept while the database is unreachable; beyond, new ones are dropped"
+    )
+
     # --- observability -----------------------------------------------------------------------
     log_level: str = "INFO"
     log_json: bool = True

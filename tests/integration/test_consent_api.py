@@ -91,7 +91,8 @@ class TestConsent:
     async def test_history_is_append_only_and_keeps_evidence(
         self, client: httpx.AsyncClient, headers: dict[str, str]
     ) -> None:
-        """Every record stays in the history; web evidence keeps only hashes of IP and user agent."""
+        """Every record stays in the history (a web grant waits for double opt-in); web evidence keeps only
+        hashes of IP and user agent."""
         cid = (await create_customer(client, headers))["id"]
         await record_consent(
             client,
@@ -105,7 +106,7 @@ class TestConsent:
         )
         await record_consent(client, headers, cid, type="EMAIL", status="REVOKED")
         history = (await client.get(f"{CUSTOMERS}/{cid}/consent/history", headers=headers)).json()["items"]
-        assert [h["status"] for h in history] == ["GRANTED", "REVOKED"]
+        assert [h["status"] for h in history] == ["PENDING", "REVOKED"]
         evidence = history[0]["evidence"]
         assert "203.0.113.9" not in str(evidence)
         assert len(evidence["ipHash"]) == 64

@@ -21,6 +21,7 @@ from customer360.domain.relationships import Relationship, RelationshipType
 from customer360.domain.survivorship import SurvivorshipPolicy
 from customer360.domain.values import ExternalReference
 from tests.unit.merge_fakes import FakeLinks, FakeMerges
+from tests.unit.privacy_fakes import FakeConsentRules, FakePrivacy, PrivacyState
 
 
 class FixedClock:
@@ -47,6 +48,8 @@ class Store:
     pairs: dict[tuple[str, str], PairDecision] = field(default_factory=dict)
     policy: SurvivorshipPolicy | None = None
     field_changes: dict[str, dict[str, datetime]] = field(default_factory=dict)
+    # The privacy workflows' state (tests/unit/privacy_fakes.py).
+    privacy: PrivacyState = field(default_factory=PrivacyState)
 
 
 class FakeCustomers:
@@ -164,6 +167,8 @@ class FakeUnitOfWork:
         self.views = FakeViews()
         self.merges = FakeMerges(store)
         self.links = FakeLinks(store)
+        self.privacy = FakePrivacy(store.privacy, store.profiles)
+        self.consent_rules = FakeConsentRules(store.privacy, store.consents)
         self.committed = False
 
     async def __aenter__(self) -> Self:
@@ -186,6 +191,7 @@ class FakeUnitOfWork:
         for record in self.consents.seen():
             self.store.published.extend(record.events)
             self.store.consents.append(record)
+        self.store.privacy.audited.extend(self.privacy.events)
         self.store.relationships.update(self.relationships.pending)
         self.store.replies.update(self.idempotency.saved)
         self.committed = True

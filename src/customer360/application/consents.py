@@ -1,12 +1,21 @@
-"""Use cases of consent (the seed's UpdateConsent): append a record to the customer's consent history."""
+"""Use cases of consent (the seed's UpdateConsent): append a record to the customer's consent history.
+
+The purpose's policy (``uow.consent_rules``) decides what a capture becomes: a grant whose legal basis
+the purpose does not accept is refused; a grant from a source that needs double opt-in is recorded
+PENDING with a single-use confirmation token (only its hash is stored; the token is answered once); a
+grant without ``expiresAt`` gets the policy's validity, if it has one.
+"""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from customer360.application.consent_workflows import token_hash
 from customer360.application.environment import HandlerEnv
 from customer360.application.ports import UnitOfWork
+from customer360.application.privacy_ports import Confirmation
 from customer360.domain.consent import (
     CaptureSource,
     ConsentEvidence,
@@ -39,6 +48,9 @@ class RecordConsent:
     evidence_text: str | None = None
     ip_address: str | None = None
     user_agent: str | None = None
+    expires_at: datetime | None = None
+    # How long a double opt-in token stays usable (CONSENT_CONFIRMATION_TTL_HOURS).
+    confirmation_ttl: timedelta = timedelta(hours=72)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +58,9 @@ class ConsentRecorded:
     consent_id: str
     customer_id: str
     status: str
+    # Double opt-in: the token to send the customer (answered once, stored only as a hash).
+    confirmation_token: str | None = None
+    confirmation_expires_at: datetime | None = None
 
 
 # Only these can be captured through the API; PENDING and EXPIRED are set by the consent workflows.
@@ -63,14 +78,28 @@ async def record_consent(cmd: RecordConsent, uow: UnitOfWork, env: HandlerEnv) -
     if source is CaptureSource.MERGE:
         raise InvalidValue("source", "MERGE is reserved for records the merge workflow derives")
     point = _contact_point(cmd, profile, env)
+    purpose = topic_code(cmd.purpose, "purpose")
+    basis = LegalBasis(cmd.legal_basis)
+    policy = await uow.consent_rules.policy(purpose)
+    if status is ConsentStatus.GRANTED and not policy.allows(basis):
+        raise BusinessRuleViolation(
+            "LEGAL_BASIS_NOT_ALLOWED",
+            f"Purpose {purpose} is not covered by {basis.value}",
+            {"field": "legalBasis", "allowed": sorted(b.value for b in policy.legal_bases)},
+        )
+    now = env.clock.now()
+    pending = status is ConsentStatus.GRANTED and policy.needs_double_opt_in(source)
+    expires_at = cmd.expires_at
+    if status is ConsentStatus.GRANTED and expires_at is None and not pending:
+        expires_at = policy.expiry_for(cmd.captured_at or now)
     record = ConsentRecord.capture(
         id=env.new_id(CONSENT_PREFIX),
         customer_id=profile.id,
         channel=Channel(cmd.channel),
-        purpose=topic_code(cmd.purpose, "purpose"),
-        status=status,
+        purpose=purpose,
+        status=ConsentStatus.PENDING if pending else status,
         contact_point=point,
-        legal_basis=LegalBasis(cmd.legal_basis),
+        legal_basis=basis,
         source=source,
         policy_version=clean_optional_text(cmd.policy_version, "policyVersion", max_length=50),
         evidence=ConsentEvidence(
@@ -81,10 +110,16 @@ async def record_consent(cmd: RecordConsent, uow: UnitOfWork, env: HandlerEnv) -
             user_agent_hash=env.hasher(cmd.user_agent) if cmd.user_agent else None,
         ),
         actor=env.context.actor,
-        now=env.clock.now(),
+        now=now,
+        expires_at=expires_at,
     )
     await uow.consents.add(record)
-    return ConsentRecorded(record.id, profile.id, record.status.value)
+    if not pending:
+        return ConsentRecorded(record.id, profile.id, record.status.value)
+    token = secrets.token_urlsafe(32)
+    confirmation = Confirmation(token_hash(token), record.id, profile.id, now, now + cmd.confirmation_ttl)
+    await uow.consent_rules.add_confirmation(confirmation)
+    return ConsentRecorded(record.id, profile.id, record.status.value, token, confirmation.expires_at)
 
 
 def _contact_point(cmd: RecordConsent, profile: CustomerProfile, env: HandlerEnv) -> ContactPoint | None:

@@ -10,14 +10,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from customer360.application.consent_workflows import respect_consent
 from customer360.application.environment import HandlerEnv
 from customer360.application.ports import UnitOfWork
+from customer360.application.privacy import flag_if_suppressed
 from customer360.application.profile_input import (
     parse_contact,
     parse_profile,
     patched_contact,
     patched_profile,
 )
+from customer360.domain.consent import ContactPoint, ContactPointKind
 from customer360.domain.customer import CustomerProfile
 from customer360.domain.errors import DuplicateExternalReference, InvalidValue
 from customer360.domain.ids import CONTACT_PREFIX, CUSTOMER_PREFIX
@@ -103,6 +106,7 @@ async def create_customer_profile(cmd: CreateCustomerProfile, uow: UnitOfWork, e
         now=now,
     )
     await uow.customers.add(profile)
+    await flag_if_suppressed(profile, uow, env)
     return ProfileChanged(profile.id, profile.version, profile.primary_contact_id)
 
 
@@ -113,6 +117,7 @@ async def update_customer_profile(cmd: UpdateCustomerProfile, uow: UnitOfWork, e
     now = env.clock.now()
     attributes = patched_profile(profile.attributes, cmd.patch, region=env.phone_region, today=now.date())
     await _check_external_refs(uow, profile.id, attributes)
+    await respect_consent(uow, env, profile.id, profile.attributes.communication, attributes.communication)
     profile.revise(attributes, actor=env.context.actor, now=now, source=env.context.source)
     return ProfileChanged(profile.id, profile.version, changed_fields=_changed_fields(profile))
 
@@ -139,6 +144,16 @@ async def update_contact(cmd: UpdateContact, uow: UnitOfWork, env: HandlerEnv) -
     profile.check_version(cmd.expected_version)
     current = profile.contact(cmd.contact_id).attributes
     attributes = patched_contact(current, cmd.patch, region=env.phone_region)
+    point = ContactPoint(ContactPointKind.CONTACT, cmd.contact_id)
+    await respect_consent(
+        uow,
+        env,
+        profile.id,
+        current.communication,
+        attributes.communication,
+        contact_point=point,
+        field="communication",
+    )
     profile.update_contact(cmd.contact_id, attributes, actor=env.context.actor, now=env.clock.now())
     return ProfileChanged(profile.id, profile.version, cmd.contact_id, _changed_fields(profile))
 

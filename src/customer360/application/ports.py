@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from customer360.application.context import RequestContext
+from customer360.application.privacy_ports import ConsentRules, PrivacyStore
 from customer360.domain.consent import ConsentRecord
 from customer360.domain.customer import CustomerProfile
 from customer360.domain.merge import MergeRecord, PairDecision, RepointedRows
@@ -182,6 +183,12 @@ class UnitOfWork(Protocol):
 
     @property
     def views(self) -> TransactionViews: ...
+
+    @property
+    def privacy(self) -> PrivacyStore: ...
+
+    @property
+    def consent_rules(self) -> ConsentRules: ...
 
     async def __aenter__(self) -> Self: ...
 

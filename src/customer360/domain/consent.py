@@ -3,7 +3,8 @@
 Consent is an append-only history: records are never changed, a new record supersedes an older one.
 For one (channel, purpose, contact point) the current state is the record with the latest effective
 time; on a tie a revocation wins, so a revocation can never be undone by a grant of the same moment.
-Without any record the answer is "no consent".
+Without any record the answer is "no consent". A grant may carry ``expires_at``: from then on it counts as
+expired (``domain.consent_policy``), and the expiry sweep appends an EXPIRED record to say so.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ class ConsentStatus(StrEnum):
     REVOKED = "REVOKED"
     PENDING = "PENDING"
     EXPIRED = "EXPIRED"
+
+
+# A pending grant keeps the expiry it was captured with, for the grant that confirms it.
+_EXPIRING = frozenset({ConsentStatus.GRANTED, ConsentStatus.PENDING})
 
 
 class LegalBasis(StrEnum):
@@ -99,6 +104,8 @@ class ConsentRecord:
     effective_at: datetime
     recorded_at: datetime
     recorded_by: str
+    # A grant stops counting at this moment (given with the grant, or from the purpose's policy).
+    expires_at: datetime | None = None
     events: list[DomainEvent] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
@@ -117,11 +124,15 @@ class ConsentRecord:
         evidence: ConsentEvidence,
         actor: str,
         now: datetime,
+        expires_at: datetime | None = None,
     ) -> ConsentRecord:
         if contact_point is not None and contact_point.kind not in _CHANNEL_POINTS[channel]:
             raise InvalidValue("contactPoint", f"a {contact_point.kind.value} cannot receive {channel.value}")
         if evidence.captured_at is not None and evidence.captured_at > now + ALLOWED_CLOCK_SKEW:
             raise InvalidValue("evidence.capturedAt", "must not be in the future")
+        effective_at = evidence.captured_at or now
+        if expires_at is not None and (status not in _EXPIRING or expires_at <= effective_at):
+            raise InvalidValue("expiresAt", "applies to grants only and must be after the capture time")
         record = cls(
             id=id,
             customer_id=customer_id,
@@ -133,9 +144,10 @@ class ConsentRecord:
             source=source,
             policy_version=policy_version,
             evidence=evidence,
-            effective_at=evidence.captured_at or now,
+            effective_at=effective_at,
             recorded_at=now,
             recorded_by=actor,
+            expires_at=expires_at,
         )
         record.events.append(
             ConsentUpdated(
@@ -157,9 +169,20 @@ class ConsentRecord:
         point = self.contact_point.key if self.contact_point else "*"
         return f"{self.channel.value}/{self.purpose}/{point}"
 
+    def expired_at(self, now: datetime) -> bool:
+        """A grant whose ``expires_at`` has passed no longer counts, swept or not."""
+        return self.status is ConsentStatus.GRANTED and self.expires_at is not None and self.expires_at <= now
 
-def _precedence(record: ConsentRecord) -> tuple[datetime, int, datetime]:
-    return (record.effective_at, 1 if record.status is ConsentStatus.REVOKED else 0, record.recorded_at)
+
+# On equal effective times the more restrictive statement wins: a revocation above everything.
+# The bulk consent check (infrastructure/persistence/consent_check.py) spells the same order in SQL.
+TIE_RANK = {ConsentStatus.GRANTED: 0, ConsentStatus.PENDING: 1, ConsentStatus.EXPIRED: 2, ConsentStatus.REVOKED: 3}
+
+
+def precedence(record: ConsentRecord) -> tuple[datetime, int, datetime, str]:
+    """The order of statements about one key: latest effective time, then the restrictive one, then the
+    one recorded last, then the higher id (so that the order is total and SQL can repeat it)."""
+    return (record.effective_at, TIE_RANK[record.status], record.recorded_at, record.id)
 
 
 def current_consents(records: Iterable[ConsentRecord]) -> list[ConsentRecord]:
@@ -167,6 +190,6 @@ def current_consents(records: Iterable[ConsentRecord]) -> list[ConsentRecord]:
     winners: dict[str, ConsentRecord] = {}
     for record in records:
         held = winners.get(record.state_key)
-        if held is None or _precedence(record) > _precedence(held):
+        if held is None or precedence(record) > precedence(held):
             winners[record.state_key] = record
     return [winners[key] for key in sorted(winners)]

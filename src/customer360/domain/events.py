@@ -35,6 +35,11 @@ class DomainEvent:
         """The (type, id) the audit row is about."""
         return ("CUSTOMER", self.customer_id)
 
+    @property
+    def published(self) -> bool:
+        """Whether the event goes to the outbox; audit-only events (reads, legal holds) do not."""
+        return True
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CustomerProfileCreated(DomainEvent):
@@ -120,3 +125,45 @@ class CustomerUnmerged(DomainEvent):
     @property
     def entity(self) -> tuple[str, str]:
         return ("MERGE", self.merge_id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerErased(DomainEvent):
+    """GDPR erasure of a profile; ``changes`` is the proof (request, classes of data), never a value.
+
+    Every profile of the erased lineage records one; only the one the request named is published (its
+    ``erased_customer_ids`` lists them all), the others are audit rows of their own profiles."""
+
+    erasure_request_id: str
+    erased_customer_ids: tuple[str, ...]
+    announce: bool
+
+    @property
+    def action(self) -> str:
+        return "CUSTOMER_ERASED"
+
+    @property
+    def published(self) -> bool:
+        return self.announce
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrivacyActivity(DomainEvent):
+    """Audit-only: an export of personal data, a legal hold placed or released, an erasure blocked,
+    a privacy flag set or cleared. ``changes`` names ids and codes, never personal values."""
+
+    what: str
+    entity_type: str = "CUSTOMER"
+    entity_id: str | None = None
+
+    @property
+    def action(self) -> str:
+        return self.what
+
+    @property
+    def entity(self) -> tuple[str, str]:
+        return (self.entity_type, self.entity_id or self.customer_id)
+
+    @property
+    def published(self) -> bool:
+        return False

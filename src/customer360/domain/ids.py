@@ -19,6 +19,8 @@ RELATIONSHIP_PREFIX = "REL"
 CONSENT_PREFIX = "CONS"
 EVENT_PREFIX = "evt"
 MERGE_PREFIX = "MRG"
+LEGAL_HOLD_PREFIX = "HOLD"
+ERASURE_PREFIX = "ERA"
 
 
 def new_ulid(now_ms: int | None = None) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from customer360.domain.events import (
     ConsentUpdated,
+    CustomerErased,
     CustomerMerged,
     CustomerProfileCreated,
     CustomerProfileUpdated,
@@ -64,6 +65,12 @@ def event_payload(event: DomainEvent) -> tuple[str, dict[str, Any]]:
                 "targetCustomerId": event.customer_id,
                 "sourceCustomerId": event.source_customer_id,
                 "mergeId": event.merge_id,
+            }
+        case CustomerErased():
+            return "CustomerErasedEvent", {
+                "customerId": event.customer_id,
+                "erasureRequestId": event.erasure_request_id,
+                "erasedCustomerIds": list(event.erased_customer_ids),
             }
     raise TypeError(f"no published form for {type(event).__name__}")
 

@@ -56,6 +56,7 @@ def record_from_row(row: Any) -> ConsentRecord:
         effective_at=row["effective_at"],
         recorded_at=row["recorded_at"],
         recorded_by=row["recorded_by"],
+        expires_at=row["expires_at"],
     )
 
 
@@ -105,6 +106,7 @@ class SqlConsentRepository:
                     "effective_at": r.effective_at,
                     "recorded_at": r.recorded_at,
                     "recorded_by": r.recorded_by,
+                    "expires_at": r.expires_at,
                 }
                 for r in self._new
             ],

@@ -76,6 +76,8 @@ NOT_MOVED: dict[tuple[str, str], str] = {
     ("duplicate_pair", "low_id"): "a decision stays with the pair of ids it was made about",
     ("duplicate_pair", "high_id"): "a decision stays with the pair of ids it was made about",
     ("customer_provenance", "customer_id"): "each profile keeps its own provenance",
+    ("legal_hold", "customer_id"): "a hold stays on the profile it was placed on; erasure checks the whole lineage",
+    ("erasure_request", "customer_id"): "the request names the id it was made for",
 }
 
 

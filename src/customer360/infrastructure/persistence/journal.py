@@ -46,6 +46,7 @@ async def write_audit(connection: AsyncConnection, context: RequestContext, even
 
 
 async def write_outbox(connection: AsyncConnection, context: RequestContext, events: Sequence[DomainEvent]) -> None:
+    events = [event for event in events if event.published]  # audit-only events stay out of the outbox
     if not events:
         return
     rows = []

@@ -85,8 +85,19 @@ customer_profile = Table(
     _ts("updated_at"),
     Column("updated_by", Text, nullable=False),
     Column("version", Integer, nullable=False),
+    # Privacy (migration 0006): flags such as SUPPRESSED_CONTACT_POINT, and the erasure's tombstone
+    # ({erasedAt, erasureRequestId}); written by the privacy store, not by the aggregate's repository.
+    Column("privacy_flags", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("tombstone", JSONB),
     PrimaryKeyConstraint("tenant_id", "id"),
     Index(None, "tenant_id", "status", "id"),
+    # The merge lineage, downwards (profiles merged into one): erasure and data-subject export.
+    Index(
+        "ix_customer_profile_tenant_id_merged_into",
+        "tenant_id",
+        "merged_into",
+        postgresql_where=text("merged_into IS NOT NULL"),
+    ),
     Index(None, "tenant_id", "updated_at", "id"),
     Index("ix_customer_profile_tenant_id_tags", "tenant_id", "tags", postgresql_using="gin"),
     Index(
@@ -199,6 +210,24 @@ consent_record = Table(
     PrimaryKeyConstraint("tenant_id", "id"),
     ForeignKeyConstraint(["tenant_id", "customer_id"], ["customer_profile.tenant_id", "customer_profile.id"]),
     Index(None, "tenant_id", "customer_id", "recorded_at", "id"),
+    # Migration 0006. The bulk consent check reads channel-wide records of one channel and purpose.
+    Index(
+        "ix_consent_record_channel_wide",
+        "tenant_id",
+        "channel",
+        "purpose",
+        "customer_id",
+        postgresql_where=text("contact_point_kind IS NULL"),
+    ),
+    # GET /consent/expiring (per tenant), and the expiry sweep of the worker role across tenants
+    # (a documented exception to tenant-first indexes, like the outbox purge indexes).
+    Index(
+        "ix_consent_record_tenant_id_expires_at",
+        "tenant_id",
+        "expires_at",
+        postgresql_where=text("expires_at IS NOT NULL"),
+    ),
+    Index("ix_consent_record_expires_at", "expires_at", postgresql_where=text("expires_at IS NOT NULL")),
 )
 
 audit_log = Table(
@@ -431,6 +460,104 @@ survivorship_policy = Table(
     PrimaryKeyConstraint("tenant_id"),
 )
 
+# --- Privacy (migration 0006) ------------------------------------------------------------------
+# A tenant's rules per consent purpose (absent: the defaults of domain.consent_policy).
+consent_purpose_policy = Table(
+    "consent_purpose_policy",
+    metadata,
+    _tenant(),
+    Column("purpose", String(40), nullable=False),
+    Column("legal_bases", ARRAY(Text), nullable=False),
+    Column("grant_validity_days", Integer),
+    Column("double_opt_in_sources", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("version", Integer, nullable=False),
+    _ts("updated_at"),
+    Column("updated_by", Text, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "purpose"),
+)
+
+# Double opt-in: the SHA-256 of a single-use token (the token itself is only ever in one response).
+consent_confirmation = Table(
+    "consent_confirmation",
+    metadata,
+    _tenant(),
+    Column("token_hash", String(64), nullable=False),
+    Column("consent_id", ID, nullable=False),
+    Column("customer_id", ID, nullable=False),
+    _ts("created_at"),
+    _ts("expires_at"),
+    _ts("used_at", nullable=True),
+    Column("confirmation_consent_id", ID),
+    PrimaryKeyConstraint("tenant_id", "token_hash"),
+    Index(None, "tenant_id", "consent_id"),
+)
+
+legal_hold = Table(
+    "legal_hold",
+    metadata,
+    _tenant(),
+    Column("id", ID, nullable=False),
+    Column("customer_id", ID, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("placed_by", Text, nullable=False),
+    _ts("placed_at"),
+    _ts("expires_at", nullable=True),
+    _ts("released_at", nullable=True),
+    Column("released_by", Text),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id", "customer_id"], ["customer_profile.tenant_id", "customer_profile.id"]),
+    Index(None, "tenant_id", "customer_id"),
+)
+
+# Erasure requests (Art. 17) and what became of them: ids and codes, no personal values.
+erasure_request = Table(
+    "erasure_request",
+    metadata,
+    _tenant(),
+    Column("id", ID, nullable=False),
+    Column("customer_id", ID, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("requester", Text, nullable=False),
+    Column("status", String(10), nullable=False),
+    _ts("requested_at"),
+    Column("requested_by", Text, nullable=False),
+    _ts("completed_at", nullable=True),
+    Column("erased_customer_ids", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("data_classes", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("blocked_by", ID),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id", "customer_id"], ["customer_profile.tenant_id", "customer_profile.id"]),
+    Index(None, "tenant_id", "customer_id"),
+)
+
+# Keyed hashes (HMAC, SUPPRESSION_HASH_KEY) of erased e-mails and phones; never the values.
+suppressed_contact_point = Table(
+    "suppressed_contact_point",
+    metadata,
+    _tenant(),
+    Column("kind", String(10), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("erasure_request_id", ID, nullable=False),
+    _ts("suppressed_at"),
+    PrimaryKeyConstraint("tenant_id", "kind", "hash"),
+)
+
+# Who read whose personal data (profile reads, lists, searches, exports): ids and codes only.
+data_access_log = Table(
+    "data_access_log",
+    metadata,
+    _tenant(),
+    Column("id", BigInteger, Identity(always=True), nullable=False),
+    Column("customer_id", ID, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", String(24), nullable=False),
+    Column("correlation_id", String(128), nullable=False),
+    _ts("occurred_at"),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    Index(None, "tenant_id", "customer_id", "id"),
+    Index(None, "tenant_id", "actor", "id"),
+)
+
 TENANT_TABLES = (
     customer_profile,
     contact,
@@ -450,4 +577,10 @@ TENANT_TABLES = (
     duplicate_pair,
     customer_provenance,
     survivorship_policy,
+    consent_purpose_policy,
+    consent_confirmation,
+    legal_hold,
+    erasure_request,
+    suppressed_contact_point,
+    data_access_log,
 )

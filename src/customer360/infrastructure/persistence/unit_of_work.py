@@ -15,12 +15,14 @@ from customer360.application.context import RequestContext
 from customer360.domain.events import DomainEvent
 from customer360.domain.survivorship import SurvivorshipPolicy
 from customer360.infrastructure.persistence.consent_repository import SqlConsentRepository
+from customer360.infrastructure.persistence.consent_rules import SqlConsentRules
 from customer360.infrastructure.persistence.customer_links import SqlCustomerLinks
 from customer360.infrastructure.persistence.customer_repository import SqlCustomerRepository
 from customer360.infrastructure.persistence.database import set_tenant
 from customer360.infrastructure.persistence.idempotency import SqlIdempotencyStore
 from customer360.infrastructure.persistence.journal import write_audit, write_outbox
 from customer360.infrastructure.persistence.merge_repository import SqlMergeRepository
+from customer360.infrastructure.persistence.privacy_store import SqlPrivacyStore
 from customer360.infrastructure.persistence.relationship_repository import SqlRelationshipRepository
 from customer360.infrastructure.persistence.transaction_views import SqlTransactionViews
 
@@ -33,12 +35,20 @@ class SqlUnitOfWork:
     views: SqlTransactionViews
     merges: SqlMergeRepository
     links: SqlCustomerLinks
+    privacy: SqlPrivacyStore
+    consent_rules: SqlConsentRules
 
     def __init__(
-        self, engine: AsyncEngine, context: RequestContext, merge_policy: SurvivorshipPolicy | None = None
+        self,
+        engine: AsyncEngine,
+        context: RequestContext,
+        merge_policy: SurvivorshipPolicy | None = None,
+        suppression_key: bytes = b"",
     ) -> None:
         self._engine = engine
         self.context = context
+        # HMAC key of the suppression list (SUPPRESSION_HASH_KEY).
+        self._suppression_key = suppression_key
         # The service's default survivorship policy (settings); tenants override it field by field.
         self._merge_policy = merge_policy or SurvivorshipPolicy.default()
         self._connection: AsyncConnection | None = None
@@ -65,6 +75,8 @@ class SqlUnitOfWork:
         self.views = SqlTransactionViews(connection, tenant)
         self.merges = SqlMergeRepository(connection, tenant, self.context.correlation_id, self._merge_policy)
         self.links = SqlCustomerLinks(connection, tenant)
+        self.privacy = SqlPrivacyStore(connection, tenant, self._suppression_key)
+        self.consent_rules = SqlConsentRules(connection, tenant)
         return self
 
     async def __aexit__(
@@ -87,6 +99,7 @@ class SqlUnitOfWork:
             events.extend(profile.events)
         for record in self.consents.seen():
             events.extend(record.events)
+        events.extend(self.privacy.events)
         return events
 
     async def flush(self) -> None:
@@ -103,3 +116,4 @@ class SqlUnitOfWork:
             profile.events.clear()
         for record in self.consents.seen():
             record.events.clear()
+        self.privacy.events.clear()

@@ -10,9 +10,11 @@ from prometheus_client import CollectorRegistry
 
 from customer360.bootstrap import Services, build_services
 from customer360.infrastructure.messaging.relay_runtime import RelayInServe
+from customer360.infrastructure.persistence.consent_expiry import ConsentExpiryInServe
 from customer360.infrastructure.rest.errors import install_error_handlers
 from customer360.infrastructure.rest.middleware import EdgeMiddleware, HttpMetrics
 from customer360.infrastructure.rest.routers import (
+    consent_checks,
     consents,
     contacts,
     customers,
@@ -20,6 +22,7 @@ from customer360.infrastructure.rest.routers import (
     integration,
     merges,
     operations,
+    privacy,
     relationships,
 )
 from customer360.settings import Settings
@@ -49,9 +52,15 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         built = await build_services(settings, registry)
         app.state.services = built
         relay = RelayInServe.start(settings, built.urls.worker, registry)
+        expiry = None
+        if settings.consent_expiry_in_serve:
+            expiry = ConsentExpiryInServe(built.consent_expiry, settings.consent_expiry_interval_seconds)
+            expiry.start()
         try:
             yield
         finally:
+            if expiry is not None:
+                await expiry.stop()
             if relay is not None:
                 await relay.stop()
             await built.aclose()
@@ -70,9 +79,25 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     if services is not None:
         app.state.services = services
     install_error_handlers(app)
-    app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes, metrics=HttpMetrics(registry))
+    app.add_middleware(
+        EdgeMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        metrics=HttpMetrics(registry),
+        body_limits={consent_checks.BULK_CHECK_PATH: settings.consent_check_max_body_bytes},
+    )
     # integration first: its /customers/lookup must not be taken for /customers/{customerId}.
-    for module in (integration, customers, contacts, consents, relationships, merges, operations, event_schemas):
+    for module in (
+        integration,
+        customers,
+        contacts,
+        consents,
+        consent_checks,
+        relationships,
+        merges,
+        privacy,
+        operations,
+        event_schemas,
+    ):
         app.include_router(module.router)
     return app
 

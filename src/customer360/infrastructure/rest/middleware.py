@@ -1,7 +1,9 @@
 """The edge of every request, as one plain ASGI middleware (cheap on the hot lookup path):
 
 - correlation id: taken from X-Correlation-ID when well-formed, else generated; echoed and logged;
-- body limit: bodies over MAX_BODY_BYTES are refused with 413 before the application sees them;
+- body limit: bodies over MAX_BODY_BYTES are refused with 413 before the application sees them; a
+  route that takes large bodies by design (the bulk consent check) has its own limit in ``body_limits``
+  (exact path → bytes), so the default stays small everywhere else;
 - metrics: request count and latency by method, route template and status (never the raw path);
 - access log: one JSON line per request without query strings or bodies (they hold personal data);
 - unexpected exceptions: answered with a 500 carrying an error id, logged without their message.
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,10 +57,18 @@ def _too_large(limit: int, correlation: str) -> bytes:
 
 
 class EdgeMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: HttpMetrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        metrics: HttpMetrics,
+        body_limits: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
+        self.body_limits = dict(body_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,9 +91,10 @@ class EdgeMiddleware:
 
         try:
             if scope["method"] in _BODY_METHODS:
-                body = await self._read_body(receive)
+                limit = self.body_limits.get(scope.get("path", ""), self.max_body_bytes)
+                body = await self._read_body(receive, limit)
                 if body is None:
-                    await _send_json(send_with_headers, 413, _too_large(self.max_body_bytes, correlation))
+                    await _send_json(send_with_headers, 413, _too_large(limit, correlation))
                     return
                 receive = _replay(body, receive)
             await self.app(scope, receive, send_with_headers)
@@ -93,7 +105,7 @@ class EdgeMiddleware:
         finally:
             self._observe(scope, status, time.perf_counter() - started, correlation)
 
-    async def _read_body(self, receive: Receive) -> bytes | None:
+    async def _read_body(self, receive: Receive, limit: int) -> bytes | None:
         chunks = []
         size = 0
         while True:
@@ -102,7 +114,7 @@ class EdgeMiddleware:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
+            if size > limit:
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):

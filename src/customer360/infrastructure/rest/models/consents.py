@@ -49,6 +49,9 @@ class ConsentIn(ApiInput):
     source: CaptureSource = CaptureSource.API
     policy_version: Annotated[str, StringConstraints(max_length=50)] | None = None
     evidence: EvidenceIn | None = None
+    expires_at: IsoDateTime | None = Field(
+        None, description="A grant stops counting then; default: the purpose policy's grant validity, if any"
+    )
 
 
 class ContactPointOut(ApiOutput):
@@ -71,6 +74,12 @@ class ConsentRecordOut(ApiOutput):
     recorded_at: datetime
     recorded_by: str
     expires_at: datetime | None = None
+    confirmation_token: str | None = Field(
+        None,
+        description="Double opt-in (status PENDING): the single-use token for the customer's confirmation link; "
+        "answered only here, once (a replayed request does not repeat it), stored only as a hash",
+    )
+    confirmation_expires_at: datetime | None = None
 
 
 class ConsentHistoryPage(ApiOutput):

@@ -246,6 +246,11 @@ class ContactOut(ApiOutput):
     updated_at: datetime
 
 
+class TombstoneOut(ApiOutput):
+    erased_at: datetime
+    erasure_request_id: str
+
+
 class CustomerOut(ApiOutput):
     id: str
     kind: str
@@ -269,6 +274,11 @@ class CustomerOut(ApiOutput):
     external_refs: list[ExternalRefOut]
     contacts: list[ContactOut]
     merged_into: str | None = Field(description="Set when this profile was merged: the survivor's id")
+    privacy_flags: list[str] = Field(
+        default_factory=list,
+        description="SUPPRESSED_CONTACT_POINT: an e-mail or phone of an erased person; not contactable until cleared",
+    )
+    tombstone: TombstoneOut | None = Field(None, description="Set when the profile was erased (status ERASED)")
     created_at: datetime
     created_by: str
     updated_at: datetime

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import timedelta
+from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
@@ -11,6 +13,7 @@ from customer360.application import consents as uc
 from customer360.application.ports import UnitOfWork
 from customer360.application.queries import consent_state
 from customer360.domain.errors import CustomerNotFound
+from customer360.infrastructure.messaging.envelopes import iso_millis
 from customer360.infrastructure.rest.auth import Principal, require
 from customer360.infrastructure.rest.dispatch import Rendered, render, run_command
 from customer360.infrastructure.rest.models.common import ERROR_RESPONSES
@@ -34,7 +37,19 @@ async def present_recorded(result: uc.ConsentRecorded, uow: UnitOfWork) -> Rende
     return render(ConsentRecordOut, document, 201)
 
 
-@router.post("", status_code=201, response_model=ConsentRecordOut, summary="Record a consent grant or revocation")
+def _with_fields(response: Response, fields: dict[str, Any]) -> Response:
+    """The response with fields added to its JSON body (what must be answered once, never stored)."""
+    body = {**orjson.loads(response.body), **fields}
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return Response(orjson.dumps(body), status_code=response.status_code, headers=headers)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ConsentRecordOut,
+    summary="Record a consent grant or revocation (PENDING with a confirmation token when double opt-in applies)",
+)
 async def record_consent(
     customer_id: CustomerId, body: ConsentIn, request: Request, principal: ConsentWriter
 ) -> Response:
@@ -56,8 +71,20 @@ async def record_consent(
         evidence_text=evidence.text if evidence else None,
         ip_address=evidence.ip_address if evidence else None,
         user_agent=evidence.user_agent if evidence else None,
+        expires_at=body.expires_at,
+        confirmation_ttl=timedelta(hours=request.app.state.services.settings.consent_confirmation_ttl_hours),
     )
-    return await run_command(request, principal, uc.record_consent, command, present_recorded)
+    # The token is added to the first response only: the stored (replayable) response never holds it.
+    revealed: dict[str, Any] = {}
+
+    async def present(result: uc.ConsentRecorded, uow: UnitOfWork) -> Rendered:
+        if result.confirmation_token is not None and result.confirmation_expires_at is not None:
+            revealed["confirmationToken"] = result.confirmation_token
+            revealed["confirmationExpiresAt"] = iso_millis(result.confirmation_expires_at)
+        return await present_recorded(result, uow)
+
+    response = await run_command(request, principal, uc.record_consent, command, present)
+    return _with_fields(response, revealed) if revealed else response
 
 
 @router.get("", response_model=ConsentStateList, summary="Current consent per channel, purpose and contact point")

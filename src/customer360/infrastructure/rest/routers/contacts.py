@@ -11,6 +11,7 @@ from customer360.application import customers as uc
 from customer360.application.ports import UnitOfWork
 from customer360.domain.errors import ContactNotFound, CustomerNotFound
 from customer360.domain.ids import CONTACT_PREFIX, id_pattern
+from customer360.infrastructure.rest.access import record_reads
 from customer360.infrastructure.rest.dispatch import Rendered, etag, expected_version, render, run_command
 from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, created_with_links
 from customer360.infrastructure.rest.models.customers import ContactIn, ContactList, ContactOut, ContactPatch
@@ -53,6 +54,7 @@ async def list_contacts(customer_id: CustomerId, request: Request, principal: Re
     contacts = await request.app.state.services.profiles.contacts(principal.tenant_id, customer_id)
     if contacts is None:
         raise CustomerNotFound(customer_id)
+    record_reads(request, principal, "CONTACTS_READ", [customer_id])
     return render(ContactList, {"items": contacts}).response()
 
 

@@ -16,6 +16,7 @@ from customer360.domain.errors import CustomerNotFound
 from customer360.domain.ids import CUSTOMER_PREFIX, id_pattern
 from customer360.domain.values import CustomerKind
 from customer360.infrastructure.persistence.merge_queries import survivor
+from customer360.infrastructure.rest.access import record_reads
 from customer360.infrastructure.rest.auth import Principal, require
 from customer360.infrastructure.rest.dispatch import Rendered, etag, expected_version, render, run_command
 from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, created_with_links
@@ -120,6 +121,7 @@ async def list_customers(
             limit=limit,
         ),
     )
+    record_reads(request, principal, "PROFILE_LIST", [item["id"] for item in page.items])
     return render(CustomerPage, {"items": page.items, "nextCursor": page.next_cursor}).response()
 
 
@@ -149,6 +151,7 @@ async def search_customers(
         limit=limit,
     )
     hits = await services.profiles.search(principal.tenant_id, criteria)
+    record_reads(request, principal, "SEARCH", [hit["customer"]["id"] for hit in hits])
     return render(SearchResults, {"items": hits}).response()
 
 
@@ -174,6 +177,7 @@ async def get_customer(
             document, headers["Content-Location"] = final, location
         else:
             headers["Link"] = f'<{location}>; rel="canonical"'
+    record_reads(request, principal, "PROFILE_READ", [customer_id, document["id"]])
     tag = etag(document["version"])
     if request.headers.get("if-none-match") == tag:
         return Response(status_code=304, headers={"ETag": tag, **headers})
