@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.8
 
 .DEFAULT_GOAL := help
-.PHONY: help run test check format lint typecheck test-unit test-integration test-e2e lock bench-lookup bench-matching clean
+.PHONY: help run test check format lint typecheck test-unit test-integration test-e2e lock bench-lookup bench-matching bench-relay clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ bench-lookup: $(VENV)/.dev-installed ## Profile lookup and search under load (N=
 
 bench-matching: $(VENV)/.bench-installed ## Matching accuracy and speed on FEBRL, against Splink
 	$(BIN)/python benchmarks/matching.py
+
+bench-relay: $(VENV)/.dev-installed ## Outbox relay throughput (events/s) and commit-to-ack latency, real broker
+	$(BIN)/python benchmarks/relay.py
 
 clean: ## Remove the virtualenv and caches (not the embedded database under DATA_DIR)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .schemathesis

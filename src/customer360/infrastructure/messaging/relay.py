@@ -29,11 +29,12 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Protocol
 
 from customer360.infrastructure.messaging.avro_codec import AvroEventCodec, EncodedEvent, EventCodecError
 from customer360.infrastructure.messaging.kafka_clients import TopicRouting
+from customer360.infrastructure.messaging.relay_bookkeeping import Bookkeeper
 from customer360.infrastructure.messaging.relay_metrics import RelayMetrics
 from customer360.infrastructure.persistence.outbox_relay_store import OutboxRelayStore, OutboxRow
 
@@ -83,6 +84,14 @@ class Published:
     partition: int
     offset: int
     acked_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    acked: list[Published]
+    failed: list[int]
+    #: The first position to read again (a row not acknowledged), or None when all went out.
+    retry_from: int | None
 
 
 @dataclass(slots=True)
@@ -210,44 +219,44 @@ class OutboxRelay:
     async def _lead(self, store: OutboxRelayStore, stop: asyncio.Event, backoff: Backoff) -> None:
         self._fatal.clear()
         producer = self._producer_factory(self._on_client_error)
-        # One session, two users: the publishing loop and the pending-count reporter, which must keep
-        # reporting while a batch waits for an unreachable broker (that is when the numbers matter).
-        session = asyncio.Lock()
-        async with session:
-            await store.listen(self._wake.set)
-        reporter = asyncio.create_task(self._report_pending(store, session, stop))
+        await store.listen(self._wake.set)
+        books = Bookkeeper(self._store_factory(), self._metrics, stats_interval=self._config.stats_interval)
+        await books.start()
+        # Positions follow commit order, so "after the last position sent" never skips a later commit,
+        # and rows whose marks are still being written are not read again.
+        cursor = 0
         next_purge = 0.0
         try:
             while not stop.is_set():
                 self._wake.clear()
-                async with session:
-                    rows = await store.unpublished(self._config.batch_size)
+                rows = await store.unpublished(self._config.batch_size, after=cursor)
                 if rows:
-                    if await self._publish(store, session, producer, rows):
+                    outcome = await self._publish(producer, rows)
+                    await books.submit([p.position for p in outcome.acked], outcome.failed)
+                    if outcome.retry_from is None:
+                        cursor = rows[-1].position
                         backoff.reset()
                     else:
+                        # Read again from the first row not acknowledged, once the marks are written.
+                        await books.drain()
+                        cursor = outcome.retry_from - 1
                         await self._sleep(stop, backoff.next())
                 if self._fatal.is_set():
                     raise ConnectionError("the producer hit a fatal error; a new one will be created")
-                if reporter.done():
-                    reporter.result()  # re-raises what stopped the reporter (e.g. the session died)
+                books.check()
                 if time.monotonic() >= next_purge:
-                    async with session:
-                        await self._purge(store)
+                    await books.purge(self._config.retention)
                     next_purge = time.monotonic() + self._config.purge_interval
                 if len(rows) < self._config.batch_size:
                     # A NOTIFY that arrived since the clear() above has set the event: no lost wake-up.
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._config.poll_interval)
+            await books.drain(within=self._config.shutdown_grace)
         finally:
-            reporter.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await reporter
+            await books.close()
 
-    async def _publish(
-        self, store: OutboxRelayStore, session: asyncio.Lock, producer: MessageProducer, rows: list[OutboxRow]
-    ) -> bool:
-        """Send one batch and mark what the broker acknowledged; False when anything failed."""
+    async def _publish(self, producer: MessageProducer, rows: list[OutboxRow]) -> BatchOutcome:
+        """Send one batch in position order and wait for the broker's acks."""
         if not self._topics_ready:
             self._topics_ready = await asyncio.to_thread(self._ensure_topics)
         outgoing, held = plan_batch(rows, self._encode)
@@ -266,6 +275,7 @@ class OutboxRelay:
         deliveries = await asyncio.to_thread(self._send, producer, outgoing) if outgoing else []
         acked: list[Published] = []
         failed = [row.position for row, reason in held if reason != "blocked-by-earlier-event"]
+        unacked = [row.position for row, _ in held]
         for item, delivery in zip(outgoing, deliveries, strict=True):
             row = item.row
             if delivery.done and delivery.error is None:
@@ -281,6 +291,7 @@ class OutboxRelay:
                     )
                 )
                 continue
+            unacked.append(row.position)
             if delivery.done:
                 failed.append(row.position)
                 reason = delivery.error.name() if hasattr(delivery.error, "name") else "delivery-failed"
@@ -289,11 +300,8 @@ class OutboxRelay:
                     "broker did not accept an event",
                     extra={"eventId": row.event_id, "eventType": row.event_type, "error": reason},
                 )
-        async with session:
-            await store.mark_published([p.position for p in acked], datetime.now(UTC))
-            await store.mark_failed(failed)
         self._account(acked, rows)
-        return not failed and len(acked) == len(outgoing)
+        return BatchOutcome(acked, failed, min(unacked) if unacked else None)
 
     def _encode(self, row: OutboxRow) -> tuple[str, EncodedEvent]:
         topic = self._routing.topic_for(row.event_type)
@@ -366,20 +374,3 @@ class OutboxRelay:
             self._metrics.latency.observe(max(0.0, item.acked_at - created[item.position]))
         if self._observer is not None:
             self._observer(acked)
-
-    # ------------------------------------------------------------------------------ housekeeping
-
-    async def _report_pending(self, store: OutboxRelayStore, session: asyncio.Lock, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            async with session:
-                count, oldest = await store.pending()
-            self._metrics.pending.set(count)
-            age = 0.0 if oldest is None else max(0.0, (datetime.now(UTC) - oldest).total_seconds())
-            self._metrics.oldest_pending_age.set(age)
-            await self._sleep(stop, self._config.stats_interval)
-
-    async def _purge(self, store: OutboxRelayStore) -> None:
-        purged = await store.purge_published(datetime.now(UTC) - self._config.retention)
-        if purged:
-            self._metrics.purged.inc(purged)
-            _log.info("published outbox rows purged", extra={"count": purged})

@@ -32,7 +32,7 @@ RELAY_LOCK_KEY = 360_360_002
 _FETCH = f"""
     SELECT position, tenant_id, event_id, event_type, aggregate_id, envelope, created_at
       FROM {SCHEMA}.event_outbox
-     WHERE published_at IS NULL
+     WHERE published_at IS NULL AND position > $2
      ORDER BY position
      LIMIT $1
 """
@@ -90,6 +90,10 @@ class OutboxRelayStore:
                 "tcp_keepalives_idle": "10",
                 "tcp_keepalives_interval": "5",
                 "tcp_keepalives_count": "3",
+                # The relay's own writes are marks: one lost in a server crash means the row is sent
+                # again (same eventId), which at-least-once delivery allows; not waiting for the WAL
+                # flush keeps marking off the path from a commit to the broker.
+                "synchronous_commit": "off",
             },
         )
         await connection.set_type_codec("jsonb", schema="pg_catalog", encoder=_json_text, decoder=orjson.loads)
@@ -119,8 +123,9 @@ class OutboxRelayStore:
 
         await self.connection.add_listener(OUTBOX_CHANNEL, on_notify)
 
-    async def unpublished(self, limit: int) -> list[OutboxRow]:
-        rows = await self.connection.fetch(_FETCH, limit)
+    async def unpublished(self, limit: int, *, after: int = 0) -> list[OutboxRow]:
+        """Unpublished rows in position (commit) order, after a position already handled."""
+        rows = await self.connection.fetch(_FETCH, limit, after)
         return [
             OutboxRow(
                 position=r["position"],
