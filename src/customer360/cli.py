@@ -1,4 +1,4 @@
-"""``customer360 serve | migrate | relay | consume`` (dedup comes with the issue that adds it)."""
+"""``customer360 serve | migrate | relay | consume | consent expire`` (dedup comes with the issue that adds it)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 import typer
 import uvicorn
 
-from customer360.bootstrap import database_urls
+from customer360.bootstrap import build_services, database_urls
 from customer360.infrastructure.consumers.runtime import run_consumer_process
 from customer360.infrastructure.messaging.relay_runtime import run_relay_process
 from customer360.infrastructure.observability import configure_logging
@@ -88,6 +88,27 @@ def consume() -> None:
     configure_logging(settings.log_level, settings.log_json)
     _require_kafka(settings, "consume from")
     asyncio.run(run_consumer_process(settings))
+
+
+consent_app = typer.Typer(help="Consent workflows", no_args_is_help=True)
+app.add_typer(consent_app, name="consent")
+
+
+@consent_app.command("expire")
+def consent_expire() -> None:
+    """Record the expiry of every grant past its expiresAt (EXPIRED records and events); idempotent."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+
+    async def run() -> None:
+        services = await build_services(settings)
+        try:
+            result = await services.consent_expiry.run_once()
+        finally:
+            await services.aclose()
+        typer.echo(f"{result.expired} grants expired for {result.customers} customers")
+
+    asyncio.run(run())
 
 
 def _require_kafka(settings: Settings, what: str) -> None:

@@ -28,7 +28,7 @@ from customer360.domain.consent_policy import CustomerContext, PurposePolicy, de
 from customer360.domain.errors import InvalidValue
 from customer360.domain.ids import CUSTOMER_PREFIX, is_valid_id
 from customer360.domain.privacy import SUPPRESSED_FLAG
-from customer360.domain.values import Channel, CustomerStatus
+from customer360.domain.values import Channel, CommunicationPreferences, CustomerStatus
 from customer360.infrastructure.persistence.consent_repository import record_from_row
 from customer360.infrastructure.persistence.consent_rules import policy_from_row, stored_policy
 from customer360.infrastructure.persistence.database import tenant_transaction
@@ -116,6 +116,16 @@ def _after(cursor: str | None, now: datetime) -> tuple[datetime, str]:
     return moment, consent_id
 
 
+def customer_context(profile: Any, contact_preferences: Sequence[CommunicationPreferences] = ()) -> CustomerContext:
+    """The decision's view of a profile row (status, communication, locale, privacy_flags)."""
+    return CustomerContext(
+        preferences=(communication_from(profile["communication"]), *contact_preferences),
+        time_zone=(profile["locale"] or {}).get("timeZone"),
+        erased=profile["status"] == CustomerStatus.ERASED.value,
+        suppressed=SUPPRESSED_FLAG in (profile["privacy_flags"] or []),
+    )
+
+
 class SqlConsentChecks:
     def __init__(self, engine: AsyncEngine, url: URL, *, pool_size: int) -> None:
         self._engine = engine
@@ -174,7 +184,7 @@ class SqlConsentChecks:
             )
             if profile is None:
                 return None
-            preferences = [communication_from(profile["communication"])]
+            contact_preferences: list[CommunicationPreferences] = []
             if contact_point is not None and contact_point.kind is ContactPointKind.CONTACT:
                 own = await connection.execute(
                     select(contact.c.communication).where(
@@ -183,7 +193,7 @@ class SqlConsentChecks:
                         contact.c.id == contact_point.value,
                     )
                 )
-                preferences.extend(communication_from(doc) for doc in own.scalars())
+                contact_preferences.extend(communication_from(doc) for doc in own.scalars())
             rows = await connection.execute(
                 select(consent_record).where(
                     r.tenant_id == tenant_id,
@@ -194,13 +204,7 @@ class SqlConsentChecks:
             )
             records = [record_from_row(row) for row in rows.mappings()]
             policy = await _policy(connection, tenant_id, purpose)
-        context = CustomerContext(
-            preferences=tuple(preferences),
-            time_zone=(profile["locale"] or {}).get("timeZone"),
-            erased=profile["status"] == CustomerStatus.ERASED.value,
-            suppressed=SUPPRESSED_FLAG in (profile["privacy_flags"] or []),
-        )
-        return DecisionInputs(records, context, policy)
+        return DecisionInputs(records, customer_context(profile, contact_preferences), policy)
 
     async def allowed(
         self, tenant_id: str, customer_ids: Sequence[str], channel: Channel, policy: PurposePolicy, now: datetime
