@@ -37,7 +37,8 @@ def _random_population(tenant: str, count: int, now: datetime, rng: random.Rando
     """Profiles and records with every case the rule knows, and many ties (few distinct times)."""
     base = now - timedelta(days=10)
     moments = [base + timedelta(hours=h) for h in range(4)]
-    profiles, records = [], []
+    profiles: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = []
     for _ in range(count):
         customer_id = new_id(CUSTOMER_PREFIX)
         flags = [SUPPRESSED_FLAG] if rng.random() < 0.04 else []
