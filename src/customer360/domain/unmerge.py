@@ -174,7 +174,10 @@ def value_before(spec: FieldSpec, record: MergeRecord, history: Mapping[str, Mer
         entry = current.target_provenance_before.fields.get(spec.name)
         via = entry.origin.merge_id if entry else None
         earlier = history.get(via) if via else None
-        if earlier is None or earlier.active or earlier.id == current.id:
+        # An erasure scrubs the images of the merges its lineage took part in (their provenance is
+        # emptied): never walk into one, its values are gone on purpose.
+        scrubbed = earlier is not None and not earlier.target_provenance_before.fields
+        if earlier is None or earlier.active or earlier.id == current.id or scrubbed:
             return current.target_before.attributes, entry
         current = earlier
 
