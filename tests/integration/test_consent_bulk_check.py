@@ -12,7 +12,7 @@ from sqlalchemy import insert, select
 
 from customer360.bootstrap import Services
 from customer360.domain.consent import ConsentRecord
-from customer360.domain.consent_policy import default_policy, decide
+from customer360.domain.consent_policy import decide, default_policy
 from customer360.domain.ids import CONSENT_PREFIX, CUSTOMER_PREFIX, new_id
 from customer360.domain.privacy import SUPPRESSED_FLAG
 from customer360.domain.values import Channel
@@ -187,7 +187,7 @@ class TestBulkCheck:
         elsewhere = await client.post(
             "/api/v1/crm/customers", json={"name": "x" * services.settings.max_body_bytes}, headers=headers
         )
-        assert (200, 100_000, 413) == (bulk.status_code, bulk.json()["checked"], elsewhere.status_code)
+        assert (bulk.status_code, bulk.json()["checked"], elsewhere.status_code) == (200, 100_000, 413)
 
     async def test_more_than_a_hundred_thousand_ids_are_refused(
         self, client: httpx.AsyncClient, headers: dict[str, str]
@@ -200,4 +200,4 @@ class TestBulkCheck:
             content=body,
             headers={**headers, "Content-Type": "text/plain"},
         )
-        assert (400, "customerIds") == (response.status_code, response.json()["details"]["fields"][0]["field"])
+        assert (response.status_code, response.json()["details"]["fields"][0]["field"]) == (400, "customerIds")

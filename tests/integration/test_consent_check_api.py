@@ -13,7 +13,7 @@ class TestConsentCheck:
         """Without any record the answer is no, with the reason NO_RECORD."""
         cid = (await create_customer(client, headers))["id"]
         answer = await check(client, headers, cid)
-        assert (False, "NO_RECORD", None) == (answer["allowed"], answer["reason"], answer["decidingConsentId"])
+        assert (answer["allowed"], answer["reason"], answer["decidingConsentId"]) == (False, "NO_RECORD", None)
 
     async def test_a_grant_allows_and_names_its_record(
         self, client: httpx.AsyncClient, headers: dict[str, str]
@@ -49,7 +49,7 @@ class TestConsentCheck:
             expiresAt=ago(days=1),
         )
         answer = await check(client, headers, cid)
-        assert (False, "EXPIRED") == (answer["allowed"], answer["reason"])
+        assert (answer["allowed"], answer["reason"]) == (False, "EXPIRED")
 
     async def test_a_grant_before_its_expiry_allows_and_says_until_when(
         self, client: httpx.AsyncClient, headers: dict[str, str]
@@ -65,7 +65,7 @@ class TestConsentCheck:
         cid = (await create_customer(client, headers))["id"]
         await record_consent(client, headers, cid, type="EMAIL", status="GRANTED", source="WEB")
         answer = await check(client, headers, cid)
-        assert (False, "PENDING_CONFIRMATION") == (answer["allowed"], answer["reason"])
+        assert (answer["allowed"], answer["reason"]) == (False, "PENDING_CONFIRMATION")
 
     async def test_legitimate_interest_covers_marketing(
         self, client: httpx.AsyncClient, headers: dict[str, str]
@@ -74,11 +74,11 @@ class TestConsentCheck:
         cid = (await create_customer(client, headers))["id"]
         await record_consent(client, headers, cid, type="EMAIL", status="GRANTED", legalBasis="LEGITIMATE_INTEREST")
         answer = await check(client, headers, cid)
-        assert (True, "LEGAL_BASIS", "LEGITIMATE_INTEREST") == (
+        assert (
             answer["allowed"],
             answer["reason"],
             answer["legalBasis"],
-        )
+        ) == (True, "LEGAL_BASIS", "LEGITIMATE_INTEREST")
 
     async def test_an_objection_ends_legitimate_interest(
         self, client: httpx.AsyncClient, headers: dict[str, str]
@@ -88,7 +88,7 @@ class TestConsentCheck:
         await record_consent(client, headers, cid, type="EMAIL", status="GRANTED", legalBasis="LEGITIMATE_INTEREST")
         await record_consent(client, headers, cid, type="EMAIL", status="REVOKED", legalBasis="LEGITIMATE_INTEREST")
         answer = await check(client, headers, cid)
-        assert (False, "OBJECTED") == (answer["allowed"], answer["reason"])
+        assert (answer["allowed"], answer["reason"]) == (False, "OBJECTED")
 
     async def test_a_contract_covers_service_messages(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
         """The contract is a legal basis of SERVICE messages."""
@@ -97,7 +97,7 @@ class TestConsentCheck:
             client, headers, cid, type="EMAIL", status="GRANTED", purpose="SERVICE", legalBasis="CONTRACT"
         )
         answer = await check(client, headers, cid, purpose="SERVICE")
-        assert (True, "LEGAL_BASIS") == (answer["allowed"], answer["reason"])
+        assert (answer["allowed"], answer["reason"]) == (True, "LEGAL_BASIS")
 
     async def test_a_basis_the_purpose_does_not_accept_is_refused_at_capture(
         self, client: httpx.AsyncClient, headers: dict[str, str]
@@ -109,7 +109,7 @@ class TestConsentCheck:
             json={"type": "EMAIL", "status": "GRANTED", "purpose": "PROFILING", "legalBasis": "LEGITIMATE_INTEREST"},
             headers=headers,
         )
-        assert (422, "LEGAL_BASIS_NOT_ALLOWED") == (response.status_code, response.json()["error"])
+        assert (response.status_code, response.json()["error"]) == (422, "LEGAL_BASIS_NOT_ALLOWED")
 
     async def test_a_policy_change_leaves_old_grants_not_covered(
         self, client: httpx.AsyncClient, headers: dict[str, str]
@@ -122,7 +122,7 @@ class TestConsentCheck:
             await client.put("/api/v1/crm/consent/policies/MARKETING", json=policy, headers=headers)
         ).status_code == 200
         answer = await check(client, headers, cid)
-        assert (False, "NOT_COVERED") == (answer["allowed"], answer["reason"])
+        assert (answer["allowed"], answer["reason"]) == (False, "NOT_COVERED")
 
     async def test_channel_opt_out_in_the_preferences_denies(
         self, client: httpx.AsyncClient, headers: dict[str, str]
@@ -133,7 +133,7 @@ class TestConsentCheck:
         patch = {"communication": {"channels": [{"channel": "EMAIL", "topic": "MARKETING", "optIn": False}]}}
         assert (await client.patch(f"{CUSTOMERS}/{cid}", json=patch, headers=headers)).status_code == 200
         answer = await check(client, headers, cid)
-        assert (False, "CHANNEL_OPTED_OUT") == (answer["allowed"], answer["reason"])
+        assert (answer["allowed"], answer["reason"]) == (False, "CHANNEL_OPTED_OUT")
 
     async def test_quiet_hours_and_frequency_cap_come_with_the_answer(
         self, client: httpx.AsyncClient, headers: dict[str, str]
@@ -164,7 +164,7 @@ class TestConsentCheck:
             (await check(client, headers, cid, **params))["allowed"]
             for params in ({"contactPoint": "ONE@example.com"}, {"contactPoint": "two@example.com"}, {})
         ]
-        assert [True, False, False] == answers
+        assert answers == [True, False, False]
 
     async def test_a_later_channel_wide_revocation_beats_a_point_grant(
         self, client: httpx.AsyncClient, headers: dict[str, str]
@@ -176,11 +176,11 @@ class TestConsentCheck:
         )
         await record_consent(client, headers, cid, type="EMAIL", status="REVOKED")
         answer = await check(client, headers, cid, contactPoint="one@example.com")
-        assert (False, "REVOKED") == (answer["allowed"], answer["reason"])
+        assert (answer["allowed"], answer["reason"]) == (False, "REVOKED")
 
     async def test_an_unknown_customer_is_404(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
         """The check of an id that is not a customer of the tenant is a 404."""
         response = await client.get(
             f"{CUSTOMERS}/CUST-01JDX3Y7ZK8V2N4Q6R8T0W2Y4A/consent/check", params={"channel": "EMAIL"}, headers=headers
         )
-        assert 404 == response.status_code
+        assert response.status_code == 404

@@ -84,10 +84,10 @@ class TestExpirySweep:
         revoked = await _expired_grant(client, headers)
         await record_consent(client, headers, revoked, type="EMAIL", status="REVOKED")
         await services.consent_expiry.run_once()
-        assert (["GRANTED"], ["GRANTED", "REVOKED"]) == (
+        assert (
             await _statuses(client, headers, fresh),
             await _statuses(client, headers, revoked),
-        )
+        ) == (["GRANTED"], ["GRANTED", "REVOKED"])
 
     async def test_the_purpose_policy_gives_grants_their_validity(
         self, client: httpx.AsyncClient, headers: dict[str, str]
@@ -105,7 +105,7 @@ class TestExpirySweep:
             purpose="NEWSLETTER",
             evidence={"capturedAt": "2026-01-01T00:00:00Z"},
         )
-        assert "2027-01-01T00:00:00Z" == grant["expiresAt"]
+        assert grant["expiresAt"] == "2027-01-01T00:00:00Z"
 
     async def test_the_cli_command_sweeps(
         self, client: httpx.AsyncClient, headers: dict[str, str], database: DatabaseUrls
@@ -124,7 +124,7 @@ class TestExpirySweep:
             text=True,
             check=False,
         )
-        assert (0, ["GRANTED", "EXPIRED"]) == (result.returncode, await _statuses(client, headers, cid))
+        assert (result.returncode, await _statuses(client, headers, cid)) == (0, ["GRANTED", "EXPIRED"])
         assert "grants expired for" in result.stdout
 
 
@@ -158,4 +158,4 @@ class TestExpiringList:
     async def test_a_malformed_window_is_400(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
         """within must be days or hours."""
         response = await client.get(f"{API}/consent/expiring", params={"within": "soon"}, headers=headers)
-        assert (400, "within") == (response.status_code, response.json()["details"]["fields"][0]["field"])
+        assert (response.status_code, response.json()["details"]["fields"][0]["field"]) == (400, "within")

@@ -21,11 +21,11 @@ class TestConsentViolation:
         response = await client.patch(
             f"{CUSTOMERS}/{cid}", json={"communication": {"preferredChannel": "SMS"}}, headers=headers
         )
-        assert (422, "CONSENT_VIOLATION", "communication.preferredChannel") == (
+        assert (
             response.status_code,
             response.json()["error"],
             response.json()["details"]["field"],
-        )
+        ) == (422, "CONSENT_VIOLATION", "communication.preferredChannel")
 
     async def test_a_channel_with_a_grant_for_some_purpose_can_be_preferred(
         self, client: httpx.AsyncClient, headers: dict[str, str]
@@ -39,7 +39,7 @@ class TestConsentViolation:
         response = await client.patch(
             f"{CUSTOMERS}/{cid}", json={"communication": {"preferredChannel": "EMAIL"}}, headers=headers
         )
-        assert 200 == response.status_code
+        assert response.status_code == 200
 
     async def test_subscribing_to_a_topic_without_consent_is_refused(
         self, client: httpx.AsyncClient, headers: dict[str, str]
@@ -47,11 +47,11 @@ class TestConsentViolation:
         """Opting e-mail in for NEWSLETTER without a NEWSLETTER consent: 422, with the reason of the check."""
         cid = (await create_customer(client, headers))["id"]
         response = await client.patch(f"{CUSTOMERS}/{cid}", json=_subscribe("EMAIL", "NEWSLETTER"), headers=headers)
-        assert (422, "CONSENT_VIOLATION", "NO_RECORD") == (
+        assert (
             response.status_code,
             response.json()["error"],
             response.json()["details"]["reason"],
-        )
+        ) == (422, "CONSENT_VIOLATION", "NO_RECORD")
 
     async def test_subscribing_with_consent_is_accepted(
         self, client: httpx.AsyncClient, headers: dict[str, str]
@@ -60,10 +60,10 @@ class TestConsentViolation:
         cid = (await create_customer(client, headers))["id"]
         await record_consent(client, headers, cid, type="EMAIL", status="GRANTED", purpose="NEWSLETTER")
         response = await client.patch(f"{CUSTOMERS}/{cid}", json=_subscribe("EMAIL", "NEWSLETTER"), headers=headers)
-        assert (200, [{"channel": "EMAIL", "topic": "NEWSLETTER", "optIn": True}]) == (
+        assert (
             response.status_code,
             response.json()["communication"]["channels"],
-        )
+        ) == (200, [{"channel": "EMAIL", "topic": "NEWSLETTER", "optIn": True}])
 
     async def test_subscribing_a_contact_without_consent_is_refused(
         self, client: httpx.AsyncClient, headers: dict[str, str]
@@ -83,7 +83,7 @@ class TestConsentViolation:
             contactPoint={"contactId": contact_id},
         )
         accepted = await client.patch(url, json=_subscribe("SMS", "NEWSLETTER"), headers=headers)
-        assert (422, 200) == (refused.status_code, accepted.status_code)
+        assert (refused.status_code, accepted.status_code) == (422, 200)
 
     async def test_an_unrelated_change_is_not_held_back_by_an_expired_subscription(
         self, client: httpx.AsyncClient, headers: dict[str, str]
@@ -91,4 +91,4 @@ class TestConsentViolation:
         """Only what a change newly opts in is checked: editing the segment of a subscribed customer works."""
         cid = (await create_customer(client, headers, **_subscribe("EMAIL", "NEWSLETTER")))["id"]
         response = await client.patch(f"{CUSTOMERS}/{cid}", json={"segment": "SMB"}, headers=headers)
-        assert 200 == response.status_code
+        assert response.status_code == 200

@@ -34,7 +34,7 @@ class TestDoubleOptIn:
         """The capture answers PENDING and, once, the confirmation token."""
         cid = (await create_customer(client, headers))["id"]
         pending = await _web_grant(client, headers, cid)
-        assert ("PENDING", True) == (pending["status"], len(pending["confirmationToken"]) >= 40)
+        assert (pending["status"], len(pending["confirmationToken"]) >= 40) == ("PENDING", True)
 
     async def test_the_token_confirms_and_the_history_keeps_both_steps(
         self, client: httpx.AsyncClient, headers: dict[str, str]
@@ -60,11 +60,11 @@ class TestDoubleOptIn:
         token = (await _web_grant(client, headers, cid))["confirmationToken"]
         await client.post(CONFIRM, json={"token": token}, headers=headers)
         again = await client.post(CONFIRM, json={"token": token}, headers=headers)
-        assert (422, "CONFIRMATION_REFUSED", "USED") == (
+        assert (
             again.status_code,
             again.json()["error"],
             again.json()["details"]["reason"],
-        )
+        ) == (422, "CONFIRMATION_REFUSED", "USED")
 
     async def test_an_expired_token_is_refused(
         self, client: httpx.AsyncClient, headers: dict[str, str], database: DatabaseUrls, tenant: str
@@ -86,12 +86,12 @@ class TestDoubleOptIn:
             await engine.dispose()
         response = await client.post(CONFIRM, json={"token": token}, headers=headers)
         answer = await check(client, headers, cid)
-        assert ("EXPIRED", "PENDING_CONFIRMATION") == (response.json()["details"]["reason"], answer["reason"])
+        assert (response.json()["details"]["reason"], answer["reason"]) == ("EXPIRED", "PENDING_CONFIRMATION")
 
     async def test_an_unknown_token_is_refused(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
         """A token nobody was given: UNKNOWN."""
         response = await client.post(CONFIRM, json={"token": "x" * 43}, headers=headers)
-        assert (422, "UNKNOWN") == (response.status_code, response.json()["details"]["reason"])
+        assert (response.status_code, response.json()["details"]["reason"]) == (422, "UNKNOWN")
 
     async def test_a_revocation_before_the_confirmation_wins(
         self, client: httpx.AsyncClient, headers: dict[str, str]
@@ -101,7 +101,7 @@ class TestDoubleOptIn:
         token = (await _web_grant(client, headers, cid))["confirmationToken"]
         await record_consent(client, headers, cid, type="EMAIL", status="REVOKED")
         response = await client.post(CONFIRM, json={"token": token}, headers=headers)
-        assert "SUPERSEDED" == response.json()["details"]["reason"]
+        assert response.json()["details"]["reason"] == "SUPERSEDED"
 
     async def test_only_the_hash_of_the_token_is_stored(
         self, client: httpx.AsyncClient, headers: dict[str, str], database: DatabaseUrls, tenant: str
@@ -127,8 +127,8 @@ class TestDoubleOptIn:
                 ).scalar_one()
         finally:
             await engine.dispose()
-        assert (False, None, True) == (
+        assert (
             first["confirmationToken"] in stored,
             replay.get("confirmationToken"),
             token_hash(first["confirmationToken"]) in stored,
-        )
+        ) == (False, None, True)
