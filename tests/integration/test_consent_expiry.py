@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-import subprocess
 import sys
 
 import httpx
@@ -117,15 +117,12 @@ class TestExpirySweep:
             "DATABASE_URL": database.admin.render_as_string(hide_password=False),
             "MIGRATE_ON_START": "false",
         }
-        result = subprocess.run(
-            [sys.executable, "-m", "customer360", "consent", "expire"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "customer360", "consent", "expire", env=env, stdout=asyncio.subprocess.PIPE
         )
-        assert (result.returncode, await _statuses(client, headers, cid)) == (0, ["GRANTED", "EXPIRED"])
-        assert "grants expired for" in result.stdout
+        stdout, _ = await process.communicate()
+        assert (process.returncode, await _statuses(client, headers, cid)) == (0, ["GRANTED", "EXPIRED"])
+        assert b"grants expired for" in stdout
 
 
 class TestExpiringList:
