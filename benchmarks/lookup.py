@@ -333,9 +333,8 @@ def main() -> None:
         service.start()
         stack.callback(service.stop)
         profile_paths = [f"/api/v1/crm/customers/{i}" for i in random.Random(7).sample(ids, min(len(ids), 20_000))]
-        print(
-            f"service: {args.workers} uvicorn workers; load: {args.concurrency} keep-alive clients, {args.seconds:.0f} s per run"
-        )
+        clients = f"{args.concurrency} keep-alive clients, {args.seconds:.0f} s per run"
+        print(f"service: {args.workers} uvicorn workers; load: {clients}")
         drive(service.port, profile_paths, args.concurrency, 3.0)  # warm-up: caches, prepared statements
         latencies, errors = drive(service.port, profile_paths, args.concurrency, args.seconds)
         report("GET /customers/{id}", latencies, errors, args.seconds)

@@ -90,9 +90,10 @@ class TestTaxId:
 class TestWebsite:
     def test_the_domain_drops_scheme_www_and_path(self) -> None:
         """https://www.Example.com/about → example.com."""
-        assert website_and_domain(
-            "https://www.Example.com/about", "website"
-        ) == ("https://www.Example.com/about", "example.com")
+        assert website_and_domain("https://www.Example.com/about", "website") == (
+            "https://www.Example.com/about",
+            "example.com",
+        )
 
     def test_international_domains_are_punycoded(self) -> None:
         """Unicode host names become their ASCII form."""
