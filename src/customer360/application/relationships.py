@@ -52,11 +52,15 @@ class RelationshipChanged:
 async def add_relationship(cmd: AddRelationship, uow: UnitOfWork, env: HandlerEnv) -> RelationshipChanged:
     rel_type = RelationshipType(cmd.type)
     check_validity(cmd.valid_from, cmd.valid_to)
+    # Lock order everywhere: the tenant's hierarchy lock, then profiles by ascending id (as merges do),
+    # so concurrent links and merges cannot deadlock, and neither end can be merged away meanwhile.
     if rel_type is RelationshipType.SUBSIDIARY_OF:
         await uow.relationships.lock_hierarchy()
+    for customer_id in sorted({cmd.customer_id, cmd.to_customer_id}):
+        await uow.customers.get_for_update(customer_id)
     source = await uow.customers.get_for_update(cmd.customer_id)
     source.check_is_writable()
-    target = await uow.customers.get(cmd.to_customer_id)
+    target = await uow.customers.get_for_update(cmd.to_customer_id)
     target.check_is_writable()
     check_kinds(rel_type, source.attributes.kind, target.attributes.kind)
     check_new_link(
@@ -99,10 +103,11 @@ async def change_relationship_validity(
     cmd: ChangeRelationshipValidity, uow: UnitOfWork, env: HandlerEnv
 ) -> RelationshipChanged:
     check_validity(cmd.valid_from, cmd.valid_to)
+    # Same lock order as add_relationship: hierarchy first (taken for every type: it is cheap and rare).
+    await uow.relationships.lock_hierarchy()
     source = await uow.customers.get_for_update(cmd.customer_id)
     relationship = await _owned(uow, cmd.customer_id, cmd.relationship_id)
     if relationship.type is RelationshipType.SUBSIDIARY_OF:
-        await uow.relationships.lock_hierarchy()
         others = [r for r in await uow.relationships.outgoing(source.id) if r.id != relationship.id]
         check_new_link(
             from_id=source.id,
