@@ -120,6 +120,19 @@ class TestPlanBatch:
             [(r.position, reason) for r, reason in held],
         ) == ([1, 3, 5], [(2, "unencodable"), (4, "blocked-by-earlier-event")])
 
+    def test_a_customer_stays_held_back_in_the_next_batch(self) -> None:
+        """The blocked set carries over: A's row in the next batch waits too, B's goes."""
+        blocked: set[str] = set()
+
+        def encode(item: OutboxRow) -> tuple[str, EncodedEvent]:
+            if item.position == 1:
+                raise LookupError("no topic")
+            return "topic", EncodedEvent("E", None, b"", b"", [])  # type: ignore[arg-type]
+
+        plan_batch([row(1, "A")], encode, blocked)
+        outgoing, held = plan_batch([row(2, "A"), row(3, "B")], encode, blocked)
+        assert ([o.row.position for o in outgoing], [r.position for r, _ in held]) == ([3], [2])
+
 
 class TestFailureDescriptions:
     def test_domain_errors_keep_their_code_and_message(self) -> None:

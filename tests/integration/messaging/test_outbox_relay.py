@@ -7,6 +7,7 @@ against a real Tansu broker; what reached the broker is read back partition by p
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -15,13 +16,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from customer360.application.context import RequestContext
 from customer360.application.customers import CreateCustomerProfile, create_customer_profile
 from customer360.application.environment import HandlerEnv
 from customer360.application.ports import UnitOfWork
 from customer360.bootstrap import Services
-from customer360.infrastructure.persistence.database import DatabaseUrls
+from customer360.infrastructure.persistence.database import DatabaseUrls, create_engine
 from tests.support.api import CUSTOMERS, create_customer, record_consent
 from tests.support.kafka_broker import TansuBroker, topic_partitions
 from tests.support.kafka_events import Record, apache_avro_decode, fastavro_decode, read_records
@@ -187,3 +189,59 @@ async def test_nothing_arrives_for_a_rolled_back_change(
     assert [("CustomerProfileCreatedEvent", sentinel["id"])] == [
         (r.envelope["eventType"], r.envelope["aggregateId"]) for r in records
     ]
+
+
+async def test_an_event_that_cannot_be_published_holds_back_only_its_own_customer(
+    broker: TansuBroker, database: DatabaseUrls, services: Services, app: FastAPI
+) -> None:
+    """A row of an unknown event type for customer A: A's next event waits, B's goes out; the row is counted failed."""
+    tenant = f"t-{secrets.token_hex(6)}"
+    stuck = "CUST-01JDX3Y7ZK8V2N4Q6R8T0W2Y4A"
+    admin = create_engine(database.admin, pooled=False)
+    poison = {"eventType": "MysteryEvent", "eventId": f"evt-mystery-{tenant}", "aggregateId": stuck}
+    later = {
+        "eventType": "CustomerProfileUpdatedEvent",
+        "eventId": f"evt-after-mystery-{tenant}",
+        "timestamp": "2026-11-27T12:00:00.000Z",
+        "aggregateId": stuck,
+        "tenantId": tenant,
+        "payload": {"customerId": stuck, "changedFields": ["segment"], "updatedBy": "u", "source": "API", "version": 2},
+    }
+    settings = kafka_settings(database, broker.bootstrap_servers)
+    try:
+        async with admin.begin() as connection:
+            for envelope in (poison, later):
+                await connection.execute(
+                    text(
+                        "INSERT INTO crm_customer360.event_outbox (tenant_id, event_id, event_type, aggregate_id, "
+                        "correlation_id, envelope, created_at) VALUES (:t, :id, :type, :agg, 'c', :env, now())"
+                    ),
+                    {
+                        "t": tenant,
+                        "id": envelope["eventId"],
+                        "type": envelope["eventType"],
+                        "agg": stuck,
+                        "env": json.dumps(envelope),
+                    },
+                )
+        async with (
+            running_relay(settings, database) as relay,
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://c360.test") as client,
+        ):
+            other = await create_customer(client, tenant_headers(tenant), name="Not Held Back")
+            records = await asyncio.to_thread(
+                read_records,
+                broker.bootstrap_servers,
+                published_topics(settings),
+                lambda got: any(r.envelope["aggregateId"] == other["id"] for r in got),
+                keep=lambda record: record.tenant == tenant,
+            )
+            failed = relay.metric("crm_customer360_relay_failed_events_total", {"reason": "no-topic"})
+    finally:
+        async with admin.begin() as connection:
+            await connection.execute(
+                text("DELETE FROM crm_customer360.event_outbox WHERE tenant_id = :t AND aggregate_id = :agg"),
+                {"t": tenant, "agg": stuck},
+            )
+        await admin.dispose()
+    assert ([other["id"]], True) == ([r.envelope["aggregateId"] for r in records], failed >= 1)

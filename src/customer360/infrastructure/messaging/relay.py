@@ -104,14 +104,17 @@ class _Delivery:
 
 
 def plan_batch(
-    rows: Sequence[OutboxRow], encode: Callable[[OutboxRow], tuple[str, EncodedEvent]]
+    rows: Sequence[OutboxRow],
+    encode: Callable[[OutboxRow], tuple[str, EncodedEvent]],
+    blocked: set[str] | None = None,
 ) -> tuple[list[Outgoing], list[tuple[OutboxRow, str]]]:
     """The rows to send (in position order) and the rows held back with the reason.
 
     ``encode`` returns (topic, encoded record) or raises. A row that fails holds back every later row of
-    the same aggregate in this batch; they are sent once it can be.
+    the same aggregate; ``blocked`` (updated here) carries those aggregates from batch to batch until the
+    failed row is tried again.
     """
-    blocked: set[str] = set()
+    blocked = set() if blocked is None else blocked
     outgoing: list[Outgoing] = []
     held: list[tuple[OutboxRow, str]] = []
     for row in rows:
@@ -225,22 +228,28 @@ class OutboxRelay:
         # Positions follow commit order, so "after the last position sent" never skips a later commit,
         # and rows whose marks are still being written are not read again.
         cursor = 0
-        next_purge = 0.0
+        # A row not acknowledged (or not encodable) is tried again after a backoff; until then the later
+        # rows of its customer are held back, everyone else's go on.
+        blocked: set[str] = set()
+        retry_from: int | None = None
+        retry_at = next_purge = 0.0
         try:
             while not stop.is_set():
                 self._wake.clear()
+                if retry_from is not None and time.monotonic() >= retry_at:
+                    await books.drain()  # what was acked meanwhile is marked, so it is not read again
+                    cursor, retry_from = min(cursor, retry_from - 1), None
+                    blocked.clear()
                 rows = await store.unpublished(self._config.batch_size, after=cursor)
                 if rows:
-                    outcome = await self._publish(producer, rows)
+                    outcome = await self._publish(producer, rows, blocked)
                     await books.submit([p.position for p in outcome.acked], outcome.failed)
-                    if outcome.retry_from is None:
-                        cursor = rows[-1].position
+                    cursor = rows[-1].position
+                    if outcome.retry_from is not None:
+                        retry_from = min(retry_from or outcome.retry_from, outcome.retry_from)
+                        retry_at = time.monotonic() + backoff.next()
+                    elif retry_from is None:
                         backoff.reset()
-                    else:
-                        # Read again from the first row not acknowledged, once the marks are written.
-                        await books.drain()
-                        cursor = outcome.retry_from - 1
-                        await self._sleep(stop, backoff.next())
                 if self._fatal.is_set():
                     raise ConnectionError("the producer hit a fatal error; a new one will be created")
                 books.check()
@@ -248,18 +257,21 @@ class OutboxRelay:
                     await books.purge(self._config.retention)
                     next_purge = time.monotonic() + self._config.purge_interval
                 if len(rows) < self._config.batch_size:
+                    wait = self._config.poll_interval
+                    if retry_from is not None:
+                        wait = max(0.0, min(wait, retry_at - time.monotonic()))
                     # A NOTIFY that arrived since the clear() above has set the event: no lost wake-up.
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self._config.poll_interval)
+                        await asyncio.wait_for(self._wake.wait(), wait)
             await books.drain(within=self._config.shutdown_grace)
         finally:
             await books.close()
 
-    async def _publish(self, producer: MessageProducer, rows: list[OutboxRow]) -> BatchOutcome:
+    async def _publish(self, producer: MessageProducer, rows: list[OutboxRow], blocked: set[str]) -> BatchOutcome:
         """Send one batch in position order and wait for the broker's acks."""
         if not self._topics_ready:
             self._topics_ready = await asyncio.to_thread(self._ensure_topics)
-        outgoing, held = plan_batch(rows, self._encode)
+        outgoing, held = plan_batch(rows, self._encode, blocked)
         for row, reason in held:
             if reason != "blocked-by-earlier-event":
                 _log.error(
@@ -292,6 +304,7 @@ class OutboxRelay:
                 )
                 continue
             unacked.append(row.position)
+            blocked.add(row.aggregate_id)
             if delivery.done:
                 failed.append(row.position)
                 reason = delivery.error.name() if hasattr(delivery.error, "name") else "delivery-failed"
