@@ -63,7 +63,7 @@ def _random_population(tenant: str, count: int, now: datetime, rng: random.Rando
             channel, purpose = rng.choice(QUESTIONS)
             effective = rng.choice(moments)
             expires = rng.choice([None, None, now - timedelta(days=1), now + timedelta(days=1)])
-            point = rng.random() < 0.15
+            point = channel is Channel.EMAIL and rng.random() < 0.15
             records.append(
                 {
                     "tenant_id": tenant,

@@ -1,13 +1,15 @@
 """Read side of the consent policy: the single check's inputs, the bulk check, expiring grants.
 
-**The bulk check decides in SQL.** For up to 100,000 customers one statement picks each customer's
-deciding channel-wide record (``DISTINCT ON`` in the order of ``domain.consent.precedence``: effective
-time, then REVOKED > EXPIRED > PENDING > GRANTED, then recording time, then id) and keeps the customers
-whose record is an unexpired grant on a legal basis the purpose accepts, whose profile is neither erased
-nor suppressed, and whose preferences do not opt the channel out (``consent_policy.channel_opted_out``).
-It runs on its own small asyncpg pool, like the profile lookup: campaign checks are large and must not
-queue behind, or starve, the request pool. ``tests/integration/test_consent_bulk_check.py`` holds this SQL
-and the domain to the same answers.
+**The bulk check decides in SQL, from a maintained state.** ``consent_state`` holds, per customer,
+channel and purpose, the deciding channel-wide record (a trigger on ``consent_record`` keeps it in the
+order of ``domain.consent.precedence``; privacy_sql.py). For up to 100,000 ids one statement keeps the
+customers whose deciding record is an unexpired grant on a legal basis the purpose accepts, minus the
+profiles that are erased, suppressed or opted out of the channel (``consent_policy.channel_opted_out``).
+Those are found through a partial index over the few profiles that can be restricted at all, so the
+statement reads one narrow row per id and never sorts the history. It runs on its own small asyncpg
+pool, like the profile lookup: campaign checks are large and must not queue behind, or starve, the
+request pool. ``tests/integration/test_consent_bulk_check.py`` holds this SQL (and the trigger) and the
+domain to the same answers.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+import orjson
 from sqlalchemy import select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from customer360.application.consent_checks import DecisionInputs, ExpiringGrant
 from customer360.application.privacy_ports import StoredPolicy
 from customer360.domain.consent import ContactPoint, ContactPointKind
-from customer360.domain.consent_policy import CustomerContext, PurposePolicy, default_policy
+from customer360.domain.consent_policy import ALL_TOPICS, CustomerContext, PurposePolicy, default_policy
 from customer360.domain.errors import InvalidValue
 from customer360.domain.ids import CUSTOMER_PREFIX, is_valid_id
 from customer360.domain.privacy import SUPPRESSED_FLAG
@@ -35,6 +38,7 @@ from customer360.infrastructure.persistence.database import tenant_transaction
 from customer360.infrastructure.persistence.documents import communication_from
 from customer360.infrastructure.persistence.profile_queries import decode_cursor, encode_cursor
 from customer360.infrastructure.persistence.tables import (
+    CONTACT_RESTRICTED,
     SCHEMA,
     consent_purpose_policy,
     consent_record,
@@ -56,30 +60,36 @@ SUPERSEDED = f"""EXISTS (
                 OR (l.status = 'GRANTED'
                     AND (l.recorded_at, l.id COLLATE "C") > (c.recorded_at, c.id COLLATE "C"))))))"""
 
-_OPTED_OUT = """COALESCE(
-    (SELECT NOT (e->>'optIn')::boolean FROM jsonb_array_elements(COALESCE(p.communication->'channels', '[]'::jsonb)) e
-      WHERE e->>'channel' = $3 AND e->>'topic' = $4 LIMIT 1),
-    (SELECT NOT (e->>'optIn')::boolean FROM jsonb_array_elements(COALESCE(p.communication->'channels', '[]'::jsonb)) e
-      WHERE e->>'channel' = $3 AND e->>'topic' = 'ALL' LIMIT 1),
-    false)"""
+# Opted out (consent_policy.channel_opted_out): the entry for (channel, purpose) says no, or there is
+# none and the entry for (channel, ALL) says no. Entries are unique per (channel, topic).
+_OPTED_OUT = """((p.communication -> 'channels') @> $7::jsonb
+     OR ((p.communication -> 'channels') @> $8::jsonb AND NOT (p.communication -> 'channels') @> $9::jsonb))"""
 
 BULK_ALLOWED = f"""
-WITH deciding AS (
-    SELECT DISTINCT ON (c.customer_id) c.customer_id, c.status, c.legal_basis, c.expires_at
-      FROM {SCHEMA}.consent_record c
-     WHERE c.tenant_id = $1 AND c.channel = $3 AND c.purpose = $4 AND c.contact_point_kind IS NULL
-       AND c.customer_id = ANY($2::text[])
-     ORDER BY c.customer_id, c.effective_at DESC, {_RANK.format(t="c")} DESC, c.recorded_at DESC,
-              c.id COLLATE "C" DESC
+WITH candidates AS (
+    SELECT s.customer_id
+      FROM {SCHEMA}.consent_state s
+      JOIN unnest($2::text[]) AS i(id) ON i.id = s.customer_id
+     WHERE s.tenant_id = $1 AND s.channel = $3 AND s.purpose = $4
+       AND s.status = 'GRANTED' AND (s.expires_at IS NULL OR s.expires_at > $5) AND s.legal_basis = ANY($6::text[])
+), excluded AS (
+    SELECT p.id
+      FROM {SCHEMA}.customer_profile p
+     WHERE p.tenant_id = $1 AND ({CONTACT_RESTRICTED})
+       AND (p.status = '{CustomerStatus.ERASED.value}' OR '{SUPPRESSED_FLAG}' = ANY(p.privacy_flags) OR {_OPTED_OUT})
 )
-SELECT d.customer_id
-  FROM deciding d
-  JOIN {SCHEMA}.customer_profile p ON p.tenant_id = $1 AND p.id = d.customer_id
- WHERE d.status = 'GRANTED' AND (d.expires_at IS NULL OR d.expires_at > $5)
-   AND d.legal_basis = ANY($6::text[])
-   AND p.status <> '{CustomerStatus.ERASED.value}' AND NOT ('{SUPPRESSED_FLAG}' = ANY(p.privacy_flags))
-   AND NOT {_OPTED_OUT}
+SELECT c.customer_id FROM candidates c WHERE NOT EXISTS (SELECT 1 FROM excluded e WHERE e.id = c.customer_id)
 """
+
+
+def opt_out_patterns(channel: Channel, purpose: str) -> tuple[str, str, str]:
+    """The containment patterns of _OPTED_OUT ($7, $8, $9) as JSON text."""
+    return (
+        orjson.dumps([{"channel": channel.value, "topic": purpose, "optIn": False}]).decode(),
+        orjson.dumps([{"channel": channel.value, "topic": ALL_TOPICS, "optIn": False}]).decode(),
+        orjson.dumps([{"channel": channel.value, "topic": purpose}]).decode(),
+    )
+
 
 _EXPIRING = text(f"""
 SELECT c.* FROM {SCHEMA}.consent_record c
@@ -218,7 +228,10 @@ class SqlConsentChecks:
         bases = sorted(b.value for b in policy.legal_bases)
         async with self._pool.acquire() as connection, connection.transaction(readonly=True):
             await connection.execute(_SET_TENANT, tenant_id)
-            rows = await connection.fetch(BULK_ALLOWED, tenant_id, wanted, channel.value, policy.purpose, now, bases)
+            patterns = opt_out_patterns(channel, policy.purpose)
+            rows = await connection.fetch(
+                BULK_ALLOWED, tenant_id, wanted, channel.value, policy.purpose, now, bases, *patterns
+            )
         allowed = {row[0] for row in rows}
         return [customer_id for customer_id in wanted if customer_id in allowed]
 

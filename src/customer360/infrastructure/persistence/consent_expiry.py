@@ -39,6 +39,7 @@ SELECT DISTINCT c.tenant_id, c.customer_id FROM {SCHEMA}.consent_record c
 class SweepResult:
     customers: int
     expired: int
+    failed: int = 0
 
 
 class ConsentExpirySweep:
@@ -58,15 +59,23 @@ class ConsentExpirySweep:
 
     async def run_once(self) -> SweepResult:
         due = await self.due()
-        expired = 0
+        expired = failed = 0
         for tenant_id, customer_id in due:
             context = RequestContext(
                 tenant_id=tenant_id, actor=SWEEP_ACTOR, correlation_id=f"expiry-{new_ulid()}", source="SYSTEM"
             )
-            appended = await self._executor.execute(context, expire_consents, ExpireConsents(customer_id))
+            try:
+                appended = await self._executor.execute(context, expire_consents, ExpireConsents(customer_id))
+            except Exception as exc:  # one customer's bad data must not stop the others' expiry
+                failed += 1
+                _log.error(
+                    "consent expiry failed",
+                    extra={"tenant_id": tenant_id, "customer_id": customer_id, "error_type": type(exc).__name__},
+                )
+                continue
             expired += len(appended)
-        _log.info("consent expiry sweep", extra={"customers": len(due), "expired": expired})
-        return SweepResult(len(due), expired)
+        _log.info("consent expiry sweep", extra={"customers": len(due), "expired": expired, "failed": failed})
+        return SweepResult(len(due), expired, failed)
 
 
 class ConsentExpiryInServe:

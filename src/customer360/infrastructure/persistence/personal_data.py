@@ -136,6 +136,13 @@ LOCATIONS: tuple[PersonalDataLocation, ...] = (
     PersonalDataLocation(t.legal_hold, ("customer_id",), None, export="legalHolds"),
     PersonalDataLocation(t.erasure_request, ("customer_id",), None, export="erasureRequests"),
     PersonalDataLocation(t.data_access_log, ("customer_id",), None, export="accessLog"),
+    # Duplicate detection (migration 0005): normalised values and hashes derived from the profile.
+    PersonalDataLocation(
+        t.match_record, ("customer_id",), "MATCH_FEATURES", erased_by="rebuilt when the profile is saved: none"
+    ),
+    PersonalDataLocation(
+        t.match_key, ("customer_id",), "MATCH_KEYS", erased_by="rebuilt when the profile is saved: none"
+    ),
 )
 
 NOT_PERSONAL: dict[str, str] = {
@@ -143,8 +150,15 @@ NOT_PERSONAL: dict[str, str] = {
     "duplicate_pair": "decisions about pairs of ids",
     "survivorship_policy": "tenant configuration",
     "consent_purpose_policy": "tenant configuration",
+    "consent_state": "derived from consent_record by a trigger: ids, statuses, dates; channel-wide, no contact points",
     "consent_confirmation": "SHA-256 of random tokens; confirming is refused once the profile is erased",
     "suppressed_contact_point": "keyed hashes that exist to recognise an erased person: kept by design",
+    "match_stop_key": "hashes of keys shared by more than the block cap (100) profiles; no customer id",
+    "match_model": "tenant model parameters (probabilities per field and level)",
+    "duplicate_policy": "tenant configuration",
+    "duplicate_scan": "job status and counts",
+    "duplicate_candidate": "scores and field levels of pairs of ids; no values",
+    "duplicate_cluster": "groups of ids",
 }
 
 

@@ -145,11 +145,112 @@ def _functions(schema: str) -> dict[str, str]:
     }
 
 
+# --- consent_state: the deciding channel-wide record per (customer, channel, purpose) -----------------
+# Kept by a trigger, so every writer (consent capture, merge re-pointing, unmerge, imports) keeps it
+# right without knowing it exists. Inserts keep the later statement (domain.consent.precedence, repeated
+# here); an update of the owner or the point, and a delete, recompute the keys concerned from the history.
+# The functions are SECURITY DEFINER so that the service role may read consent_state but not write it:
+# it is derived from the append-only history and must not drift from it. Every consent write of one
+# customer happens under that customer's row lock (capture, confirmation, expiry, merge), so the
+# recomputation reads a settled history.
+CONSENT_STATE_RANK = """
+CREATE OR REPLACE FUNCTION {schema}.consent_state_rank(status text) RETURNS smallint
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT (CASE status WHEN 'REVOKED' THEN 3 WHEN 'EXPIRED' THEN 2 WHEN 'PENDING' THEN 1 ELSE 0 END)::smallint
+$$
+"""
+
+_STATE_COLUMNS = (
+    "tenant_id, channel, purpose, customer_id, consent_id, status, legal_basis, expires_at, effective_at, "
+    "status_rank, recorded_at"
+)
+
+CONSENT_STATE_REFRESH = f"""
+CREATE OR REPLACE FUNCTION {{schema}}.consent_state_refresh(
+    p_tenant text, p_customer text, p_channel text, p_purpose text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = {{schema}}, pg_temp AS $$
+BEGIN
+  DELETE FROM consent_state
+   WHERE tenant_id = p_tenant AND channel = p_channel AND purpose = p_purpose AND customer_id = p_customer;
+  INSERT INTO consent_state ({_STATE_COLUMNS})
+  SELECT c.tenant_id, c.channel, c.purpose, c.customer_id, c.id, c.status, c.legal_basis, c.expires_at,
+         c.effective_at, consent_state_rank(c.status), c.recorded_at
+    FROM consent_record c
+   WHERE c.tenant_id = p_tenant AND c.customer_id = p_customer AND c.channel = p_channel
+     AND c.purpose = p_purpose AND c.contact_point_kind IS NULL
+   ORDER BY c.effective_at DESC, consent_state_rank(c.status) DESC, c.recorded_at DESC, c.id COLLATE "C" DESC
+   LIMIT 1;
+END
+$$
+"""
+
+CONSENT_STATE_TRACK = f"""
+CREATE OR REPLACE FUNCTION {{schema}}.consent_state_track() RETURNS trigger
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = {{schema}}, pg_temp AS $$
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.contact_point_kind IS NULL THEN
+    PERFORM consent_state_refresh(OLD.tenant_id, OLD.customer_id, OLD.channel, OLD.purpose);
+  END IF;
+  IF TG_OP = 'UPDATE' AND NEW.contact_point_kind IS NULL THEN
+    PERFORM consent_state_refresh(NEW.tenant_id, NEW.customer_id, NEW.channel, NEW.purpose);
+  ELSIF TG_OP = 'INSERT' AND NEW.contact_point_kind IS NULL THEN
+    INSERT INTO consent_state AS s ({_STATE_COLUMNS})
+    VALUES (NEW.tenant_id, NEW.channel, NEW.purpose, NEW.customer_id, NEW.id, NEW.status, NEW.legal_basis,
+            NEW.expires_at, NEW.effective_at, consent_state_rank(NEW.status), NEW.recorded_at)
+    ON CONFLICT (tenant_id, channel, purpose, customer_id) DO UPDATE SET
+      consent_id = EXCLUDED.consent_id, status = EXCLUDED.status, legal_basis = EXCLUDED.legal_basis,
+      expires_at = EXCLUDED.expires_at, effective_at = EXCLUDED.effective_at,
+      status_rank = EXCLUDED.status_rank, recorded_at = EXCLUDED.recorded_at
+    WHERE (EXCLUDED.effective_at, EXCLUDED.status_rank, EXCLUDED.recorded_at, EXCLUDED.consent_id)
+        > (s.effective_at, s.status_rank, s.recorded_at, s.consent_id);
+  END IF;
+  RETURN NULL;
+END
+$$
+"""
+
+CONSENT_STATE_TRIGGER = """
+CREATE TRIGGER consent_state_track
+AFTER INSERT OR DELETE OR UPDATE OF customer_id, channel, purpose, status, contact_point_kind, effective_at
+ON {schema}.consent_record FOR EACH ROW EXECUTE FUNCTION {schema}.consent_state_track()
+"""
+
+CONSENT_STATE_BACKFILL = f"""
+INSERT INTO {{schema}}.consent_state ({_STATE_COLUMNS})
+SELECT DISTINCT ON (c.tenant_id, c.channel, c.purpose, c.customer_id)
+       c.tenant_id, c.channel, c.purpose, c.customer_id, c.id, c.status, c.legal_basis, c.expires_at,
+       c.effective_at, {{schema}}.consent_state_rank(c.status), c.recorded_at
+  FROM {{schema}}.consent_record c
+ WHERE c.contact_point_kind IS NULL
+ ORDER BY c.tenant_id, c.channel, c.purpose, c.customer_id, c.effective_at DESC,
+          {{schema}}.consent_state_rank(c.status) DESC, c.recorded_at DESC, c.id COLLATE "C" DESC
+"""
+
+
+def consent_state_statements(schema: str) -> list[str]:
+    """Functions and trigger of consent_state, then its backfill from the history. The backfill runs as
+    the owner with row-level security briefly not forced on the two tables (in the migration's
+    transaction), since the owner has no tenant of its own."""
+    statements = [
+        CONSENT_STATE_RANK.format(schema=schema),
+        CONSENT_STATE_REFRESH.format(schema=schema),
+        CONSENT_STATE_TRACK.format(schema=schema),
+        CONSENT_STATE_TRIGGER.format(schema=schema),
+    ]
+    for signature in ("consent_state_refresh(text, text, text, text)", "consent_state_track()"):
+        statements.append(f"REVOKE ALL ON FUNCTION {schema}.{signature} FROM PUBLIC")
+    statements += [f"ALTER TABLE {schema}.{t} NO FORCE ROW LEVEL SECURITY" for t in ("consent_record", "consent_state")]
+    statements.append(CONSENT_STATE_BACKFILL.format(schema=schema))
+    statements += [f"ALTER TABLE {schema}.{t} FORCE ROW LEVEL SECURITY" for t in ("consent_record", "consent_state")]
+    return statements
+
+
 def upgrade_statements(schema: str, app_role: str) -> list[str]:
     statements = [
         customer_json(schema, privacy=True),
         ERASED_ATTRIBUTES.format(schema=schema),
         ERASED_IMAGE.format(schema=schema),
+        *consent_state_statements(schema),
     ]
     for signature, body in _functions(schema).items():
         statements.append(_definer(schema, signature, body))
@@ -159,7 +260,13 @@ def upgrade_statements(schema: str, app_role: str) -> list[str]:
 
 
 def downgrade_statements(schema: str) -> list[str]:
-    statements = [f"DROP FUNCTION IF EXISTS {schema}.{signature}" for signature in _functions(schema)]
+    statements = [
+        f"DROP TRIGGER IF EXISTS consent_state_track ON {schema}.consent_record",
+        f"DROP FUNCTION IF EXISTS {schema}.consent_state_track()",
+        f"DROP FUNCTION IF EXISTS {schema}.consent_state_refresh(text, text, text, text)",
+        f"DROP FUNCTION IF EXISTS {schema}.consent_state_rank(text)",
+    ]
+    statements += [f"DROP FUNCTION IF EXISTS {schema}.{signature}" for signature in _functions(schema)]
     statements.append(f"DROP FUNCTION IF EXISTS {schema}.erased_image(jsonb)")
     statements.append(f"DROP FUNCTION IF EXISTS {schema}.erased_attributes(jsonb)")
     statements.append(customer_json(schema, privacy=False))

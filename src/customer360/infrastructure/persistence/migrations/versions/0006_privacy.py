@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql as pg
 
 from customer360.infrastructure.persistence import privacy_sql
 from customer360.infrastructure.persistence.roles import APP_ROLE, tenant_isolation_sql, worker_access_sql
+from customer360.infrastructure.persistence.tables import CONTACT_RESTRICTED
 
 revision = "0006_privacy"
 down_revision = "0005_duplicate_detection"
@@ -65,16 +66,16 @@ def _profile_columns() -> None:
         schema=S,
         postgresql_where=sa.text("merged_into IS NOT NULL"),
     )
+    op.create_index(
+        "ix_customer_profile_contact_restricted",
+        "customer_profile",
+        ["tenant_id", "id"],
+        schema=S,
+        postgresql_where=sa.text(CONTACT_RESTRICTED),
+    )
 
 
 def _consent_indexes() -> None:
-    op.create_index(
-        "ix_consent_record_channel_wide",
-        "consent_record",
-        ["tenant_id", "channel", "purpose", "customer_id"],
-        schema=S,
-        postgresql_where=sa.text("contact_point_kind IS NULL"),
-    )
     op.create_index(
         "ix_consent_record_tenant_id_expires_at",
         "consent_record",
@@ -92,6 +93,22 @@ def _consent_indexes() -> None:
 
 
 def _tables() -> None:
+    op.create_table(
+        "consent_state",
+        _tenant(),
+        sa.Column("channel", sa.String(10), nullable=False),
+        sa.Column("purpose", sa.String(40), nullable=False),
+        sa.Column("customer_id", ID, nullable=False),
+        sa.Column("consent_id", sa.String(40, collation="C"), nullable=False),
+        sa.Column("status", sa.String(10), nullable=False),
+        sa.Column("legal_basis", sa.String(24), nullable=False),
+        _ts("expires_at", nullable=True),
+        _ts("effective_at"),
+        sa.Column("status_rank", sa.SmallInteger, nullable=False),
+        _ts("recorded_at"),
+        sa.PrimaryKeyConstraint("tenant_id", "channel", "purpose", "customer_id", name="pk_consent_state"),
+        schema=S,
+    )
     op.create_table(
         "consent_purpose_policy",
         _tenant(),
@@ -187,6 +204,8 @@ def _tables() -> None:
 
 
 GRANTS = {
+    # Derived from the consent history by a trigger (privacy_sql.py): the service only reads it.
+    "consent_state": "SELECT",
     "consent_purpose_policy": "SELECT, INSERT, UPDATE",
     # A token is used once: only its use may be recorded.
     "consent_confirmation": "SELECT, INSERT, UPDATE (used_at, confirmation_consent_id)",
@@ -225,9 +244,9 @@ def downgrade() -> None:
     for index in (
         "ix_consent_record_expires_at",
         "ix_consent_record_tenant_id_expires_at",
-        "ix_consent_record_channel_wide",
     ):
         op.drop_index(index, table_name="consent_record", schema=S)
-    op.drop_index("ix_customer_profile_tenant_id_merged_into", table_name="customer_profile", schema=S)
+    for index in ("ix_customer_profile_contact_restricted", "ix_customer_profile_tenant_id_merged_into"):
+        op.drop_index(index, table_name="customer_profile", schema=S)
     op.drop_column("customer_profile", "tombstone", schema=S)
     op.drop_column("customer_profile", "privacy_flags", schema=S)
