@@ -116,8 +116,10 @@ class RecordBlockedErasure:
 
 
 async def _lineage_locked(uow: UnitOfWork, customer_id: str) -> list[CustomerProfile]:
+    """The lineage's profiles, survivor first; locked in id order (like merges), so no deadlock."""
     lineage = await uow.privacy.lineage(customer_id)
-    return [await uow.customers.get_for_update(i) for i in sorted(lineage)]
+    locked = {i: await uow.customers.get_for_update(i) for i in sorted(lineage)}
+    return [locked[i] for i in lineage]
 
 
 async def erase_customer(cmd: EraseCustomer, uow: UnitOfWork, env: HandlerEnv) -> ErasureRequest:
