@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.8
 
 .DEFAULT_GOAL := help
-.PHONY: help run test check format lint typecheck test-unit test-integration test-e2e lock bench-lookup bench-matching bench-relay clean
+.PHONY: help run test check format lint typecheck test-unit test-integration test-e2e lock bench-lookup bench-matching bench-consent bench-relay clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ bench-matching: $(VENV)/.bench-installed ## Matching accuracy and speed on FEBRL
 
 bench-relay: $(VENV)/.dev-installed ## Outbox relay throughput (events/s) and commit-to-ack latency, real broker
 	$(BIN)/python benchmarks/relay.py
+
+bench-consent: $(VENV)/.dev-installed ## Bulk consent check: 100,000 ids in one request (target <= 1 s)
+	$(BIN)/python benchmarks/consent_check.py
 
 clean: ## Remove the virtualenv and caches (not the embedded database under DATA_DIR)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .schemathesis
