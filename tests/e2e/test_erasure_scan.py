@@ -141,8 +141,14 @@ async def _build_history(http: httpx.AsyncClient, headers: dict[str, str], perso
     """Three profiles of the person with contacts, consents, changes, a stored response; merged."""
     keyed = {**headers, "Idempotency-Key": f"create-{person.tag}"}
     golden = await _ok(await http.post(CUSTOMERS, json=person.profile(0, 0, 0), headers=keyed), 201)
-    first = await _ok(await http.post(CUSTOMERS, json=person.profile(1, 1, 1), headers=headers), 201)
-    second = await _ok(await http.post(CUSTOMERS, json=person.profile(2, 2, 0), headers=headers), 201)
+    # The same person twice more: past the real-time duplicate check, as a steward's import would be.
+    override = {**headers, "X-Override-Reason": "known duplicate"}
+    first = await _ok(
+        await http.post(CUSTOMERS, json=person.profile(1, 1, 1), params={"override": "true"}, headers=override), 201
+    )
+    second = await _ok(
+        await http.post(CUSTOMERS, json=person.profile(2, 2, 0), params={"override": "true"}, headers=override), 201
+    )
     ids = [golden["id"], first["id"], second["id"]]
     contact = {"name": person.contact_name, "email": person.emails[2], "phone": person.phones[2][0], "role": "BILLING"}
     added = await _ok(await http.post(f"{CUSTOMERS}/{ids[1]}/contacts", json=contact, headers=headers), 201)

@@ -17,7 +17,7 @@ from customer360.infrastructure.consumers.applier import EventApplier
 from customer360.infrastructure.messaging.avro_codec import AvroEventCodec
 from tests.support.api import CUSTOMERS, create_customer, record_consent
 from tests.support.consumed import lead, message
-from tests.support.privacy import API, check, erase, merge_into
+from tests.support.privacy import API, check, create_duplicate, erase, merge_into
 
 PERSON = {
     "kind": "PERSON",
@@ -31,8 +31,8 @@ PERSON = {
 async def _lineage(client: httpx.AsyncClient, headers: dict[str, str]) -> list[str]:
     """A golden profile with two duplicates merged into it: [golden, duplicate, duplicate]."""
     golden = (await create_customer(client, headers, **PERSON))["id"]
-    first = (await create_customer(client, headers, **{**PERSON, "emails": [{"address": "o.w@example.net"}]}))["id"]
-    second = (await create_customer(client, headers, **{**PERSON, "phones": [{"number": "+49 30 5550102"}]}))["id"]
+    first = (await create_duplicate(client, headers, **{**PERSON, "emails": [{"address": "o.w@example.net"}]}))["id"]
+    second = (await create_duplicate(client, headers, **{**PERSON, "phones": [{"number": "+49 30 5550102"}]}))["id"]
     await merge_into(client, headers, golden, first)
     await merge_into(client, headers, golden, second)
     return [golden, first, second]

@@ -13,7 +13,7 @@ from customer360.infrastructure.consumers.applier import EventApplier
 from customer360.infrastructure.messaging.avro_codec import AvroEventCodec
 from tests.support.api import CUSTOMERS, create_customer, record_consent
 from tests.support.consumed import contract, master_update, message, service_order
-from tests.support.privacy import merge_into, without
+from tests.support.privacy import create_duplicate, merge_into, without
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ async def _merged_person(client: httpx.AsyncClient, headers: dict[str, str]) -> 
         familyName="Gabler",
         emails=[{"address": "hedda@example.org"}],
     )
-    duplicate = await create_customer(
+    duplicate = await create_duplicate(
         client,
         headers,
         kind="PERSON",

@@ -24,6 +24,19 @@ def ahead(**delta: float) -> str:
     return iso(datetime.now(UTC) + timedelta(**delta))
 
 
+async def create_duplicate(client: httpx.AsyncClient, headers: dict[str, str], **body: Any) -> dict[str, Any]:
+    """POST /customers with the duplicate check's override (the steward knows it is the same person)."""
+    body.setdefault("name", "Acme Corporation")
+    response = await client.post(
+        CUSTOMERS,
+        json=body,
+        params={"override": "true"},
+        headers={**headers, "X-Override-Reason": "test: a deliberate duplicate"},
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
 async def check(
     client: httpx.AsyncClient, headers: dict[str, str], customer_id: str, channel: str = "EMAIL", **params: str
 ) -> dict[str, Any]:
