@@ -29,6 +29,7 @@ from tests.support.relay import (
     running_relay,
     settings_env,
 )
+from tests.support.service import free_port
 
 PERMISSIONS = "crm.customer:read,crm.customer:write"
 LEADER = "relay holds the publisher lock"
@@ -110,12 +111,16 @@ async def test_a_relay_killed_mid_batch_loses_nothing_and_the_standby_takes_over
     tenant = f"t-{secrets.token_hex(6)}"
     env = settings_env(database, private_broker.bootstrap_servers, log_level="DEBUG")
     topics = published_topics(kafka_settings(database, private_broker.bootstrap_servers))
-    first = CliProcess("relay", env, tmp_path / "first.log")
-    second = CliProcess("relay", env, tmp_path / "second.log")
+    ports = {"first": free_port(), "second": free_port()}
+    first = CliProcess("relay", {**env, "RELAY_METRICS_PORT": str(ports["first"])}, tmp_path / "first.log")
+    second = CliProcess("relay", {**env, "RELAY_METRICS_PORT": str(ports["second"])}, tmp_path / "second.log")
     try:
         first.start()
         second.start()
         first, second = await asyncio.to_thread(leader_and_standby, first, second)
+        # Each standalone relay serves its metrics on its own port: 1 for the publisher, 0 for the standby.
+        roles = [leader_gauge(ports[name]) for name in ("first", "second")]
+        leaders = sorted(roles)
         async with client_for(app) as client:
             warm_up = await create_customer(client, tenant_headers(tenant), name="Before the kill")
             warm_ids = {event_id for event_id, *_ in await outbox_rows(services.engine, tenant)}
@@ -140,9 +145,16 @@ async def test_a_relay_killed_mid_batch_loses_nothing_and_the_standby_takes_over
     values: dict[str, set[bytes]] = defaultdict(set)
     for record in records:
         values[record.event_id].add(record.value)
+    assert leaders == [0.0, 1.0]
     assert warm_up["id"] in {aggregate for _, _, aggregate, _ in outbox}
     assert ([201] * 60 + [200] * 240, expected) == (statuses, set(values))
     assert ({1}, [True] * len(outbox)) == ({len(v) for v in values.values()}, [p for *_, p in outbox])
+
+
+def leader_gauge(port: int) -> float:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    [line] = [line for line in text.splitlines() if line.startswith("crm_customer360_relay_leader ")]
+    return float(line.split()[1])
 
 
 def leader_and_standby(one: CliProcess, other: CliProcess) -> tuple[CliProcess, CliProcess]:

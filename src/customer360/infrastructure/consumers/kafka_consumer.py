@@ -18,15 +18,16 @@ import asyncio
 import contextlib
 import logging
 import time
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from customer360.domain.errors import DomainError
 from customer360.infrastructure.consumers.applier import (
     CONSUMED_EVENT_TYPES,
     Applied,
@@ -36,7 +37,6 @@ from customer360.infrastructure.consumers.applier import (
     PoisonMessage,
 )
 from customer360.infrastructure.consumers.failures import describe, is_unavailable
-from customer360.infrastructure.messaging.avro_codec import EventCodecError
 
 _log = logging.getLogger("customer360.consumer")
 
@@ -150,10 +150,10 @@ class EventConsumer:
                 attempts += 1
                 reason, text = describe(exc)
                 self._metrics.failures.labels(reason).inc()
+                # Where it failed, not the exception's text: a database error can quote row values.
                 _log.warning(
                     "message failed",
-                    extra={**_where(message), "attempt": attempts, "reason": reason},
-                    exc_info=not isinstance(exc, DomainError | EventCodecError),
+                    extra={**_where(message), "attempt": attempts, "reason": reason, "raisedAt": raised_at(exc)},
                 )
                 if attempts >= self._config.max_attempts:
                     await self._dead_letter(message, reason, text, attempts, stop)
@@ -261,6 +261,12 @@ def _where(message: ConsumedMessage) -> dict[str, Any]:
 def _label(event_type: str | None) -> str:
     """Metric label: one of the consumed event types, else "unknown" (headers are not ours to trust)."""
     return event_type if event_type in CONSUMED_EVENT_TYPES else "unknown"
+
+
+def raised_at(error: BaseException) -> str:
+    """file:line of the innermost frame (for a bug report without the message)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
 
 
 def _kafka_error_name(exc: KafkaException) -> str:
