@@ -68,6 +68,9 @@ def test_settings(database: DatabaseUrls, **overrides: object) -> Settings:
         "migrate_on_start": True,
         "db_pool_size": 5,
         "log_json": True,
+        # The check on create has its own tests (tests/integration/test_duplicate_check_api.py); elsewhere
+        # tests create look-alike profiles on purpose (to merge them, to search them).
+        "duplicate_check_on_create": False,
     }
     values.update(overrides)
     # model_validate reads no environment: tests see only these values and the defaults.

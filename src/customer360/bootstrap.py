@@ -13,15 +13,21 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customer360.application.context import Clock, RequestContext, SystemClock
+from customer360.application.duplicate_ports import MatchingLimits
+from customer360.application.duplicate_scan import ScanOptions
 from customer360.application.executor import CommandExecutor
+from customer360.domain.duplicates import DuplicatePolicy
 from customer360.domain.survivorship import Rule, SurvivorshipPolicy
+from customer360.infrastructure.duplicate_scans import ScanLauncher, auto_merger, run_scan_job
 from customer360.infrastructure.persistence.access_log import AccessLog
 from customer360.infrastructure.persistence.consent_check import SqlConsentChecks
 from customer360.infrastructure.persistence.consent_expiry import ConsentExpirySweep
 from customer360.infrastructure.persistence.database import DatabaseUrls, create_engine, derive_urls
+from customer360.infrastructure.persistence.duplicate_queries import SqlDuplicateQueries
 from customer360.infrastructure.persistence.embedded import start_embedded
 from customer360.infrastructure.persistence.history_queries import SqlHistoryQueries
 from customer360.infrastructure.persistence.idempotency import SqlIdempotencyLookup
+from customer360.infrastructure.persistence.match_index import ModelCache
 from customer360.infrastructure.persistence.migrate import current_revision, head_revision, migrate
 from customer360.infrastructure.persistence.privacy_queries import SqlPrivacyQueries
 from customer360.infrastructure.persistence.profile_lookup import ProfileLookup
@@ -62,6 +68,8 @@ class Services:
     privacy: SqlPrivacyQueries
     access_log: AccessLog
     consent_expiry: ConsentExpirySweep
+    duplicates: SqlDuplicateQueries
+    scans: ScanLauncher
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
     async def readiness(self) -> dict[str, dict[str, Any]]:
@@ -75,6 +83,7 @@ class Services:
         return {"database": {"status": "UP"}, "migrations": migrations}
 
     async def aclose(self) -> None:
+        await self.scans.aclose()
         await self.access_log.close()
         await self.consent_checks.close()
         await self.lookup.close()
@@ -96,8 +105,24 @@ async def build_services(settings: Settings, registry: CollectorRegistry | None 
 
     suppression_key = settings.suppression_hash_key.get_secret_value().encode()
 
+    duplicate_policy = duplicate_defaults(settings)
+    matching_limits = MatchingLimits(
+        max_block_size=settings.duplicate_max_block_size,
+        max_candidates=settings.duplicate_max_candidates,
+        results=settings.duplicate_check_results,
+    )
+    match_models = ModelCache()
+
     def unit_of_work(context: RequestContext) -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, context, merge_policy, suppression_key=suppression_key)
+        return SqlUnitOfWork(
+            engine,
+            context,
+            merge_policy,
+            suppression_key=suppression_key,
+            duplicate_policy=duplicate_policy,
+            matching_limits=matching_limits,
+            match_models=match_models,
+        )
 
     executor = CommandExecutor(
         unit_of_work,
@@ -115,6 +140,18 @@ async def build_services(settings: Settings, registry: CollectorRegistry | None 
         max_buffer=settings.access_log_max_buffer,
         registry=registry,
     )
+
+    async def scan_inline(tenant_id: str, job_id: str) -> Any:
+        return await run_scan_job(
+            engine,
+            tenant_id,
+            default_policy=duplicate_policy,
+            options=scan_options(settings),
+            clock=clock,
+            job_id=job_id,
+            merge=auto_merger(executor, tenant_id),
+        )
+
     return Services(
         settings=settings,
         urls=urls,
@@ -131,7 +168,30 @@ async def build_services(settings: Settings, registry: CollectorRegistry | None 
         privacy=SqlPrivacyQueries(engine),
         access_log=access_log,
         consent_expiry=ConsentExpirySweep(urls.worker, executor, clock),
+        duplicates=SqlDuplicateQueries(engine, duplicate_policy),
+        scans=ScanLauncher(
+            engine, urls.admin, runner=settings.duplicate_scan_runner, clock=clock, run_inline=scan_inline
+        ),
         registry=registry,
+    )
+
+
+def duplicate_defaults(settings: Settings) -> DuplicatePolicy:
+    """The thresholds of tenants without settings of their own."""
+    return DuplicatePolicy(
+        review_threshold=settings.duplicate_review_threshold,
+        likely_threshold=settings.duplicate_likely_threshold,
+        auto_merge=settings.duplicate_auto_merge,
+        auto_merge_threshold=settings.duplicate_auto_merge_threshold,
+    )
+
+
+def scan_options(settings: Settings) -> ScanOptions:
+    return ScanOptions(
+        chunk_size=settings.duplicate_scan_chunk_size,
+        training_records=settings.duplicate_scan_training_records,
+        min_training_records=settings.duplicate_scan_min_training_profiles,
+        max_block_size=settings.duplicate_max_block_size,
     )
 
 

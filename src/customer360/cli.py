@@ -1,4 +1,4 @@
-"""``customer360 serve | migrate | relay | consume | consent expire`` (dedup comes with the issue that adds it)."""
+"""``customer360 serve | migrate | relay | consume | consent expire | dedup scan | dedup reindex``."""
 
 from __future__ import annotations
 
@@ -109,6 +109,40 @@ def consent_expire() -> None:
         typer.echo(f"{result.expired} grants expired for {result.customers} customers")
 
     asyncio.run(run())
+
+
+dedup = typer.Typer(help="Duplicate detection: batch scans and re-indexing", no_args_is_help=True)
+app.add_typer(dedup, name="dedup")
+
+
+@dedup.command("scan")
+def dedup_scan(
+    tenant: str = typer.Option(..., help="The tenant to scan"),
+    job: str | None = typer.Option(None, help="Run (or resume) this job id; default: resume the interrupted one"),
+    restart: bool = typer.Option(False, help="Abandon an interrupted scan and start afresh"),
+    quiet: bool = typer.Option(False, help="No progress bar (for the API's scan processes)"),
+) -> None:
+    """Find duplicate candidates in a tenant: train its model, store pairs and clusters for review.
+
+    Resumable: an interrupted scan (Ctrl-C, crash) continues from its last checkpoint when run again."""
+    from customer360.infrastructure.duplicate_scan_cli import run_scan_command
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    raise typer.Exit(asyncio.run(run_scan_command(settings, tenant, job_id=job, restart=restart, quiet=quiet)))
+
+
+@dedup.command("reindex")
+def dedup_reindex(
+    tenant: str = typer.Option(..., help="The tenant whose matching data is rebuilt"),
+) -> None:
+    """Rebuild every profile's blocking keys and matching features (after changing normalisers or keys)."""
+    from customer360.infrastructure.duplicate_scan_cli import run_reindex_command
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    count = asyncio.run(run_reindex_command(settings, tenant))
+    typer.echo(f"{count} profiles re-indexed")
 
 
 def _require_kafka(settings: Settings, what: str) -> None:

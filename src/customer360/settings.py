@@ -163,6 +163,36 @@ class Settings(BaseSettings):
         100_000, ge=100, description="Entries kept while the database is unreachable; beyond, new ones are dropped"
     )
 
+    # --- duplicate detection (README "Matching and duplicates"; tenants may override thresholds) ----
+    duplicate_review_threshold: float = Field(
+        0.5, gt=0, lt=1, description="Pairs at or above this match probability are stored for review"
+    )
+    duplicate_likely_threshold: float = Field(
+        0.9, gt=0, lt=1, description="POST /customers answers 409 DUPLICATE_CUSTOMER at or above this probability"
+    )
+    duplicate_auto_merge: bool = Field(False, description="Scans merge pairs above the automatic-merge threshold")
+    duplicate_auto_merge_threshold: float = Field(
+        0.999, gt=0, lt=1, description="…and with an e-mail, phone or tax id agreeing exactly"
+    )
+    duplicate_check_on_create: bool = Field(True, description="Run the real-time duplicate check on POST /customers")
+    duplicate_max_block_size: int = Field(
+        100, ge=2, le=10_000, description="A blocking key shared by more profiles is ignored (stop key)"
+    )
+    duplicate_max_candidates: int = Field(
+        200, ge=1, le=10_000, description="Profiles scored by one real-time check (most shared keys first)"
+    )
+    duplicate_check_results: int = Field(10, ge=1, le=100, description="Candidates a check answers with, at most")
+    duplicate_scan_chunk_size: int = Field(5000, ge=10, le=100_000, description="Profiles per scan step (checkpoint)")
+    duplicate_scan_training_records: int = Field(
+        100_000, ge=100, description="Profiles sampled to train the tenant's model in a scan"
+    )
+    duplicate_scan_min_training_profiles: int = Field(
+        1000, ge=2, description="Smaller tenants keep the default model (refined by decisions): EM needs data"
+    )
+    duplicate_scan_runner: Literal["process", "inline"] = Field(
+        "process", description="API-triggered scans run as a `customer360 dedup scan` process, or inside `serve`"
+    )
+
     # --- observability -----------------------------------------------------------------------
     log_level: str = "INFO"
     log_json: bool = True

@@ -20,6 +20,7 @@ from customer360.domain.provenance import Provenance
 from customer360.domain.relationships import Relationship, RelationshipType
 from customer360.domain.survivorship import SurvivorshipPolicy
 from customer360.domain.values import ExternalReference
+from tests.unit.duplicate_fakes import DuplicateState, FakeDuplicates
 from tests.unit.merge_fakes import FakeLinks, FakeMerges
 from tests.unit.privacy_fakes import FakeConsentRules, FakePrivacy, PrivacyState
 
@@ -50,6 +51,8 @@ class Store:
     field_changes: dict[str, dict[str, datetime]] = field(default_factory=dict)
     # The privacy workflows' state (tests/unit/privacy_fakes.py).
     privacy: PrivacyState = field(default_factory=PrivacyState)
+    # Duplicate detection's state (tests/unit/duplicate_fakes.py).
+    duplicates: DuplicateState = field(default_factory=DuplicateState)
 
 
 class FakeCustomers:
@@ -169,6 +172,7 @@ class FakeUnitOfWork:
         self.links = FakeLinks(store)
         self.privacy = FakePrivacy(store.privacy, store.profiles)
         self.consent_rules = FakeConsentRules(store.privacy, store.consents)
+        self.duplicates = FakeDuplicates(store)
         self.committed = False
 
     async def __aenter__(self) -> Self:
@@ -192,6 +196,7 @@ class FakeUnitOfWork:
             self.store.published.extend(record.events)
             self.store.consents.append(record)
         self.store.privacy.audited.extend(self.privacy.events)
+        self.store.duplicates.audited.extend(self.duplicates.events)
         self.store.relationships.update(self.relationships.pending)
         self.store.replies.update(self.idempotency.saved)
         self.committed = True

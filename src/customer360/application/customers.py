@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from customer360.application.consent_workflows import respect_consent
+from customer360.application.duplicates import DuplicateCheck, check_on_create
 from customer360.application.environment import HandlerEnv
 from customer360.application.ports import UnitOfWork
 from customer360.application.privacy import flag_if_suppressed
@@ -32,6 +33,8 @@ class CreateCustomerProfile:
     attributes: Mapping[str, Any]
     status: str = "ACTIVE"
     contacts: tuple[Mapping[str, Any], ...] = ()
+    # The real-time duplicate check (POST /customers asks for it; imports and consumers do not).
+    duplicate_check: DuplicateCheck | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +110,8 @@ async def create_customer_profile(cmd: CreateCustomerProfile, uow: UnitOfWork, e
     )
     await uow.customers.add(profile)
     await flag_if_suppressed(profile, uow, env)
+    if cmd.duplicate_check is not None:
+        await check_on_create(profile, cmd.duplicate_check, uow, env)
     return ProfileChanged(profile.id, profile.version, profile.primary_contact_id)
 
 

@@ -2,11 +2,12 @@
 
 **The seam for duplicate matching.** Whether a lead belongs to an existing profile is asked of a chain of
 :class:`LeadMatcher` objects, in order; the first match wins and the lead is attached to it, otherwise a
-new profile is created. :func:`default_lead_matchers` holds the chain: today the exact keys only
-(:class:`ExactKeyMatcher`: the lead's SALES reference, its tax id, its e-mail address). The probabilistic
-duplicate check of the matching engine plugs in by appending its matcher there (or by passing a chain to
-:class:`LeadIntake`); a matcher gets the candidate with normalised values and may read through the
-unit of work and the integration store of the same transaction.
+new profile is created. :func:`default_lead_matchers` holds the chain: the exact keys
+(:class:`ExactKeyMatcher`: the lead's SALES reference, its tax id, its e-mail address), then the
+probabilistic duplicate check (``lead_matching.LikelyDuplicateMatcher``: the best profile at or above the
+tenant's likely-duplicate threshold). Another chain can be passed to :class:`LeadIntake`; a matcher gets
+the candidate with normalised values and may read through the unit of work and the integration store
+of the same transaction.
 
 A lead id is handled once whatever its event ids: the link is stored (``lead_link``) and a second event
 for the same lead finds it. Optional values that do not validate (an e-mail, a phone, a tax id typed
@@ -113,8 +114,11 @@ class ExactKeyMatcher:
 
 
 def default_lead_matchers() -> list[LeadMatcher]:
-    """The chain used by ``customer360 consume`` (the duplicate-matching engine appends its matcher here)."""
-    return [ExactKeyMatcher()]
+    """The chain used by ``customer360 consume``: exact keys, then the probabilistic duplicate check."""
+    # Imported here: lead_matching builds on this module's types.
+    from customer360.application.lead_matching import LikelyDuplicateMatcher
+
+    return [ExactKeyMatcher(), LikelyDuplicateMatcher()]
 
 
 def lead_candidate(lead: LeadCreated, *, region: str | None) -> LeadCandidate:

@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from customer360.application.context import RequestContext
+from customer360.application.duplicate_ports import DuplicateIndex
 from customer360.application.privacy_ports import ConsentRules, PrivacyStore
 from customer360.domain.consent import ConsentRecord
 from customer360.domain.customer import CustomerProfile
@@ -189,6 +190,9 @@ class UnitOfWork(Protocol):
 
     @property
     def consent_rules(self) -> ConsentRules: ...
+
+    @property
+    def duplicates(self) -> DuplicateIndex: ...
 
     async def __aenter__(self) -> Self: ...
 

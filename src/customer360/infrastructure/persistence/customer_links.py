@@ -78,6 +78,8 @@ NOT_MOVED: dict[tuple[str, str], str] = {
     ("customer_provenance", "customer_id"): "each profile keeps its own provenance",
     ("legal_hold", "customer_id"): "a hold stays on the profile it was placed on; erasure checks the whole lineage",
     ("erasure_request", "customer_id"): "the request names the id it was made for",
+    ("duplicate_candidate", "low_id"): "a scan's finding about a pair of ids; the next scan recomputes it",
+    ("duplicate_candidate", "high_id"): "a scan's finding about a pair of ids; the next scan recomputes it",
 }
 
 

@@ -26,6 +26,7 @@ from customer360.infrastructure.persistence.documents import (
     tax_id_from,
     to_document,
 )
+from customer360.infrastructure.persistence.match_index import sync_match_data
 from customer360.infrastructure.persistence.tables import (
     contact,
     customer_key,
@@ -149,6 +150,9 @@ class SqlCustomerRepository:
         return profile
 
     async def flush(self) -> None:
+        # Matching data (match_index.py) follows every profile written here, in the same transaction.
+        written = [p for p in self._seen.values() if p.id in self._new or p.changed]
+        new_ids = set(self._new)
         for profile in self._seen.values():
             if profile.id in self._new:
                 await self._insert(profile)
@@ -156,6 +160,8 @@ class SqlCustomerRepository:
                 await self._update(profile)
             profile.mark_saved()
         self._new.clear()
+        if written:
+            await sync_match_data(self._conn, self._tenant, written, new_ids)
 
     async def _insert(self, profile: CustomerProfile) -> None:
         await self._conn.execute(insert(customer_profile), [self._profile_values(profile)])

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Double,
     ForeignKeyConstraint,
     Identity,
     Index,
@@ -465,6 +466,130 @@ survivorship_policy = Table(
     PrimaryKeyConstraint("tenant_id"),
 )
 
+# --- Duplicate detection (migration 0005) ------------------------------------------------------
+# Per matchable profile: the matching engine's prepared record (match_codec.py) and the hashes of its
+# blocking keys (so a save removes exactly the old ones). Written by every flush of the profile;
+# merged and erased profiles have none. Derived data, like customer_key: no foreign key (bulk loads).
+match_record = Table(
+    "match_record",
+    metadata,
+    _tenant(),
+    Column("customer_id", ID, nullable=False),
+    Column("features", JSONB, nullable=False),
+    Column("keys", ARRAY(BigInteger), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "customer_id"),
+)
+
+# Blocking-key postings: profiles sharing a key hash are duplicate candidates. The primary key is the
+# only index (tenant, key, profile): a look-up by key is an index-only range scan.
+match_key = Table(
+    "match_key",
+    metadata,
+    _tenant(),
+    Column("key_hash", BigInteger, nullable=False),
+    Column("customer_id", ID, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "key_hash", "customer_id"),
+)
+
+# Keys shared by more profiles than the block cap, refreshed by every scan; the real-time check skips them.
+match_stop_key = Table(
+    "match_stop_key",
+    metadata,
+    _tenant(),
+    Column("key_hash", BigInteger, nullable=False),
+    Column("profiles", Integer, nullable=False),
+    _ts("refreshed_at"),
+    PrimaryKeyConstraint("tenant_id", "key_hash"),
+)
+
+# The tenant's Fellegi-Sunter model (MatchModel.to_dict), trained by scans and refined by decisions.
+match_model = Table(
+    "match_model",
+    metadata,
+    _tenant(),
+    Column("document", JSONB, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("training", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    _ts("trained_at", nullable=True),
+    _ts("updated_at"),
+    Column("updated_by", Text, nullable=False),
+    PrimaryKeyConstraint("tenant_id"),
+)
+
+# The tenant's thresholds (absent: the DUPLICATE_* settings).
+duplicate_policy = Table(
+    "duplicate_policy",
+    metadata,
+    _tenant(),
+    Column("review_threshold", Double, nullable=False),
+    Column("likely_threshold", Double, nullable=False),
+    Column("auto_merge", Boolean, nullable=False),
+    Column("auto_merge_threshold", Double, nullable=False),
+    Column("version", Integer, nullable=False),
+    _ts("updated_at"),
+    Column("updated_by", Text, nullable=False),
+    PrimaryKeyConstraint("tenant_id"),
+)
+
+# Batch scans: phase, checkpoint (resume point), progress and result.
+duplicate_scan = Table(
+    "duplicate_scan",
+    metadata,
+    _tenant(),
+    Column("id", ID, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("phase", String(20), nullable=False),
+    Column("checkpoint", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("processed", BigInteger, nullable=False, server_default=text("0")),
+    Column("total", BigInteger, nullable=False, server_default=text("0")),
+    Column("result", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("error", String(80)),
+    Column("requested_by", Text, nullable=False),
+    _ts("requested_at"),
+    _ts("started_at", nullable=True),
+    _ts("finished_at", nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    Index(None, "tenant_id", "requested_at"),
+)
+
+# Candidate pairs at or above the review threshold, lower id first, as the latest scan found them.
+# Decisions live in duplicate_pair. The queue reads by probability, then ids, newest first.
+duplicate_candidate = Table(
+    "duplicate_candidate",
+    metadata,
+    _tenant(),
+    Column("low_id", ID, nullable=False),
+    Column("high_id", ID, nullable=False),
+    Column("probability", Double, nullable=False),
+    Column("match_weight", Double, nullable=False),
+    Column("explanation", JSONB, nullable=False),
+    Column("cluster_id", ID),
+    Column("scan_id", ID, nullable=False),
+    _ts("found_at"),
+    PrimaryKeyConstraint("tenant_id", "low_id", "high_id"),
+    _profile_ref("low_id", "fk_duplicate_candidate_low"),
+    _profile_ref("high_id", "fk_duplicate_candidate_high"),
+    Index(None, "tenant_id", "probability", "low_id", "high_id"),
+    Index(None, "tenant_id", "high_id"),
+    Index(None, "tenant_id", "cluster_id"),
+)
+
+# Transitive groups of candidate pairs (union-find over pairs at or above the review threshold).
+duplicate_cluster = Table(
+    "duplicate_cluster",
+    metadata,
+    _tenant(),
+    Column("id", ID, nullable=False),
+    Column("members", ARRAY(Text), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("max_probability", Double, nullable=False),
+    Column("scan_id", ID, nullable=False),
+    _ts("found_at"),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    Index(None, "tenant_id", "max_probability", "id"),
+)
+
 # --- Privacy (migration 0006) ------------------------------------------------------------------
 # A tenant's rules per consent purpose (absent: the defaults of domain.consent_policy).
 consent_purpose_policy = Table(
@@ -609,4 +734,12 @@ TENANT_TABLES = (
     erasure_request,
     suppressed_contact_point,
     data_access_log,
+    match_record,
+    match_key,
+    match_stop_key,
+    match_model,
+    duplicate_policy,
+    duplicate_scan,
+    duplicate_candidate,
+    duplicate_cluster,
 )

@@ -12,6 +12,8 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from customer360.application.context import RequestContext
+from customer360.application.duplicate_ports import MatchingLimits
+from customer360.domain.duplicates import DuplicatePolicy
 from customer360.domain.events import DomainEvent
 from customer360.domain.survivorship import SurvivorshipPolicy
 from customer360.infrastructure.persistence.consent_repository import SqlConsentRepository
@@ -21,6 +23,7 @@ from customer360.infrastructure.persistence.customer_repository import SqlCustom
 from customer360.infrastructure.persistence.database import set_tenant
 from customer360.infrastructure.persistence.idempotency import SqlIdempotencyStore
 from customer360.infrastructure.persistence.journal import write_audit, write_outbox
+from customer360.infrastructure.persistence.match_index import ModelCache, SqlDuplicateIndex
 from customer360.infrastructure.persistence.merge_repository import SqlMergeRepository
 from customer360.infrastructure.persistence.privacy_store import SqlPrivacyStore
 from customer360.infrastructure.persistence.relationship_repository import SqlRelationshipRepository
@@ -37,6 +40,7 @@ class SqlUnitOfWork:
     links: SqlCustomerLinks
     privacy: SqlPrivacyStore
     consent_rules: SqlConsentRules
+    duplicates: SqlDuplicateIndex
 
     def __init__(
         self,
@@ -44,6 +48,9 @@ class SqlUnitOfWork:
         context: RequestContext,
         merge_policy: SurvivorshipPolicy | None = None,
         suppression_key: bytes = b"",
+        duplicate_policy: DuplicatePolicy | None = None,
+        matching_limits: MatchingLimits | None = None,
+        match_models: ModelCache | None = None,
     ) -> None:
         self._engine = engine
         self.context = context
@@ -51,6 +58,10 @@ class SqlUnitOfWork:
         self._suppression_key = suppression_key
         # The service's default survivorship policy (settings); tenants override it field by field.
         self._merge_policy = merge_policy or SurvivorshipPolicy.default()
+        # Duplicate detection: the default thresholds (settings), limits, and the process-wide model cache.
+        self._duplicate_policy = duplicate_policy or DuplicatePolicy()
+        self._matching_limits = matching_limits or MatchingLimits()
+        self._match_models = match_models or ModelCache()
         self._connection: AsyncConnection | None = None
 
     @property
@@ -77,6 +88,13 @@ class SqlUnitOfWork:
         self.links = SqlCustomerLinks(connection, tenant)
         self.privacy = SqlPrivacyStore(connection, tenant, self._suppression_key)
         self.consent_rules = SqlConsentRules(connection, tenant)
+        self.duplicates = SqlDuplicateIndex(
+            connection,
+            tenant,
+            default_policy=self._duplicate_policy,
+            limits=self._matching_limits,
+            models=self._match_models,
+        )
         return self
 
     async def __aexit__(
@@ -100,6 +118,7 @@ class SqlUnitOfWork:
         for record in self.consents.seen():
             events.extend(record.events)
         events.extend(self.privacy.events)
+        events.extend(self.duplicates.events)
         return events
 
     async def flush(self) -> None:
@@ -117,3 +136,4 @@ class SqlUnitOfWork:
         for record in self.consents.seen():
             record.events.clear()
         self.privacy.events.clear()
+        self.duplicates.events.clear()

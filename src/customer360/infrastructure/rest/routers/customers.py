@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from starlette.responses import Response
 
 from customer360.application import customers as uc
@@ -19,6 +19,7 @@ from customer360.infrastructure.persistence.merge_queries import survivor
 from customer360.infrastructure.rest.access import record_reads
 from customer360.infrastructure.rest.auth import Principal, require
 from customer360.infrastructure.rest.dispatch import Rendered, etag, expected_version, render, run_command
+from customer360.infrastructure.rest.duplicate_override import create_check
 from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, created_with_links
 from customer360.infrastructure.rest.models.customers import (
     CustomerCreate,
@@ -84,12 +85,24 @@ _CUSTOMER_LINKS = {
     summary="Create a customer profile",
     responses=created_with_links(CustomerOut, "create_customer", _CUSTOMER_LINKS, customerId="$response.body#/id"),
 )
-async def create_customer(body: CustomerCreate, request: Request, principal: Writer) -> Response:
+async def create_customer(
+    body: CustomerCreate,
+    request: Request,
+    principal: Writer,
+    override: Annotated[
+        bool, Query(description="Create even if it is a likely duplicate (409 DUPLICATE_CUSTOMER otherwise)")
+    ] = False,
+    override_reason: Annotated[
+        str | None,
+        Header(alias="X-Override-Reason", max_length=1500, description="Required with override=true (audited)"),
+    ] = None,
+) -> Response:
     data = body.model_dump(exclude_unset=True, exclude={"status", "contacts"})
     command = uc.CreateCustomerProfile(
         attributes=data,
         status=body.status,
         contacts=tuple(c.model_dump(exclude_unset=True) for c in body.contacts),
+        duplicate_check=create_check(request, override, override_reason),
     )
     return await run_command(request, principal, uc.create_customer_profile, command, present_created)
 

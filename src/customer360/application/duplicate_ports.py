@@ -1,0 +1,167 @@
+"""Driven ports of duplicate detection.
+
+``DuplicateIndex`` is part of the unit of work (``uow.duplicates``): the real-time check, dismissals,
+the tenant's thresholds and model all read and write in the command's transaction. ``ScanStore`` is
+what a batch scan needs; it works in short transactions of its own, one per chunk, so a scan can stop
+anywhere and resume from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from customer360.domain.duplicates import DuplicatePolicy
+from customer360.domain.events import DomainEvent
+from customer360.domain.matching import LabelledPair, MatchModel, PreparedRecord
+from customer360.domain.merge import PairDecision
+
+
+@dataclass(frozen=True, slots=True)
+class MatchingLimits:
+    """The service's matching limits (settings)."""
+
+    max_block_size: int = 100
+    max_candidates: int = 200
+    results: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Matching:
+    """What a check needs: the tenant's thresholds, its model (or the default) and the limits."""
+
+    policy: DuplicatePolicy
+    model: MatchModel
+    model_version: int
+    limits: MatchingLimits
+
+
+@dataclass(frozen=True, slots=True)
+class StoredModel:
+    model: MatchModel
+    version: int
+    source: str
+    trained_at: datetime | None
+    training: Mapping[str, Any] = field(default_factory=dict)
+
+
+class DuplicateIndex(Protocol):
+    """Matching data of the tenant, inside the unit of work."""
+
+    events: list[DomainEvent]
+
+    async def matching(self) -> Matching: ...
+
+    async def candidates(self, subject: PreparedRecord, *, exclude_decided: bool) -> list[PreparedRecord]:
+        """Profiles sharing a blocking key with ``subject`` (stop keys and over-shared keys skipped, best
+        ``max_candidates`` by shared keys), never ``subject`` itself; with ``exclude_decided`` not those
+        already decided as a pair with it."""
+        ...
+
+    async def decision(self, low_id: str, high_id: str) -> PairDecision | None: ...
+
+    async def save_policy(self, policy: DuplicatePolicy, *, actor: str, now: datetime) -> DuplicatePolicy:
+        """Store with an optimistic check on ``policy.version``; return it with its new version."""
+        ...
+
+    async def model_for_update(self) -> StoredModel:
+        """The tenant's model, locked until the end of the transaction (the default when none is stored)."""
+        ...
+
+    async def save_model(
+        self, model: MatchModel, *, source: str, actor: str, now: datetime, training: Mapping[str, Any] | None = None
+    ) -> int:
+        """Store the model (after `model_for_update`); return its new version."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ScanJob:
+    """A batch scan as stored: where it is and what it found so far."""
+
+    id: str
+    status: str
+    phase: str
+    checkpoint: Mapping[str, Any]
+    processed: int
+    total: int
+    result: Mapping[str, Any]
+    requested_by: str
+    requested_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateRow:
+    """A scored pair kept for review (lower id first)."""
+
+    low_id: str
+    high_id: str
+    probability: float
+    match_weight: float
+    explanation: Sequence[Mapping[str, Any]]
+
+
+class ScanStore(Protocol):
+    """Persistence of one tenant's batch scan; each method is its own short transaction."""
+
+    async def policy_and_model(self) -> tuple[DuplicatePolicy, StoredModel]: ...
+
+    async def index_missing(self, limit: int) -> int:
+        """Index up to ``limit`` matchable profiles that have no matching data yet; return how many."""
+        ...
+
+    async def count_unindexed(self) -> int: ...
+
+    async def refresh_stop_keys(self, max_block_size: int, now: datetime) -> int: ...
+
+    async def count_records(self) -> int: ...
+
+    async def sample(self, size: int, seed: int) -> list[PreparedRecord]:
+        """About ``size`` random matchable records (all of them when there are fewer)."""
+        ...
+
+    async def next_chunk(self, after: str | None, size: int) -> list[str]:
+        """The next ``size`` matchable profile ids after ``after``, in id order."""
+        ...
+
+    async def pairs_from(self, low_ids: Sequence[str]) -> list[tuple[str, str]]:
+        """Candidate pairs (low, high) whose lower id is one of ``low_ids``: sharing a key that is not a
+        stop key, never a pair already decided."""
+        ...
+
+    async def records(self, ids: Sequence[str]) -> dict[str, PreparedRecord]: ...
+
+    async def labelled_pairs(self) -> list[LabelledPair]:
+        """Stewards' decisions as labelled pairs (merges from the merge's before-images)."""
+        ...
+
+    async def save_model(self, model: MatchModel, *, actor: str, now: datetime, training: Mapping[str, Any]) -> int: ...
+
+    async def load_model(self) -> StoredModel: ...
+
+    async def job(self, scan_id: str) -> ScanJob | None: ...
+
+    async def unfinished(self) -> ScanJob | None:
+        """The latest job that is queued or was interrupted while running."""
+        ...
+
+    async def save_job(self, job: ScanJob) -> None: ...
+
+    async def save_chunk(self, job: ScanJob, rows: Sequence[CandidateRow], now: datetime) -> None:
+        """Store the chunk's pairs and the job's new checkpoint together (resume never loses or repeats)."""
+        ...
+
+    async def scan_pairs(self, scan_id: str) -> list[tuple[str, str, float]]: ...
+
+    async def save_clusters(
+        self, scan_id: str, clusters: Sequence[tuple[str, Sequence[str], float]], now: datetime
+    ) -> int:
+        """Replace the tenant's clusters, label this scan's pairs with them, drop older scans' pairs."""
+        ...
+
+    async def auto_merge_pairs(self, scan_id: str, threshold: float) -> list[CandidateRow]: ...

@@ -1,0 +1,285 @@
+"""The batch duplicate scan of one tenant, in resumable phases.
+
+1. ``INDEX`` — profiles without matching data (written before this feature, or after a re-index
+   was requested) get it.
+2. ``STOP_KEYS`` — keys shared by more than ``max_block_size`` profiles are listed as stop keys.
+3. ``TRAIN`` — the model is estimated without labels (EM) on a random sample of profiles and their
+   candidate pairs (tenants smaller than ``min_training_records`` keep the defaults: EM needs data),
+   then refined with every steward decision (dismissals, unmerges, merges with their before-images),
+   and stored as the tenant's model.
+4. ``PAIRS`` — profiles in id order, a chunk at a time: the pairs whose lower id is in the chunk (sharing
+   a key that is not a stop key, never a pair already decided) are scored; those at or above the review
+   threshold are stored with their explanations, together with the checkpoint (the last id).
+5. ``CLUSTERS`` — the stored pairs are grouped transitively (union-find) into clusters; pairs of older
+   scans that were not found again are dropped (decided pairs keep their row as history).
+6. ``AUTO_MERGE`` — only when the tenant enabled it: pairs at or above its automatic-merge threshold
+   with an identifier agreeing exactly are merged, older profile surviving.
+
+Each phase ends with the job saved at the next phase; ``PAIRS`` saves after every chunk in the same
+transaction as the chunk's pairs. A scan stopped anywhere resumes where it stopped, and never scores
+a chunk twice. Memory is bounded by a chunk and the training sample, not by the tenant's size.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from customer360.application.context import Clock
+from customer360.application.duplicate_ports import CandidateRow, ScanJob, ScanStore
+from customer360.domain.duplicates import CLUSTER_PREFIX, IDENTIFIER_FIELDS
+from customer360.domain.ids import new_id
+from customer360.domain.matching import ComparedPairs, MatchModel, PreparedRecord, cluster, compare_pairs
+
+PHASES = ("INDEX", "STOP_KEYS", "TRAIN", "PAIRS", "CLUSTERS", "AUTO_MERGE", "DONE")
+QUEUED, RUNNING, COMPLETED, FAILED = "QUEUED", "RUNNING", "COMPLETED", "FAILED"
+_INDEX_BATCH = 500
+_MIN_PRIOR = 1e-12
+
+Progress = Callable[[ScanJob], Awaitable[None] | None]
+Merger = Callable[[str, str], Awaitable[bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOptions:
+    chunk_size: int = 5000
+    training_records: int = 100_000
+    # Below this many profiles EM has too little to learn from: the defaults (refined by decisions) stay.
+    min_training_records: int = 1000
+    max_block_size: int = 100
+    seed: int = 0
+
+
+def new_job(scan_id: str, actor: str, clock: Clock) -> ScanJob:
+    return ScanJob(
+        id=scan_id,
+        status=QUEUED,
+        phase=PHASES[0],
+        checkpoint={},
+        processed=0,
+        total=0,
+        result={},
+        requested_by=actor,
+        requested_at=clock.now(),
+    )
+
+
+class _Run:
+    def __init__(
+        self,
+        store: ScanStore,
+        job: ScanJob,
+        options: ScanOptions,
+        clock: Clock,
+        actor: str,
+        on_progress: Progress | None,
+        merge: Merger | None,
+    ) -> None:
+        self.store, self.job, self.options, self.clock, self.actor = store, job, options, clock, actor
+        self._on_progress = on_progress
+        self._merge = merge
+
+    async def report(self) -> None:
+        if self._on_progress is not None:
+            outcome = self._on_progress(self.job)
+            if inspect.isawaitable(outcome):
+                await outcome
+
+    def update(self, **changes: Any) -> None:
+        self.job = dataclasses.replace(self.job, **changes)
+
+    def add_result(self, **counts: int) -> None:
+        result = dict(self.job.result)
+        for name, value in counts.items():
+            result[name] = int(result.get(name, 0)) + value
+        self.update(result=result)
+
+    async def advance(self, phase: str, **changes: Any) -> None:
+        self.update(phase=phase, processed=0, total=0, **changes)
+        await self.store.save_job(self.job)
+        await self.report()
+
+    # -- phases ------------------------------------------------------------------------------------
+    async def index(self) -> None:
+        self.update(total=await self.store.count_unindexed())
+        await self.report()
+        while indexed := await self.store.index_missing(_INDEX_BATCH):
+            self.update(processed=self.job.processed + indexed)
+            self.add_result(indexed=indexed)
+            await self.store.save_job(self.job)
+            await self.report()
+        await self.advance("STOP_KEYS")
+
+    async def stop_keys(self) -> None:
+        stop_keys = await self.store.refresh_stop_keys(self.options.max_block_size, self.clock.now())
+        self.add_result(stopKeys=stop_keys)
+        await self.advance("TRAIN")
+
+    async def train(self) -> None:
+        population = await self.store.count_records()
+        sample = await self.store.sample(self.options.training_records, self.options.seed)
+        self.update(total=len(sample))
+        await self.report()
+        pairs: list[tuple[str, str]] = []
+        for start in range(0, len(sample), self.options.chunk_size):
+            chunk = sample[start : start + self.options.chunk_size]
+            pairs += await self.store.pairs_from([r.record_id for r in chunk])
+            self.update(processed=min(len(sample), start + len(chunk)))
+            await self.report()
+        by_id = {r.record_id: r for r in sample}
+        missing = sorted(
+            {high for _, high in pairs if high not in by_id} | {low for low, _ in pairs if low not in by_id}
+        )
+        for start in range(0, len(missing), self.options.chunk_size):
+            by_id.update(await self.store.records(missing[start : start + self.options.chunk_size]))
+        compared = _compare(by_id, pairs)
+        model = MatchModel()
+        learned = population >= self.options.min_training_records
+        if learned:
+            model = estimate(model, sample, compared, population=population, seed=self.options.seed)
+        decisions = await self.store.labelled_pairs()
+        if decisions:
+            model = model.refine(decisions)
+        training = {
+            "em": learned,
+            "profiles": population,
+            "sampled": len(sample),
+            "candidatePairs": len(compared.pairs),
+            "decisions": len(decisions),
+            "seed": self.options.seed,
+            "scanId": self.job.id,
+        }
+        version = await self.store.save_model(model, actor=self.actor, now=self.clock.now(), training=training)
+        self.update(result={**self.job.result, "modelVersion": version})
+        await self.advance("PAIRS", checkpoint={**self.job.checkpoint, "modelVersion": version})
+
+    async def pairs(self) -> None:
+        policy, stored = await self.store.policy_and_model()
+        model, threshold = stored.model, policy.review_threshold
+        self.update(total=await self.store.count_records())
+        await self.report()
+        after = self.job.checkpoint.get("after")
+        while ids := await self.store.next_chunk(after, self.options.chunk_size):
+            pairs = await self.store.pairs_from(ids)
+            records = await self.store.records(sorted({i for pair in pairs for i in pair}))
+            rows = score_chunk(model, records, pairs, threshold)
+            after = ids[-1]
+            self.update(checkpoint={**self.job.checkpoint, "after": after}, processed=self.job.processed + len(ids))
+            self.add_result(candidatePairs=len(pairs), storedPairs=len(rows))
+            await self.store.save_chunk(self.job, rows, self.clock.now())
+            await self.report()
+        await self.advance("CLUSTERS")
+
+    async def clusters(self) -> None:
+        policy, _ = await self.store.policy_and_model()
+        scored = await self.store.scan_pairs(self.job.id)
+        best: dict[str, float] = {}
+        for low, high, probability in scored:
+            for member in (low, high):
+                best[member] = max(best.get(member, 0.0), probability)
+        groups = cluster(scored, policy.review_threshold)
+        labelled = [(new_id(CLUSTER_PREFIX), members, max(best[m] for m in members)) for members in groups]
+        await self.store.save_clusters(self.job.id, labelled, self.clock.now())
+        self.add_result(clusters=len(labelled), clusteredProfiles=sum(len(m) for _, m, _ in labelled))
+        await self.advance("AUTO_MERGE")
+
+    async def auto_merge(self) -> None:
+        policy, _ = await self.store.policy_and_model()
+        if policy.auto_merge and self._merge is not None:
+            rows = await self.store.auto_merge_pairs(self.job.id, policy.auto_merge_threshold)
+            eligible = [r for r in rows if _identifier_agrees(r.explanation)]
+            self.update(total=len(eligible))
+            merged = 0
+            for row in eligible:
+                merged += bool(await self._merge(row.low_id, row.high_id))
+                self.update(processed=self.job.processed + 1)
+                await self.report()
+            self.add_result(autoMerged=merged)
+        await self.advance("DONE", status=COMPLETED, finished_at=self.clock.now())
+
+
+async def run_scan(
+    store: ScanStore,
+    job: ScanJob,
+    options: ScanOptions,
+    clock: Clock,
+    *,
+    actor: str,
+    on_progress: Progress | None = None,
+    merge: Merger | None = None,
+) -> ScanJob:
+    """Run (or resume) ``job`` to the end; the caller holds the tenant's scan lock."""
+    run = _Run(store, job, options, clock, actor, on_progress, merge)
+    if run.job.status != RUNNING or run.job.started_at is None:
+        run.update(status=RUNNING, started_at=run.job.started_at or clock.now(), error=None)
+        await store.save_job(run.job)
+    phases = {
+        "INDEX": run.index,
+        "STOP_KEYS": run.stop_keys,
+        "TRAIN": run.train,
+        "PAIRS": run.pairs,
+        "CLUSTERS": run.clusters,
+        "AUTO_MERGE": run.auto_merge,
+    }
+    while run.job.phase != "DONE":
+        await phases[run.job.phase]()
+    return run.job
+
+
+# -- pure helpers ----------------------------------------------------------------------------------------
+def _compare(by_id: Mapping[str, PreparedRecord], pairs: Sequence[tuple[str, str]]) -> ComparedPairs:
+    ids = sorted(by_id)
+    position = {customer_id: i for i, customer_id in enumerate(ids)}
+    records = [by_id[i] for i in ids]
+    present = [(position[a], position[b]) for a, b in pairs if a in position and b in position]
+    return compare_pairs(records, present)
+
+
+def estimate(
+    model: MatchModel, sample: Sequence[PreparedRecord], compared: ComparedPairs, *, population: int, seed: int
+) -> MatchModel:
+    """EM on a sample, with the prior scaled to the whole tenant.
+
+    ``compared`` holds the pairs whose lower id is in the sample, about ``len(sample) / population`` of
+    all candidate pairs. The engine divides the matches it finds by the sample's possible pairs, M(M−1)/2;
+    the tenant's prior divides all matches (found ÷ fraction) by N(N−1)/2, hence the factor (M−1)/(N−1).
+    """
+    trained = model.estimate(sample, compared, seed=seed)
+    size = len(sample)
+    if population <= size or size < 2:
+        return trained
+    prior = min(max(trained.prior * (size - 1) / (population - 1), _MIN_PRIOR), 0.5)
+    return dataclasses.replace(trained, prior=prior)
+
+
+def score_chunk(
+    model: MatchModel, records: Mapping[str, PreparedRecord], pairs: Sequence[tuple[str, str]], threshold: float
+) -> list[CandidateRow]:
+    """Score ``pairs`` and keep those at or above ``threshold``, with their explanations."""
+    ids = sorted(records)
+    position = {customer_id: i for i, customer_id in enumerate(ids)}
+    ordered = [records[i] for i in ids]
+    present = [(position[a], position[b]) for a, b in pairs if a in position and b in position]
+    rows = []
+    for scored in model.score_pairs(ordered, compare_pairs(ordered, present)):
+        if scored.probability < threshold:
+            continue
+        left, right = ordered[scored.left], ordered[scored.right]
+        result = model.score_prepared(left, right)
+        rows.append(
+            CandidateRow(
+                low_id=left.record_id,
+                high_id=right.record_id,
+                probability=result.probability,
+                match_weight=result.match_weight,
+                explanation=[c.to_dict() for c in result.explanation],
+            )
+        )
+    return rows
+
+
+def _identifier_agrees(explanation: Sequence[Mapping[str, Any]]) -> bool:
+    return any(c.get("field") in IDENTIFIER_FIELDS and c.get("level") == "exact" for c in explanation)

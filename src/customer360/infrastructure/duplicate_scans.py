@@ -1,0 +1,225 @@
+"""Running batch duplicate scans: ``customer360 dedup scan`` and the API-triggered job.
+
+``run_scan_job`` holds the tenant's scan lock (scan_lock.py) on a connection of its own for the whole
+run, picks the job (the one named, else the interrupted or queued one, else a new one) and runs it with
+``application.duplicate_scan.run_scan``. ``ScanLauncher.start`` (``POST /duplicates/scan``) records a
+queued job and starts the run: by default as a ``customer360 dedup scan --job …`` process (the scan is
+CPU-bound; the server's event loop and memory stay out of it), or inside the server (``inline``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Literal
+
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from customer360.application.context import Clock, RequestContext
+from customer360.application.duplicate_ports import ScanJob
+from customer360.application.duplicate_scan import (
+    FAILED,
+    Merger,
+    Progress,
+    ScanOptions,
+    new_job,
+    run_scan,
+)
+from customer360.application.environment import HandlerEnv
+from customer360.application.executor import CommandExecutor
+from customer360.application.merges import MergeCustomers, MergeOutcome, merge_customers
+from customer360.application.ports import UnitOfWork
+from customer360.domain.duplicates import SCAN_PREFIX, DuplicatePolicy
+from customer360.domain.errors import Conflict, DomainError, NotFound
+from customer360.domain.ids import new_id
+from customer360.infrastructure.persistence.database import tenant_transaction
+from customer360.infrastructure.persistence.scan_lock import scan_running, try_lock_scan, unlock_scan
+from customer360.infrastructure.persistence.scan_store import SqlScanStore
+
+_log = logging.getLogger("customer360.duplicate_scan")
+SCAN_ACTOR = "system:duplicate-scan"
+AUTO_MERGE_REASON = "AUTO_DUPLICATE"
+_START_LOCK = text("SELECT pg_advisory_xact_lock(360004006, hashtext(:tenant))")
+
+
+class ScanInProgress(Conflict):
+    code = "SCAN_IN_PROGRESS"
+
+    def __init__(self, scan_id: str | None) -> None:
+        super().__init__("A duplicate scan of this tenant is running", {"jobId": scan_id} if scan_id else {})
+
+
+class ScanNotFound(NotFound):
+    code = "SCAN_NOT_FOUND"
+
+    def __init__(self, scan_id: str) -> None:
+        super().__init__(f"Duplicate scan {scan_id} not found", {"jobId": scan_id})
+
+
+async def _merge_as_they_are(cmd: MergeCustomers, uow: UnitOfWork, env: HandlerEnv) -> MergeOutcome:
+    """The merge, at the versions the profiles have now (locked in id order, as the merge does)."""
+    low, high = sorted((cmd.target_id, cmd.source_id))
+    versions = {low: (await uow.customers.get_for_update(low)).version}
+    versions[high] = (await uow.customers.get_for_update(high)).version
+    current = dataclasses.replace(cmd, target_version=versions[cmd.target_id], source_version=versions[cmd.source_id])
+    return await merge_customers(current, uow, env)
+
+
+def auto_merger(executor: CommandExecutor, tenant_id: str) -> Merger:
+    """Merge the newer profile of a pair into the older one, as its own command; False when refused."""
+    context = RequestContext(tenant_id=tenant_id, actor=SCAN_ACTOR, correlation_id=new_id("corr"), source="API")
+
+    async def merge(low_id: str, high_id: str) -> bool:
+        try:
+            await executor.execute(context, _merge_as_they_are, MergeCustomers(low_id, high_id, AUTO_MERGE_REASON))
+        except DomainError as error:  # merged meanwhile, erased, hierarchy cycle...: left for a steward
+            _log.info("automatic merge skipped", extra={"code": error.code})
+            return False
+        return True
+
+    return merge
+
+
+async def _pick_job(store: SqlScanStore, job_id: str | None, restart: bool, actor: str, clock: Clock) -> ScanJob:
+    if job_id is not None:
+        job = await store.job(job_id)
+        if job is None:
+            raise ScanNotFound(job_id)
+        return job
+    unfinished = await store.unfinished()
+    if unfinished is not None and not restart:
+        return unfinished
+    if unfinished is not None:
+        await store.save_job(dataclasses.replace(unfinished, status=FAILED, error="ABANDONED", finished_at=clock.now()))
+    job = new_job(new_id(SCAN_PREFIX), actor, clock)
+    await store.save_job(job)
+    return job
+
+
+async def run_scan_job(
+    engine: AsyncEngine,
+    tenant_id: str,
+    *,
+    default_policy: DuplicatePolicy,
+    options: ScanOptions,
+    clock: Clock,
+    job_id: str | None = None,
+    restart: bool = False,
+    actor: str = SCAN_ACTOR,
+    on_progress: Progress | None = None,
+    merge: Merger | None = None,
+) -> ScanJob:
+    """Run the named job, else resume the tenant's unfinished one, else start one; raises ScanInProgress."""
+    async with engine.connect() as lock_connection:
+        await lock_connection.execution_options(isolation_level="AUTOCOMMIT")
+        if not await try_lock_scan(lock_connection, tenant_id):
+            raise ScanInProgress(job_id)
+        store = SqlScanStore(engine, tenant_id, default_policy)
+        try:
+            job = await _pick_job(store, job_id, restart, actor, clock)
+            if job.status in ("COMPLETED", FAILED) and job_id is not None and not restart:
+                return job
+            try:
+                return await run_scan(store, job, options, clock, actor=actor, on_progress=on_progress, merge=merge)
+            except Exception as exc:
+                latest = await store.job(job.id) or job
+                await store.save_job(
+                    dataclasses.replace(latest, status=FAILED, error=type(exc).__name__, finished_at=clock.now())
+                )
+                raise
+        finally:
+            await unlock_scan(lock_connection, tenant_id)
+
+
+Runner = Literal["process", "inline"]
+
+
+class ScanLauncher:
+    """Starts API-triggered scans (one per tenant at a time)."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        admin_url: URL,
+        *,
+        runner: Runner,
+        clock: Clock,
+        run_inline: Callable[[str, str], Awaitable[ScanJob]],
+    ) -> None:
+        self._engine = engine
+        self._admin_url = admin_url
+        self._runner = runner
+        self._clock = clock
+        self._run_inline = run_inline
+        self._running: set[asyncio.Task[object]] = set()
+
+    async def start(self, tenant_id: str, actor: str) -> tuple[ScanJob, bool]:
+        """Queue a new job (or take up the tenant's queued or interrupted one) and start it; the bool
+        says whether an existing job is resumed. Raises ScanInProgress while one runs."""
+        store = SqlScanStore(self._engine, tenant_id, DuplicatePolicy())
+        async with tenant_transaction(self._engine, tenant_id) as connection:
+            await connection.execute(_START_LOCK, {"tenant": tenant_id})
+            unfinished = await store.unfinished()
+            if await scan_running(connection, tenant_id):
+                raise ScanInProgress(unfinished.id if unfinished else None)
+        job = unfinished or new_job(new_id(SCAN_PREFIX), actor, self._clock)
+        if unfinished is None:
+            await store.save_job(job)
+        self._launch(tenant_id, job.id)
+        return job, unfinished is not None
+
+    def _launch(self, tenant_id: str, job_id: str) -> None:
+        task: asyncio.Task[object]
+        if self._runner == "inline":
+            task = asyncio.create_task(self._inline(tenant_id, job_id))
+        else:
+            task = asyncio.create_task(self._process(tenant_id, job_id))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _inline(self, tenant_id: str, job_id: str) -> object:
+        try:
+            return await self._run_inline(tenant_id, job_id)
+        except Exception as exc:  # the job row records the failure; the log gets the type only
+            _log.warning("duplicate scan failed", extra={"jobId": job_id, "error": type(exc).__name__})
+            return None
+
+    async def _process(self, tenant_id: str, job_id: str) -> object:
+        env = {
+            **os.environ,
+            "DATABASE_URL": self._admin_url.render_as_string(hide_password=False),
+            "MIGRATE_ON_START": "false",
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "customer360",
+            "dedup",
+            "scan",
+            "--tenant",
+            tenant_id,
+            "--job",
+            job_id,
+            "--quiet",
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+        )
+        code = await process.wait()
+        if code:
+            _log.warning("duplicate scan process failed", extra={"jobId": job_id, "exitCode": code})
+        return code
+
+    async def aclose(self) -> None:
+        """Wait for inline scans to stop (they resume later); scan processes run on by themselves."""
+        for task in list(self._running):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

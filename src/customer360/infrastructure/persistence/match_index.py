@@ -1,0 +1,339 @@
+"""Matching data in PostgreSQL: kept right at every save, read by the real-time check.
+
+``sync_match_data`` is called by the customer repository's flush for every profile it writes (create,
+update, merge, unmerge, erasure, status changes, lead intake): in the same transaction, the profile's
+prepared record is upserted and its key postings changed by difference. Merged and erased profiles
+lose theirs, so they are never candidates again.
+
+``SqlDuplicateIndex`` is ``uow.duplicates``. The candidate query is one round trip: per key at most
+``max_block_size + 1`` postings are read (a key returning more is over-shared and ignored, like the
+stop keys the scan keeps in ``match_stop_key``), the best ``max_candidates`` profiles by number of
+shared keys are kept, and their prepared records come back with them.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import bindparam, delete, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import BigInteger, Text
+
+from customer360.application.duplicate_ports import Matching, MatchingLimits, StoredModel
+from customer360.domain.customer import CustomerProfile
+from customer360.domain.duplicates import MATCHABLE_STATUSES, DuplicatePolicy, match_record_of
+from customer360.domain.errors import ConcurrentModification
+from customer360.domain.events import DomainEvent
+from customer360.domain.matching import MatchModel, PreparedRecord, prepare, prepared_blocking_keys
+from customer360.domain.merge import PairDecision, PairStatus
+from customer360.infrastructure.persistence.match_codec import encode_features, features_from_json, key_hashes
+from customer360.infrastructure.persistence.tables import (
+    duplicate_pair,
+    duplicate_policy,
+    match_key,
+    match_model,
+    match_record,
+)
+
+DEFAULT_MODEL_SOURCE = "DEFAULT"
+
+
+def matching_rows(profile: CustomerProfile) -> tuple[PreparedRecord, list[int]]:
+    """The prepared record and key hashes of a matchable profile."""
+    prepared = prepare(match_record_of(profile.id, profile.attributes, profile.contacts))
+    return prepared, key_hashes(prepared_blocking_keys(prepared))
+
+
+async def sync_match_data(
+    connection: AsyncConnection, tenant_id: str, profiles: Sequence[CustomerProfile], new_ids: set[str]
+) -> None:
+    """Bring the matching data of ``profiles`` (just written) in line with them."""
+    if not profiles:
+        return
+    old: dict[str, set[int]] = {}
+    existing = [p.id for p in profiles if p.id not in new_ids]
+    if existing:
+        rows = await connection.execute(
+            select(match_record.c.customer_id, match_record.c["keys"]).where(
+                match_record.c.tenant_id == tenant_id, match_record.c.customer_id.in_(existing)
+            )
+        )
+        old = {customer_id: set(keys) for customer_id, keys in rows}
+    records: list[dict[str, Any]] = []
+    removed: list[tuple[int, str]] = []
+    added: list[dict[str, Any]] = []
+    gone: list[str] = []
+    for profile in profiles:
+        before = old.get(profile.id, set())
+        if profile.status not in MATCHABLE_STATUSES:
+            removed += [(h, profile.id) for h in before]
+            if profile.id in old:
+                gone.append(profile.id)
+            continue
+        prepared, hashes = matching_rows(profile)
+        after = set(hashes)
+        removed += [(h, profile.id) for h in before - after]
+        added += [{"tenant_id": tenant_id, "key_hash": h, "customer_id": profile.id} for h in sorted(after - before)]
+        records.append(
+            {
+                "tenant_id": tenant_id,
+                "customer_id": profile.id,
+                "features": encode_features(prepared),
+                "keys": hashes,
+            }
+        )
+    if removed:
+        await connection.execute(
+            delete(match_key).where(
+                match_key.c.tenant_id == tenant_id,
+                tuple_(match_key.c.key_hash, match_key.c.customer_id).in_(removed),
+            )
+        )
+    if added:
+        await connection.execute(insert(match_key).on_conflict_do_nothing(), added)
+    if gone:
+        await connection.execute(
+            delete(match_record).where(match_record.c.tenant_id == tenant_id, match_record.c.customer_id.in_(gone))
+        )
+    if records:
+        statement = insert(match_record)
+        await connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[match_record.c.tenant_id, match_record.c.customer_id],
+                set_={name: statement.excluded[name] for name in ("features", "keys")},
+            ),
+            records,
+        )
+
+
+class ModelCache:
+    """Parsed models per tenant and version, shared by the process (parsing costs more than reading)."""
+
+    def __init__(self, size: int = 1000) -> None:
+        self._size = size
+        self._models: OrderedDict[str, tuple[int, MatchModel]] = OrderedDict()
+
+    def get(self, tenant_id: str) -> tuple[int, MatchModel] | None:
+        found = self._models.get(tenant_id)
+        if found is not None:
+            self._models.move_to_end(tenant_id)
+        return found
+
+    def put(self, tenant_id: str, version: int, model: MatchModel) -> None:
+        self._models[tenant_id] = (version, model)
+        self._models.move_to_end(tenant_id)
+        while len(self._models) > self._size:
+            self._models.popitem(last=False)
+
+
+_MATCHING = text(
+    """
+    SELECT p.review_threshold, p.likely_threshold, p.auto_merge, p.auto_merge_threshold, p.version,
+           m.version AS model_version,
+           CASE WHEN m.version IS DISTINCT FROM :cached THEN CAST(m.document AS text) END AS document
+      FROM (SELECT 1) AS one
+      LEFT JOIN duplicate_policy p ON p.tenant_id = :tenant
+      LEFT JOIN match_model m ON m.tenant_id = :tenant
+    """
+)
+
+_CANDIDATES = text(
+    """
+    WITH q AS (
+        SELECT DISTINCT h AS key_hash FROM unnest(:keys) AS h
+         WHERE NOT EXISTS (SELECT 1 FROM match_stop_key s WHERE s.tenant_id = :tenant AND s.key_hash = h)
+    ), hits AS (
+        SELECT q.key_hash, k.customer_id
+          FROM q CROSS JOIN LATERAL (
+               SELECT m.customer_id FROM match_key m
+                WHERE m.tenant_id = :tenant AND m.key_hash = q.key_hash
+                LIMIT :probe) AS k
+    ), open_keys AS (
+        SELECT key_hash FROM hits GROUP BY key_hash HAVING count(*) <= :cap
+    ), ranked AS (
+        SELECT h.customer_id, count(*) AS shared
+          FROM hits h JOIN open_keys o USING (key_hash)
+         WHERE h.customer_id <> :self
+         GROUP BY h.customer_id
+         ORDER BY shared DESC, h.customer_id
+         LIMIT :max_candidates
+    )
+    SELECT r.customer_id, CAST(r.features AS text) AS features
+      FROM ranked c JOIN match_record r ON r.tenant_id = :tenant AND r.customer_id = c.customer_id
+     WHERE NOT (:exclude_decided AND EXISTS (
+           SELECT 1 FROM duplicate_pair d
+            WHERE d.tenant_id = :tenant AND d.low_id = LEAST(:self, r.customer_id)
+              AND d.high_id = GREATEST(:self, r.customer_id)))
+    """
+).bindparams(bindparam("keys", type_=ARRAY(BigInteger)), bindparam("self", type_=Text))
+
+
+def policy_from_row(row: Any, default: DuplicatePolicy) -> DuplicatePolicy:
+    if row is None or row.version is None:
+        return default
+    return DuplicatePolicy(
+        review_threshold=row.review_threshold,
+        likely_threshold=row.likely_threshold,
+        auto_merge=row.auto_merge,
+        auto_merge_threshold=row.auto_merge_threshold,
+        version=row.version,
+    )
+
+
+def stored_model_from_row(row: Any) -> StoredModel:
+    if row is None:
+        return StoredModel(MatchModel(), 0, DEFAULT_MODEL_SOURCE, None)
+    return StoredModel(MatchModel.from_dict(row.document), row.version, row.source, row.trained_at, row.training)
+
+
+async def upsert_model(
+    connection: AsyncConnection,
+    tenant_id: str,
+    model: MatchModel,
+    *,
+    source: str,
+    actor: str,
+    now: datetime,
+    training: Mapping[str, Any] | None,
+) -> int:
+    """Store the tenant's model as its next version (``training`` is kept unless given)."""
+    values = {
+        "document": model.to_dict(),
+        "source": source,
+        "updated_at": now,
+        "updated_by": actor,
+        "trained_at": now if training is not None else None,
+        "training": dict(training or {}),
+    }
+    statement = insert(match_model).values(tenant_id=tenant_id, version=1, **values)
+    keep = {"trained_at": match_model.c.trained_at, "training": match_model.c.training} if training is None else {}
+    result = await connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[match_model.c.tenant_id],
+            set_={
+                **{name: statement.excluded[name] for name in values},
+                **keep,
+                "version": match_model.c.version + 1,
+            },
+        ).returning(match_model.c.version)
+    )
+    return int(result.scalar_one())
+
+
+class SqlDuplicateIndex:
+    def __init__(
+        self,
+        connection: AsyncConnection,
+        tenant_id: str,
+        *,
+        default_policy: DuplicatePolicy,
+        limits: MatchingLimits,
+        models: ModelCache,
+    ) -> None:
+        self._conn = connection
+        self._tenant = tenant_id
+        self._default = default_policy
+        self._limits = limits
+        self._models = models
+        self.events: list[DomainEvent] = []
+
+    async def matching(self) -> Matching:
+        cached = self._models.get(self._tenant)
+        row = (
+            await self._conn.execute(_MATCHING, {"tenant": self._tenant, "cached": cached[0] if cached else -1})
+        ).first()
+        policy = policy_from_row(row, self._default)
+        if row is None or row.model_version is None:
+            return Matching(policy, MatchModel(), 0, self._limits)
+        if row.document is not None:
+            model = MatchModel.from_dict(orjson.loads(row.document))
+            self._models.put(self._tenant, row.model_version, model)
+        else:
+            assert cached is not None
+            model = cached[1]
+        return Matching(policy, model, row.model_version, self._limits)
+
+    async def candidates(self, subject: PreparedRecord, *, exclude_decided: bool) -> list[PreparedRecord]:
+        keys = key_hashes(prepared_blocking_keys(subject))
+        if not keys:
+            return []
+        cap = self._limits.max_block_size
+        result = await self._conn.execute(
+            _CANDIDATES,
+            {
+                "tenant": self._tenant,
+                "keys": keys,
+                "probe": cap + 1,
+                "cap": cap,
+                "self": subject.record_id,
+                "max_candidates": self._limits.max_candidates,
+                "exclude_decided": exclude_decided,
+            },
+        )
+        return [features_from_json(customer_id, features) for customer_id, features in result]
+
+    async def decision(self, low_id: str, high_id: str) -> PairDecision | None:
+        d = duplicate_pair.c
+        row = (
+            await self._conn.execute(
+                select(duplicate_pair).where(d.tenant_id == self._tenant, d.low_id == low_id, d.high_id == high_id)
+            )
+        ).first()
+        if row is None:
+            return None
+        return PairDecision(
+            row.low_id, row.high_id, PairStatus(row.status), row.reason, row.decided_by, row.decided_at, row.merge_id
+        )
+
+    async def save_policy(self, policy: DuplicatePolicy, *, actor: str, now: datetime) -> DuplicatePolicy:
+        p = duplicate_policy.c
+        values = {
+            "review_threshold": policy.review_threshold,
+            "likely_threshold": policy.likely_threshold,
+            "auto_merge": policy.auto_merge,
+            "auto_merge_threshold": policy.auto_merge_threshold,
+            "version": policy.version + 1,
+            "updated_at": now,
+            "updated_by": actor,
+        }
+        if policy.version == 0:
+            statement = insert(duplicate_policy).values(tenant_id=self._tenant, **values).on_conflict_do_nothing()
+        else:
+            statement = (
+                update(duplicate_policy)  # type: ignore[assignment]
+                .where(p.tenant_id == self._tenant, p.version == policy.version)
+                .values(**values)
+            )
+        result = await self._conn.execute(statement.returning(p.version))
+        if result.first() is None:
+            raise ConcurrentModification("The duplicate-detection settings were changed concurrently")
+        return DuplicatePolicy(
+            policy.review_threshold,
+            policy.likely_threshold,
+            policy.auto_merge,
+            policy.auto_merge_threshold,
+            policy.version + 1,
+        )
+
+    async def model_for_update(self) -> StoredModel:
+        m = match_model.c
+        row = (
+            await self._conn.execute(
+                select(m.document, m.version, m.source, m.trained_at, m.training)
+                .where(m.tenant_id == self._tenant)
+                .with_for_update()
+            )
+        ).first()
+        return stored_model_from_row(row)
+
+    async def save_model(
+        self, model: MatchModel, *, source: str, actor: str, now: datetime, training: Mapping[str, Any] | None = None
+    ) -> int:
+        return await upsert_model(
+            self._conn, self._tenant, model, source=source, actor=actor, now=now, training=training
+        )

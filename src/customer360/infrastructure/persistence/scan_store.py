@@ -1,0 +1,433 @@
+"""ScanStore on PostgreSQL: one tenant's batch scan, each step its own short transaction.
+
+Candidate pairs are found in SQL: for each profile of a chunk, its key hashes (``match_record.keys``)
+probe ``match_key``'s primary key for the profiles *above* it in id order, so every pair is produced
+exactly once, by the chunk holding its lower id. Stop keys and decided pairs are filtered out there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.types import Double, Text
+
+from customer360.application.duplicate_ports import CandidateRow, ScanJob, StoredModel
+from customer360.domain.duplicates import DuplicatePolicy, match_record_of
+from customer360.domain.matching import LabelledPair, MatchModel, PreparedRecord
+from customer360.domain.merge import PairStatus
+from customer360.infrastructure.persistence.customer_repository import SqlCustomerRepository
+from customer360.infrastructure.persistence.database import tenant_transaction
+from customer360.infrastructure.persistence.match_codec import features_from_json
+from customer360.infrastructure.persistence.match_index import (
+    policy_from_row,
+    stored_model_from_row,
+    sync_match_data,
+    upsert_model,
+)
+from customer360.infrastructure.persistence.merge_documents import record_from
+from customer360.infrastructure.persistence.tables import duplicate_cluster, duplicate_scan
+
+TRAINED = "TRAINED"
+_UNFINISHED = ("QUEUED", "RUNNING")
+
+_UNINDEXED = """
+    FROM customer_profile p
+   WHERE p.tenant_id = :tenant AND p.status NOT IN ('MERGED', 'ERASED')
+     AND NOT EXISTS (SELECT 1 FROM match_record r WHERE r.tenant_id = :tenant AND r.customer_id = p.id)
+"""
+
+_PAIRS = text(
+    """
+    SELECT DISTINCT r.customer_id AS low_id, k.customer_id AS high_id
+      FROM match_record r
+     CROSS JOIN LATERAL unnest(r.keys) AS h(key_hash)
+      JOIN match_key k ON k.tenant_id = r.tenant_id AND k.key_hash = h.key_hash AND k.customer_id > r.customer_id
+     WHERE r.tenant_id = :tenant AND r.customer_id = ANY(:ids)
+       AND NOT EXISTS (SELECT 1 FROM match_stop_key s WHERE s.tenant_id = :tenant AND s.key_hash = h.key_hash)
+       AND NOT EXISTS (SELECT 1 FROM duplicate_pair d
+                        WHERE d.tenant_id = :tenant AND d.low_id = r.customer_id AND d.high_id = k.customer_id)
+    """
+).bindparams(bindparam("ids", type_=ARRAY(Text)))
+
+_RECORDS = text(
+    "SELECT customer_id, CAST(features AS text) AS features FROM match_record "
+    "WHERE tenant_id = :tenant AND customer_id = ANY(:ids)"
+).bindparams(bindparam("ids", type_=ARRAY(Text)))
+
+_SAVE_CANDIDATES = text(
+    """
+    INSERT INTO duplicate_candidate
+           (tenant_id, low_id, high_id, probability, match_weight, explanation, scan_id, found_at)
+    SELECT :tenant, t.low_id, t.high_id, t.probability, t.match_weight, CAST(t.explanation AS jsonb), :scan, :now
+      FROM unnest(:lows, :highs, :probabilities, :weights, :explanations)
+           AS t(low_id, high_id, probability, match_weight, explanation)
+        ON CONFLICT (tenant_id, low_id, high_id) DO UPDATE
+       SET probability = EXCLUDED.probability, match_weight = EXCLUDED.match_weight,
+           explanation = EXCLUDED.explanation, scan_id = EXCLUDED.scan_id, cluster_id = NULL
+    """
+).bindparams(
+    bindparam("lows", type_=ARRAY(Text)),
+    bindparam("highs", type_=ARRAY(Text)),
+    bindparam("probabilities", type_=ARRAY(Double)),
+    bindparam("weights", type_=ARRAY(Double)),
+    bindparam("explanations", type_=ARRAY(Text)),
+)
+
+_LABEL_CLUSTERS = text(
+    """
+    UPDATE duplicate_candidate c SET cluster_id = m.cluster_id
+      FROM unnest(:members, :clusters) AS m(customer_id, cluster_id)
+     WHERE c.tenant_id = :tenant AND c.scan_id = :scan AND c.low_id = m.customer_id
+    """
+).bindparams(bindparam("members", type_=ARRAY(Text)), bindparam("clusters", type_=ARRAY(Text)))
+
+
+def job_from_row(row: Any) -> ScanJob:
+    return ScanJob(
+        id=row.id,
+        status=row.status,
+        phase=row.phase,
+        checkpoint=row.checkpoint,
+        processed=row.processed,
+        total=row.total,
+        result=row.result,
+        requested_by=row.requested_by,
+        requested_at=row.requested_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        error=row.error,
+    )
+
+
+def _job_values(job: ScanJob) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "status": job.status,
+        "phase": job.phase,
+        "checkpoint": dict(job.checkpoint),
+        "processed": job.processed,
+        "total": job.total,
+        "result": dict(job.result),
+        "error": job.error,
+        "requested_by": job.requested_by,
+        "requested_at": job.requested_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+    }
+
+
+class SqlScanStore:
+    def __init__(self, engine: AsyncEngine, tenant_id: str, default_policy: DuplicatePolicy) -> None:
+        self._engine = engine
+        self._tenant = tenant_id
+        self._default = default_policy
+
+    def _tx(self) -> Any:
+        return tenant_transaction(self._engine, self._tenant)
+
+    async def _scalar(self, sql: str, **params: Any) -> Any:
+        async with self._tx() as connection:
+            return (await connection.execute(text(sql), {"tenant": self._tenant, **params})).scalar_one()
+
+    # -- settings and model ------------------------------------------------------------------------
+    async def policy_and_model(self) -> tuple[DuplicatePolicy, StoredModel]:
+        async with self._tx() as connection:
+            params = {"tenant": self._tenant}
+            policy = await connection.execute(text("SELECT * FROM duplicate_policy WHERE tenant_id = :tenant"), params)
+            model = await connection.execute(
+                text(
+                    "SELECT document, version, source, trained_at, training FROM match_model WHERE tenant_id = :tenant"
+                ),
+                params,
+            )
+            return policy_from_row(policy.first(), self._default), stored_model_from_row(model.first())
+
+    async def load_model(self) -> StoredModel:
+        return (await self.policy_and_model())[1]
+
+    async def save_model(self, model: MatchModel, *, actor: str, now: datetime, training: Mapping[str, Any]) -> int:
+        async with self._tx() as connection:
+            return await upsert_model(
+                connection, self._tenant, model, source=TRAINED, actor=actor, now=now, training=training
+            )
+
+    # -- indexing and stop keys --------------------------------------------------------------------
+    async def count_unindexed(self) -> int:
+        return int(await self._scalar(f"SELECT count(*) {_UNINDEXED}"))
+
+    async def index_missing(self, limit: int) -> int:
+        async with self._tx() as connection:
+            ids = (
+                (
+                    await connection.execute(
+                        text(f"SELECT p.id {_UNINDEXED} LIMIT :limit"), {"tenant": self._tenant, "limit": limit}
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            repository = SqlCustomerRepository(connection, self._tenant)
+            profiles = [await repository.get(customer_id) for customer_id in ids]
+            if profiles:
+                await sync_match_data(connection, self._tenant, profiles, set())
+            return len(profiles)
+
+    async def reindex(self, after: str | None, limit: int) -> list[str]:
+        """Rebuild the matching data of the next ``limit`` profiles after ``after`` (id order); their ids."""
+        async with self._tx() as connection:
+            ids = (
+                (
+                    await connection.execute(
+                        text(
+                            "SELECT id FROM customer_profile WHERE tenant_id = :tenant AND id > :after "
+                            "ORDER BY id LIMIT :limit"
+                        ),
+                        {"tenant": self._tenant, "after": after or "", "limit": limit},
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            repository = SqlCustomerRepository(connection, self._tenant)
+            profiles = [await repository.get(customer_id) for customer_id in ids]
+            await sync_match_data(connection, self._tenant, profiles, set())
+            return list(ids)
+
+    async def refresh_stop_keys(self, max_block_size: int, now: datetime) -> int:
+        async with self._tx() as connection:
+            params = {"tenant": self._tenant, "cap": max_block_size, "now": now}
+            await connection.execute(text("DELETE FROM match_stop_key WHERE tenant_id = :tenant"), params)
+            result = await connection.execute(
+                text(
+                    """INSERT INTO match_stop_key (tenant_id, key_hash, profiles, refreshed_at)
+                       SELECT tenant_id, key_hash, count(*), :now FROM match_key WHERE tenant_id = :tenant
+                        GROUP BY tenant_id, key_hash HAVING count(*) > :cap"""
+                ),
+                params,
+            )
+            return int(result.rowcount)
+
+    # -- records and pairs -------------------------------------------------------------------------
+    async def count_records(self) -> int:
+        return int(await self._scalar("SELECT count(*) FROM match_record WHERE tenant_id = :tenant"))
+
+    async def sample(self, size: int, seed: int) -> list[PreparedRecord]:
+        population = await self.count_records()
+        sampling = ""
+        params: dict[str, Any] = {"tenant": self._tenant}
+        if population > size:
+            sampling = "TABLESAMPLE BERNOULLI (:percent) REPEATABLE (:seed)"
+            params |= {"percent": 100.0 * size / population, "seed": seed}
+        async with self._tx() as connection:
+            rows = await connection.execute(
+                text(
+                    f"SELECT customer_id, CAST(features AS text) FROM match_record {sampling} "
+                    "WHERE tenant_id = :tenant ORDER BY customer_id"
+                ),
+                params,
+            )
+            return [features_from_json(customer_id, features) for customer_id, features in rows]
+
+    async def next_chunk(self, after: str | None, size: int) -> list[str]:
+        async with self._tx() as connection:
+            rows = await connection.execute(
+                text(
+                    "SELECT customer_id FROM match_record WHERE tenant_id = :tenant AND customer_id > :after "
+                    "ORDER BY customer_id LIMIT :size"
+                ),
+                {"tenant": self._tenant, "after": after or "", "size": size},
+            )
+            return list(rows.scalars().all())
+
+    async def pairs_from(self, low_ids: Sequence[str]) -> list[tuple[str, str]]:
+        if not low_ids:
+            return []
+        async with self._tx() as connection:
+            rows = await connection.execute(_PAIRS, {"tenant": self._tenant, "ids": list(low_ids)})
+            return sorted((low, high) for low, high in rows)
+
+    async def records(self, ids: Sequence[str]) -> dict[str, PreparedRecord]:
+        if not ids:
+            return {}
+        async with self._tx() as connection:
+            rows = await connection.execute(_RECORDS, {"tenant": self._tenant, "ids": list(ids)})
+            return {customer_id: features_from_json(customer_id, features) for customer_id, features in rows}
+
+    async def labelled_pairs(self) -> list[LabelledPair]:
+        """Dismissed and unmerged pairs from the profiles as they are; merges from their before-images.
+        Pairs involving an erased profile are left out."""
+        labelled: list[LabelledPair] = []
+        async with self._tx() as connection:
+            rows = (
+                (
+                    await connection.execute(
+                        text(
+                            """SELECT d.low_id, d.high_id, d.status, m.id, m.target_id, m.source_id, m.reason,
+                                  m.status AS merge_status, m.record, m.merged_at, m.merged_by, m.unmerged_at,
+                                  m.unmerged_by, m.unmerge_report
+                             FROM duplicate_pair d
+                             JOIN customer_profile l ON l.tenant_id = d.tenant_id AND l.id = d.low_id
+                             JOIN customer_profile h ON h.tenant_id = d.tenant_id AND h.id = d.high_id
+                             LEFT JOIN customer_merge m ON m.tenant_id = d.tenant_id AND m.id = d.merge_id
+                            WHERE d.tenant_id = :tenant AND l.status <> 'ERASED' AND h.status <> 'ERASED'
+                            ORDER BY d.low_id, d.high_id"""
+                        ),
+                        {"tenant": self._tenant},
+                    )
+                )
+                .mappings()
+                .all()
+            )
+            repository = SqlCustomerRepository(connection, self._tenant)
+            for row in rows:
+                if row["status"] == PairStatus.MERGED.value and row["id"] is not None:
+                    record = record_from({**row, "status": row["merge_status"]})
+                    left, right = record.target_before, record.source_before
+                    labelled.append(
+                        LabelledPair(
+                            match_record_of(left.customer_id, left.attributes, left.contacts),
+                            match_record_of(right.customer_id, right.attributes, right.contacts),
+                            is_match=True,
+                        )
+                    )
+                elif row["status"] == PairStatus.NOT_DUPLICATE.value:
+                    low, high = await repository.get(row["low_id"]), await repository.get(row["high_id"])
+                    labelled.append(
+                        LabelledPair(
+                            match_record_of(low.id, low.attributes, low.contacts),
+                            match_record_of(high.id, high.attributes, high.contacts),
+                            is_match=False,
+                        )
+                    )
+        return labelled
+
+    # -- jobs and results ----------------------------------------------------------------------------
+    async def job(self, scan_id: str) -> ScanJob | None:
+        async with self._tx() as connection:
+            row = (
+                await connection.execute(
+                    text("SELECT * FROM duplicate_scan WHERE tenant_id = :tenant AND id = :id"),
+                    {"tenant": self._tenant, "id": scan_id},
+                )
+            ).first()
+            return None if row is None else job_from_row(row)
+
+    async def unfinished(self) -> ScanJob | None:
+        async with self._tx() as connection:
+            row = (
+                await connection.execute(
+                    text(
+                        "SELECT * FROM duplicate_scan WHERE tenant_id = :tenant AND status IN ('QUEUED', 'RUNNING') "
+                        "ORDER BY requested_at DESC, id DESC LIMIT 1"
+                    ),
+                    {"tenant": self._tenant},
+                )
+            ).first()
+            return None if row is None else job_from_row(row)
+
+    async def save_job(self, job: ScanJob) -> None:
+        async with self._tx() as connection:
+            await self._save_job(connection, job)
+
+    async def _save_job(self, connection: Any, job: ScanJob) -> None:
+        statement = insert(duplicate_scan).values(tenant_id=self._tenant, **_job_values(job))
+        await connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[duplicate_scan.c.tenant_id, duplicate_scan.c.id],
+                set_={name: statement.excluded[name] for name in _job_values(job) if name != "id"},
+            )
+        )
+
+    async def save_chunk(self, job: ScanJob, rows: Sequence[CandidateRow], now: datetime) -> None:
+        async with self._tx() as connection:
+            if rows:
+                await connection.execute(
+                    _SAVE_CANDIDATES,
+                    {
+                        "tenant": self._tenant,
+                        "scan": job.id,
+                        "now": now,
+                        "lows": [r.low_id for r in rows],
+                        "highs": [r.high_id for r in rows],
+                        "probabilities": [r.probability for r in rows],
+                        "weights": [r.match_weight for r in rows],
+                        "explanations": [orjson.dumps(list(r.explanation)).decode() for r in rows],
+                    },
+                )
+            await self._save_job(connection, job)
+
+    async def scan_pairs(self, scan_id: str) -> list[tuple[str, str, float]]:
+        async with self._tx() as connection:
+            rows = await connection.execute(
+                text(
+                    "SELECT low_id, high_id, probability FROM duplicate_candidate "
+                    "WHERE tenant_id = :tenant AND scan_id = :scan"
+                ),
+                {"tenant": self._tenant, "scan": scan_id},
+            )
+            return [(low, high, probability) for low, high, probability in rows]
+
+    async def save_clusters(
+        self, scan_id: str, clusters: Sequence[tuple[str, Sequence[str], float]], now: datetime
+    ) -> int:
+        params = {"tenant": self._tenant, "scan": scan_id}
+        async with self._tx() as connection:
+            await connection.execute(text("DELETE FROM duplicate_cluster WHERE tenant_id = :tenant"), params)
+            if clusters:
+                await connection.execute(
+                    insert(duplicate_cluster),
+                    [
+                        {
+                            "tenant_id": self._tenant,
+                            "id": cluster_id,
+                            "members": list(members),
+                            "size": len(members),
+                            "max_probability": best,
+                            "scan_id": scan_id,
+                            "found_at": now,
+                        }
+                        for cluster_id, members, best in clusters
+                    ],
+                )
+                members = [(m, cluster_id) for cluster_id, group, _ in clusters for m in group]
+                await connection.execute(
+                    _LABEL_CLUSTERS,
+                    {**params, "members": [m for m, _ in members], "clusters": [c for _, c in members]},
+                )
+            # Pairs of older scans: decided ones stay as history (without a cluster), the others are gone.
+            await connection.execute(
+                text(
+                    """DELETE FROM duplicate_candidate c
+                        WHERE c.tenant_id = :tenant AND c.scan_id <> :scan AND NOT EXISTS (
+                              SELECT 1 FROM duplicate_pair d
+                               WHERE d.tenant_id = :tenant AND d.low_id = c.low_id AND d.high_id = c.high_id)"""
+                ),
+                params,
+            )
+            await connection.execute(
+                text(
+                    "UPDATE duplicate_candidate SET cluster_id = NULL "
+                    "WHERE tenant_id = :tenant AND scan_id <> :scan AND cluster_id IS NOT NULL"
+                ),
+                params,
+            )
+        return len(clusters)
+
+    async def auto_merge_pairs(self, scan_id: str, threshold: float) -> list[CandidateRow]:
+        async with self._tx() as connection:
+            rows = await connection.execute(
+                text(
+                    """SELECT c.low_id, c.high_id, c.probability, c.match_weight, c.explanation
+                         FROM duplicate_candidate c
+                        WHERE c.tenant_id = :tenant AND c.scan_id = :scan AND c.probability >= :threshold
+                        ORDER BY c.probability DESC, c.low_id, c.high_id"""
+                ),
+                {"tenant": self._tenant, "scan": scan_id, "threshold": threshold},
+            )
+            return [CandidateRow(r.low_id, r.high_id, r.probability, r.match_weight, r.explanation) for r in rows]

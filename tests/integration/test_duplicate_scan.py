@@ -1,0 +1,301 @@
+"""The batch scan and the review queue: pairs and transitive clusters stored for review, dismissals
+that stick, resuming after an interruption, the tenant's model trained and refined, the API's job."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from customer360.application.duplicate_ports import ScanJob
+from customer360.bootstrap import Services
+from customer360.domain.matching import MatchModel
+from customer360.infrastructure.persistence.scan_lock import try_lock_scan
+from tests.support.api import CUSTOMERS
+from tests.support.duplicates import (
+    ANNA,
+    ANNA_AGAIN,
+    BERND,
+    CLARA,
+    CLARA_2,
+    CLARA_3,
+    DUPLICATES,
+    created,
+    pairs_of,
+    queue,
+    scan,
+    strangers,
+)
+from tests.support.merges import merged
+
+
+async def _population(client: httpx.AsyncClient, headers: dict[str, str], extra: int = 3) -> dict[str, str]:
+    """Anna twice, Clara three times (a chain), Bernd and a few strangers once."""
+    ids = {}
+    for name, body in (("anna", ANNA), ("anna2", ANNA_AGAIN), ("clara", CLARA), ("clara2", CLARA_2)):
+        ids[name] = await created(client, headers, body)
+    ids["clara3"] = await created(client, headers, CLARA_3)
+    ids["bernd"] = await created(client, headers, BERND)
+    for i, body in enumerate(strangers(extra)):
+        ids[f"stranger{i}"] = await created(client, headers, body)
+    return ids
+
+
+def _pair(*ids: str) -> frozenset[str]:
+    return frozenset(ids)
+
+
+class TestScan:
+    async def test_the_scan_stores_likely_pairs_and_groups_transitive_ones_into_clusters(
+        self, client: httpx.AsyncClient, headers: dict[str, str], services: Services, tenant: str
+    ) -> None:
+        """Clara–Clara2 (e-mail) and Clara2–Clara3 (phone) make one cluster of three, though Clara and
+        Clara3 share no key and are not a pair; Anna's twins are a cluster of two."""
+        ids = await _population(client, headers)
+        job = await scan(services, tenant)
+        clusters = (await client.get(f"{DUPLICATES}/clusters", headers=headers)).json()["items"]
+        expected_pairs = {
+            _pair(ids["anna"], ids["anna2"]),
+            _pair(ids["clara"], ids["clara2"]),
+            _pair(ids["clara2"], ids["clara3"]),
+        }
+        assert (job.status, pairs_of(await queue(client, headers))) == ("COMPLETED", expected_pairs)
+        assert sorted(frozenset(c["customerIds"]) for c in clusters) == sorted(
+            [frozenset((ids["anna"], ids["anna2"])), frozenset((ids["clara"], ids["clara2"], ids["clara3"]))]
+        )
+
+    async def test_the_queue_shows_both_profiles_the_explanation_and_the_way_to_merge(
+        self, client: httpx.AsyncClient, headers: dict[str, str], services: Services, tenant: str
+    ) -> None:
+        """Side by side (lower id left), field levels and weights, the cluster, links to dismiss and merge."""
+        ids = await _population(client, headers)
+        await scan(services, tenant)
+        [item] = (await queue(client, headers, customerId=ids["anna2"]))["items"]
+        levels = {e["field"]: e["level"] for e in item["explanation"]}
+        merge = item["links"]["merge"]
+        assert (item["status"], item["left"]["id"], item["right"]["familyName"], levels["family_name"]) == (
+            "OPEN",
+            ids["anna"],
+            "Schmitt",
+            "typo",
+        )
+        assert (item["clusterSize"], merge["href"], merge["body"]["sourceCustomerId"]) == (
+            2,
+            f"{CUSTOMERS}/{ids['anna']}/merge",
+            ids["anna2"],
+        )
+
+    async def test_the_queue_filters_by_probability_and_pages_with_a_cursor(
+        self, client: httpx.AsyncClient, headers: dict[str, str], services: Services, tenant: str
+    ) -> None:
+        """Most probable first; limit and nextCursor walk all pairs once; a probability floor filters."""
+        await _population(client, headers)
+        await scan(services, tenant)
+        everything = (await queue(client, headers))["items"]
+        first = await queue(client, headers, limit=2)
+        second = await queue(client, headers, limit=2, cursor=first["nextCursor"])
+        floor = everything[1]["probability"]
+        probabilities = [i["probability"] for i in everything]
+        assert probabilities == sorted(probabilities, reverse=True)
+        assert ([i["pairId"] for i in first["items"] + second["items"]], second["nextCursor"]) == (
+            [i["pairId"] for i in everything],
+            None,
+        )
+        assert len((await queue(client, headers, minProbability=floor))["items"]) == 2
+
+    async def test_a_dismissed_pair_is_never_suggested_again(
+        self, client: httpx.AsyncClient, headers: dict[str, str], services: Services, tenant: str
+    ) -> None:
+        """Dismissed: gone from the open queue, not found by the next scan, not a candidate of either
+        profile; the queue keeps it under DISMISSED, and both audit trails record it."""
+        ids = await _population(client, headers)
+        await scan(services, tenant)
+        pair_id = "~".join(sorted((ids["anna"], ids["anna2"])))
+        response = await client.post(f"{DUPLICATES}/{pair_id}/dismiss", json={"note": "twins"}, headers=headers)
+        assert (response.status_code, response.json()["decision"]["status"]) == (200, "NOT_DUPLICATE")
+        await scan(services, tenant)
+        open_pairs = pairs_of(await queue(client, headers))
+        dismissed = pairs_of(await queue(client, headers, status="DISMISSED"))
+        candidates = (await client.get(f"{CUSTOMERS}/{ids['anna']}/duplicates", headers=headers)).json()
+        audit = (await client.get(f"{CUSTOMERS}/{ids['anna2']}/audit", headers=headers)).json()["items"]
+        anna_pair = _pair(ids["anna"], ids["anna2"])
+        assert (anna_pair in open_pairs, dismissed, candidates["candidates"]) == (False, {anna_pair}, [])
+        assert [e["entityId"] for e in audit if e["action"] == "DUPLICATE_DISMISSED"] == [ids["anna"]]
+
+    async def test_dismissing_twice_answers_the_first_decision_and_a_merged_pair_cannot_be_dismissed(
+        self, client: httpx.AsyncClient, headers: dict[str, str], services: Services, tenant: str
+    ) -> None:
+        """Idempotent dismissal; 409 PAIR_ALREADY_MERGED once the two were merged."""
+        ids = await _population(client, headers, extra=0)
+        anna_pair = "~".join(sorted((ids["anna"], ids["anna2"])))
+        first = await client.post(f"{DUPLICATES}/{anna_pair}/dismiss", json={}, headers=headers)
+        again = await client.post(f"{DUPLICATES}/{anna_pair}/dismiss", json={}, headers=headers)
+        await merged(client, headers, ids["clara"], ids["clara2"])
+        clara_pair = "~".join(sorted((ids["clara"], ids["clara2"])))
+        refused = await client.post(f"{DUPLICATES}/{clara_pair}/dismiss", json={}, headers=headers)
+        assert (first.json(), refused.status_code, refused.json()["error"]) == (
+            again.json(),
+            409,
+            "PAIR_ALREADY_MERGED",
+        )
+
+    async def test_an_interrupted_scan_resumes_from_its_checkpoint(
+        self, client: httpx.AsyncClient, headers: dict[str, str], services: Services, tenant: str
+    ) -> None:
+        """Stopped after the first chunk of pairs: the job is INTERRUPTED; run again, the same job goes
+        on from the next chunk (never scoring a chunk twice) and ends with the same pairs as a full scan."""
+        ids = await _population(client, headers)
+
+        started: list[str] = []
+
+        def stop_after_first_chunk(job: ScanJob) -> None:
+            started.append(job.id)
+            if job.phase == "PAIRS" and job.processed > 0:
+                raise asyncio.CancelledError  # what Ctrl-C or a killed process does to the scan
+
+        with pytest.raises(asyncio.CancelledError):
+            await scan(services, tenant, chunk_size=3, on_progress=stop_after_first_chunk)
+        interrupted_id = started[-1]
+        reports: list[tuple[str, str, int]] = []
+        resumed = await scan(
+            services, tenant, chunk_size=3, on_progress=lambda j: reports.append((j.id, j.phase, j.processed))
+        )
+        status = (await client.get(f"{DUPLICATES}/scan/{resumed.id}", headers=headers)).json()
+        first_pairs_report = next(r for r in reports if r[1] == "PAIRS")
+        assert (resumed.id, status["status"], first_pairs_report[2]) == (interrupted_id, "COMPLETED", 3)
+        assert pairs_of(await queue(client, headers)) == {
+            _pair(ids["anna"], ids["anna2"]),
+            _pair(ids["clara"], ids["clara2"]),
+            _pair(ids["clara2"], ids["clara3"]),
+        }
+
+    async def test_the_status_of_a_scan_left_running_without_its_process_is_interrupted(
+        self, client: httpx.AsyncClient, headers: dict[str, str], services: Services, tenant: str
+    ) -> None:
+        """RUNNING in the table, but nobody holds the tenant's scan lock: GET answers INTERRUPTED."""
+        await _population(client, headers, extra=0)
+        started: list[str] = []
+
+        def stop(job: ScanJob) -> None:
+            started.append(job.id)
+            if job.phase == "TRAIN":
+                raise asyncio.CancelledError
+
+        with pytest.raises(asyncio.CancelledError):
+            await scan(services, tenant, on_progress=stop)
+        status = (await client.get(f"{DUPLICATES}/scan/{started[-1]}", headers=headers)).json()
+        assert (status["status"], status["phase"]) == ("INTERRUPTED", "TRAIN")
+
+
+class TestModel:
+    async def test_the_default_model_is_served_before_any_training(
+        self, client: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        """Version 0, source DEFAULT, MatchModel().to_dict()."""
+        body = (await client.get(f"{DUPLICATES}/model", headers=headers)).json()
+        assert (body["version"], body["source"], body["model"]) == (0, "DEFAULT", MatchModel().to_dict())
+
+    async def test_a_scan_trains_the_model_and_the_stored_model_round_trips(
+        self, client: httpx.AsyncClient, headers: dict[str, str], services: Services, tenant: str
+    ) -> None:
+        """EM on the tenant's profiles changes m, u and the prior; what is stored reads back identically."""
+        await _population(client, headers, extra=40)
+        await scan(services, tenant, min_training_records=20)
+        body = (await client.get(f"{DUPLICATES}/model", headers=headers)).json()
+        model = MatchModel.from_dict(body["model"])
+        assert (body["version"], body["source"], body["training"]["em"], body["training"]["profiles"]) == (
+            1,
+            "TRAINED",
+            True,
+            46,
+        )
+        assert (model.to_dict() == body["model"], model == MatchModel()) == (True, False)
+
+    async def test_a_dismissal_refines_the_model(
+        self, client: httpx.AsyncClient, headers: dict[str, str], services: Services, tenant: str
+    ) -> None:
+        """The decision is a labelled non-match: the next version is REFINED and its u moved."""
+        ids = await _population(client, headers, extra=0)
+        before = MatchModel.from_dict((await client.get(f"{DUPLICATES}/model", headers=headers)).json()["model"])
+        pair_id = "~".join(sorted((ids["anna"], ids["anna2"])))
+        await client.post(f"{DUPLICATES}/{pair_id}/dismiss", json={}, headers=headers)
+        body = (await client.get(f"{DUPLICATES}/model", headers=headers)).json()
+        after = MatchModel.from_dict(body["model"])
+        assert (body["version"], body["source"], after.u != before.u, after.m == before.m) == (
+            1,
+            "REFINED",
+            True,
+            True,
+        )
+
+
+class TestSettingsAndAutomaticMerge:
+    async def test_thresholds_are_per_tenant_and_guarded_by_their_version(
+        self, client: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        """Defaults first (version 0); a PUT stores version 1; a PUT with a stale If-Match is 412."""
+        defaults = (await client.get(f"{DUPLICATES}/settings", headers=headers)).json()
+        body = {"reviewThreshold": 0.6, "likelyThreshold": 0.95, "autoMerge": False, "autoMergeThreshold": 0.9999}
+        stored = await client.put(f"{DUPLICATES}/settings", json=body, headers={**headers, "If-Match": '"0"'})
+        stale = await client.put(f"{DUPLICATES}/settings", json=body, headers={**headers, "If-Match": '"0"'})
+        assert (defaults["version"], defaults["likelyThreshold"], stored.json()["version"], stale.status_code) == (
+            0,
+            0.9,
+            1,
+            412,
+        )
+
+    async def test_unordered_thresholds_are_refused(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+        """review ≤ likely ≤ automatic merge."""
+        body = {"reviewThreshold": 0.9, "likelyThreshold": 0.6, "autoMerge": False, "autoMergeThreshold": 0.999}
+        response = await client.put(f"{DUPLICATES}/settings", json=body, headers=headers)
+        assert (response.status_code, response.json()["details"]["fields"][0]["field"]) == (400, "likelyThreshold")
+
+    async def test_a_scan_merges_certain_duplicates_when_the_tenant_switched_it_on(
+        self, client: httpx.AsyncClient, headers: dict[str, str], services: Services, tenant: str
+    ) -> None:
+        """Above the automatic threshold and with an identifier agreeing exactly, the newer profile is
+        merged into the older one (reason AUTO_DUPLICATE); pairs below it stay for review."""
+        ids = await _population(client, headers, extra=0)
+        body = {"reviewThreshold": 0.5, "likelyThreshold": 0.9, "autoMerge": True, "autoMergeThreshold": 0.9999}
+        assert (await client.put(f"{DUPLICATES}/settings", json=body, headers=headers)).status_code == 200
+        job = await scan(services, tenant)
+        merged: dict[str, Any] = (await client.get(f"{CUSTOMERS}/{ids['clara2']}", headers=headers)).json()
+        assert (job.result["autoMerged"] >= 1, merged["status"], merged["mergedInto"]) == (
+            True,
+            "MERGED",
+            ids["clara"],
+        )
+
+
+class TestScanJobApi:
+    async def test_a_scan_started_through_the_api_runs_as_a_job_with_a_status(
+        self, client: httpx.AsyncClient, headers: dict[str, str], tenant: str
+    ) -> None:
+        """202 with the job id and its Location; the job (a `customer360 dedup scan` process) completes."""
+        await _population(client, headers, extra=0)
+        started = await client.post(f"{DUPLICATES}/scan", headers=headers)
+        job_id = started.json()["jobId"]
+        status: dict[str, Any] = {"status": "QUEUED"}
+        while status["status"] in ("QUEUED", "RUNNING"):
+            await asyncio.sleep(0.2)
+            status = (await client.get(started.headers["location"], headers=headers)).json()
+        assert (started.status_code, status["jobId"], status["status"], status["phase"]) == (
+            202,
+            job_id,
+            "COMPLETED",
+            "DONE",
+        )
+        assert (status["result"]["storedPairs"], status["result"]["clusters"]) == (3, 2)
+
+    async def test_a_second_scan_is_refused_while_one_runs(
+        self, client: httpx.AsyncClient, headers: dict[str, str], services: Services, tenant: str
+    ) -> None:
+        """While the tenant's scan lock is held, POST /duplicates/scan is 409 SCAN_IN_PROGRESS."""
+        async with services.engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            assert await try_lock_scan(connection, tenant)
+            response = await client.post(f"{DUPLICATES}/scan", headers=headers)
+        assert (response.status_code, response.json()["error"]) == (409, "SCAN_IN_PROGRESS")

@@ -1,0 +1,72 @@
+"""In-memory fake of the duplicate-detection port (``uow.duplicates``), for unit tests of the handlers.
+
+Candidates are every committed, matchable profile of the same kind (the SQL adapter narrows them down
+by blocking keys first; the scoring that decides is the same).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from customer360.application.duplicate_ports import Matching, MatchingLimits, StoredModel
+from customer360.domain.duplicates import MATCHABLE_STATUSES, DuplicatePolicy, match_record_of
+from customer360.domain.events import DomainEvent
+from customer360.domain.matching import MatchModel, PreparedRecord, prepare
+from customer360.domain.merge import PairDecision
+
+if TYPE_CHECKING:
+    from tests.unit.fakes import Store
+
+
+@dataclass
+class DuplicateState:
+    policy: DuplicatePolicy = field(default_factory=DuplicatePolicy)
+    model: MatchModel = field(default_factory=MatchModel)
+    model_version: int = 0
+    model_sources: list[str] = field(default_factory=list)
+    audited: list[DomainEvent] = field(default_factory=list)
+
+
+class FakeDuplicates:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._state: DuplicateState = store.duplicates
+        self.events: list[DomainEvent] = []
+
+    async def matching(self) -> Matching:
+        state = self._state
+        return Matching(state.policy, state.model, state.model_version, MatchingLimits())
+
+    async def candidates(self, subject: PreparedRecord, *, exclude_decided: bool) -> list[PreparedRecord]:
+        found = []
+        for profile in self._store.profiles.values():
+            if profile.id == subject.record_id or profile.status not in MATCHABLE_STATUSES:
+                continue
+            if exclude_decided and tuple(sorted((profile.id, subject.record_id))) in self._store.pairs:
+                continue
+            found.append(prepare(match_record_of(profile.id, profile.attributes, profile.contacts)))
+        return [r for r in found if r.kind == subject.kind]
+
+    async def decision(self, low_id: str, high_id: str) -> PairDecision | None:
+        return self._store.pairs.get((low_id, high_id))
+
+    async def save_policy(self, policy: DuplicatePolicy, *, actor: str, now: datetime) -> DuplicatePolicy:
+        saved = dataclasses.replace(policy, version=policy.version + 1)
+        self._state.policy = saved
+        return saved
+
+    async def model_for_update(self) -> StoredModel:
+        state = self._state
+        return StoredModel(state.model, state.model_version, (state.model_sources or ["DEFAULT"])[-1], None)
+
+    async def save_model(
+        self, model: MatchModel, *, source: str, actor: str, now: datetime, training: Mapping[str, Any] | None = None
+    ) -> int:
+        self._state.model = model
+        self._state.model_version += 1
+        self._state.model_sources.append(source)
+        return self._state.model_version
