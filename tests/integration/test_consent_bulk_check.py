@@ -201,3 +201,13 @@ class TestBulkCheck:
             headers={**headers, "Content-Type": "text/plain"},
         )
         assert (response.status_code, response.json()["details"]["fields"][0]["field"]) == (400, "customerIds")
+
+    async def test_strings_that_cannot_be_ids_are_simply_not_allowed(
+        self, client: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        """NUL, emoji, accents, empty strings: 200, none of them allowed."""
+        body = b'{"channel": "EMAIL", "customerIds": ["\\u0000", "\\ud83d\\ude00", "\\u00e9", ""]}'
+        response = await client.post(
+            f"{API}/consent/check", content=body, headers={**headers, "Content-Type": "application/json"}
+        )
+        assert (response.status_code, response.json()["allowed"]) == (200, [])

@@ -114,7 +114,9 @@ async def check_bulk(
     if len(customer_ids) > MAX_BULK_IDS:
         raise InvalidValue("customerIds", f"at most {MAX_BULK_IDS} ids per request")
     policy = await queries.policy(tenant_id, topic_code(purpose, "purpose"))
-    return await queries.allowed(tenant_id, customer_ids, channel, policy, now)
+    # Ids are printable ASCII; anything else cannot be a customer (and may not even encode): not allowed.
+    plausible = [i for i in customer_ids if i.isascii() and i.isprintable()]
+    return await queries.allowed(tenant_id, plausible, channel, policy, now)
 
 
 _WITHIN_UNITS = {"d": "days", "h": "hours"}

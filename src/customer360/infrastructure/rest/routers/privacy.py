@@ -10,7 +10,7 @@ from starlette.responses import Response
 from customer360.application import privacy as uc
 from customer360.application.ports import UnitOfWork
 from customer360.domain.errors import CustomerNotFound
-from customer360.domain.ids import LEGAL_HOLD_PREFIX, id_pattern
+from customer360.domain.ids import CUSTOMER_PREFIX, LEGAL_HOLD_PREFIX, id_pattern
 from customer360.domain.privacy import SUPPRESSED_FLAG, ErasureRequest, LegalHold, LegalHoldActive
 from customer360.infrastructure.rest.access import record_reads
 from customer360.infrastructure.rest.auth import Principal, require
@@ -201,8 +201,8 @@ async def clear_privacy_flag(
 async def access_log(
     request: Request,
     principal: Auditor,
-    customer_id: Annotated[str | None, Query(alias="customerId", max_length=40)] = None,
-    actor: Annotated[str | None, Query(max_length=128)] = None,
+    customer_id: Annotated[str | None, Query(alias="customerId", pattern=id_pattern(CUSTOMER_PREFIX))] = None,
+    actor: Annotated[str | None, Query(pattern=r"^[\w.@:\-]{1,128}$", description="A user id")] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Response:
