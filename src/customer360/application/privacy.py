@@ -31,6 +31,7 @@ from customer360.domain.privacy import (
     ErasureRequest,
     ErasureStatus,
     LegalHold,
+    check_lineage_not_erased,
     check_no_active_hold,
     check_not_erased,
     erase_profile,
@@ -126,8 +127,7 @@ async def erase_customer(cmd: EraseCustomer, uow: UnitOfWork, env: HandlerEnv) -
     reason = clean_text(cmd.reason, "reason", max_length=500)
     requester = clean_text(cmd.requester, "requester", max_length=200)
     profiles = await _lineage_locked(uow, cmd.customer_id)
-    for profile in profiles:
-        check_not_erased(profile)
+    check_lineage_not_erased(profiles)
     now = env.clock.now()
     ids = tuple(p.id for p in profiles)
     check_no_active_hold(await uow.privacy.holds(ids), now)

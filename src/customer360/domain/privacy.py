@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -131,6 +132,13 @@ def personal_contact_points(profile: CustomerProfile) -> set[ContactPointValue]:
 def check_not_erased(profile: CustomerProfile) -> None:
     if profile.status is CustomerStatus.ERASED:
         raise BusinessRuleViolation("CUSTOMER_ERASED", f"Customer {profile.id} was erased", {"customerId": profile.id})
+
+
+def check_lineage_not_erased(profiles: Iterable[CustomerProfile]) -> None:
+    """The guard for anything that would bring a lineage's data back or mix it with another (unmerge,
+    merge): refused with CUSTOMER_ERASED when any of the profiles is a tombstone."""
+    for profile in profiles:
+        check_not_erased(profile)
 
 
 def erase_profile(
