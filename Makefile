@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.8
 
 .DEFAULT_GOAL := help
-.PHONY: help run test check format lint typecheck test-unit test-integration test-e2e lock bench-lookup bench-matching bench-consent bench-relay clean
+.PHONY: help run test check format lint typecheck test-unit test-integration test-e2e lock bench-lookup bench-matching bench-consent bench-relay bench-dedup clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -72,6 +72,9 @@ bench-relay: $(VENV)/.dev-installed ## Outbox relay throughput (events/s) and co
 
 bench-consent: $(VENV)/.dev-installed ## Bulk consent check: 100,000 ids in one request (target <= 1 s)
 	$(BIN)/python benchmarks/consent_check.py
+
+bench-dedup: $(VENV)/.dev-installed ## Duplicate check (p95) and batch scan with 1,000,000 profiles (loaded once, kept in benchmarks/.cache)
+	$(BIN)/python benchmarks/duplicate_check.py
 
 clean: ## Remove the virtualenv and caches (not the embedded database under DATA_DIR)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .schemathesis

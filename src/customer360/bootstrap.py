@@ -192,6 +192,7 @@ def scan_options(settings: Settings) -> ScanOptions:
         training_records=settings.duplicate_scan_training_records,
         min_training_records=settings.duplicate_scan_min_training_profiles,
         max_block_size=settings.duplicate_max_block_size,
+        big_block_size=settings.duplicate_scan_big_block_size,
     )
 
 

@@ -186,6 +186,9 @@ class Settings(BaseSettings):
     duplicate_scan_training_records: int = Field(
         100_000, ge=100, description="Profiles sampled to train the tenant's model in a scan"
     )
+    duplicate_scan_big_block_size: int = Field(
+        20, ge=2, le=10_000, description="In a scan, pairs sharing only keys of bigger blocks must share two keys"
+    )
     duplicate_scan_min_training_profiles: int = Field(
         1000, ge=2, description="Smaller tenants keep the default model (refined by decisions): EM needs data"
     )

@@ -141,6 +141,26 @@ class TestScan:
             "PAIR_ALREADY_MERGED",
         )
 
+    async def test_a_pair_sharing_only_a_big_key_needs_a_second_key(
+        self, client: httpx.AsyncClient, headers: dict[str, str], services: Services, tenant: str
+    ) -> None:
+        """Three Wolframs in Hamburg share one key (family name's sound + city): scored while that key
+        is a small block, left out once it counts as big; twins sharing several keys are always scored."""
+        for i, given in enumerate(("Ute", "Kai", "Olaf")):
+            address = {"type": "BILLING", "lines": [f"{given}weg {i + 1}"], "city": "Hamburg", "country": "DE"}
+            body = {"kind": "PERSON", "givenName": given, "familyName": "Wolfram", "birthDate": f"19{60 + i}-02-03"}
+            await created(client, headers, {**body, "addresses": [{**address, "postalCode": f"2{i}095"}]})
+        small = await scan(services, tenant, big_block_size=20)
+        big = await scan(services, tenant, big_block_size=2)
+        await created(client, headers, ANNA)
+        await created(client, headers, ANNA_AGAIN)
+        twins = await scan(services, tenant, big_block_size=2)
+        assert (small.result["candidatePairs"], big.result["candidatePairs"], twins.result["candidatePairs"]) == (
+            3,
+            0,
+            1,
+        )
+
     async def test_an_interrupted_scan_resumes_from_its_checkpoint(
         self, client: httpx.AsyncClient, headers: dict[str, str], services: Services, tenant: str
     ) -> None:

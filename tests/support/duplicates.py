@@ -115,11 +115,17 @@ async def scan(
     *,
     chunk_size: int = 1000,
     min_training_records: int = 1000,
+    big_block_size: int = 20,
     on_progress: Progress | None = None,
     job_id: str | None = None,
 ) -> ScanJob:
     """A batch scan of the tenant, run in this process (the CLI's and the API's runner)."""
-    options = ScanOptions(chunk_size=chunk_size, training_records=10_000, min_training_records=min_training_records)
+    options = ScanOptions(
+        chunk_size=chunk_size,
+        training_records=10_000,
+        min_training_records=min_training_records,
+        big_block_size=big_block_size,
+    )
     return await run_scan_job(
         services.engine,
         tenant,

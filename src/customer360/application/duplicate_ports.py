@@ -117,7 +117,13 @@ class ScanStore(Protocol):
 
     async def count_unindexed(self) -> int: ...
 
-    async def refresh_stop_keys(self, max_block_size: int, now: datetime) -> int: ...
+    async def refresh_stop_keys(self, big_block_size: int, now: datetime) -> int:
+        """List every key shared by more than ``big_block_size`` profiles, with its count; return how many."""
+        ...
+
+    async def count_stop_keys(self, max_block_size: int) -> int:
+        """How many listed keys are stop keys (shared by more than ``max_block_size`` profiles)."""
+        ...
 
     async def count_records(self) -> int: ...
 
@@ -129,9 +135,9 @@ class ScanStore(Protocol):
         """The next ``size`` matchable profile ids after ``after``, in id order."""
         ...
 
-    async def pairs_from(self, low_ids: Sequence[str]) -> list[tuple[str, str]]:
+    async def pairs_from(self, low_ids: Sequence[str], max_block_size: int) -> list[tuple[str, str]]:
         """Candidate pairs (low, high) whose lower id is one of ``low_ids``: sharing a key that is not a
-        stop key, never a pair already decided."""
+        stop key — one that is not a big key, or two keys —, never a pair already decided."""
         ...
 
     async def records(self, ids: Sequence[str]) -> dict[str, PreparedRecord]: ...

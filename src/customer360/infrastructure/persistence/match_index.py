@@ -146,7 +146,8 @@ _CANDIDATES = text(
     """
     WITH q AS (
         SELECT DISTINCT h AS key_hash FROM unnest(:keys) AS h
-         WHERE NOT EXISTS (SELECT 1 FROM match_stop_key s WHERE s.tenant_id = :tenant AND s.key_hash = h)
+         WHERE NOT EXISTS (SELECT 1 FROM match_stop_key s
+                            WHERE s.tenant_id = :tenant AND s.key_hash = h AND s.profiles > :cap)
     ), hits AS (
         SELECT q.key_hash, k.customer_id
           FROM q CROSS JOIN LATERAL (

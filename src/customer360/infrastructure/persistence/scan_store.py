@@ -2,7 +2,9 @@
 
 Candidate pairs are found in SQL: for each profile of a chunk, its key hashes (``match_record.keys``)
 probe ``match_key``'s primary key for the profiles *above* it in id order, so every pair is produced
-exactly once, by the chunk holding its lower id. Stop keys and decided pairs are filtered out there.
+exactly once, by the chunk holding its lower id. Stop keys and decided pairs are filtered out there,
+and so are pairs whose only shared key is a big one (``match_stop_key`` lists every key shared by more
+than the scan's big-block size, with its count): see ``application.duplicate_scan``.
 """
 
 from __future__ import annotations
@@ -44,14 +46,20 @@ _UNINDEXED = """
 
 _PAIRS = text(
     """
-    SELECT DISTINCT r.customer_id AS low_id, k.customer_id AS high_id
-      FROM match_record r
-     CROSS JOIN LATERAL unnest(r.keys) AS h(key_hash)
-      JOIN match_key k ON k.tenant_id = r.tenant_id AND k.key_hash = h.key_hash AND k.customer_id > r.customer_id
-     WHERE r.tenant_id = :tenant AND r.customer_id = ANY(:ids)
-       AND NOT EXISTS (SELECT 1 FROM match_stop_key s WHERE s.tenant_id = :tenant AND s.key_hash = h.key_hash)
-       AND NOT EXISTS (SELECT 1 FROM duplicate_pair d
-                        WHERE d.tenant_id = :tenant AND d.low_id = r.customer_id AND d.high_id = k.customer_id)
+    WITH shared AS (
+        SELECT r.customer_id AS low_id, k.customer_id AS high_id, s.profiles AS block
+          FROM match_record r
+         CROSS JOIN LATERAL unnest(r.keys) AS h(key_hash)
+          LEFT JOIN match_stop_key s ON s.tenant_id = r.tenant_id AND s.key_hash = h.key_hash
+          JOIN match_key k ON k.tenant_id = r.tenant_id AND k.key_hash = h.key_hash AND k.customer_id > r.customer_id
+         WHERE r.tenant_id = :tenant AND r.customer_id = ANY(:ids) AND (s.profiles IS NULL OR s.profiles <= :cap)
+    )
+    SELECT p.low_id, p.high_id
+      FROM shared p
+     WHERE NOT EXISTS (SELECT 1 FROM duplicate_pair d
+                        WHERE d.tenant_id = :tenant AND d.low_id = p.low_id AND d.high_id = p.high_id)
+     GROUP BY p.low_id, p.high_id
+    HAVING count(*) >= 2 OR bool_or(p.block IS NULL)
     """
 ).bindparams(bindparam("ids", type_=ARRAY(Text)))
 
@@ -199,19 +207,26 @@ class SqlScanStore:
             await sync_match_data(connection, self._tenant, profiles, set())
             return list(ids)
 
-    async def refresh_stop_keys(self, max_block_size: int, now: datetime) -> int:
+    async def refresh_stop_keys(self, big_block_size: int, now: datetime) -> int:
         async with self._tx() as connection:
-            params = {"tenant": self._tenant, "cap": max_block_size, "now": now}
+            params = {"tenant": self._tenant, "big": big_block_size, "now": now}
             await connection.execute(text("DELETE FROM match_stop_key WHERE tenant_id = :tenant"), params)
             result = await connection.execute(
                 text(
                     """INSERT INTO match_stop_key (tenant_id, key_hash, profiles, refreshed_at)
                        SELECT tenant_id, key_hash, count(*), :now FROM match_key WHERE tenant_id = :tenant
-                        GROUP BY tenant_id, key_hash HAVING count(*) > :cap"""
+                        GROUP BY tenant_id, key_hash HAVING count(*) > :big"""
                 ),
                 params,
             )
             return int(result.rowcount)
+
+    async def count_stop_keys(self, max_block_size: int) -> int:
+        return int(
+            await self._scalar(
+                "SELECT count(*) FROM match_stop_key WHERE tenant_id = :tenant AND profiles > :cap", cap=max_block_size
+            )
+        )
 
     # -- records and pairs -------------------------------------------------------------------------
     async def count_records(self) -> int:
@@ -245,11 +260,12 @@ class SqlScanStore:
             )
             return list(rows.scalars().all())
 
-    async def pairs_from(self, low_ids: Sequence[str]) -> list[tuple[str, str]]:
+    async def pairs_from(self, low_ids: Sequence[str], max_block_size: int) -> list[tuple[str, str]]:
         if not low_ids:
             return []
         async with self._tx() as connection:
-            rows = await connection.execute(_PAIRS, {"tenant": self._tenant, "ids": list(low_ids)})
+            params = {"tenant": self._tenant, "ids": list(low_ids), "cap": max_block_size}
+            rows = await connection.execute(_PAIRS, params)
             return sorted((low, high) for low, high in rows)
 
     async def records(self, ids: Sequence[str]) -> dict[str, PreparedRecord]:

@@ -491,7 +491,8 @@ match_key = Table(
     PrimaryKeyConstraint("tenant_id", "key_hash", "customer_id"),
 )
 
-# Keys shared by more profiles than the block cap, refreshed by every scan; the real-time check skips them.
+# Keys shared by many profiles (more than the scan's big-block size) with their count, refreshed by every
+# scan; those above the block cap (100) are stop keys, which the real-time check skips too.
 match_stop_key = Table(
     "match_stop_key",
     metadata,
