@@ -87,6 +87,17 @@ class TestScan:
             ids["anna2"],
         )
 
+    async def test_showing_profiles_in_the_queue_is_recorded_in_the_access_log(
+        self, client: httpx.AsyncClient, headers: dict[str, str], services: Services, tenant: str
+    ) -> None:
+        """Both profiles of every pair shown are personal data read by the steward: DUPLICATE_QUEUE."""
+        ids = await _population(client, headers, extra=0)
+        await scan(services, tenant)
+        await queue(client, headers, customerId=ids["anna"])
+        await services.access_log.flush()
+        log = await client.get("/api/v1/crm/access-log", params={"customerId": ids["anna2"]}, headers=headers)
+        assert [(e["action"], e["actor"]) for e in log.json()["items"]] == [("DUPLICATE_QUEUE", "steward-1")]
+
     async def test_the_queue_filters_by_probability_and_pages_with_a_cursor(
         self, client: httpx.AsyncClient, headers: dict[str, str], services: Services, tenant: str
     ) -> None:

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, select, text, tuple_, update
+from sqlalchemy import bindparam, delete, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import BigInteger, Text
@@ -323,6 +323,19 @@ class SqlDuplicateIndex:
 
     async def model_for_update(self) -> StoredModel:
         m = match_model.c
+        # A row to lock even before the first training: concurrent refinements queue instead of racing.
+        await self._conn.execute(
+            insert(match_model)
+            .values(
+                tenant_id=self._tenant,
+                document=MatchModel().to_dict(),
+                version=0,
+                source=DEFAULT_MODEL_SOURCE,
+                updated_at=func.now(),
+                updated_by="system",
+            )
+            .on_conflict_do_nothing()
+        )
         row = (
             await self._conn.execute(
                 select(m.document, m.version, m.source, m.trained_at, m.training)

@@ -17,6 +17,7 @@ from customer360.domain.ids import id_pattern
 from customer360.domain.merge import PairDecision
 from customer360.infrastructure.duplicate_scans import ScanNotFound
 from customer360.infrastructure.persistence.duplicate_queries import QUEUE_STATUSES, QueueFilter
+from customer360.infrastructure.rest.access import record_reads
 from customer360.infrastructure.rest.auth import Principal, require
 from customer360.infrastructure.rest.dispatch import Rendered, context_of, etag, expected_version, render, run_command
 from customer360.infrastructure.rest.models.common import ERROR_RESPONSES
@@ -95,6 +96,8 @@ async def list_duplicates(
         principal.tenant_id,
         QueueFilter(status, min_probability, max_probability, cluster_id, customer_id, cursor, limit),
     )
+    shown = [profile["id"] for item in page.items for profile in (item["left"], item["right"])]
+    record_reads(request, principal, "DUPLICATE_QUEUE", dict.fromkeys(shown))
     return render(DuplicatePage, {"items": page.items, "nextCursor": page.next_cursor}).response()
 
 
