@@ -100,7 +100,10 @@ SELECT c.* FROM {SCHEMA}.consent_record c
  LIMIT :limit
 """)
 
-_SET_TENANT = "SELECT set_config('app.tenant_id', $1, true)"
+# The tenant, and custom plans for this transaction: asyncpg prepares statements, and after five runs
+# PostgreSQL may switch to a generic plan that cannot see the size of the id array (measured: the bulk
+# check goes from ~0.4 s to ~1.5 s). Planning the statement each time costs a few milliseconds.
+_SET_TENANT = "SELECT set_config('app.tenant_id', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true)"
 
 
 async def _no_reset(connection: asyncpg.Connection) -> None:
