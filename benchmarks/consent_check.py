@@ -56,6 +56,17 @@ PREFERENCES = [
 ]
 
 
+PROFILE_COLUMNS = [
+    *("tenant_id", "id", "kind", "status", "name", "search_text", "communication"),
+    *("created_at", "created_by", "updated_at", "updated_by", "version"),
+]
+RECORD_COLUMNS = [
+    *("tenant_id", "id", "customer_id", "channel", "purpose", "status", "contact_point_kind"),
+    *("contact_point_value", "legal_basis", "source", "evidence", "effective_at", "recorded_at"),
+    *("recorded_by", "expires_at"),
+]
+
+
 def database_server() -> URL:
     configured = os.environ.get("BENCH_DATABASE_URL")
     if configured:
@@ -79,10 +90,8 @@ def synthetic(n: int, rng: random.Random) -> tuple[list[tuple[Any, ...]], list[t
         customer_id = new_id(CUSTOMER_PREFIX)
         created = now - timedelta(days=rng.randint(30, 900))
         communication = orjson.dumps({"channels": rng.choice(PREFERENCES)}).decode()
-        profiles.append(
-            (TENANT, customer_id, "PERSON", "ACTIVE", "Synthetic Person", "synthetic person", communication)
-            + (created, "bench", created, "bench", 1)
-        )
+        person = (TENANT, customer_id, "PERSON", "ACTIVE", "Synthetic Person", "synthetic person", communication)
+        profiles.append((*person, created, "bench", created, "bench", 1))
         at = created
         for _ in range(rng.choice([1, 1, 2, 2, 3, 4])):
             at += timedelta(days=rng.randint(1, 20))
@@ -132,16 +141,13 @@ async def prepared_database(server: URL, n: int, fresh: bool) -> URL:
         await connection.copy_records_to_table(
             "customer_profile",
             schema_name="crm_customer360",
-            columns=["tenant_id", "id", "kind", "status", "name", "search_text", "communication"]
-            + ["created_at", "created_by", "updated_at", "updated_by", "version"],
+            columns=PROFILE_COLUMNS,
             records=profiles,
         )
         await connection.copy_records_to_table(
             "consent_record",
             schema_name="crm_customer360",
-            columns=["tenant_id", "id", "customer_id", "channel", "purpose", "status", "contact_point_kind"]
-            + ["contact_point_value", "legal_basis", "source", "evidence", "effective_at", "recorded_at"]
-            + ["recorded_by", "expires_at"],
+            columns=RECORD_COLUMNS,
             records=records,
         )
         await connection.execute("VACUUM ANALYZE crm_customer360.customer_profile")
