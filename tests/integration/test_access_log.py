@@ -38,6 +38,17 @@ class TestAccessLog:
             ("analyst-7", "EXPORT"),
         ]
 
+    async def test_integration_look_ups_are_recorded(
+        self, client: httpx.AsyncClient, headers: dict[str, str], services: Services
+    ) -> None:
+        """Finance's billing read, Service Orders' entitlement read and Pipeline's look-up are reads too."""
+        cid = (await create_customer(client, headers, emails=[{"address": "ap@lookup.example"}]))["id"]
+        await client.get(f"{CUSTOMERS}/{cid}/billing", headers=headers)
+        await client.get(f"{CUSTOMERS}/{cid}/entitlements", headers=headers)
+        await client.get(f"{CUSTOMERS}/lookup", params={"email": "ap@lookup.example"}, headers=headers)
+        entries = await _entries(client, headers, services, customerId=cid)
+        assert [e["action"] for e in entries] == ["BILLING_READ", "ENTITLEMENTS_READ", "LOOKUP"]
+
     async def test_entries_hold_ids_not_personal_values(
         self, client: httpx.AsyncClient, headers: dict[str, str], services: Services
     ) -> None:

@@ -69,6 +69,8 @@ def _follow(
         ),
         actor=actor,
         now=now,
+        # A repeated grant keeps its original term: re-instating it must not make it eternal.
+        expires_at=model.expires_at,
     )
 
 

@@ -79,7 +79,10 @@ class AccessEntryOut(ApiOutput):
     id: int
     customer_id: str
     actor: str
-    action: str = Field(description="PROFILE_READ, PROFILE_LIST, SEARCH, CONTACTS_READ or EXPORT")
+    action: str = Field(
+        description="PROFILE_READ, PROFILE_LIST, SEARCH, CONTACTS_READ, EXPORT, LOOKUP, "
+        "ENTITLEMENTS_READ, BILLING_READ or SERVICE_HISTORY_READ"
+    )
     correlation_id: str
     occurred_at: datetime
 

@@ -14,6 +14,7 @@ from customer360.application.integration_queries import IntegrationQueries, look
 from customer360.domain.errors import CustomerNotFound
 from customer360.domain.ids import CUSTOMER_PREFIX, id_pattern
 from customer360.infrastructure.persistence.integration_queries import SqlIntegrationQueries
+from customer360.infrastructure.rest.access import record_reads
 from customer360.infrastructure.rest.auth import Principal, require
 from customer360.infrastructure.rest.dispatch import render
 from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, IsoDate
@@ -56,6 +57,7 @@ async def lookup_customers(
         limit=limit,
     )
     items = await queries(request).lookup(principal.tenant_id, criteria)
+    record_reads(request, principal, "LOOKUP", [item["id"] for item in items])
     return render(LookupResults, {"matchedOn": criteria.labels, "items": items}).response()
 
 
@@ -74,6 +76,7 @@ async def get_entitlements(
     document = await queries(request).entitlements(principal.tenant_id, customer_id, day)
     if document is None:
         raise CustomerNotFound(customer_id)
+    record_reads(request, principal, "ENTITLEMENTS_READ", [customer_id])
     return render(Entitlements, document).response()
 
 
@@ -86,6 +89,7 @@ async def get_billing(customer_id: CustomerId, request: Request, principal: Read
     document = await queries(request).billing(principal.tenant_id, customer_id)
     if document is None:
         raise CustomerNotFound(customer_id)
+    record_reads(request, principal, "BILLING_READ", [customer_id])
     return render(Billing, document).response()
 
 
@@ -104,4 +108,5 @@ async def get_service_history(
     document = await queries(request).service_history(principal.tenant_id, customer_id, cursor, limit)
     if document is None:
         raise CustomerNotFound(customer_id)
+    record_reads(request, principal, "SERVICE_HISTORY_READ", [customer_id])
     return render(ServiceHistory, document).response()
