@@ -26,7 +26,7 @@ from customer360.infrastructure.persistence.database import DatabaseUrls, create
 from customer360.infrastructure.persistence.duplicate_queries import SqlDuplicateQueries
 from customer360.infrastructure.persistence.embedded import start_embedded
 from customer360.infrastructure.persistence.history_queries import SqlHistoryQueries
-from customer360.infrastructure.persistence.idempotency import SqlIdempotencyLookup
+from customer360.infrastructure.persistence.idempotency import IdempotencyPurge, SqlIdempotencyLookup
 from customer360.infrastructure.persistence.match_index import ModelCache
 from customer360.infrastructure.persistence.migrate import current_revision, head_revision, migrate
 from customer360.infrastructure.persistence.privacy_queries import SqlPrivacyQueries
@@ -68,6 +68,7 @@ class Services:
     privacy: SqlPrivacyQueries
     access_log: AccessLog
     consent_expiry: ConsentExpirySweep
+    idempotency_purge: IdempotencyPurge
     duplicates: SqlDuplicateQueries
     scans: ScanLauncher
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
@@ -168,6 +169,7 @@ async def build_services(settings: Settings, registry: CollectorRegistry | None 
         privacy=SqlPrivacyQueries(engine),
         access_log=access_log,
         consent_expiry=ConsentExpirySweep(urls.worker, executor, clock),
+        idempotency_purge=IdempotencyPurge(urls.worker, timedelta(hours=settings.idempotency_ttl_hours)),
         duplicates=SqlDuplicateQueries(engine, duplicate_policy),
         scans=ScanLauncher(
             engine, urls.admin, runner=settings.duplicate_scan_runner, clock=clock, run_inline=scan_inline

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import httpx
+from sqlalchemy import insert, select
 
+from customer360.bootstrap import Services
+from customer360.infrastructure.persistence.database import tenant_transaction
+from customer360.infrastructure.persistence.tables import idempotency_record
 from tests.support.api import CUSTOMERS
 
 
@@ -49,3 +54,20 @@ class TestIdempotentPost:
         other = {**headers, "X-Tenant-ID": headers["X-Tenant-ID"] + "-b", "Idempotency-Key": "k"}
         second = await client.post(CUSTOMERS, json={"name": "A"}, headers=other)
         assert first.json()["id"] != second.json()["id"]
+
+
+class TestPurge:
+    async def test_responses_older_than_the_ttl_are_purged(self, services: Services, tenant: str) -> None:
+        """The purge deletes remembered responses past IDEMPOTENCY_TTL_HOURS and keeps the recent ones."""
+        now = datetime.now(UTC)
+        async with tenant_transaction(services.engine, tenant) as connection:
+            for key, age in (("old", timedelta(hours=25)), ("recent", timedelta(minutes=5))):
+                await connection.execute(
+                    insert(idempotency_record).values(
+                        tenant_id=tenant, key=key, fingerprint="f", status_code=201, body=b"{}", created_at=now - age
+                    )
+                )
+        await services.idempotency_purge.run_once()
+        async with tenant_transaction(services.engine, tenant) as connection:
+            keys = (await connection.execute(select(idempotency_record.c.key))).scalars().all()
+        assert list(keys) == ["recent"]

@@ -9,8 +9,6 @@ once, appends nothing the second time.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -76,31 +74,3 @@ class ConsentExpirySweep:
             expired += len(appended)
         _log.info("consent expiry sweep", extra={"customers": len(due), "expired": expired, "failed": failed})
         return SweepResult(len(due), expired, failed)
-
-
-class ConsentExpiryInServe:
-    """The sweep as a background task of ``serve`` (CONSENT_EXPIRY_IN_SERVE): first at start, then every
-    CONSENT_EXPIRY_INTERVAL_SECONDS. A failed run is logged (type only) and retried at the next interval."""
-
-    def __init__(self, sweep: ConsentExpirySweep, interval: float) -> None:
-        self._sweep = sweep
-        self._interval = interval
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="consent-expiry")
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self._sweep.run_once()
-            except Exception as exc:  # keep serving; the next run retries
-                _log.error("consent expiry sweep failed", extra={"error_type": type(exc).__name__})
-            await asyncio.sleep(self._interval)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from customer360.application.ports import StoredResponse
 from customer360.domain.errors import IdempotencyKeyInProgress
-from customer360.infrastructure.persistence.database import tenant_transaction
-from customer360.infrastructure.persistence.tables import idempotency_record
+from customer360.infrastructure.persistence.database import create_engine, tenant_transaction
+from customer360.infrastructure.persistence.tables import SCHEMA, idempotency_record
 
 
 class SqlIdempotencyStore:
@@ -63,3 +64,31 @@ class SqlIdempotencyLookup:
         if row is None:
             return None
         return StoredResponse(row["fingerprint"], row["status_code"], bytes(row["body"]), dict(row["headers"]))
+
+
+class IdempotencyPurge:
+    """Deletes remembered responses older than IDEMPOTENCY_TTL_HOURS, for every tenant (worker role)."""
+
+    def __init__(self, worker_url: URL, ttl: timedelta) -> None:
+        self._worker_url = worker_url
+        self._ttl = ttl
+
+    async def run_once(self, chunk: int = 5000) -> int:
+        engine = create_engine(self._worker_url, pooled=False)
+        purged = 0
+        try:
+            while True:
+                async with engine.begin() as connection:
+                    result = await connection.execute(_PURGE, {"before": datetime.now(UTC) - self._ttl, "chunk": chunk})
+                if result.rowcount < chunk:
+                    return purged + result.rowcount
+                purged += result.rowcount
+        finally:
+            await engine.dispose()
+
+
+# Chunked, so a large backlog never holds a long lock; the created_at index serves the scan.
+_PURGE = text(
+    f"""DELETE FROM {SCHEMA}.idempotency_record WHERE ctid IN (
+          SELECT ctid FROM {SCHEMA}.idempotency_record WHERE created_at < :before LIMIT :chunk)"""
+)

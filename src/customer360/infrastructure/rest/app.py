@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from customer360.bootstrap import Services, build_services
 from customer360.infrastructure.messaging.relay_runtime import RelayInServe
-from customer360.infrastructure.persistence.consent_expiry import ConsentExpiryInServe
+from customer360.infrastructure.periodic import PeriodicTask
 from customer360.infrastructure.rest.errors import install_error_handlers
 from customer360.infrastructure.rest.middleware import EdgeMiddleware, HttpMetrics
 from customer360.infrastructure.rest.routers import (
@@ -53,15 +53,18 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         built = await build_services(settings, registry)
         app.state.services = built
         relay = RelayInServe.start(settings, built.urls.worker, registry)
-        expiry = None
+        jobs = [PeriodicTask("idempotency-purge", built.idempotency_purge.run_once, 3600.0)]
         if settings.consent_expiry_in_serve:
-            expiry = ConsentExpiryInServe(built.consent_expiry, settings.consent_expiry_interval_seconds)
-            expiry.start()
+            jobs.append(
+                PeriodicTask("consent-expiry", built.consent_expiry.run_once, settings.consent_expiry_interval_seconds)
+            )
+        for job in jobs:
+            job.start()
         try:
             yield
         finally:
-            if expiry is not None:
-                await expiry.stop()
+            for job in jobs:
+                await job.stop()
             if relay is not None:
                 await relay.stop()
             await built.aclose()
