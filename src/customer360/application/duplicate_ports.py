@@ -135,9 +135,11 @@ class ScanStore(Protocol):
         """The next ``size`` matchable profile ids after ``after``, in id order."""
         ...
 
-    async def pairs_from(self, low_ids: Sequence[str], max_block_size: int) -> list[tuple[str, str]]:
-        """Candidate pairs (low, high) whose lower id is one of ``low_ids``: sharing a key that is not a
-        stop key — one that is not a big key, or two keys —, never a pair already decided."""
+    async def pairs_from(
+        self, low_ids: Sequence[str], max_block_size: int, *, min_shared_keys: int = 1
+    ) -> list[tuple[str, str]]:
+        """Candidate pairs (low, high) whose lower id is one of ``low_ids``, never a pair already decided:
+        sharing two keys that are not stop keys, or (with ``min_shared_keys`` 1) one that is not big."""
         ...
 
     async def records(self, ids: Sequence[str]) -> dict[str, PreparedRecord]: ...

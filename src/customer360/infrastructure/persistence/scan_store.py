@@ -44,29 +44,34 @@ _UNINDEXED = """
      AND NOT EXISTS (SELECT 1 FROM match_record r WHERE r.tenant_id = :tenant AND r.customer_id = p.id)
 """
 
+# The chunk's keys without stop keys first (MATERIALIZED: so that a stop key's thousands of postings are
+# never read), then a range probe per key for the profiles above each one, then the filters.
 _PAIRS = text(
     """
-    WITH shared AS (
-        SELECT r.customer_id AS low_id, k.customer_id AS high_id, s.profiles AS block
+    WITH chunk_keys AS MATERIALIZED (
+        SELECT r.customer_id, h.key_hash, s.profiles AS block
           FROM match_record r
          CROSS JOIN LATERAL unnest(r.keys) AS h(key_hash)
-          LEFT JOIN match_stop_key s ON s.tenant_id = r.tenant_id AND s.key_hash = h.key_hash
-          JOIN match_key k ON k.tenant_id = r.tenant_id AND k.key_hash = h.key_hash AND k.customer_id > r.customer_id
+          LEFT JOIN match_stop_key s ON s.tenant_id = :tenant AND s.key_hash = h.key_hash
          WHERE r.tenant_id = :tenant AND r.customer_id = ANY(:ids) AND (s.profiles IS NULL OR s.profiles <= :cap)
+    ), shared AS (
+        SELECT c.customer_id AS low_id, k.customer_id AS high_id
+          FROM chunk_keys c
+          JOIN match_key k ON k.tenant_id = :tenant AND k.key_hash = c.key_hash AND k.customer_id > c.customer_id
+         GROUP BY c.customer_id, k.customer_id
+        HAVING count(*) >= 2 OR (bool_or(c.block IS NULL) AND count(*) >= :min_shared)
     )
     SELECT p.low_id, p.high_id
       FROM shared p
      WHERE NOT EXISTS (SELECT 1 FROM duplicate_pair d
                         WHERE d.tenant_id = :tenant AND d.low_id = p.low_id AND d.high_id = p.high_id)
-     GROUP BY p.low_id, p.high_id
-    HAVING count(*) >= 2 OR bool_or(p.block IS NULL)
     """
 ).bindparams(bindparam("ids", type_=ARRAY(Text)))
+# Per scan transaction: room to aggregate a chunk's pairs in memory; range probes, not memoized scans.
+_SCAN_SESSION = (text("SET LOCAL work_mem = '64MB'"), text("SET LOCAL enable_memoize = off"))
 
-_RECORDS = text(
-    "SELECT customer_id, CAST(features AS text) AS features FROM match_record "
-    "WHERE tenant_id = :tenant AND customer_id = ANY(:ids)"
-).bindparams(bindparam("ids", type_=ARRAY(Text)))
+# Read on the driver's connection: tens of thousands of rows per chunk, no ORM-level row processing.
+_RECORDS = "SELECT customer_id, CAST(features AS text) FROM match_record WHERE tenant_id = $1 AND customer_id = ANY($2)"
 
 _SAVE_CANDIDATES = text(
     """
@@ -260,11 +265,20 @@ class SqlScanStore:
             )
             return list(rows.scalars().all())
 
-    async def pairs_from(self, low_ids: Sequence[str], max_block_size: int) -> list[tuple[str, str]]:
+    async def pairs_from(
+        self, low_ids: Sequence[str], max_block_size: int, *, min_shared_keys: int = 1
+    ) -> list[tuple[str, str]]:
         if not low_ids:
             return []
         async with self._tx() as connection:
-            params = {"tenant": self._tenant, "ids": list(low_ids), "cap": max_block_size}
+            for setting in _SCAN_SESSION:
+                await connection.execute(setting)
+            params = {
+                "tenant": self._tenant,
+                "ids": list(low_ids),
+                "cap": max_block_size,
+                "min_shared": min_shared_keys,
+            }
             rows = await connection.execute(_PAIRS, params)
             return sorted((low, high) for low, high in rows)
 
@@ -272,8 +286,10 @@ class SqlScanStore:
         if not ids:
             return {}
         async with self._tx() as connection:
-            rows = await connection.execute(_RECORDS, {"tenant": self._tenant, "ids": list(ids)})
-            return {customer_id: features_from_json(customer_id, features) for customer_id, features in rows}
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            rows = await driver.fetch(_RECORDS, self._tenant, list(ids))
+        return {customer_id: features_from_json(customer_id, features) for customer_id, features in rows}
 
     async def labelled_pairs(self) -> list[LabelledPair]:
         """Dismissed and unmerged pairs from the profiles as they are; merges from their before-images.
