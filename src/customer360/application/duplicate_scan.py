@@ -136,6 +136,7 @@ class _Run:
         population = await self.store.count_records()
         sample = await self.store.sample(self.options.training_records, self.options.seed)
         self.update(total=len(sample))
+        await self.store.save_job(self.job)
         await self.report()
         pairs: list[tuple[str, str]] = []
         for start in range(0, len(sample), self.options.chunk_size):
@@ -144,6 +145,7 @@ class _Run:
                 [r.record_id for r in chunk], self.options.max_block_size, min_shared_keys=TRAINING_SHARED_KEYS
             )
             self.update(processed=min(len(sample), start + len(chunk)))
+            await self.store.save_job(self.job)
             await self.report()
         by_id = {r.record_id: r for r in sample}
         missing = sorted(
@@ -176,6 +178,7 @@ class _Run:
         policy, stored = await self.store.policy_and_model()
         model, threshold = stored.model, policy.review_threshold
         self.update(total=await self.store.count_records())
+        await self.store.save_job(self.job)
         await self.report()
         # While a chunk is scored (in a thread), the database already finds the next chunk's pairs:
         # PostgreSQL and Python each keep a core busy.
