@@ -20,11 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.types import Double, Text
 
 from customer360.application.duplicate_ports import CandidateRow, ScanJob, StoredModel
-from customer360.domain.duplicates import DuplicatePolicy, match_record_of
+from customer360.domain.duplicates import DuplicatePolicy
 from customer360.domain.matching import LabelledPair, MatchModel, PreparedRecord
-from customer360.domain.merge import PairStatus
 from customer360.infrastructure.persistence.customer_repository import SqlCustomerRepository
 from customer360.infrastructure.persistence.database import tenant_transaction
+from customer360.infrastructure.persistence.decision_labels import decision_labels
 from customer360.infrastructure.persistence.match_codec import features_from_json
 from customer360.infrastructure.persistence.match_index import (
     policy_from_row,
@@ -32,11 +32,10 @@ from customer360.infrastructure.persistence.match_index import (
     sync_match_data,
     upsert_model,
 )
-from customer360.infrastructure.persistence.merge_documents import record_from
-from customer360.infrastructure.persistence.tables import duplicate_cluster, duplicate_scan
+from customer360.infrastructure.persistence.scan_jobs import latest_unfinished, load_job, store_job
+from customer360.infrastructure.persistence.tables import duplicate_cluster
 
 TRAINED = "TRAINED"
-_UNFINISHED = ("QUEUED", "RUNNING")
 
 _UNINDEXED = """
     FROM customer_profile p
@@ -99,40 +98,6 @@ _LABEL_CLUSTERS = text(
      WHERE c.tenant_id = :tenant AND c.scan_id = :scan AND c.low_id = m.customer_id
     """
 ).bindparams(bindparam("members", type_=ARRAY(Text)), bindparam("clusters", type_=ARRAY(Text)))
-
-
-def job_from_row(row: Any) -> ScanJob:
-    return ScanJob(
-        id=row.id,
-        status=row.status,
-        phase=row.phase,
-        checkpoint=row.checkpoint,
-        processed=row.processed,
-        total=row.total,
-        result=row.result,
-        requested_by=row.requested_by,
-        requested_at=row.requested_at,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        error=row.error,
-    )
-
-
-def _job_values(job: ScanJob) -> dict[str, Any]:
-    return {
-        "id": job.id,
-        "status": job.status,
-        "phase": job.phase,
-        "checkpoint": dict(job.checkpoint),
-        "processed": job.processed,
-        "total": job.total,
-        "result": dict(job.result),
-        "error": job.error,
-        "requested_by": job.requested_by,
-        "requested_at": job.requested_at,
-        "started_at": job.started_at,
-        "finished_at": job.finished_at,
-    }
 
 
 class SqlScanStore:
@@ -292,89 +257,21 @@ class SqlScanStore:
         return {customer_id: features_from_json(customer_id, features) for customer_id, features in rows}
 
     async def labelled_pairs(self) -> list[LabelledPair]:
-        """Dismissed and unmerged pairs from the profiles as they are; merges from their before-images.
-        Pairs involving an erased profile are left out."""
-        labelled: list[LabelledPair] = []
         async with self._tx() as connection:
-            rows = (
-                (
-                    await connection.execute(
-                        text(
-                            """SELECT d.low_id, d.high_id, d.status, m.id, m.target_id, m.source_id, m.reason,
-                                  m.status AS merge_status, m.record, m.merged_at, m.merged_by, m.unmerged_at,
-                                  m.unmerged_by, m.unmerge_report
-                             FROM duplicate_pair d
-                             JOIN customer_profile l ON l.tenant_id = d.tenant_id AND l.id = d.low_id
-                             JOIN customer_profile h ON h.tenant_id = d.tenant_id AND h.id = d.high_id
-                             LEFT JOIN customer_merge m ON m.tenant_id = d.tenant_id AND m.id = d.merge_id
-                            WHERE d.tenant_id = :tenant AND l.status <> 'ERASED' AND h.status <> 'ERASED'
-                            ORDER BY d.low_id, d.high_id"""
-                        ),
-                        {"tenant": self._tenant},
-                    )
-                )
-                .mappings()
-                .all()
-            )
-            repository = SqlCustomerRepository(connection, self._tenant)
-            for row in rows:
-                if row["status"] == PairStatus.MERGED.value and row["id"] is not None:
-                    record = record_from({**row, "status": row["merge_status"]})
-                    left, right = record.target_before, record.source_before
-                    labelled.append(
-                        LabelledPair(
-                            match_record_of(left.customer_id, left.attributes, left.contacts),
-                            match_record_of(right.customer_id, right.attributes, right.contacts),
-                            is_match=True,
-                        )
-                    )
-                elif row["status"] == PairStatus.NOT_DUPLICATE.value:
-                    low, high = await repository.get(row["low_id"]), await repository.get(row["high_id"])
-                    labelled.append(
-                        LabelledPair(
-                            match_record_of(low.id, low.attributes, low.contacts),
-                            match_record_of(high.id, high.attributes, high.contacts),
-                            is_match=False,
-                        )
-                    )
-        return labelled
+            return await decision_labels(connection, self._tenant)
 
     # -- jobs and results ----------------------------------------------------------------------------
     async def job(self, scan_id: str) -> ScanJob | None:
         async with self._tx() as connection:
-            row = (
-                await connection.execute(
-                    text("SELECT * FROM duplicate_scan WHERE tenant_id = :tenant AND id = :id"),
-                    {"tenant": self._tenant, "id": scan_id},
-                )
-            ).first()
-            return None if row is None else job_from_row(row)
+            return await load_job(connection, self._tenant, scan_id)
 
     async def unfinished(self) -> ScanJob | None:
         async with self._tx() as connection:
-            row = (
-                await connection.execute(
-                    text(
-                        "SELECT * FROM duplicate_scan WHERE tenant_id = :tenant AND status IN ('QUEUED', 'RUNNING') "
-                        "ORDER BY requested_at DESC, id DESC LIMIT 1"
-                    ),
-                    {"tenant": self._tenant},
-                )
-            ).first()
-            return None if row is None else job_from_row(row)
+            return await latest_unfinished(connection, self._tenant)
 
     async def save_job(self, job: ScanJob) -> None:
         async with self._tx() as connection:
-            await self._save_job(connection, job)
-
-    async def _save_job(self, connection: Any, job: ScanJob) -> None:
-        statement = insert(duplicate_scan).values(tenant_id=self._tenant, **_job_values(job))
-        await connection.execute(
-            statement.on_conflict_do_update(
-                index_elements=[duplicate_scan.c.tenant_id, duplicate_scan.c.id],
-                set_={name: statement.excluded[name] for name in _job_values(job) if name != "id"},
-            )
-        )
+            await store_job(connection, self._tenant, job)
 
     async def save_chunk(self, job: ScanJob, rows: Sequence[CandidateRow], now: datetime) -> None:
         async with self._tx() as connection:
@@ -392,7 +289,7 @@ class SqlScanStore:
                         "explanations": [orjson.dumps(list(r.explanation)).decode() for r in rows],
                     },
                 )
-            await self._save_job(connection, job)
+            await store_job(connection, self._tenant, job)
 
     async def scan_pairs(self, scan_id: str) -> list[tuple[str, str, float]]:
         async with self._tx() as connection:
