@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StrictBool, StringConstraints
 
 from customer360.infrastructure.rest.models.common import ApiInput, ApiOutput
 from customer360.infrastructure.rest.models.customers import CustomerOut
@@ -129,7 +129,7 @@ class ScanStartedOut(ApiOutput):
 class DuplicatePolicyIn(ApiInput):
     review_threshold: Probability = Field(description="Pairs at or above go to the review queue")
     likely_threshold: Probability = Field(description="POST /customers answers 409 at or above")
-    auto_merge: bool = Field(False, description="Scans merge pairs at or above autoMergeThreshold")
+    auto_merge: StrictBool = Field(False, description="Scans merge pairs at or above autoMergeThreshold")
     auto_merge_threshold: Probability = Field(0.999, description="…with an identifier (e-mail, phone, tax id) agreeing")
 
 
