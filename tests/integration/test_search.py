@@ -55,6 +55,20 @@ class TestSearch:
         await create_customer(client, headers, name="Nordwand Logistics International")
         assert exact == (await _search(client, headers, name="Nordwind Logistik"))[0]
 
+    async def test_every_word_of_a_name_must_match(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+        """'Moosbach Textil' does not return every other textile company."""
+        wanted = (await create_customer(client, headers, name="Moosbach Textil GmbH"))["id"]
+        await create_customer(client, headers, name="Kranich Textil GmbH")
+        assert [wanted] == await _search(client, headers, name="Moosbach Textil")
+
+    async def test_a_short_word_matches_the_start_of_a_word(
+        self, client: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        """'lor' finds 'Lorenz Bau', not 'Florian Bau'."""
+        wanted = (await create_customer(client, headers, name="Lorenz Bau"))["id"]
+        await create_customer(client, headers, name="Florian Bau")
+        assert [wanted] == await _search(client, headers, name="lor")
+
     async def test_a_search_needs_a_criterion(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
         """No criterion at all is a 400."""
         response = await client.get(f"{CUSTOMERS}/search", headers=headers)

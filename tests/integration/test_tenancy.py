@@ -109,3 +109,20 @@ class TestThroughSql:
                         " correlation_id, occurred_at) VALUES ('theirs', 'X', 'X', 'X', 'X', 'X', 'X', now())"
                     )
                 )
+
+    async def test_the_name_search_function_keeps_to_the_sessions_tenant(
+        self, client: httpx.AsyncClient, headers: dict[str, str], app_engine: AsyncEngine
+    ) -> None:
+        """profile_name_hits (SECURITY DEFINER) finds a name only for its own tenant, nothing without one."""
+        created = await create_customer(client, headers, name="Quellwasser Kontor")
+        query = text(
+            "SELECT count(*) FROM profile_name_hits('quellwasser kontor', '(^| )quellwasser kontor',"
+            " ARRAY['MERGED'], false, 10) WHERE customer_id = :id"
+        )
+        counts = []
+        for tenant in (None, "not-the-owner", headers["X-Tenant-ID"]):
+            async with app_engine.begin() as connection:
+                if tenant is not None:
+                    await connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": tenant})
+                counts.append((await connection.execute(query, {"id": created["id"]})).scalar_one())
+        assert counts == [0, 0, 1]
