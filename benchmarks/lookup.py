@@ -9,7 +9,7 @@ keep-alive connections in a separate process, and prints throughput and p50/p95/
     BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres python benchmarks/lookup.py
 
 Data is synthetic (random names, example.com addresses, 555-style numbers). Loading 100,000 profiles
-through the application takes minutes, so the loaded database is kept and reused by later runs: the
+through the application takes about 20 minutes here, so the loaded database is kept and reused by later runs: the
 embedded server's data lives in benchmarks/.cache/pgdata (BENCH_DATABASE_URL: a database
 `c360_bench_<N>` on that server). `--fresh` drops and reloads it.
 """
