@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+from types import FrameType
 
 import typer
 import uvicorn
@@ -32,6 +34,10 @@ def serve(
     # Workers inherit the resolved database and must not start or migrate it again.
     os.environ["DATABASE_URL"] = urls.admin.render_as_string(hide_password=False)
     os.environ["MIGRATE_ON_START"] = "false"
+    # uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown, under the handlers it found; with the
+    # default ones the process would die without running atexit, leaving the embedded PostgreSQL running.
+    for handled in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(handled, _exit_normally)
     uvicorn.run(
         "customer360.infrastructure.rest.app:create_app_from_env",
         factory=True,
@@ -44,6 +50,10 @@ def serve(
         log_config=None,
         proxy_headers=False,
     )
+
+
+def _exit_normally(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
 
 
 async def _prepare(settings: Settings) -> DatabaseUrls:
