@@ -70,6 +70,7 @@ class AccessLog:
         self._max_buffer = max_buffer
         self._buffer: list[AccessEntry] = []
         self._wake = asyncio.Event()
+        self._flushing = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self._dropped = Counter(
@@ -104,7 +105,14 @@ class AccessLog:
             await self.flush()
 
     async def flush(self) -> int:
-        """Write everything buffered; on failure the entries go back to wait for the next attempt."""
+        """Write everything buffered; on failure the entries go back to wait for the next attempt.
+
+        Flushes take turns, so one returns only after the entries recorded before it are written — also
+        those the background task had already taken and was still writing."""
+        async with self._flushing:
+            return await self._flush()
+
+    async def _flush(self) -> int:
         batch, self._buffer = self._buffer, []
         if not batch:
             return 0
