@@ -116,8 +116,8 @@ class TestThroughSql:
         """profile_name_hits (SECURITY DEFINER) finds a name only for its own tenant, nothing without one."""
         created = await create_customer(client, headers, name="Quellwasser Kontor")
         query = text(
-            "SELECT count(*) FROM profile_name_hits('quellwasser kontor', '(^| )quellwasser kontor',"
-            " ARRAY['MERGED'], false, 10) WHERE customer_id = :id"
+            "SELECT count(*) FROM profile_name_hits('quellwasser kontor', NULL, ARRAY['MERGED'], false, 10)"
+            " WHERE customer_id = :id"
         )
         counts = []
         for tenant in (None, "not-the-owner", headers["X-Tenant-ID"]):
@@ -126,3 +126,18 @@ class TestThroughSql:
                     await connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": tenant})
                 counts.append((await connection.execute(query, {"id": created["id"]})).scalar_one())
         assert counts == [0, 0, 1]
+
+    async def test_the_name_search_function_answers_nothing_to_a_query_not_in_search_form(
+        self, client: httpx.AsyncClient, headers: dict[str, str], app_engine: AsyncEngine
+    ) -> None:
+        """Only a-z, 0-9 and single spaces are searched: a pattern or a regular expression finds nothing."""
+        await create_customer(client, headers, name="Quellwasser Kontor")
+        counts = []
+        async with app_engine.begin() as connection:
+            await connection.execute(
+                text("SELECT set_config('app.tenant_id', :t, true)"), {"t": headers["X-Tenant-ID"]}
+            )
+            for query in ("quellwasser kontor", "quell%", "(q", "Quellwasser"):
+                statement = text("SELECT count(*) FROM profile_name_hits(:q, NULL, ARRAY['MERGED'], false, 10)")
+                counts.append((await connection.execute(statement, {"q": query})).scalar_one())
+        assert counts == [1, 0, 0, 0]

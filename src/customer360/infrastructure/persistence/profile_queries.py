@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from typing import Any
 
 from sqlalchemy import and_, or_, select, text
@@ -32,11 +31,6 @@ _SET_SIMILARITY = text(
     "SELECT set_config('pg_trgm.word_similarity_threshold', :threshold, true),"
     " set_config('plan_cache_mode', 'force_custom_plan', true)"
 ).bindparams(threshold=str(NAME_SIMILARITY_THRESHOLD))
-
-
-def word_start(query: str) -> str:
-    """A regular expression for the query at the start of a word of search_text (a–z, 0–9 and spaces only)."""
-    return "(^| )" + re.escape(query).replace("\\ ", " ")
 
 
 def profile_document(row: Any) -> Document:
@@ -181,53 +175,29 @@ class SqlProfileQueries:
     async def _ranked(
         connection: AsyncConnection, tenant_id: str, criteria: SearchCriteria, candidates: set[str] | None
     ) -> list[Any]:
-        if criteria.name and candidates is None:
-            return await SqlProfileQueries._ranked_by_name(connection, tenant_id, criteria)
-        params: dict[str, Any] = {"tenant": tenant_id, "limit": criteria.limit}
-        conditions = ["p.tenant_id = :tenant"]
-        if not criteria.include_inactive:
-            conditions.append("p.status = 'ACTIVE'")
-        conditions.append("p.status NOT IN ('MERGED', 'ERASED')")
-        score = "1.0"
-        if candidates is not None:
-            conditions.append("p.id = ANY(:ids)")
-            params["ids"] = sorted(candidates)
-        if criteria.name:
-            query = search_query(criteria.name)
-            if not query:
-                return []
-            await connection.execute(_SET_SIMILARITY)
-            params["q"] = query
-            params["phrase"] = word_start(query)
-            conditions.append("(:q <% p.search_text OR p.search_text ~ :phrase)")
-            score = (
-                "GREATEST(word_similarity(:q, p.search_text), CASE WHEN p.search_text ~ :phrase THEN 1.0 ELSE 0 END)"
+        params: dict[str, Any] = {
+            "tenant": tenant_id,
+            "limit": criteria.limit,
+            "ids": None if candidates is None else sorted(candidates),
+            "hidden": list(HIDDEN_STATUSES),
+            "active_only": not criteria.include_inactive,
+        }
+        if not criteria.name:
+            statement = text(
+                f"SELECT {PROFILE_COLUMNS}, 1.0 AS score FROM customer_profile p"
+                " WHERE p.tenant_id = :tenant AND p.id = ANY(:ids) AND p.status <> ALL(:hidden)"
+                " AND (NOT :active_only OR p.status = 'ACTIVE') ORDER BY p.id LIMIT :limit"
             )
-        statement = text(
-            f"SELECT {PROFILE_COLUMNS}, {score} AS score FROM customer_profile p "
-            f"WHERE {' AND '.join(conditions)} ORDER BY score DESC, p.id LIMIT :limit"
-        )
-        return list((await connection.execute(statement, params)).mappings().all())
-
-    @staticmethod
-    async def _ranked_by_name(connection: AsyncConnection, tenant_id: str, criteria: SearchCriteria) -> list[Any]:
-        """Name alone: the trigram index ranks, through profile_name_hits (migration 0007 says why)."""
-        query = search_query(criteria.name or "")
-        if not query:
+            return list((await connection.execute(statement, params)).mappings().all())
+        params["q"] = search_query(criteria.name)
+        if not params["q"]:
             return []
+        # The name ranking runs in profile_name_hits: migration 0007 says why (row-level security).
         await connection.execute(_SET_SIMILARITY)
         statement = text(
             f"SELECT {PROFILE_COLUMNS}, h.score FROM crm_customer360.profile_name_hits("
-            "CAST(:q AS text), CAST(:phrase AS text), CAST(:hidden AS text[]), :active_only, :limit) h "
+            "CAST(:q AS text), CAST(:ids AS text[]), CAST(:hidden AS text[]), :active_only, :limit) h "
             "JOIN customer_profile p ON p.tenant_id = :tenant AND p.id = h.customer_id "
             "ORDER BY h.score DESC, p.id"
         )
-        params = {
-            "q": query,
-            "phrase": word_start(query),
-            "hidden": list(HIDDEN_STATUSES),
-            "active_only": not criteria.include_inactive,
-            "limit": criteria.limit,
-            "tenant": tenant_id,
-        }
         return list((await connection.execute(statement, params)).mappings().all())

@@ -32,42 +32,43 @@ branch_labels = None
 depends_on = None
 
 S = "crm_customer360"
-SIGNATURE = "profile_name_hits(text, text, text[], boolean, integer)"
+SIGNATURE = "profile_name_hits(text, text[], text[], boolean, integer)"
 
-# Every word of the query must match (a word of up to three letters as the start of a word, a longer one
-# fuzzily), or the whole query (p_phrase, a regular expression) must start a word, which ranks first:
-# "tama textil" must not return every textile company, and "lor" means names starting so.
-# EXECUTE plans once per call with the values known (a custom plan): how many names a query matches
-# decides between the index and a scan.
+# p_query is the search form of a name (search_terms.search_query: a-z, 0-9, single spaces). Every word
+# must match (a word of up to three letters as the start of a word, a longer one fuzzily), or the whole
+# query must start a word, which ranks first: "tama textil" must not return every textile company, and
+# "lor" means names starting so. p_ids, when given, limits the ranking to those profiles (the ones other
+# criteria found). EXECUTE plans once per call with the values known (a custom plan): how many names a
+# query matches decides between the index and a scan.
 FUNCTION = f"""
 CREATE OR REPLACE FUNCTION {S}.profile_name_hits(
-    p_query text, p_phrase text, p_hidden text[], p_active_only boolean, p_limit integer
+    p_query text, p_ids text[], p_hidden text[], p_active_only boolean, p_limit integer
 ) RETURNS TABLE (customer_id text, score real)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = {S}, pg_temp AS $$
 DECLARE
   words text := '';
   w text;
 BEGIN
-  FOREACH w IN ARRAY regexp_split_to_array(btrim(p_query), '\\s+') LOOP
-    CONTINUE WHEN w = '';
-    IF length(w) <= 3 AND w ~ '^[a-z0-9]+$' THEN
+  IF p_query !~ '^[a-z0-9]+( [a-z0-9]+)*$' THEN
+    RETURN;
+  END IF;
+  FOREACH w IN ARRAY string_to_array(p_query, ' ') LOOP
+    IF length(w) <= 3 THEN
       words := words || format(' AND p.search_text ~ %L', '(^| )' || w);
     ELSE
       words := words || format(' AND %L <%% p.search_text', w);
     END IF;
   END LOOP;
-  IF words = '' THEN
-    RETURN;
-  END IF;
   RETURN QUERY EXECUTE
     'SELECT p.id::text, GREATEST(word_similarity($1, p.search_text),'
     '       CASE WHEN p.search_text ~ $2 THEN 1 ELSE 0 END)::real AS score'
     '  FROM customer_profile p'
     ' WHERE p.tenant_id = current_setting(''{TENANT_SETTING}'', true)'
-    '   AND p.status <> ALL($3) AND (NOT $4 OR p.status = ''ACTIVE'')'
+    '   AND ($3 IS NULL OR p.id = ANY($3))'
+    '   AND p.status <> ALL($4) AND (NOT $5 OR p.status = ''ACTIVE'')'
     '   AND ((true' || words || ') OR p.search_text ~ $2)'
-    ' ORDER BY score DESC, p.id LIMIT $5'
-    USING p_query, p_phrase, p_hidden, p_active_only, p_limit;
+    ' ORDER BY score DESC, p.id LIMIT $6'
+    USING p_query, '(^| )' || p_query, p_ids, p_hidden, p_active_only, p_limit;
 END
 $$
 """
