@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StringConstraints
 
+from customer360.infrastructure.rest.access import ACCESS_ACTIONS
 from customer360.infrastructure.rest.models.common import ApiInput, ApiOutput, IsoDateTime
 
 
@@ -79,10 +80,7 @@ class AccessEntryOut(ApiOutput):
     id: int
     customer_id: str
     actor: str
-    action: str = Field(
-        description="PROFILE_READ, PROFILE_LIST, SEARCH, CONTACTS_READ, EXPORT, LOOKUP, "
-        "ENTITLEMENTS_READ, BILLING_READ or SERVICE_HISTORY_READ"
-    )
+    action: str = Field(description="One of " + ", ".join(ACCESS_ACTIONS))
     correlation_id: str
     occurred_at: datetime
 
