@@ -50,8 +50,13 @@ class ProfileLookup:
             self._pool = None
 
     async def document(self, tenant_id: str, customer_id: str) -> dict[str, Any] | None:
+        text = await self.document_text(tenant_id, customer_id)
+        return None if text is None else dict(orjson.loads(text))
+
+    async def document_text(self, tenant_id: str, customer_id: str) -> str | None:
+        """The document as PostgreSQL wrote it (JSON text), for callers that validate it in one step."""
         if self._pool is None:
             await self.start()
         assert self._pool is not None
-        text = await self._pool.fetchval(_LOOKUP, tenant_id, customer_id)
-        return None if text is None else dict(orjson.loads(text))
+        text: str | None = await self._pool.fetchval(_LOOKUP, tenant_id, customer_id)
+        return text

@@ -71,6 +71,12 @@ class SqlProfileQueries:
             return None
         return await self._lookup.document(tenant_id, customer_id)
 
+    async def profile_text(self, tenant_id: str, customer_id: str) -> str | None:
+        """The same document as JSON text (the plain lookup route validates it straight into its model)."""
+        if not is_valid_id(CUSTOMER_PREFIX, customer_id):
+            return None
+        return await self._lookup.document_text(tenant_id, customer_id)
+
     async def profiles(self, tenant_id: str, query: CustomerFilter) -> Page:
         conditions = ["p.tenant_id = :tenant"]
         params: dict[str, Any] = {"tenant": tenant_id, "limit": query.limit + 1}

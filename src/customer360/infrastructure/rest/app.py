@@ -13,6 +13,7 @@ from customer360.infrastructure.messaging.relay_runtime import RelayInServe
 from customer360.infrastructure.periodic import PeriodicTask
 from customer360.infrastructure.rest.errors import install_error_handlers
 from customer360.infrastructure.rest.middleware import EdgeMiddleware, HttpMetrics
+from customer360.infrastructure.rest.profile_read import ProfileReadRoute
 from customer360.infrastructure.rest.routers import (
     consent_checks,
     consents,
@@ -83,6 +84,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     if services is not None:
         app.state.services = services
     install_error_handlers(app)
+    # Added first, so it runs inside the edge middleware (correlation id, metrics, request log).
+    app.add_middleware(ProfileReadRoute, stands_for=customers.get_customer_route())
     app.add_middleware(
         EdgeMiddleware,
         max_body_bytes=settings.max_body_bytes,
