@@ -23,19 +23,22 @@ import multiprocessing
 import os
 import platform
 import random
+import socket
 import statistics
 import sys
 import tempfile
 import time
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import psutil
 from benchmarks.cached_server import database_server
 from sqlalchemy.engine import URL
-from tests.support.service import ServiceProcess
+from tests.support.service import ServiceProcess, free_port
 
 from customer360.application.consents import RecordConsent, record_consent
 from customer360.application.context import RequestContext, SystemClock
@@ -209,22 +212,92 @@ def _drive(port: int, paths: list[str], concurrency: int, seconds: float, queue:
 
     import uvloop  # the service's own event loop; the load generator shares the two cores, so it stays lean
 
+    cpu = time.process_time()
     uvloop.run(run())
-    queue.put((latencies, errors))
+    queue.put((latencies, errors, time.process_time() - cpu))
 
 
-def drive(port: int, paths: list[str], concurrency: int, seconds: float) -> tuple[list[float], list[int]]:
+@dataclass(frozen=True)
+class Run:
+    latencies: list[float]
+    errors: list[int]
+    cpu_seconds: dict[str, float]  # CPU time of the service, PostgreSQL and the load generator during the run
+
+
+def drive(port: int, paths: list[str], concurrency: int, seconds: float, service_pid: int) -> Run:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     process = context.Process(target=_drive, args=(port, paths, concurrency, seconds, queue))
+    service_before, postgres_before = _cpu_of_tree(service_pid), _cpu_of_postgres()
     process.start()
-    latencies, errors = queue.get()
+    latencies, errors, load_cpu = queue.get()
     process.join()
-    return latencies, errors
+    cpu = {
+        "service": _cpu_of_tree(service_pid) - service_before,
+        "PostgreSQL": _cpu_of_postgres() - postgres_before,
+        "load generator": load_cpu,
+    }
+    return Run(latencies, errors, cpu)
 
 
-def report(label: str, latencies: list[float], errors: list[int], seconds: float) -> dict[str, float]:
-    ordered = sorted(latencies)
+def _cpu_seconds(process: psutil.Process) -> float:
+    try:
+        times = process.cpu_times()
+    except psutil.Error:  # ended meanwhile: a PostgreSQL backend that closed
+        return 0.0
+    return float(times.user + times.system)
+
+
+def _cpu_of_tree(pid: int) -> float:
+    root = psutil.Process(pid)
+    return sum(_cpu_seconds(p) for p in [root, *root.children(recursive=True)])
+
+
+def _cpu_of_postgres() -> float:
+    """Every PostgreSQL process on this machine (a server elsewhere counts as zero)."""
+    return sum(_cpu_seconds(p) for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres")
+
+
+# --- canary: how fast is the machine right now? -----------------------------------------------------
+
+
+def _serve_canary(port: int) -> None:
+    import uvicorn
+    from fastapi import FastAPI
+    from starlette.responses import Response
+
+    app = FastAPI()
+
+    @app.get("/api/v1/crm/customers/{customer_id}")
+    async def constant(customer_id: str) -> Response:
+        return Response(b'{"id":"constant"}', media_type="application/json")
+
+    uvicorn.run(app, port=port, loop="uvloop", http="httptools", access_log=False, log_level="warning")
+
+
+def canary(paths: list[str], concurrency: int) -> None:
+    """A FastAPI route answering a constant, under the same load: shared VMs change speed by a factor of 3
+    within minutes, and this figure says which speed the other figures were measured at."""
+    port = free_port()
+    server = multiprocessing.get_context("spawn").Process(target=_serve_canary, args=(port,), daemon=True)
+    server.start()
+    try:
+        for _ in range(100):
+            try:
+                with socket.create_connection(("127.0.0.1", port)):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        assert server.pid is not None
+        drive(port, paths, concurrency, 1.0, server.pid)
+        report("canary (FastAPI, constant body)", drive(port, paths, concurrency, 5.0, server.pid), 5.0)
+    finally:
+        server.terminate()
+        server.join()
+
+
+def report(label: str, run: Run, seconds: float) -> dict[str, float]:
+    ordered = sorted(run.latencies)
 
     def pct(p: float) -> float:
         return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
@@ -236,12 +309,14 @@ def report(label: str, latencies: list[float], errors: list[int], seconds: float
         "p95": pct(0.95),
         "p99": pct(0.99),
         "mean": statistics.fmean(ordered) * 1000,
-        "errors": len(errors),
+        "errors": len(run.errors),
     }
     print(
         f"{label:<34} {figures['rps']:>8,.0f} req/s   p50 {figures['p50']:6.2f} ms   p95 {figures['p95']:6.2f} ms"
         f"   p99 {figures['p99']:6.2f} ms   ({figures['requests']:,} requests, {figures['errors']} non-200)"
     )
+    per_request = ", ".join(f"{who} {cpu / len(ordered) * 1e6:,.0f} µs" for who, cpu in run.cpu_seconds.items())
+    print(f"{'':<34} CPU per request: {per_request}")
     return figures
 
 
@@ -315,7 +390,7 @@ def main() -> None:
             admin.render_as_string(hide_password=False),
             Path(tmp) / "service.log",
             HTTP_WORKERS=str(args.workers),
-            DB_POOL_SIZE="8",
+            DB_POOL_SIZE="16",
             LOG_LEVEL="WARNING",
         )
         service.start()
@@ -323,13 +398,20 @@ def main() -> None:
         profile_paths = [f"/api/v1/crm/customers/{i}" for i in random.Random(7).sample(ids, min(len(ids), 20_000))]
         clients = f"{args.concurrency} keep-alive clients, {args.seconds:.0f} s per run"
         print(f"service: {args.workers} uvicorn workers; load: {clients}")
-        drive(service.port, profile_paths, args.concurrency, 3.0)  # warm-up: caches, prepared statements
-        latencies, errors = drive(service.port, profile_paths, args.concurrency, args.seconds)
-        report("GET /customers/{id}", latencies, errors, args.seconds)
+        canary(profile_paths, args.concurrency)
+        assert service.process is not None
+        pid = service.process.pid
+        drive(service.port, profile_paths, args.concurrency, 3.0, pid)  # warm-up: caches, prepared statements
+        report(
+            "GET /customers/{id}", drive(service.port, profile_paths, args.concurrency, args.seconds, pid), args.seconds
+        )
         paths = search_paths(samples)
-        drive(service.port, paths, args.concurrency, 3.0)
-        latencies, errors = drive(service.port, paths, args.concurrency, args.seconds)
-        report("GET /customers/search (name|email|phone)", latencies, errors, args.seconds)
+        drive(service.port, paths, args.concurrency, 3.0, pid)
+        report(
+            "GET /customers/search (name|email|phone)",
+            drive(service.port, paths, args.concurrency, args.seconds, pid),
+            args.seconds,
+        )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -47,10 +48,13 @@ def create_engine(url: URL, *, pool_size: int = 10, max_overflow: int = 10, pool
     connect_args = {
         "server_settings": {"search_path": f"{SCHEMA},public", "application_name": "crm-customer360"},
     }
+    # orjson reads the json/jsonb columns: profile documents are most of what a search or list returns
+    # (the standard library's decoder was 8 % of the service's CPU per search).
     if not pooled:
-        return create_async_engine(url, poolclass=NullPool, connect_args=connect_args)
+        return create_async_engine(url, poolclass=NullPool, connect_args=connect_args, json_deserializer=orjson.loads)
     return create_async_engine(
         url,
+        json_deserializer=orjson.loads,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_pre_ping=False,
