@@ -2,14 +2,16 @@
 
 Loads N synthetic profiles (with contacts and consents) through the real application layer, starts the
 service as its own process, then drives GET /customers/{id} and GET /customers/search from C concurrent
-keep-alive connections in a separate process, and prints throughput and p50/p95/p99.
+keep-alive connections in a separate process, and prints throughput, p50/p95/p99 and the CPU time per
+request of the service, PostgreSQL and the load generator. A canary (a FastAPI route answering a constant,
+under the same load) runs first: it says how fast the shared machine is at the time.
 
     python benchmarks/lookup.py                      # N=100000, 16 clients, embedded PostgreSQL
     python benchmarks/lookup.py --n 10000 --seconds 10 --workers 2
     BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres python benchmarks/lookup.py
 
 Data is synthetic (random names, example.com addresses, 555-style numbers). Loading 100,000 profiles
-through the application takes about 20 minutes here, so the loaded database is kept and reused by later runs: the
+through the application takes 10-20 minutes here, so the loaded database is kept and reused by later runs: the
 embedded server's data lives in benchmarks/.cache/pgdata (BENCH_DATABASE_URL: a database
 `c360_bench_<N>` on that server). `--fresh` drops and reloads it.
 """
