@@ -230,34 +230,34 @@ def drive(port: int, paths: list[str], concurrency: int, seconds: float, service
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     process = context.Process(target=_drive, args=(port, paths, concurrency, seconds, queue))
-    service_before, postgres_before = _cpu_of_tree(service_pid), _cpu_of_postgres()
+    before = _cpu_snapshot(service_pid)
     process.start()
     latencies, errors, load_cpu = queue.get()
     process.join()
-    cpu = {
-        "service": _cpu_of_tree(service_pid) - service_before,
-        "PostgreSQL": _cpu_of_postgres() - postgres_before,
-        "load generator": load_cpu,
-    }
-    return Run(latencies, errors, cpu)
+    after = _cpu_snapshot(service_pid)
+    cpu = {who: sum(t - before[who].get(pid, 0.0) for pid, t in times.items()) for who, times in after.items()}
+    return Run(latencies, errors, {**cpu, "load generator": load_cpu})
 
 
-def _cpu_seconds(process: psutil.Process) -> float:
-    try:
-        times = process.cpu_times()
-    except psutil.Error:  # ended meanwhile: a PostgreSQL backend that closed
-        return 0.0
-    return float(times.user + times.system)
+def _cpu_snapshot(service_pid: int) -> dict[str, dict[int, float]]:
+    """CPU seconds per process of the service (with its children) and of every PostgreSQL process on this
+    machine (a server elsewhere counts as zero). Differences are taken per process, so a backend that
+    ends during a run drops out instead of subtracting its whole life; its last moments go uncounted."""
+    root = psutil.Process(service_pid)
+    service = [root, *root.children(recursive=True)]
+    postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+    return {"service": _cpu_of(service), "PostgreSQL": _cpu_of(postgres)}
 
 
-def _cpu_of_tree(pid: int) -> float:
-    root = psutil.Process(pid)
-    return sum(_cpu_seconds(p) for p in [root, *root.children(recursive=True)])
-
-
-def _cpu_of_postgres() -> float:
-    """Every PostgreSQL process on this machine (a server elsewhere counts as zero)."""
-    return sum(_cpu_seconds(p) for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres")
+def _cpu_of(processes: list[psutil.Process]) -> dict[int, float]:
+    seconds = {}
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:  # ended meanwhile
+            continue
+        seconds[process.pid] = float(times.user + times.system)
+    return seconds
 
 
 # --- canary: how fast is the machine right now? -----------------------------------------------------

@@ -94,10 +94,23 @@ class TestPlainLookupRoute:
             [],
         )
 
+    async def test_a_weak_or_listed_etag_gets_304_from_both_routes(
+        self, client: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        """If-None-Match compares weakly and may list several tags or be *; a stale tag gets the profile."""
+        created = await create_customer(client, headers)
+        url, tag = f"{CUSTOMERS}/{created['id']}", f'"{created["version"]}"'
+        statuses = [
+            (await client.get(url, params=params, headers={**headers, "If-None-Match": value})).status_code
+            for params in ({}, {"resolve": "false"})
+            for value in (f"W/{tag}", f'"99", {tag}', "*", '"99"')
+        ]
+        assert statuses == [304, 304, 304, 200] * 2
+
     async def test_every_other_case_is_handed_to_fastapi(
         self, client: httpx.AsyncClient, plain: httpx.AsyncClient, headers: dict[str, str], downstream: Downstream
     ) -> None:
-        """Unknown id, other tenant, no permission, no identity, a query string, a merged profile: FastAPI answers."""
+        """Unknown or foreign id, no permission or identity, a query, a merged profile, /search: FastAPI answers."""
         survivor = (await create_customer(client, headers, name="Survivor Ltd"))["id"]
         source = (await create_customer(client, headers, name="Survivor Limited"))["id"]
         await merged(client, headers, survivor, source)
@@ -109,6 +122,7 @@ class TestPlainLookupRoute:
             (f"{CUSTOMERS}/{survivor}", {"X-Tenant-ID": headers["X-Tenant-ID"]}),
             (f"{CUSTOMERS}/{survivor}?resolve=true", headers),
             (f"{CUSTOMERS}/{source}", headers),
+            (f"{CUSTOMERS}/search", headers),
         ]
         statuses = [(await plain.get(url, headers=h)).status_code for url, h in requests]
         assert (statuses, len(downstream.paths)) == ([418] * len(requests), len(requests))

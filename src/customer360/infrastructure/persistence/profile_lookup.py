@@ -9,10 +9,7 @@ reset query is skipped as well.
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
-import orjson
 from sqlalchemy.engine import URL
 
 from customer360.infrastructure.persistence.tables import SCHEMA
@@ -49,12 +46,8 @@ class ProfileLookup:
             await self._pool.close()
             self._pool = None
 
-    async def document(self, tenant_id: str, customer_id: str) -> dict[str, Any] | None:
-        text = await self.document_text(tenant_id, customer_id)
-        return None if text is None else dict(orjson.loads(text))
-
-    async def document_text(self, tenant_id: str, customer_id: str) -> str | None:
-        """The document as PostgreSQL wrote it (JSON text), for callers that validate it in one step."""
+    async def document(self, tenant_id: str, customer_id: str) -> str | None:
+        """The document as PostgreSQL wrote it (JSON text): callers parse or validate it in one step."""
         if self._pool is None:
             await self.start()
         assert self._pool is not None

@@ -6,6 +6,7 @@ import base64
 import binascii
 from typing import Any
 
+import orjson
 from sqlalchemy import and_, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -67,15 +68,14 @@ class SqlProfileQueries:
         self._lookup = lookup
 
     async def profile(self, tenant_id: str, customer_id: str) -> Document | None:
-        if not is_valid_id(CUSTOMER_PREFIX, customer_id):
-            return None
-        return await self._lookup.document(tenant_id, customer_id)
+        text = await self.profile_text(tenant_id, customer_id)
+        return None if text is None else dict(orjson.loads(text))
 
     async def profile_text(self, tenant_id: str, customer_id: str) -> str | None:
         """The same document as JSON text (the plain lookup route validates it straight into its model)."""
         if not is_valid_id(CUSTOMER_PREFIX, customer_id):
             return None
-        return await self._lookup.document_text(tenant_id, customer_id)
+        return await self._lookup.document(tenant_id, customer_id)
 
     async def profiles(self, tenant_id: str, query: CustomerFilter) -> Page:
         conditions = ["p.tenant_id = :tenant"]

@@ -59,6 +59,15 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
+def not_modified(request: Request, tag: str) -> bool:
+    """Whether If-None-Match names ``tag`` (a list, weak ``W/`` tags and ``*`` included, RFC 9110 13.1.2)."""
+    value = request.headers.get("if-none-match")
+    if value is None:
+        return False
+    candidates = [candidate.strip() for candidate in value.split(",")]
+    return "*" in candidates or any(candidate.removeprefix("W/") == tag for candidate in candidates)
+
+
 def render(model: type[BaseModel], document: dict[str, Any], status_code: int = 200, **headers: str) -> Rendered:
     body = model.model_validate(document).model_dump_json(by_alias=True).encode()
     return Rendered(status_code, body, headers)

@@ -14,56 +14,56 @@ compares them).
 
 from __future__ import annotations
 
-import re
-
+from fastapi.routing import APIRoute
 from starlette.requests import Request
-from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from customer360.domain.ids import CUSTOMER_PREFIX, id_pattern
-from customer360.infrastructure.rest.auth import Forbidden, TenantRequired, Unauthenticated
-from customer360.infrastructure.rest.dispatch import etag
+from customer360.domain.ids import CUSTOMER_PREFIX, is_valid_id
+from customer360.infrastructure.rest.access import record_reads
+from customer360.infrastructure.rest.auth import Forbidden, TenantRequired, Unauthenticated, require
+from customer360.infrastructure.rest.dispatch import etag, not_modified
 from customer360.infrastructure.rest.models.customers import CustomerOut
 
-PATH = re.compile("^/api/v1/crm/customers/(" + id_pattern(CUSTOMER_PREFIX)[1:-1] + ")$")
-PERMISSION = "crm.customer:read"
+_authorise = require("crm.customer:read")
 _IDENTITY_ERRORS = (Unauthenticated, Forbidden, TenantRequired)
 
 
 class ProfileReadRoute:
-    def __init__(self, app: ASGIApp, *, stands_for: BaseRoute) -> None:
+    def __init__(self, app: ASGIApp, *, stands_for: APIRoute) -> None:
         self.app = app
-        # Set as the request's route, so that metrics label it with the FastAPI route's path template.
+        # Its path template is matched here, and it becomes the request's route, so that metrics label
+        # the request as the FastAPI route would.
         self.stands_for = stands_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        match = PATH.match(scope["path"]) if scope["type"] == "http" and scope["method"] == "GET" else None
-        if match is None or scope["query_string"] or not await self._answered(scope, receive, send, match[1]):
+        if not (
+            scope["type"] == "http"
+            and scope["method"] == "GET"
+            and not scope["query_string"]
+            and await self._answered(scope, receive, send)
+        ):
             await self.app(scope, receive, send)
 
-    async def _answered(self, scope: Scope, receive: Receive, send: Send, customer_id: str) -> bool:
-        services = scope["app"].state.services
+    async def _answered(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        match = self.stands_for.path_regex.match(scope["path"])
+        # Checked before authenticating: /customers/search and /customers/lookup fit the template too.
+        if match is None or not is_valid_id(CUSTOMER_PREFIX, customer_id := match["customerId"]):
+            return False
         request = Request(scope, receive)
         try:
-            principal = await services.authenticator.authenticate(request)
+            principal = await _authorise(request)
         except _IDENTITY_ERRORS:
             return False
-        if not principal.may(PERMISSION):
-            return False
-        text = await services.profiles.profile_text(principal.tenant_id, customer_id)
+        text = await request.app.state.services.profiles.profile_text(principal.tenant_id, customer_id)
         if text is None:
             return False
         profile = CustomerOut.model_validate_json(text)
         if profile.status == "MERGED":
             return False
-        state = scope.setdefault("state", {})
-        state["tenant_id"] = principal.tenant_id
         scope["route"] = self.stands_for
-        services.access_log.record(
-            principal.tenant_id, principal.user_id, "PROFILE_READ", (customer_id,), state.get("correlation_id", "")
-        )
+        record_reads(request, principal, "PROFILE_READ", [customer_id])
         tag = etag(profile.version)
-        if request.headers.get("if-none-match") == tag:
+        if not_modified(request, tag):
             await send({"type": "http.response.start", "status": 304, "headers": [(b"etag", tag.encode())]})
             await send({"type": "http.response.body", "body": b""})
             return True

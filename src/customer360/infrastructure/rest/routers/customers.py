@@ -19,7 +19,14 @@ from customer360.domain.values import CustomerKind
 from customer360.infrastructure.persistence.merge_queries import survivor
 from customer360.infrastructure.rest.access import record_reads
 from customer360.infrastructure.rest.auth import Principal, require
-from customer360.infrastructure.rest.dispatch import Rendered, etag, expected_version, render, run_command
+from customer360.infrastructure.rest.dispatch import (
+    Rendered,
+    etag,
+    expected_version,
+    not_modified,
+    render,
+    run_command,
+)
 from customer360.infrastructure.rest.duplicate_override import create_check
 from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, created_with_links
 from customer360.infrastructure.rest.models.customers import (
@@ -193,7 +200,7 @@ async def get_customer(
             headers["Link"] = f'<{location}>; rel="canonical"'
     record_reads(request, principal, "PROFILE_READ", [customer_id, document["id"]])
     tag = etag(document["version"])
-    if request.headers.get("if-none-match") == tag:
+    if not_modified(request, tag):
         return Response(status_code=304, headers={"ETag": tag, **headers})
     rendered = render(CustomerOut, document, ETag=tag)
     rendered.headers.update(headers)
