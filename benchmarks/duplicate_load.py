@@ -21,10 +21,10 @@ from typing import Any
 import asyncpg
 from benchmarks.synthetic_customers import Synthetic, chunk
 
-from customer360.domain.customer import ProfileAttributes
 from customer360.domain.duplicates import match_record_of
 from customer360.domain.ids import CUSTOMER_PREFIX, new_id
 from customer360.domain.matching import prepare, prepared_blocking_keys
+from customer360.domain.profile_attributes import ProfileAttributes
 from customer360.domain.search_terms import search_text
 from customer360.domain.values import (
     AddressType,

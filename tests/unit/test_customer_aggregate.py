@@ -7,9 +7,10 @@ from datetime import UTC, date, datetime
 import pytest
 
 from customer360.application.profile_input import merge_patch, parse_contact, parse_profile, patched_profile
-from customer360.domain.customer import ContactAttributes, CustomerProfile
+from customer360.domain.customer import CustomerProfile
 from customer360.domain.errors import CustomerMerged, InvalidValue
 from customer360.domain.events import CustomerProfileUpdated
+from customer360.domain.profile_attributes import ContactAttributes
 from customer360.domain.values import ContactRole, CustomerStatus
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from customer360.domain.customer import Contact, ContactAttributes, ProfileAttributes
 from customer360.domain.duplicates import (
     DuplicatePolicy,
     identifier_agrees,
@@ -17,6 +16,7 @@ from customer360.domain.duplicates import (
 )
 from customer360.domain.errors import InvalidValue
 from customer360.domain.matching import FieldContribution, MatchModel, MatchRecord, prepare
+from customer360.domain.profile_attributes import Contact, ContactAttributes, ProfileAttributes
 from customer360.domain.values import (
     AddressType,
     CustomerKind,

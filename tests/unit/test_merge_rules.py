@@ -14,9 +14,10 @@ from customer360.domain.consent import (
     LegalBasis,
     current_consents,
 )
-from customer360.domain.customer import ContactAttributes, CustomerProfile, ProfileAttributes
+from customer360.domain.customer import CustomerProfile
 from customer360.domain.merge import move_contacts, relationships_to_retire
 from customer360.domain.merge_consent import after_unmerge, most_restrictive
+from customer360.domain.profile_attributes import ContactAttributes, ProfileAttributes
 from customer360.domain.provenance import Provenance
 from customer360.domain.relationships import Relationship, RelationshipType
 from customer360.domain.survivorship import Candidate, SurvivorshipPolicy, survive

@@ -9,7 +9,7 @@ import pytest
 from customer360.domain.consent import CaptureSource, ConsentEvidence, ConsentRecord, ConsentStatus, LegalBasis
 from customer360.domain.consent_guard import check_preferences_respect_consent
 from customer360.domain.consent_policy import default_policy
-from customer360.domain.customer import ContactAttributes, CustomerProfile, ProfileAttributes
+from customer360.domain.customer import CustomerProfile
 from customer360.domain.errors import BusinessRuleViolation, ConsentViolation, InvalidValue
 from customer360.domain.events import CustomerErased
 from customer360.domain.privacy import (
@@ -21,6 +21,7 @@ from customer360.domain.privacy import (
     erase_profile,
     personal_contact_points,
 )
+from customer360.domain.profile_attributes import ContactAttributes, ProfileAttributes
 from customer360.domain.values import (
     Channel,
     ChannelPreference,

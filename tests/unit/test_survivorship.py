@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from customer360.domain.customer import ProfileAttributes
 from customer360.domain.errors import InvalidValue
+from customer360.domain.profile_attributes import ProfileAttributes
 from customer360.domain.survivorship import (
     STEWARD_CHOICE,
     Candidate,

@@ -140,7 +140,9 @@ async def add_contact(cmd: AddContact, uow: UnitOfWork, env: HandlerEnv) -> Prof
     profile = await uow.customers.get_for_update(cmd.customer_id)
     profile.check_version(cmd.expected_version)
     attributes = parse_contact(cmd.attributes, region=env.phone_region)
-    contact = profile.add_contact(env.new_id(CONTACT_PREFIX), attributes, actor=env.context.actor, now=env.clock.now())
+    contact = profile.add_contact(
+        env.new_id(CONTACT_PREFIX), attributes, actor=env.context.actor, now=env.clock.now(), source=env.context.source
+    )
     return ProfileChanged(profile.id, profile.version, contact.id, _changed_fields(profile))
 
 
@@ -159,14 +161,16 @@ async def update_contact(cmd: UpdateContact, uow: UnitOfWork, env: HandlerEnv) -
         contact_point=point,
         field="communication",
     )
-    profile.update_contact(cmd.contact_id, attributes, actor=env.context.actor, now=env.clock.now())
+    profile.update_contact(
+        cmd.contact_id, attributes, actor=env.context.actor, now=env.clock.now(), source=env.context.source
+    )
     return ProfileChanged(profile.id, profile.version, cmd.contact_id, _changed_fields(profile))
 
 
 async def remove_contact(cmd: RemoveContact, uow: UnitOfWork, env: HandlerEnv) -> ProfileChanged:
     profile = await uow.customers.get_for_update(cmd.customer_id)
     profile.check_version(cmd.expected_version)
-    profile.remove_contact(cmd.contact_id, actor=env.context.actor, now=env.clock.now())
+    profile.remove_contact(cmd.contact_id, actor=env.context.actor, now=env.clock.now(), source=env.context.source)
     return ProfileChanged(profile.id, profile.version, cmd.contact_id, _changed_fields(profile))
 
 

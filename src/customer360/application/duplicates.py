@@ -24,7 +24,7 @@ from customer360.application.duplicate_ports import Matching
 from customer360.application.environment import HandlerEnv
 from customer360.application.ports import UnitOfWork
 from customer360.application.profile_input import parse_contact, parse_profile
-from customer360.domain.customer import Contact, CustomerProfile
+from customer360.domain.customer import CustomerProfile
 from customer360.domain.duplicates import (
     MATCHABLE_STATUSES,
     NEW_PROFILE_ID,
@@ -39,6 +39,7 @@ from customer360.domain.errors import BusinessRuleViolation, Conflict, InvalidVa
 from customer360.domain.events import FieldChange
 from customer360.domain.matching import LabelledPair, PreparedRecord
 from customer360.domain.merge import PairDecision, PairStatus
+from customer360.domain.profile_attributes import Contact
 from customer360.domain.values import clean_optional_text
 
 OVERRIDE_REASON = "CREATE_OVERRIDE"

@@ -13,9 +13,9 @@ from customer360.application.duplicates import find_candidates
 from customer360.application.integration_events import IntegrationStore
 from customer360.application.leads import LeadCandidate, LeadMatch
 from customer360.application.ports import UnitOfWork
-from customer360.domain.customer import ProfileAttributes
 from customer360.domain.duplicates import NEW_PROFILE_ID, match_record_of
 from customer360.domain.matching import MatchAddress, MatchRecord
+from customer360.domain.profile_attributes import ProfileAttributes
 from customer360.domain.values import CustomerKind
 
 MATCHED_ON = "duplicateCheck"

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from customer360.application.environment import HandlerEnv
-from customer360.application.ports import UnitOfWork
+from customer360.application.ports import MovedLinks, UnitOfWork
 from customer360.domain import merge_consent
 from customer360.domain.consent import ConsentRecord
 from customer360.domain.customer import CustomerProfile
@@ -26,7 +26,6 @@ from customer360.domain.merge import (
     PairDecision,
     PairStatus,
     ProfileImage,
-    apply_merge,
     check_can_merge,
     check_can_unmerge,
     contact_point_keys,
@@ -37,7 +36,7 @@ from customer360.domain.merge import (
 from customer360.domain.provenance import Provenance
 from customer360.domain.relationships import Relationship, RelationshipType
 from customer360.domain.survivorship import Candidate, GoldenRecord, field_choices, survive
-from customer360.domain.unmerge import UnmergeConflict, apply_unmerge, plan_unmerge
+from customer360.domain.unmerge import UnmergePlan, UnmergeReport, plan_unmerge
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,23 +84,23 @@ class UnmergeCustomers:
     target_version: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class UnmergeOutcome:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnmergeOutcome(UnmergeReport):
+    """What the unmerge did (its report, kept with the merge record) and which merge of which pair."""
+
     merge_id: str
     target_id: str
     source_id: str
-    conflicts: tuple[UnmergeConflict, ...]
-    moved_back: dict[str, int]
-    not_moved_back: int
-    restored_relationships: tuple[str, ...]
-    reinstated_consents: tuple[str, ...]
-    carried_consents: tuple[str, ...]
 
 
-@dataclass(slots=True)
-class _Prepared:
+@dataclass(frozen=True, slots=True)
+class _MergePlan:
+    """Everything a merge of the pair will do, decided before anything is written."""
+
     target: CustomerProfile
     source: CustomerProfile
+    target_before: ProfileImage
+    source_before: ProfileImage
     golden: GoldenRecord
     contacts: ContactMove
     target_provenance: Provenance
@@ -135,7 +134,7 @@ async def _provenance(uow: UnitOfWork, profile: CustomerProfile) -> Provenance:
     return stored.reconciled(profile.attributes)
 
 
-async def _prepare(cmd: MergeCustomers, uow: UnitOfWork, env: HandlerEnv, *, lock: bool) -> _Prepared:
+async def _plan_merge(cmd: MergeCustomers, uow: UnitOfWork, env: HandlerEnv, *, lock: bool) -> _MergePlan:
     choices = field_choices(cmd.field_choices)
     if cmd.target_id == cmd.source_id:
         raise BusinessRuleViolation("SELF_MERGE", "A profile cannot be merged into itself", {"id": cmd.target_id})
@@ -161,9 +160,11 @@ async def _prepare(cmd: MergeCustomers, uow: UnitOfWork, env: HandlerEnv, *, loc
         actor=env.context.actor,
         now=now,
     )
-    return _Prepared(
+    return _MergePlan(
         target=target,
         source=source,
+        target_before=ProfileImage.of(target),
+        source_before=ProfileImage.of(source),
         golden=golden,
         contacts=contacts,
         target_provenance=target_provenance,
@@ -193,19 +194,19 @@ async def _check_no_cycle(uow: UnitOfWork, *customer_ids: str) -> None:
 
 async def preview_merge(cmd: MergeCustomers, uow: UnitOfWork, env: HandlerEnv) -> MergePreview:
     """The golden record a merge would produce, and what it would move; nothing is locked or written."""
-    prepared = await _prepare(cmd, uow, env, lock=False)
+    plan = await _plan_merge(cmd, uow, env, lock=False)
     return MergePreview(
-        target_id=prepared.target.id,
-        source_id=prepared.source.id,
-        golden=prepared.golden,
-        contacts=prepared.contacts.contacts,
-        provenance=prepared.provenance,
-        would_move=await uow.links.count(prepared.source.id),
-        retired_contacts=prepared.contacts.retired,
-        retired_relationships=tuple(prepared.retired_relationships),
-        derived_consents=prepared.derived_consents,
-        target_version=prepared.target.version,
-        source_version=prepared.source.version,
+        target_id=plan.target.id,
+        source_id=plan.source.id,
+        golden=plan.golden,
+        contacts=plan.contacts.contacts,
+        provenance=plan.provenance,
+        would_move=await uow.links.count(plan.source.id),
+        retired_contacts=plan.contacts.retired,
+        retired_relationships=tuple(plan.retired_relationships),
+        derived_consents=plan.derived_consents,
+        target_version=plan.target.version,
+        source_version=plan.source.version,
     )
 
 
@@ -216,39 +217,70 @@ async def merge_customers(cmd: MergeCustomers, uow: UnitOfWork, env: HandlerEnv)
     if cmd.source_version is None:
         raise PreconditionRequired("sourceVersion")
     reason = merge_reason(cmd.reason)
-    p = await _prepare(cmd, uow, env, lock=True)
-    target, source, now, actor = p.target, p.source, p.now, env.context.actor
-    hierarchy = _hierarchy_involved(p.relationships)
+    plan = await _plan_merge(cmd, uow, env, lock=True)
+    moved = await _apply_merge(plan, reason, uow, env)
+    return await _record_merge(plan, reason, cmd.field_choices, moved, uow, env)
+
+
+async def _apply_merge(plan: _MergePlan, reason: str, uow: UnitOfWork, env: HandlerEnv) -> MovedLinks:
+    """The rows first (links retired, references re-pointed, the hierarchy still a forest), then both
+    profiles, the derived consents and the golden record's provenance."""
+    target, source, now = plan.target, plan.source, plan.now
+    hierarchy = _hierarchy_involved(plan.relationships)
     if hierarchy:
         await uow.relationships.lock_hierarchy()
+    await uow.links.retire_relationships(plan.retired_relationships, now)
+    moved = await uow.links.repoint(source.id, target.id)
+    if hierarchy:
+        await _check_no_cycle(uow, target.id)
+    actor, origin = env.context.actor, env.context.source
+    target.absorb(
+        source.id,
+        plan.golden,
+        plan.contacts.contacts,
+        merge_id=plan.merge_id,
+        reason=reason,
+        actor=actor,
+        now=now,
+        source=origin,
+    )
+    source.merge_into(target.id, actor=actor, now=now, source=origin)
+    for consent in plan.derived_consents:
+        await uow.consents.add(consent)
+    await uow.merges.save_provenance(plan.provenance, now)
+    return moved
+
+
+async def _record_merge(
+    plan: _MergePlan,
+    reason: str,
+    choices: Mapping[str, str],
+    moved: MovedLinks,
+    uow: UnitOfWork,
+    env: HandlerEnv,
+) -> MergeOutcome:
+    """The merge record (what an unmerge needs), the pair's decision, and the outcome."""
+    target, source, actor = plan.target, plan.source, env.context.actor
     record = MergeRecord(
-        id=p.merge_id,
+        id=plan.merge_id,
         target_id=target.id,
         source_id=source.id,
         reason=reason,
-        merged_at=now,
+        merged_at=plan.now,
         merged_by=actor,
-        target_before=ProfileImage.of(target),
-        source_before=ProfileImage.of(source),
-        target_provenance_before=p.target_provenance,
-        golden=p.golden.attributes,
-        decisions=p.golden.decisions,
-        moved_contacts=p.contacts.moved,
-        retired_contacts=p.contacts.retired,
-        retired_relationships=tuple(p.retired_relationships),
-        derived_consents=tuple(r.id for r in p.derived_consents),
-        policy=p.policy,
-        choices=dict(cmd.field_choices),
+        target_before=plan.target_before,
+        source_before=plan.source_before,
+        target_provenance_before=plan.target_provenance,
+        golden=plan.golden.attributes,
+        decisions=plan.golden.decisions,
+        moved_contacts=plan.contacts.moved,
+        retired_contacts=plan.contacts.retired,
+        retired_relationships=tuple(plan.retired_relationships),
+        derived_consents=tuple(r.id for r in plan.derived_consents),
+        repointed=moved.rows,
+        policy=plan.policy,
+        choices=dict(choices),
     )
-    await uow.links.retire_relationships(p.retired_relationships, now)
-    moved = await uow.links.repoint(source.id, target.id)
-    record.repointed = moved.rows
-    if hierarchy:
-        await _check_no_cycle(uow, target.id)
-    apply_merge(target, source, p.golden, p.contacts, merge_id=p.merge_id, reason=reason, actor=actor, now=now)
-    for consent in p.derived_consents:
-        await uow.consents.add(consent)
-    await uow.merges.save_provenance(p.provenance, now)
     await uow.merges.add(record)
     await uow.merges.decide_pair(
         PairDecision.of(
@@ -257,34 +289,57 @@ async def merge_customers(cmd: MergeCustomers, uow: UnitOfWork, env: HandlerEnv)
             PairStatus.MERGED,
             reason=reason,
             decided_by=actor,
-            decided_at=now,
-            merge_id=p.merge_id,
+            decided_at=plan.now,
+            merge_id=plan.merge_id,
         )
     )
     counts = {f"{r.table}.{r.column}": len(r.keys) for r in moved.rows}
-    counts["contact.customer_id"] = len(p.contacts.moved)
+    counts["contact.customer_id"] = len(plan.contacts.moved)
     return MergeOutcome(
-        merge_id=p.merge_id,
+        merge_id=plan.merge_id,
         target_id=target.id,
         source_id=source.id,
         reason=reason,
         moved=counts,
         left_behind=moved.left_behind,
-        retired_contacts=p.contacts.retired,
-        retired_relationships=tuple(p.retired_relationships),
+        retired_contacts=plan.contacts.retired,
+        retired_relationships=tuple(plan.retired_relationships),
         derived_consents=record.derived_consents,
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _UnmergePlan:
+    """What an unmerge will do, decided once the rows the merge re-pointed are back."""
+
+    target: CustomerProfile
+    source: CustomerProfile
+    record: MergeRecord
+    profiles: UnmergePlan
+    moved_back: MovedLinks
+    restored_relationships: list[str]
+    reinstated_consents: list[ConsentRecord]
+    carried_consents: list[ConsentRecord]
+    now: datetime
+
+
 async def unmerge_customers(cmd: UnmergeCustomers, uow: UnitOfWork, env: HandlerEnv) -> UnmergeOutcome:
     """Undo a standing merge: the source comes back as it was; the target keeps later changes."""
+    plan = await _plan_unmerge(cmd, uow, env)
+    await _apply_unmerge(plan, uow, env)
+    return await _record_unmerge(plan, uow, env)
+
+
+async def _plan_unmerge(cmd: UnmergeCustomers, uow: UnitOfWork, env: HandlerEnv) -> _UnmergePlan:
+    """Check the pair, move the re-pointed rows back (what came back decides the external references),
+    then decide both profiles and the consents."""
     pair = await _load_pair(uow, cmd.target_id, cmd.source_id, lock=True)
     target, source = pair[cmd.target_id], pair[cmd.source_id]
     if target.id == source.id:
         raise NotMerged(target.id, source.id)
     record = check_can_unmerge(await uow.merges.active_merge(target.id, source.id), target, source)
     target.check_version(cmd.target_version)
-    now, actor = env.clock.now(), env.context.actor
+    now = env.clock.now()
     relationships = await uow.links.relationships_touching([target.id, source.id])
     hierarchy = _hierarchy_involved(relationships)
     if hierarchy:
@@ -292,7 +347,7 @@ async def unmerge_customers(cmd: UnmergeCustomers, uow: UnitOfWork, env: Handler
     moved_back = await uow.links.move_back(record.repointed, source.id, target.id)
     restored = await uow.links.restore_relationships(record.retired_relationships, record.merged_at)
     history = {r.id: r for r in await uow.merges.merges_into(target.id)}
-    plan = plan_unmerge(
+    profiles = plan_unmerge(
         record, target, await uow.merges.provenance(target.id), history, moved_back.external_refs, today=now.date()
     )
     reinstated, carried = merge_consent.after_unmerge(
@@ -305,46 +360,68 @@ async def unmerge_customers(cmd: UnmergeCustomers, uow: UnitOfWork, env: Handler
         source_records=await uow.consents.for_customer(source.id),
         source_points=contact_point_keys(record.source_before),
         new_id=lambda: env.new_id(CONSENT_PREFIX),
-        actor=actor,
+        actor=env.context.actor,
         now=now,
     )
     if hierarchy or restored:
         await _check_no_cycle(uow, target.id, source.id)
-    apply_unmerge(target, source, record, plan, actor=actor, now=now)
-    for consent in [*reinstated, *carried]:
+    return _UnmergePlan(target, source, record, profiles, moved_back, restored, reinstated, carried, now)
+
+
+async def _apply_unmerge(plan: _UnmergePlan, uow: UnitOfWork, env: HandlerEnv) -> None:
+    target, source, record, profiles = plan.target, plan.source, plan.record, plan.profiles
+    actor, origin, now = env.context.actor, env.context.source, plan.now
+    target.release(
+        source.id,
+        merge_id=record.id,
+        attributes=profiles.target_attributes,
+        contacts=profiles.target_contacts,
+        conflicts=profiles.conflicts,
+        actor=actor,
+        now=now,
+        source=origin,
+    )
+    source.restore(
+        profiles.source_attributes,
+        profiles.source_contacts,
+        status=record.source_before.status,
+        merged_into=record.source_before.merged_into,
+        actor=actor,
+        now=now,
+        source=origin,
+    )
+    for consent in [*plan.reinstated_consents, *plan.carried_consents]:
         await uow.consents.add(consent)
-    await uow.merges.save_provenance(plan.target_provenance, now)
-    counts = {f"{r.table}.{r.column}": len(r.keys) for r in moved_back.rows}
-    counts["contact.customer_id"] = len(plan.source_contacts)
+    await uow.merges.save_provenance(profiles.target_provenance, now)
+
+
+async def _record_unmerge(plan: _UnmergePlan, uow: UnitOfWork, env: HandlerEnv) -> UnmergeOutcome:
+    """One report of what the unmerge did: kept with the merge record and returned to the caller."""
+    record, actor = plan.record, env.context.actor
+    moved_back = {f"{r.table}.{r.column}": len(r.keys) for r in plan.moved_back.rows}
+    moved_back["contact.customer_id"] = len(plan.profiles.source_contacts)
     expected = sum(len(r.keys) for r in record.repointed)
     outcome = UnmergeOutcome(
         merge_id=record.id,
-        target_id=target.id,
-        source_id=source.id,
-        conflicts=plan.conflicts,
-        moved_back=counts,
-        not_moved_back=expected - sum(len(r.keys) for r in moved_back.rows),
-        restored_relationships=tuple(restored),
-        reinstated_consents=tuple(r.id for r in reinstated),
-        carried_consents=tuple(r.id for r in carried),
+        target_id=plan.target.id,
+        source_id=plan.source.id,
+        conflicts=plan.profiles.conflicts,
+        moved_back=moved_back,
+        not_moved_back=expected - sum(len(r.keys) for r in plan.moved_back.rows),
+        restored_relationships=tuple(plan.restored_relationships),
+        reinstated_consents=tuple(r.id for r in plan.reinstated_consents),
+        carried_consents=tuple(r.id for r in plan.carried_consents),
     )
-    record.unmerge_report = {
-        "conflicts": [{"field": c.field, "reason": c.reason, "resolution": c.resolution} for c in plan.conflicts],
-        "movedBack": counts,
-        "notMovedBack": outcome.not_moved_back,
-        "restoredRelationships": list(restored),
-        "reinstatedConsents": list(outcome.reinstated_consents),
-        "carriedConsents": list(outcome.carried_consents),
-    }
+    record.close(outcome.to_document(), actor=actor, now=plan.now)
     await uow.merges.close(record)
     await uow.merges.decide_pair(
         PairDecision.of(
-            target.id,
-            source.id,
+            plan.target.id,
+            plan.source.id,
             PairStatus.NOT_DUPLICATE,
             reason="UNMERGED",
             decided_by=actor,
-            decided_at=now,
+            decided_at=plan.now,
             merge_id=record.id,
         )
     )

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from customer360.domain.customer import ContactAttributes, ProfileAttributes
 from customer360.domain.errors import InvalidValue
+from customer360.domain.profile_attributes import ContactAttributes, ProfileAttributes
 from customer360.domain.values import (
     AddressType,
     Channel,

@@ -95,6 +95,7 @@ async def add_relationship(cmd: AddRelationship, uow: UnitOfWork, env: HandlerEn
         [FieldChange(f"relationships[{relationship.id}]", None, image)],
         actor=env.context.actor,
         now=now,
+        source=env.context.source,
     )
     return RelationshipChanged(relationship.id, source.id)
 
@@ -130,7 +131,12 @@ async def change_relationship_validity(
         relationship.valid_from, relationship.valid_to = cmd.valid_from, cmd.valid_to
         await uow.relationships.save(relationship)
         source.record_relationship_change(
-            "RELATIONSHIP_CHANGED", relationship.id, changes, actor=env.context.actor, now=env.clock.now()
+            "RELATIONSHIP_CHANGED",
+            relationship.id,
+            changes,
+            actor=env.context.actor,
+            now=env.clock.now(),
+            source=env.context.source,
         )
     return RelationshipChanged(relationship.id, source.id)
 
@@ -147,6 +153,7 @@ async def remove_relationship(cmd: RemoveRelationship, uow: UnitOfWork, env: Han
         [FieldChange(f"relationships[{relationship.id}]", relationship.type.value, None)],
         actor=env.context.actor,
         now=now,
+        source=env.context.source,
     )
     return RelationshipChanged(relationship.id, source.id)
 

@@ -1,15 +1,17 @@
-"""The CustomerProfile aggregate and its Contact entities.
+"""The CustomerProfile aggregate: one customer with its contacts, and every change it records.
 
-Invariants guarded here: a profile's attributes fit its kind; no value is listed twice; at most one
-primary e-mail; at most one primary contact per role; merged and erased profiles are read-only.
+Invariants guarded here: merged and erased profiles are read-only; at most one primary contact per role;
+one command is one new version. What the attributes themselves must satisfy is ``profile_attributes``'s.
+Every change is recorded as an event by the method that makes it, with the source system the request
+context names (API, SALES, MDG, ...).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from customer360.domain.errors import (
     BusinessRuleViolation,
@@ -19,152 +21,24 @@ from customer360.domain.errors import (
     VersionMismatch,
 )
 from customer360.domain.events import (
+    CustomerErased,
     CustomerProfileCreated,
     CustomerProfileUpdated,
+    CustomerUnmerged,
     DomainEvent,
     FieldChange,
 )
-from customer360.domain.primitives import camel, to_primitive
-from customer360.domain.values import (
-    SETTABLE_STATUSES,
-    CommunicationPreferences,
-    ContactRole,
-    CustomerKind,
-    CustomerStatus,
-    EmailAddress,
-    ExternalReference,
-    LocalePreferences,
-    PhoneNumber,
-    PostalAddress,
-    TaxId,
-)
+from customer360.domain.events import CustomerMerged as CustomerMergedEvent
+from customer360.domain.primitives import to_primitive
+from customer360.domain.profile_attributes import Contact, ContactAttributes, ProfileAttributes
+from customer360.domain.values import SETTABLE_STATUSES, CustomerStatus
 
+if TYPE_CHECKING:
+    from customer360.domain.survivorship import GoldenRecord
+    from customer360.domain.unmerge import UnmergeConflict
 
-def _dedupe(values: tuple[Any, ...], key: Any) -> tuple[Any, ...]:
-    seen: set[Any] = set()
-    kept = []
-    for value in values:
-        k = key(value)
-        if k not in seen:
-            seen.add(k)
-            kept.append(value)
-    return tuple(kept)
-
-
-@dataclass(frozen=True, slots=True)
-class ProfileAttributes:
-    """Everything about a profile a caller may set; built through :meth:`build`, which enforces the rules."""
-
-    kind: CustomerKind
-    name: str
-    legal_name: str | None = None
-    given_name: str | None = None
-    family_name: str | None = None
-    birth_date: date | None = None
-    segment: str | None = None
-    industry: str | None = None
-    website: str | None = None
-    domain: str | None = None
-    tax_ids: tuple[TaxId, ...] = ()
-    emails: tuple[EmailAddress, ...] = ()
-    phones: tuple[PhoneNumber, ...] = ()
-    addresses: tuple[PostalAddress, ...] = ()
-    locale: LocalePreferences = field(default_factory=LocalePreferences)
-    communication: CommunicationPreferences = field(default_factory=CommunicationPreferences)
-    tags: tuple[str, ...] = ()
-    external_refs: tuple[ExternalReference, ...] = ()
-
-    @classmethod
-    def build(cls, *, today: date, **values: Any) -> ProfileAttributes:
-        """Derive a person's display name, drop repeated values, then check the kind-specific rules."""
-        kind = values["kind"]
-        if kind is CustomerKind.PERSON and not values.get("name"):
-            parts = [values.get("given_name"), values.get("family_name")]
-            values["name"] = " ".join(p for p in parts if p)
-        if not values.get("name"):
-            raise InvalidValue("name", "is required")
-        values["emails"] = _dedupe(tuple(values.get("emails", ())), lambda e: e.key)
-        values["phones"] = _dedupe(tuple(values.get("phones", ())), lambda p: p.e164)
-        values["tax_ids"] = _dedupe(tuple(values.get("tax_ids", ())), lambda t: t.key)
-        values["addresses"] = _dedupe(tuple(values.get("addresses", ())), lambda a: a)
-        values["tags"] = _dedupe(tuple(values.get("tags", ())), str.casefold)
-        values["external_refs"] = _dedupe(tuple(values.get("external_refs", ())), lambda r: r)
-        attributes = cls(**values)
-        attributes.check(today)
-        return attributes
-
-    def check(self, today: date) -> None:
-        if self.kind is CustomerKind.ORGANIZATION:
-            if self.birth_date is not None:
-                raise InvalidValue("birthDate", "applies to persons only")
-            if self.given_name is not None or self.family_name is not None:
-                raise InvalidValue("givenName", "applies to persons only; use name and legalName")
-        elif self.legal_name is not None:
-            raise InvalidValue("legalName", "applies to organizations only")
-        if self.birth_date is not None and not date(1900, 1, 1) <= self.birth_date <= today:
-            raise InvalidValue("birthDate", "must be between 1900-01-01 and today")
-        if sum(e.primary for e in self.emails) > 1:
-            raise InvalidValue("emails", "at most one e-mail address can be primary")
-        # Several references of one system are allowed: a merged profile keeps every reference of both
-        # sides (the source system holds the duplicate too). Each stays unique per tenant (its table's key).
-
-    def diff(self, other: ProfileAttributes) -> list[FieldChange]:
-        changes = []
-        for f in dataclasses.fields(self):
-            old, new = getattr(self, f.name), getattr(other, f.name)
-            if old != new:
-                changes.append(FieldChange(camel(f.name), to_primitive(old), to_primitive(new)))
-        return changes
-
-
-@dataclass(frozen=True, slots=True)
-class ContactAttributes:
-    name: str
-    given_name: str | None = None
-    family_name: str | None = None
-    job_title: str | None = None
-    roles: frozenset[ContactRole] = frozenset()
-    primary_roles: frozenset[ContactRole] = frozenset()
-    emails: tuple[EmailAddress, ...] = ()
-    phones: tuple[PhoneNumber, ...] = ()
-    communication: CommunicationPreferences = field(default_factory=CommunicationPreferences)
-
-    @classmethod
-    def build(cls, **values: Any) -> ContactAttributes:
-        if not values.get("name"):
-            parts = [values.get("given_name"), values.get("family_name")]
-            values["name"] = " ".join(p for p in parts if p)
-        if not values.get("name"):
-            raise InvalidValue("name", "is required (or givenName/familyName)")
-        values["emails"] = _dedupe(tuple(values.get("emails", ())), lambda e: e.key)
-        values["phones"] = _dedupe(tuple(values.get("phones", ())), lambda p: p.e164)
-        attributes = cls(**values)
-        if not attributes.primary_roles <= attributes.roles:
-            raise InvalidValue("primaryRoles", "a contact can only be primary for roles it has")
-        return attributes
-
-    def diff(self, other: ContactAttributes, prefix: str) -> list[FieldChange]:
-        changes = []
-        for f in dataclasses.fields(self):
-            old, new = getattr(self, f.name), getattr(other, f.name)
-            if old != new:
-                changes.append(FieldChange(f"{prefix}.{camel(f.name)}", to_primitive(old), to_primitive(new)))
-        return changes
-
-
-@dataclass(slots=True)
-class Contact:
-    """A person attached to a profile, in one or more roles (the seed's Contact entity)."""
-
-    id: str
-    attributes: ContactAttributes
-    created_at: datetime
-    updated_at: datetime
-    removed_at: datetime | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.removed_at is None
+# The source of a change made through the API (people and services); consumed events name their own.
+API = "API"
 
 
 class CustomerProfile:
@@ -262,7 +136,7 @@ class CustomerProfile:
             raise VersionMismatch(self.id, expected, self.version)
 
     # -- behaviour ----------------------------------------------------------------------------------
-    def revise(self, attributes: ProfileAttributes, *, actor: str, now: datetime, source: str = "API") -> None:
+    def revise(self, attributes: ProfileAttributes, *, actor: str, now: datetime, source: str = API) -> None:
         """Replace the attributes; records one update with the old and new value of each changed field."""
         self.check_is_writable()
         if attributes.kind is not self.attributes.kind:
@@ -276,7 +150,7 @@ class CustomerProfile:
         self._record_update("PROFILE_UPDATED", changes, actor, now, source)
 
     def change_status(
-        self, status: CustomerStatus, *, actor: str, now: datetime, reason: str | None, source: str = "API"
+        self, status: CustomerStatus, *, actor: str, now: datetime, reason: str | None, source: str = API
     ) -> None:
         self.check_is_writable()
         if status not in SETTABLE_STATUSES:
@@ -289,14 +163,18 @@ class CustomerProfile:
         self.status = status
         self._record_update("STATUS_CHANGED", changes, actor, now, source)
 
-    def add_contact(self, contact_id: str, attributes: ContactAttributes, *, actor: str, now: datetime) -> Contact:
+    def add_contact(
+        self, contact_id: str, attributes: ContactAttributes, *, actor: str, now: datetime, source: str = API
+    ) -> Contact:
         self.check_is_writable()
         contact, demoted = self._attach_contact(contact_id, attributes, now)
         changes = [FieldChange(f"contacts[{contact_id}]", None, to_primitive(attributes)), *demoted]
-        self._record_update("CONTACT_ADDED", changes, actor, now, "API", ("CONTACT", contact_id))
+        self._record_update("CONTACT_ADDED", changes, actor, now, source, ("CONTACT", contact_id))
         return contact
 
-    def update_contact(self, contact_id: str, attributes: ContactAttributes, *, actor: str, now: datetime) -> Contact:
+    def update_contact(
+        self, contact_id: str, attributes: ContactAttributes, *, actor: str, now: datetime, source: str = API
+    ) -> Contact:
         self.check_is_writable()
         contact = self.contact(contact_id)
         changes = contact.attributes.diff(attributes, f"contacts[{contact_id}]")
@@ -305,53 +183,153 @@ class CustomerProfile:
         contact.attributes = attributes
         contact.updated_at = now
         changes.extend(self._demote_other_primaries(contact))
-        self._record_update("CONTACT_UPDATED", changes, actor, now, "API", ("CONTACT", contact_id))
+        self._record_update("CONTACT_UPDATED", changes, actor, now, source, ("CONTACT", contact_id))
         return contact
 
-    def remove_contact(self, contact_id: str, *, actor: str, now: datetime) -> None:
+    def remove_contact(self, contact_id: str, *, actor: str, now: datetime, source: str = API) -> None:
         """Contacts are retired, not deleted: consent history and audit rows may still refer to them."""
         self.check_is_writable()
         contact = self.contact(contact_id)
         contact.removed_at = now
         contact.updated_at = now
         changes = [FieldChange(f"contacts[{contact_id}]", to_primitive(contact.attributes), None)]
-        self._record_update("CONTACT_REMOVED", changes, actor, now, "API", ("CONTACT", contact_id))
+        self._record_update("CONTACT_REMOVED", changes, actor, now, source, ("CONTACT", contact_id))
 
     def record_relationship_change(
-        self, what: str, relationship_id: str, changes: list[FieldChange], *, actor: str, now: datetime
+        self,
+        what: str,
+        relationship_id: str,
+        changes: list[FieldChange],
+        *,
+        actor: str,
+        now: datetime,
+        source: str = API,
     ) -> None:
         """Relationships live in their own rows, but a change to them is a change of this profile."""
         self.check_is_writable()
-        self._record_update(what, changes, actor, now, "API", ("RELATIONSHIP", relationship_id))
+        self._record_update(what, changes, actor, now, source, ("RELATIONSHIP", relationship_id))
 
-    def reshape(
+    # -- merge, unmerge, erasure ------------------------------------------------------------------------
+    # ``domain.merge`` and ``domain.unmerge`` decide what the two profiles become and check the guards
+    # across both; these methods apply it to one profile and record what it did.
+    def absorb(
         self,
-        what: str,
+        source_id: str,
+        golden: GoldenRecord,
+        contacts: list[Contact],
         *,
+        merge_id: str,
+        reason: str,
+        actor: str,
+        now: datetime,
+        source: str = API,
+    ) -> None:
+        """The merge's target takes the golden record and the source's contacts; records both facts."""
+        self.check_is_writable()
+        self._reshape("MERGE_ABSORBED", golden.attributes, contacts, self.status, self.merged_into, actor, now, source)
+        self.events.append(
+            CustomerMergedEvent(
+                customer_id=self.id,
+                occurred_at=now,
+                actor=actor,
+                changes=(
+                    FieldChange("sourceCustomerId", None, source_id),
+                    FieldChange("mergeReason", None, reason),
+                    *(FieldChange(f"survivorship.{d.field}", None, f"{d.rule}:{d.winner}") for d in golden.decisions),
+                ),
+                source_customer_id=source_id,
+                merge_id=merge_id,
+                merge_reason=reason,
+            )
+        )
+
+    def merge_into(self, target_id: str, *, actor: str, now: datetime, source: str = API) -> None:
+        """The merge's source becomes MERGED, pointing at the target. It keeps its own attributes (reading
+        its id shows what it was); its contacts and external references now belong to the target."""
+        self.check_is_writable()
+        attributes = dataclasses.replace(self.attributes, external_refs=())
+        self._reshape("MERGED_INTO_TARGET", attributes, [], CustomerStatus.MERGED, target_id, actor, now, source)
+
+    def release(
+        self,
+        source_id: str,
+        *,
+        merge_id: str,
         attributes: ProfileAttributes,
         contacts: list[Contact],
+        conflicts: Sequence[UnmergeConflict],
+        actor: str,
+        now: datetime,
+        source: str = API,
+    ) -> None:
+        """An unmerge's target gives back what the merge brought; records it with the conflicts found."""
+        self.check_is_writable()
+        self._reshape("UNMERGE_RELEASED", attributes, contacts, self.status, self.merged_into, actor, now, source)
+        self.events.append(
+            CustomerUnmerged(
+                customer_id=self.id,
+                occurred_at=now,
+                actor=actor,
+                changes=(
+                    FieldChange("sourceCustomerId", source_id, None),
+                    *(FieldChange(f"conflict.{c.field}", None, f"{c.reason}:{c.resolution}") for c in conflicts),
+                ),
+                source_customer_id=source_id,
+                merge_id=merge_id,
+            )
+        )
+
+    def restore(
+        self,
+        attributes: ProfileAttributes,
+        contacts: list[Contact],
+        *,
         status: CustomerStatus,
         merged_into: str | None,
         actor: str,
         now: datetime,
+        source: str = API,
     ) -> None:
-        """Merge and unmerge replace attributes, contacts and status at once (``domain.merge`` and
-        ``domain.unmerge`` decide how and check the guards); one update records every changed field."""
-        changes = self.attributes.diff(attributes)
-        for name, old, new in (("status", self.status, status), ("mergedInto", self.merged_into, merged_into)):
-            if old != new:
-                changes.append(FieldChange(name, to_primitive(old), to_primitive(new)))
-        before = {c.id: c for c in self.contacts}
-        after = {c.id: c for c in contacts}
-        for contact_id in sorted(before.keys() | after.keys()):
-            old_c, new_c = before.get(contact_id), after.get(contact_id)
-            if old_c and new_c and (old_c.attributes, old_c.removed_at) == (new_c.attributes, new_c.removed_at):
-                continue
-            old_image, new_image = (to_primitive(c.attributes) if c and c.active else None for c in (old_c, new_c))
-            if old_image != new_image:
-                changes.append(FieldChange(f"contacts[{contact_id}]", old_image, new_image))
-        self.attributes, self.contacts, self.status, self.merged_into = attributes, contacts, status, merged_into
-        self._record_update(what, changes, actor, now, "API")
+        """An unmerge's source comes back as it was before the merge (its status and survivor link too)."""
+        self._reshape("UNMERGE_RESTORED", attributes, contacts, status, merged_into, actor, now, source)
+
+    def erase(
+        self,
+        tombstone: ProfileAttributes,
+        contacts: Mapping[str, ContactAttributes],
+        *,
+        request_id: str,
+        erased_ids: tuple[str, ...],
+        data_classes: tuple[str, ...],
+        announce: bool,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        """Become the tombstone ``domain.privacy`` made (the contacts too) and record the erasure: its
+        request and the classes of data erased, never a value; announced for the profile the request named."""
+        previous = self.status
+        self.attributes = tombstone
+        for contact in self.contacts:
+            contact.attributes = contacts[contact.id]
+            contact.updated_at = now
+        self.status = CustomerStatus.ERASED
+        self._new_version(actor, now)
+        self.events.append(
+            CustomerErased(
+                customer_id=self.id,
+                occurred_at=now,
+                actor=actor,
+                changes=(
+                    FieldChange("status", previous.value, CustomerStatus.ERASED.value),
+                    FieldChange("erasureRequestId", None, request_id),
+                    FieldChange("erasedCustomerIds", None, list(erased_ids)),
+                    FieldChange("dataClasses", None, list(data_classes)),
+                ),
+                erasure_request_id=request_id,
+                erased_customer_ids=erased_ids,
+                announce=announce,
+            )
+        )
 
     # -- queries ------------------------------------------------------------------------------------
     def contact(self, contact_id: str) -> Contact:
@@ -414,6 +392,41 @@ class CustomerProfile:
     def _contact_images(self) -> list[FieldChange]:
         return [FieldChange(f"contacts[{c.id}]", None, to_primitive(c.attributes)) for c in self.contacts]
 
+    def _reshape(
+        self,
+        what: str,
+        attributes: ProfileAttributes,
+        contacts: list[Contact],
+        status: CustomerStatus,
+        merged_into: str | None,
+        actor: str,
+        now: datetime,
+        source: str,
+    ) -> None:
+        """Replace attributes, contacts and status at once; one update records every changed field."""
+        changes = self.attributes.diff(attributes)
+        for name, old, new in (("status", self.status, status), ("mergedInto", self.merged_into, merged_into)):
+            if old != new:
+                changes.append(FieldChange(name, to_primitive(old), to_primitive(new)))
+        before = {c.id: c for c in self.contacts}
+        after = {c.id: c for c in contacts}
+        for contact_id in sorted(before.keys() | after.keys()):
+            old_c, new_c = before.get(contact_id), after.get(contact_id)
+            if old_c and new_c and (old_c.attributes, old_c.removed_at) == (new_c.attributes, new_c.removed_at):
+                continue
+            old_image, new_image = (to_primitive(c.attributes) if c and c.active else None for c in (old_c, new_c))
+            if old_image != new_image:
+                changes.append(FieldChange(f"contacts[{contact_id}]", old_image, new_image))
+        self.attributes, self.contacts, self.status, self.merged_into = attributes, contacts, status, merged_into
+        self._record_update(what, changes, actor, now, source)
+
+    def _new_version(self, actor: str, now: datetime) -> None:
+        # One command is one new version, however many events it records.
+        if self.version == self._loaded_version:
+            self.version += 1
+        self.updated_at = now
+        self.updated_by = actor
+
     def _record_update(
         self,
         what: str,
@@ -423,11 +436,7 @@ class CustomerProfile:
         source: str,
         entity: tuple[str, str] | None = None,
     ) -> None:
-        # One command is one new version, however many events it records.
-        if self.version == self._loaded_version:
-            self.version += 1
-        self.updated_at = now
-        self.updated_by = actor
+        self._new_version(actor, now)
         entity_type, entity_id = entity or ("CUSTOMER", self.id)
         self.events.append(
             CustomerProfileUpdated(

@@ -11,7 +11,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from customer360.domain.customer import Contact, ProfileAttributes
 from customer360.domain.errors import DuplicateCustomer, InvalidValue
 from customer360.domain.events import DomainEvent
 from customer360.domain.ids import CUSTOMER_PREFIX, id_pattern
@@ -24,6 +23,7 @@ from customer360.domain.matching import (
     MatchRecord,
     PreparedRecord,
 )
+from customer360.domain.profile_attributes import Contact, ProfileAttributes
 from customer360.domain.values import CustomerKind, CustomerStatus, clean_text
 
 SCAN_PREFIX = "DSCAN"

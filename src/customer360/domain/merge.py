@@ -3,7 +3,7 @@ makes every merge reversible (invariant 3 of the seed: "every merge is logged an
 
 The target survives; the source becomes ``MERGED`` with ``merged_into`` = target and keeps its own
 attributes (it is kept, not deleted). Survivorship (``domain.survivorship``) decides the golden values;
-this module moves the source's contacts, decides which relationships must be retired, and builds the
+this module moves the source's contacts, decides which relationships must be retired, and defines the
 ``MergeRecord``: before-images of both profiles and everything the merge touched, which is exactly what
 ``domain.unmerge`` needs to undo it.
 """
@@ -18,12 +18,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from customer360.domain.customer import Contact, CustomerProfile, ProfileAttributes
+from customer360.domain.customer import CustomerProfile
 from customer360.domain.errors import BusinessRuleViolation, InvalidValue, NotMerged
-from customer360.domain.events import CustomerMerged, FieldChange
+from customer360.domain.profile_attributes import Contact, ProfileAttributes
 from customer360.domain.provenance import Provenance
 from customer360.domain.relationships import Relationship, RelationshipType
-from customer360.domain.survivorship import FieldDecision, GoldenRecord
+from customer360.domain.survivorship import FieldDecision
 from customer360.domain.values import CustomerStatus
 
 _REASON = re.compile(r"^[A-Z][A-Z0-9_]{0,39}$")
@@ -106,6 +106,13 @@ class MergeRecord:
     @property
     def active(self) -> bool:
         return self.status is MergeStatus.MERGED
+
+    def close(self, report: Mapping[str, Any], *, actor: str, now: datetime) -> None:
+        """The merge was undone; ``report`` is what the unmerge did (``domain.unmerge.UnmergeReport``)."""
+        self.status = MergeStatus.UNMERGED
+        self.unmerged_at = now
+        self.unmerged_by = actor
+        self.unmerge_report = report
 
 
 # -- guards ------------------------------------------------------------------------------------------
@@ -202,56 +209,6 @@ def relationships_to_retire(target_id: str, source_id: str, relationships: Seque
         else:
             kept.append(candidate)
     return retired
-
-
-# -- the merge ---------------------------------------------------------------------------------------
-def apply_merge(
-    target: CustomerProfile,
-    source: CustomerProfile,
-    golden: GoldenRecord,
-    contacts: ContactMove,
-    *,
-    merge_id: str,
-    reason: str,
-    actor: str,
-    now: datetime,
-) -> None:
-    """Give the target the golden record and the source's contacts; mark the source merged into it."""
-    target.reshape(
-        "MERGE_ABSORBED",
-        attributes=golden.attributes,
-        contacts=contacts.contacts,
-        status=target.status,
-        merged_into=target.merged_into,
-        actor=actor,
-        now=now,
-    )
-    # The source keeps its own attributes (reading its id shows what it was); its contacts and
-    # external references now belong to the target.
-    source.reshape(
-        "MERGED_INTO_TARGET",
-        attributes=dataclasses.replace(source.attributes, external_refs=()),
-        contacts=[],
-        status=CustomerStatus.MERGED,
-        merged_into=target.id,
-        actor=actor,
-        now=now,
-    )
-    target.events.append(
-        CustomerMerged(
-            customer_id=target.id,
-            occurred_at=now,
-            actor=actor,
-            changes=(
-                FieldChange("sourceCustomerId", None, source.id),
-                FieldChange("mergeReason", None, reason),
-                *(FieldChange(f"survivorship.{d.field}", None, f"{d.rule}:{d.winner}") for d in golden.decisions),
-            ),
-            source_customer_id=source.id,
-            merge_id=merge_id,
-            merge_reason=reason,
-        )
-    )
 
 
 # -- unmerge guards and pair decisions ---------------------------------------------------------------

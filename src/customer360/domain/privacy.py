@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from customer360.domain.customer import ContactAttributes, CustomerProfile, ProfileAttributes
+from customer360.domain.customer import CustomerProfile
 from customer360.domain.errors import BusinessRuleViolation, Conflict, InvalidValue, NotFound
-from customer360.domain.events import CustomerErased, FieldChange
+from customer360.domain.profile_attributes import ContactAttributes, ProfileAttributes
 from customer360.domain.values import CustomerStatus, clean_text
 
 ERASED = "[erased]"
@@ -154,30 +154,16 @@ def erase_profile(
     """Turn the profile into its tombstone; record the erasure (announced for the profile the request named)."""
     check_not_erased(profile)
     kept = profile.attributes
-    profile.attributes = ProfileAttributes(kind=kept.kind, name=ERASED, segment=kept.segment)
-    for contact in profile.contacts:
-        a = contact.attributes
-        contact.attributes = ContactAttributes(name=ERASED, roles=a.roles, primary_roles=a.primary_roles)
-        contact.updated_at = now
-    previous = profile.status
-    profile.status = CustomerStatus.ERASED
-    if profile.version == profile.loaded_version:
-        profile.version += 1
-    profile.updated_at = now
-    profile.updated_by = actor
-    profile.events.append(
-        CustomerErased(
-            customer_id=profile.id,
-            occurred_at=now,
-            actor=actor,
-            changes=(
-                FieldChange("status", previous.value, CustomerStatus.ERASED.value),
-                FieldChange("erasureRequestId", None, request_id),
-                FieldChange("erasedCustomerIds", None, list(erased_ids)),
-                FieldChange("dataClasses", None, list(data_classes)),
-            ),
-            erasure_request_id=request_id,
-            erased_customer_ids=erased_ids,
-            announce=announce,
-        )
+    profile.erase(
+        ProfileAttributes(kind=kept.kind, name=ERASED, segment=kept.segment),
+        {
+            c.id: ContactAttributes(name=ERASED, roles=c.attributes.roles, primary_roles=c.attributes.primary_roles)
+            for c in profile.contacts
+        },
+        request_id=request_id,
+        erased_ids=erased_ids,
+        data_classes=data_classes,
+        announce=announce,
+        actor=actor,
+        now=now,
     )

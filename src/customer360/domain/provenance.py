@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from customer360.domain.customer import ProfileAttributes
 from customer360.domain.primitives import to_primitive
+from customer360.domain.profile_attributes import ProfileAttributes
 from customer360.domain.survivorship import BOTH, FIELDS, SOURCE, TARGET, FieldSpec, GoldenRecord
 
 ORIGINAL = "ORIGINAL"

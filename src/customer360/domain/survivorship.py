@@ -27,8 +27,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from customer360.domain.customer import ProfileAttributes
 from customer360.domain.errors import InvalidValue
+from customer360.domain.profile_attributes import ProfileAttributes
 from customer360.domain.values import EmailAddress
 
 

@@ -19,12 +19,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from customer360.domain.customer import Contact, CustomerProfile, ProfileAttributes
-from customer360.domain.events import CustomerUnmerged, FieldChange
-from customer360.domain.merge import MergeRecord, MergeStatus
+from customer360.domain.customer import CustomerProfile
+from customer360.domain.merge import MergeRecord
+from customer360.domain.profile_attributes import Contact, ProfileAttributes
 from customer360.domain.provenance import (
     ORIGINAL,
     UPDATED,
@@ -54,6 +54,30 @@ class UnmergeConflict:
     field: str
     reason: str
     resolution: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnmergeReport:
+    """What an unmerge did: kept with the merge record and answered to the caller (ids and counts only)."""
+
+    conflicts: tuple[UnmergeConflict, ...]
+    #: Rows moved back to the source per ``table.column`` (contacts as ``contact.customer_id``).
+    moved_back: Mapping[str, int]
+    #: Re-pointed rows that no longer pointed at the target.
+    not_moved_back: int
+    restored_relationships: tuple[str, ...]
+    reinstated_consents: tuple[str, ...]
+    carried_consents: tuple[str, ...]
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "conflicts": [{"field": c.field, "reason": c.reason, "resolution": c.resolution} for c in self.conflicts],
+            "movedBack": dict(self.moved_back),
+            "notMovedBack": self.not_moved_back,
+            "restoredRelationships": list(self.restored_relationships),
+            "reinstatedConsents": list(self.reinstated_consents),
+            "carriedConsents": list(self.carried_consents),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,49 +254,4 @@ def plan_unmerge(
         source_attributes=dataclasses.replace(before, external_refs=restored_refs),
         source_contacts=source_contacts,
         conflicts=tuple(plan.conflicts),
-    )
-
-
-def apply_unmerge(
-    target: CustomerProfile,
-    source: CustomerProfile,
-    record: MergeRecord,
-    plan: UnmergePlan,
-    *,
-    actor: str,
-    now: datetime,
-) -> None:
-    target.reshape(
-        "UNMERGE_RELEASED",
-        attributes=plan.target_attributes,
-        contacts=plan.target_contacts,
-        status=target.status,
-        merged_into=target.merged_into,
-        actor=actor,
-        now=now,
-    )
-    source.reshape(
-        "UNMERGE_RESTORED",
-        attributes=plan.source_attributes,
-        contacts=plan.source_contacts,
-        status=record.source_before.status,
-        merged_into=record.source_before.merged_into,
-        actor=actor,
-        now=now,
-    )
-    record.status = MergeStatus.UNMERGED
-    record.unmerged_at = now
-    record.unmerged_by = actor
-    target.events.append(
-        CustomerUnmerged(
-            customer_id=target.id,
-            occurred_at=now,
-            actor=actor,
-            changes=(
-                FieldChange("sourceCustomerId", source.id, None),
-                *(FieldChange(f"conflict.{c.field}", None, f"{c.reason}:{c.resolution}") for c in plan.conflicts),
-            ),
-            source_customer_id=source.id,
-            merge_id=record.id,
-        )
     )

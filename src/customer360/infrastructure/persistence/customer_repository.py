@@ -12,9 +12,10 @@ from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from customer360.domain.customer import Contact, ContactAttributes, CustomerProfile, ProfileAttributes
+from customer360.domain.customer import CustomerProfile
 from customer360.domain.errors import ConcurrentModification, CustomerNotFound, DuplicateExternalReference
 from customer360.domain.ids import CUSTOMER_PREFIX, is_valid_id
+from customer360.domain.profile_attributes import Contact, ContactAttributes, ProfileAttributes
 from customer360.domain.search_terms import search_text
 from customer360.domain.values import ContactRole, CustomerKind, CustomerStatus, ExternalReference
 from customer360.infrastructure.persistence.documents import (

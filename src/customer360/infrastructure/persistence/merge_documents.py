@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from customer360.domain.customer import Contact, ContactAttributes, ProfileAttributes
 from customer360.domain.merge import MergeRecord, MergeStatus, ProfileImage, RepointedRows
+from customer360.domain.profile_attributes import Contact, ContactAttributes, ProfileAttributes
 from customer360.domain.provenance import Provenance
 from customer360.domain.survivorship import FieldDecision
 from customer360.domain.values import ContactRole, CustomerKind, CustomerStatus, ExternalReference

@@ -128,12 +128,7 @@ async def present_unmerge(result: uc.UnmergeOutcome, uow: UnitOfWork) -> Rendere
         "mergeId": result.merge_id,
         "target": target,
         "source": await _profile(uow, result.source_id),
-        "conflicts": [{"field": c.field, "reason": c.reason, "resolution": c.resolution} for c in result.conflicts],
-        "movedBack": result.moved_back,
-        "notMovedBack": result.not_moved_back,
-        "restoredRelationships": list(result.restored_relationships),
-        "reinstatedConsents": list(result.reinstated_consents),
-        "carriedConsents": list(result.carried_consents),
+        **result.to_document(),
     }
     return render(UnmergeOut, body, ETag=etag(target["version"]))
 
