@@ -46,6 +46,7 @@ from customer360.application.consents import RecordConsent, record_consent
 from customer360.application.context import RequestContext, SystemClock
 from customer360.application.customers import CreateCustomerProfile, create_customer_profile
 from customer360.application.environment import HandlerEnv
+from customer360.infrastructure.messaging.envelopes import envelope
 from customer360.infrastructure.persistence.database import create_engine, derive_urls
 from customer360.infrastructure.persistence.migrate import migrate
 from customer360.infrastructure.persistence.unit_of_work import SqlUnitOfWork
@@ -143,7 +144,7 @@ async def load(admin: URL, n: int, batch: int = 250) -> tuple[list[str], list[di
     started = time.perf_counter()
 
     async def one_batch(start: int) -> None:
-        async with SqlUnitOfWork(engine, context) as uow:
+        async with SqlUnitOfWork(engine, context, envelope) as uow:
             for i in range(start, min(start + batch, n)):
                 data = synthetic_customer(i, rng)
                 created = await create_customer_profile(

@@ -45,6 +45,7 @@ from tests.support.kafka_broker import TansuBroker
 from customer360.application.context import RequestContext, SystemClock
 from customer360.application.customers import CreateCustomerProfile, create_customer_profile
 from customer360.application.executor import CommandExecutor
+from customer360.infrastructure.messaging.envelopes import envelope
 from customer360.infrastructure.messaging.relay import Published
 from customer360.infrastructure.messaging.relay_runtime import build_relay
 from customer360.infrastructure.persistence.database import DatabaseUrls, create_engine, derive_urls
@@ -119,7 +120,7 @@ async def write_steadily(app_url: str, tenant: str, rate: float, seconds: float)
     """Create customers at a steady rate: (customer id → wall-clock time its commit returned, seconds taken)."""
     engine = create_engine(make_url(app_url), pool_size=8)
     executor = CommandExecutor(
-        lambda context: SqlUnitOfWork(engine, context), clock=SystemClock(), phone_region="DE", hasher=str
+        lambda context: SqlUnitOfWork(engine, context, envelope), clock=SystemClock(), phone_region="DE", hasher=str
     )
     committed: dict[str, float] = {}
     # At most as many commits in flight as connections: an arrival rate above what the writer machine

@@ -19,6 +19,7 @@ from customer360.application.executor import CommandExecutor
 from customer360.domain.duplicates import DuplicatePolicy
 from customer360.domain.survivorship import Rule, SurvivorshipPolicy
 from customer360.infrastructure.duplicate_scans import ScanLauncher, auto_merger, run_scan_job
+from customer360.infrastructure.messaging.envelopes import envelope
 from customer360.infrastructure.persistence.access_log import AccessLog
 from customer360.infrastructure.persistence.consent_check import SqlConsentChecks
 from customer360.infrastructure.persistence.consent_expiry import ConsentExpirySweep
@@ -118,6 +119,7 @@ async def build_services(settings: Settings, registry: CollectorRegistry | None 
         return SqlUnitOfWork(
             engine,
             context,
+            envelope,
             merge_policy,
             suppression_key=suppression_key,
             duplicate_policy=duplicate_policy,

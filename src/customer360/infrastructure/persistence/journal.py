@@ -4,11 +4,15 @@ The outbox insert takes an EXCLUSIVE lock on the outbox table first. Positions a
 commit order, so a reader that has seen position N can never later find a committed row below N: the
 relay can publish "everything after the last position" and the change feed never skips an event.
 The lock is held only from the insert to the commit, at the very end of the transaction.
+
+The envelope (the published JSON form of an event) is messaging's business: the unit of work is given
+the function that writes it (``EnvelopeSerializer``), so persistence imports nothing from messaging.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, Protocol
 
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,10 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from customer360.application.context import RequestContext
 from customer360.domain.events import DomainEvent
 from customer360.domain.ids import EVENT_PREFIX, new_id
-from customer360.infrastructure.messaging.envelopes import envelope
 from customer360.infrastructure.persistence.tables import SCHEMA, audit_log, event_outbox
 
 OUTBOX_CHANNEL = "crm_customer360_outbox"
+
+
+class EnvelopeSerializer(Protocol):
+    def __call__(self, event: DomainEvent, *, event_id: str, tenant_id: str, correlation_id: str) -> dict[str, Any]: ...
 
 
 async def write_audit(connection: AsyncConnection, context: RequestContext, events: Sequence[DomainEvent]) -> None:
@@ -45,7 +52,12 @@ async def write_audit(connection: AsyncConnection, context: RequestContext, even
     )
 
 
-async def write_outbox(connection: AsyncConnection, context: RequestContext, events: Sequence[DomainEvent]) -> None:
+async def write_outbox(
+    connection: AsyncConnection,
+    context: RequestContext,
+    events: Sequence[DomainEvent],
+    envelope: EnvelopeSerializer,
+) -> None:
     events = [event for event in events if event.published]  # audit-only events stay out of the outbox
     if not events:
         return

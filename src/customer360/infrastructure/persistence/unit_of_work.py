@@ -22,7 +22,7 @@ from customer360.infrastructure.persistence.customer_links import SqlCustomerLin
 from customer360.infrastructure.persistence.customer_repository import SqlCustomerRepository
 from customer360.infrastructure.persistence.database import set_tenant
 from customer360.infrastructure.persistence.idempotency import SqlIdempotencyStore
-from customer360.infrastructure.persistence.journal import write_audit, write_outbox
+from customer360.infrastructure.persistence.journal import EnvelopeSerializer, write_audit, write_outbox
 from customer360.infrastructure.persistence.match_index import ModelCache, SqlDuplicateIndex
 from customer360.infrastructure.persistence.merge_repository import SqlMergeRepository
 from customer360.infrastructure.persistence.privacy_store import SqlPrivacyStore
@@ -46,6 +46,7 @@ class SqlUnitOfWork:
         self,
         engine: AsyncEngine,
         context: RequestContext,
+        envelope: EnvelopeSerializer,
         merge_policy: SurvivorshipPolicy | None = None,
         suppression_key: bytes = b"",
         duplicate_policy: DuplicatePolicy | None = None,
@@ -54,6 +55,8 @@ class SqlUnitOfWork:
     ) -> None:
         self._engine = engine
         self.context = context
+        # How an event is written into its outbox row (messaging's envelope; given by bootstrap).
+        self._envelope = envelope
         # HMAC key of the suppression list (SUPPRESSION_HASH_KEY).
         self._suppression_key = suppression_key
         # The service's default survivorship policy (settings); tenants override it field by field.
@@ -129,7 +132,7 @@ class SqlUnitOfWork:
         await self.flush()
         events = self.collect_events()
         await write_audit(self.connection, self.context, events)
-        await write_outbox(self.connection, self.context, events)
+        await write_outbox(self.connection, self.context, events, self._envelope)
         await self.connection.commit()
         for profile in self.customers.seen():
             profile.events.clear()
