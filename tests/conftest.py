@@ -88,7 +88,7 @@ async def services(database: DatabaseUrls) -> AsyncIterator[Services]:
 
 @pytest.fixture(scope="session")
 def app(services: Services) -> FastAPI:
-    return create_app(services.settings, services)
+    return create_app(services.settings, services.api)
 
 
 @pytest.fixture

@@ -1,25 +1,34 @@
-"""Builds everything the service needs from its settings, in one place (no work at import time)."""
+"""The composition root: builds every part of the service from its settings and hands each edge what it
+needs (no work at import time). Nothing below imports this module; ``cli.py`` calls it.
+"""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customer360.application.context import Clock, RequestContext, SystemClock
-from customer360.application.duplicate_ports import MatchingLimits
-from customer360.application.duplicate_scan import ScanOptions
+from customer360.application.duplicate_ports import MatchingLimits, ScanJob
+from customer360.application.duplicate_scan import Progress, ScanOptions
 from customer360.application.executor import CommandExecutor
 from customer360.domain.duplicates import DuplicatePolicy
 from customer360.domain.survivorship import Rule, SurvivorshipPolicy
 from customer360.infrastructure.duplicate_scans import ScanLauncher, auto_merger, run_scan_job
 from customer360.infrastructure.messaging.envelopes import envelope
+from customer360.infrastructure.messaging.relay_runtime import RelayInServe
+from customer360.infrastructure.messaging.schema_documents import CatalogSchemas
+from customer360.infrastructure.observability import configure_logging
+from customer360.infrastructure.periodic import PeriodicTask
 from customer360.infrastructure.persistence.access_log import AccessLog
 from customer360.infrastructure.persistence.consent_check import SqlConsentChecks
 from customer360.infrastructure.persistence.consent_expiry import ConsentExpirySweep
@@ -28,14 +37,19 @@ from customer360.infrastructure.persistence.duplicate_queries import SqlDuplicat
 from customer360.infrastructure.persistence.embedded import start_embedded
 from customer360.infrastructure.persistence.history_queries import SqlHistoryQueries
 from customer360.infrastructure.persistence.idempotency import IdempotencyPurge, SqlIdempotencyLookup
+from customer360.infrastructure.persistence.integration_queries import SqlIntegrationQueries
 from customer360.infrastructure.persistence.match_index import ModelCache
+from customer360.infrastructure.persistence.merge_queries import SqlMergeQueries
 from customer360.infrastructure.persistence.migrate import current_revision, head_revision, migrate
 from customer360.infrastructure.persistence.privacy_queries import SqlPrivacyQueries
 from customer360.infrastructure.persistence.profile_lookup import ProfileLookup
 from customer360.infrastructure.persistence.profile_queries import SqlProfileQueries
 from customer360.infrastructure.persistence.relationship_queries import SqlRelationshipQueries
+from customer360.infrastructure.persistence.scan_store import SqlScanStore
 from customer360.infrastructure.persistence.unit_of_work import SqlUnitOfWork
-from customer360.infrastructure.rest.auth import Authenticator, build_authenticator
+from customer360.infrastructure.rest.app import ServicesScope, create_app
+from customer360.infrastructure.rest.auth import build_authenticator
+from customer360.infrastructure.rest.dependencies import ApiServices
 from customer360.settings import Settings
 
 
@@ -52,37 +66,60 @@ def evidence_hasher(key: bytes) -> Any:
     return digest
 
 
+async def readiness(engine: AsyncEngine) -> dict[str, dict[str, Any]]:
+    """Database reachable and migrations current (``/health/ready``)."""
+    try:
+        async with engine.connect() as connection:
+            revision = await current_revision(connection)
+    except Exception as exc:  # readiness reports any failure as DOWN instead of raising
+        return {"database": {"status": "DOWN", "error": type(exc).__name__}}
+    head = head_revision()
+    migrations = {"status": "UP" if revision == head else "DOWN", "current": revision, "head": head}
+    return {"database": {"status": "UP"}, "migrations": migrations}
+
+
 @dataclass
 class Services:
+    """Everything one process of the service is built from, and what closes it; ``api`` is what the HTTP
+    edge is given (ports only)."""
+
     settings: Settings
     urls: DatabaseUrls
     engine: AsyncEngine
-    executor: CommandExecutor
-    profiles: SqlProfileQueries
-    history: SqlHistoryQueries
-    relationships: SqlRelationshipQueries
-    lookup: ProfileLookup
-    idempotency: SqlIdempotencyLookup
-    authenticator: Authenticator
     clock: Clock
+    executor: CommandExecutor
+    lookup: ProfileLookup
     consent_checks: SqlConsentChecks
-    privacy: SqlPrivacyQueries
     access_log: AccessLog
     consent_expiry: ConsentExpirySweep
     idempotency_purge: IdempotencyPurge
-    duplicates: SqlDuplicateQueries
     scans: ScanLauncher
+    api: ApiServices
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
-    async def readiness(self) -> dict[str, dict[str, Any]]:
-        try:
-            async with self.engine.connect() as connection:
-                revision = await current_revision(connection)
-        except Exception as exc:  # readiness reports any failure as DOWN instead of raising
-            return {"database": {"status": "DOWN", "error": type(exc).__name__}}
-        head = head_revision()
-        migrations = {"status": "UP" if revision == head else "DOWN", "current": revision, "head": head}
-        return {"database": {"status": "UP"}, "migrations": migrations}
+    async def scan(
+        self,
+        tenant_id: str,
+        *,
+        job_id: str | None = None,
+        restart: bool = False,
+        on_progress: Progress | None = None,
+    ) -> ScanJob:
+        """Run (or resume) a batch duplicate scan of the tenant here (``dedup scan``, inline scans)."""
+        return await run_scan_job(
+            self.engine,
+            tenant_id,
+            default_policy=duplicate_defaults(self.settings),
+            options=scan_options(self.settings),
+            clock=self.clock,
+            job_id=job_id,
+            restart=restart,
+            on_progress=on_progress,
+            merge=auto_merger(self.executor, tenant_id),
+        )
+
+    def scan_store(self, tenant_id: str) -> SqlScanStore:
+        return SqlScanStore(self.engine, tenant_id, duplicate_defaults(self.settings))
 
     async def aclose(self) -> None:
         await self.scans.aclose()
@@ -144,40 +181,50 @@ async def build_services(settings: Settings, registry: CollectorRegistry | None 
         registry=registry,
     )
 
-    async def scan_inline(tenant_id: str, job_id: str) -> Any:
-        return await run_scan_job(
-            engine,
-            tenant_id,
-            default_policy=duplicate_policy,
-            options=scan_options(settings),
-            clock=clock,
-            job_id=job_id,
-            merge=auto_merger(executor, tenant_id),
-        )
-
-    return Services(
+    history = SqlHistoryQueries(engine)
+    scans = ScanLauncher(
+        engine,
+        urls.admin,
+        runner=settings.duplicate_scan_runner,
+        clock=clock,
+        # ``services`` is bound below, before any scan can start.
+        run_inline=lambda tenant_id, job_id: services.scan(tenant_id, job_id=job_id),
+    )
+    services = Services(
         settings=settings,
         urls=urls,
         engine=engine,
-        executor=executor,
-        profiles=SqlProfileQueries(engine, lookup),
-        history=SqlHistoryQueries(engine),
-        relationships=SqlRelationshipQueries(engine),
-        lookup=lookup,
-        idempotency=SqlIdempotencyLookup(engine, timedelta(hours=settings.idempotency_ttl_hours)),
-        authenticator=build_authenticator(settings),
         clock=clock,
+        executor=executor,
+        lookup=lookup,
         consent_checks=consent_checks,
-        privacy=SqlPrivacyQueries(engine),
         access_log=access_log,
         consent_expiry=ConsentExpirySweep(urls.worker, executor, clock),
         idempotency_purge=IdempotencyPurge(urls.worker, timedelta(hours=settings.idempotency_ttl_hours)),
-        duplicates=SqlDuplicateQueries(engine, duplicate_policy),
-        scans=ScanLauncher(
-            engine, urls.admin, runner=settings.duplicate_scan_runner, clock=clock, run_inline=scan_inline
+        scans=scans,
+        api=ApiServices(
+            settings=settings,
+            executor=executor,
+            profiles=SqlProfileQueries(engine, lookup),
+            history=history,
+            relationships=SqlRelationshipQueries(engine),
+            merges=SqlMergeQueries(engine),
+            integration=SqlIntegrationQueries(engine),
+            consent_checks=consent_checks,
+            privacy=SqlPrivacyQueries(engine),
+            duplicates=SqlDuplicateQueries(engine, duplicate_policy),
+            scans=scans,
+            event_schemas=CatalogSchemas(),
+            idempotency=SqlIdempotencyLookup(engine, timedelta(hours=settings.idempotency_ttl_hours)),
+            access_log=access_log,
+            authenticator=build_authenticator(settings),
+            clock=clock,
+            readiness=functools.partial(readiness, engine),
+            registry=registry,
         ),
         registry=registry,
     )
+    return services
 
 
 def duplicate_defaults(settings: Settings) -> DuplicatePolicy:
@@ -200,6 +247,32 @@ def scan_options(settings: Settings) -> ScanOptions:
     )
 
 
-async def ping(engine: AsyncEngine) -> None:
-    async with engine.connect() as connection:
-        await connection.execute(text("SELECT 1"))
+@asynccontextmanager
+async def serving(settings: Settings, registry: CollectorRegistry) -> AsyncIterator[ApiServices]:
+    """``serve``'s services for the app's lifetime, with its background work: the relay (RELAY_IN_SERVE)
+    and the periodic sweeps."""
+    built = await build_services(settings, registry)
+    relay = RelayInServe.start(settings, built.urls.worker, registry)
+    jobs = [PeriodicTask("idempotency-purge", built.idempotency_purge.run_once, 3600.0)]
+    if settings.consent_expiry_in_serve:
+        jobs.append(
+            PeriodicTask("consent-expiry", built.consent_expiry.run_once, settings.consent_expiry_interval_seconds)
+        )
+    for job in jobs:
+        job.start()
+    try:
+        yield built.api
+    finally:
+        for job in jobs:
+            await job.stop()
+        if relay is not None:
+            await relay.stop()
+        await built.aclose()
+
+
+def create_app_from_env() -> FastAPI:
+    """The uvicorn factory of ``serve``: settings from the environment, services built when the app starts."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    registry = CollectorRegistry()
+    return create_app(settings, ServicesScope(registry, lambda: serving(settings, registry)))

@@ -9,6 +9,7 @@ from types import FrameType
 
 import typer
 import uvicorn
+from prometheus_client import CollectorRegistry
 
 from customer360.bootstrap import build_services, database_urls
 from customer360.infrastructure.consumers.runtime import run_consumer_process
@@ -39,7 +40,7 @@ def serve(
     for handled in (signal.SIGINT, signal.SIGTERM):
         signal.signal(handled, _exit_normally)
     uvicorn.run(
-        "customer360.infrastructure.rest.app:create_app_from_env",
+        "customer360.bootstrap:create_app_from_env",
         factory=True,
         host=host or settings.http_host,
         port=port or settings.http_port,
@@ -97,7 +98,16 @@ def consume() -> None:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
     _require_kafka(settings, "consume from")
-    asyncio.run(run_consumer_process(settings))
+
+    async def run() -> None:
+        registry = CollectorRegistry()
+        services = await build_services(settings, registry)
+        try:
+            await run_consumer_process(settings, services.executor, services.urls, registry)
+        finally:
+            await services.aclose()
+
+    asyncio.run(run())
 
 
 consent_app = typer.Typer(help="Consent workflows", no_args_is_help=True)
@@ -139,7 +149,17 @@ def dedup_scan(
 
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
-    raise typer.Exit(asyncio.run(run_scan_command(settings, tenant, job_id=job, restart=restart, quiet=quiet)))
+
+    async def run() -> int:
+        services = await build_services(settings)
+        try:
+            return await run_scan_command(
+                lambda progress: services.scan(tenant, job_id=job, restart=restart, on_progress=progress), quiet=quiet
+            )
+        finally:
+            await services.aclose()
+
+    raise typer.Exit(asyncio.run(run()))
 
 
 @dedup.command("reindex")
@@ -151,7 +171,15 @@ def dedup_reindex(
 
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
-    count = asyncio.run(run_reindex_command(settings, tenant))
+
+    async def run() -> int:
+        services = await build_services(settings)
+        try:
+            return await run_reindex_command(services.scan_store(tenant))
+        finally:
+            await services.aclose()
+
+    count = asyncio.run(run())
     typer.echo(f"{count} profiles re-indexed")
 
 

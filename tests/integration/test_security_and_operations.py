@@ -37,7 +37,9 @@ async def jwt_client(
     settings = services.settings.model_copy(
         update={"auth_mode": "jwt", "jwt_jwks_file": jwks, "jwt_issuer": "https://idp.example", "jwt_audience": "crm"}
     )
-    jwt_services = dataclasses.replace(services, authenticator=JwtAuthenticator(settings), registry=CollectorRegistry())
+    jwt_services = dataclasses.replace(
+        services.api, authenticator=JwtAuthenticator(settings), registry=CollectorRegistry()
+    )
     app = create_app(settings, jwt_services)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://c360.test") as client:
         yield client

@@ -100,7 +100,7 @@ def strangers(count: int) -> list[dict[str, Any]]:
 def checking_app(services: Services) -> FastAPI:
     """The service with the real-time check on create switched on (the test settings switch it off)."""
     settings = services.settings.model_copy(update={"duplicate_check_on_create": True})
-    return create_app(settings, dataclasses.replace(services, settings=settings, registry=CollectorRegistry()))
+    return create_app(settings, dataclasses.replace(services.api, settings=settings, registry=CollectorRegistry()))
 
 
 async def created(client: httpx.AsyncClient, headers: dict[str, str], body: dict[str, Any], **params: Any) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from customer360.application.privacy_ports import StoredPolicy
 from customer360.domain.consent import ConsentRecord, ContactPoint, ContactPointKind
 from customer360.domain.consent_policy import ConsentDecision, CustomerContext, PurposePolicy, decide
 from customer360.domain.errors import CustomerNotFound, InvalidValue
@@ -54,10 +55,15 @@ class ConsentCheckQueries(Protocol):
 
     async def policy(self, tenant_id: str, purpose: str) -> PurposePolicy: ...
 
+    async def stored_policies(self, tenant_id: str) -> list[StoredPolicy]:
+        """The tenant's own purpose policies (the defaults of the other purposes are not stored)."""
+        ...
+
     async def expiring(
         self, tenant_id: str, now: datetime, until: datetime, after: str | None, limit: int
-    ) -> list[ExpiringGrant]:
-        """Deciding grants that expire in [now, until), ordered by (expiry, consent id), after a cursor."""
+    ) -> tuple[list[ExpiringGrant], str | None]:
+        """Up to ``limit`` deciding grants that expire in [now, until), ordered by (expiry, consent id),
+        after a cursor; and the cursor of the next page (None on the last)."""
         ...
 
 

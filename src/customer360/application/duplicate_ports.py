@@ -173,3 +173,10 @@ class ScanStore(Protocol):
         ...
 
     async def auto_merge_pairs(self, scan_id: str, threshold: float) -> list[CandidateRow]: ...
+
+
+class ScanStarter(Protocol):
+    async def start(self, tenant_id: str, actor: str) -> tuple[ScanJob, bool]:
+        """Queue a new scan job (or take up the tenant's queued or interrupted one) and start it; the bool
+        says whether an existing job is resumed. Raises ScanInProgress while one runs."""
+        ...

@@ -41,6 +41,7 @@ from typing import Any
 from customer360.application.context import Clock
 from customer360.application.duplicate_ports import CandidateRow, ScanJob, ScanStore
 from customer360.domain.duplicates import CLUSTER_PREFIX, IDENTIFIER_FIELDS
+from customer360.domain.errors import Conflict, NotFound
 from customer360.domain.ids import new_id
 from customer360.domain.matching import ComparedPairs, MatchModel, PreparedRecord, cluster, compare_pairs
 
@@ -53,6 +54,20 @@ _MIN_PRIOR = 1e-12
 
 Progress = Callable[[ScanJob], Awaitable[None] | None]
 Merger = Callable[[str, str], Awaitable[bool]]
+
+
+class ScanInProgress(Conflict):
+    code = "SCAN_IN_PROGRESS"
+
+    def __init__(self, scan_id: str | None) -> None:
+        super().__init__("A duplicate scan of this tenant is running", {"jobId": scan_id} if scan_id else {})
+
+
+class ScanNotFound(NotFound):
+    code = "SCAN_NOT_FOUND"
+
+    def __init__(self, scan_id: str) -> None:
+        super().__init__(f"Duplicate scan {scan_id} not found", {"jobId": scan_id})
 
 
 @dataclass(frozen=True, slots=True)

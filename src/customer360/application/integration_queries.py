@@ -25,6 +25,27 @@ class EventSchemaNotFound(NotFound):
         super().__init__(f"No event schema {what}", {"schema": what})
 
 
+class EventSchemas(Protocol):
+    """The Avro schemas of every event published or consumed, described as documents (name, version,
+    direction, latest, fingerprint, canonical form, the schema)."""
+
+    def all(self) -> list[Document]:
+        """Every version of every schema, by name then version."""
+        ...
+
+    def versions(self, name: str) -> list[Document]:
+        """Every version of one event type (short or full name), oldest first; raise EventSchemaNotFound."""
+        ...
+
+    def version(self, name: str, version: int) -> Document:
+        """Raise EventSchemaNotFound."""
+        ...
+
+    def with_fingerprint(self, fingerprint: str | int) -> Document | None:
+        """By fingerprint: 16 hex digits in wire order, or the 64-bit value."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class LookupCriteria:
     """Exact keys, normalised; a profile must match every one given."""

@@ -152,6 +152,12 @@ class IdempotencyStore(Protocol):
     async def save(self, key: str, response: StoredResponse) -> None: ...
 
 
+class IdempotencyLookup(Protocol):
+    async def find(self, tenant_id: str, key: str) -> StoredResponse | None:
+        """The response remembered under the key, while it is kept (IDEMPOTENCY_TTL_HOURS)."""
+        ...
+
+
 class TransactionViews(Protocol):
     """Read-your-own-writes views inside the unit of work, to answer a command with the new state."""
 

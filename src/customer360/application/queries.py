@@ -1,16 +1,21 @@
-"""Read side (the seed's GetCustomerProfileById, SearchCustomers, GetConsentHistory …).
+"""Read side (the seed's GetCustomerProfileById, SearchCustomers, GetConsentHistory …): the ports the edges
+read through.
 
 Queries bypass the aggregates and return documents shaped for the caller straight from the database;
-read paths must be fast. Documents are plain dicts in the API's spelling.
+read paths must be fast. Documents are plain dicts in the API's spelling. Adapters live in
+``infrastructure/persistence`` and are built once, in ``bootstrap.py``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
 from customer360.domain.consent import ConsentRecord, current_consents
+from customer360.domain.duplicates import DuplicatePolicy
+from customer360.domain.privacy import ErasureRequest, LegalHold
 
 Document = dict[str, Any]
 
@@ -48,6 +53,10 @@ class SearchCriteria:
 class ProfileQueries(Protocol):
     async def profile(self, tenant_id: str, customer_id: str) -> Document | None: ...
 
+    async def profile_text(self, tenant_id: str, customer_id: str) -> str | None:
+        """The profile document as PostgreSQL's JSON text (the plain lookup validates it as it is)."""
+        ...
+
     async def profiles(self, tenant_id: str, query: CustomerFilter) -> Page: ...
 
     async def search(self, tenant_id: str, criteria: SearchCriteria) -> list[Document]: ...
@@ -71,6 +80,78 @@ class RelationshipQueries(Protocol):
     async def relationships(self, tenant_id: str, customer_id: str, on: date | None) -> list[Document] | None: ...
 
     async def hierarchy(self, tenant_id: str, customer_id: str, on: date, depth: int) -> Document | None: ...
+
+
+class MergeQueries(Protocol):
+    async def merges_of(self, tenant_id: str, customer_id: str, cursor: str | None, limit: int) -> Page | None:
+        """Merges where the customer was the target or the source, oldest first; None: no such customer."""
+        ...
+
+    async def merge(self, tenant_id: str, merge_id: str) -> Document | None:
+        """The merge's audit record: before-images, golden record, decisions, re-pointed rows."""
+        ...
+
+
+# A survivor can itself be merged later (A←B, then Z←A); the chain is short in practice, bounded here.
+MAX_SURVIVOR_HOPS = 20
+
+
+async def survivor(profiles: ProfileQueries, tenant_id: str, document: Document) -> Document:
+    """The profile a merged profile's data lives in now: follow ``mergedInto`` to the end of the chain."""
+    seen = {document["id"]}
+    while document.get("status") == "MERGED" and document.get("mergedInto") and len(seen) <= MAX_SURVIVOR_HOPS:
+        following = await profiles.profile(tenant_id, document["mergedInto"])
+        if following is None or following["id"] in seen:
+            break
+        seen.add(following["id"])
+        document = following
+    return document
+
+
+QUEUE_STATUSES = ("OPEN", "DISMISSED", "MERGED", "ALL")
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    status: str = "OPEN"
+    min_probability: float = 0.0
+    max_probability: float = 1.0
+    cluster_id: str | None = None
+    customer_id: str | None = None
+    cursor: str | None = None
+    limit: int = 50
+
+
+class DuplicateQueries(Protocol):
+    """The review queue (both profiles side by side), clusters, scan jobs, the tenant's model and thresholds."""
+
+    async def queue(self, tenant_id: str, f: QueueFilter) -> Page: ...
+
+    async def clusters(self, tenant_id: str, cursor: str | None, limit: int) -> Page: ...
+
+    async def scan(self, tenant_id: str, scan_id: str) -> Document | None: ...
+
+    async def model(self, tenant_id: str) -> Document: ...
+
+    async def policy(self, tenant_id: str) -> DuplicatePolicy: ...
+
+
+class PrivacyQueries(Protocol):
+    async def holds(self, tenant_id: str, customer_id: str) -> list[LegalHold] | None: ...
+
+    async def erasure_requests(self, tenant_id: str, customer_id: str) -> list[ErasureRequest] | None: ...
+
+
+class AccessLog(Protocol):
+    """Who read whose personal data: ids and actions only, never values."""
+
+    def record(self, tenant_id: str, actor: str, action: str, customer_ids: Iterable[str], correlation_id: str) -> None:
+        """Remember a read without I/O on the caller's path (the adapter writes in the background)."""
+        ...
+
+    async def entries(
+        self, tenant_id: str, *, customer_id: str | None, actor: str | None, cursor: str | None, limit: int
+    ) -> Page: ...
 
 
 def consent_state(records: list[ConsentRecord]) -> list[Document]:

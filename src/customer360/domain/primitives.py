@@ -6,7 +6,7 @@ Keys use the API's camelCase spelling, so stewards read the same names in the AP
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
@@ -14,6 +14,11 @@ from typing import Any
 def camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.capitalize() for part in rest)
+
+
+def iso_millis(moment: datetime) -> str:
+    """A timestamp as the API and the events spell it: ISO-8601 in UTC, milliseconds, ``Z``."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def to_primitive(value: Any) -> Any:

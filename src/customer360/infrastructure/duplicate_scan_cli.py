@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import Awaitable, Callable
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from customer360.application.duplicate_ports import ScanJob
-from customer360.application.duplicate_scan import COMPLETED
-from customer360.bootstrap import build_services, duplicate_defaults, scan_options
-from customer360.infrastructure.duplicate_scans import ScanInProgress, ScanNotFound, auto_merger, run_scan_job
+from customer360.application.duplicate_scan import COMPLETED, ScanInProgress, ScanNotFound
+from customer360.application.duplicate_scan import Progress as OnProgress
 from customer360.infrastructure.persistence.scan_store import SqlScanStore
-from customer360.settings import Settings
+
+# Runs the scan, reporting progress to the callback given.
+ScanRun = Callable[[OnProgress], Awaitable[ScanJob]]
 
 PHASE_LABELS = {
     "INDEX": "indexing profiles without matching data",
@@ -61,25 +63,14 @@ class ScanProgressBar:
         self._progress.update(self._tasks[job.phase], completed=job.processed, total=job.total or None)
 
 
-async def run_scan_command(settings: Settings, tenant: str, *, job_id: str | None, restart: bool, quiet: bool) -> int:
+async def run_scan_command(scan: ScanRun, *, quiet: bool) -> int:
     # A scan allocates millions of short-lived, acyclic objects (prepared records, comparison vectors):
     # the cyclic garbage collector would walk them again and again for nothing.
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
-    services = await build_services(settings)
     try:
         with ScanProgressBar() if not quiet else _NoProgress() as bar:
-            job = await run_scan_job(
-                services.engine,
-                tenant,
-                default_policy=duplicate_defaults(settings),
-                options=scan_options(settings),
-                clock=services.clock,
-                job_id=job_id,
-                restart=restart,
-                on_progress=bar.update,
-                merge=auto_merger(services.executor, tenant),
-            )
+            job = await scan(bar.update)
     except ScanInProgress:
         typer.echo("a scan of this tenant is running already", err=True)
         return EXIT_IN_PROGRESS
@@ -89,8 +80,6 @@ async def run_scan_command(settings: Settings, tenant: str, *, job_id: str | Non
     except (KeyboardInterrupt, asyncio.CancelledError):
         typer.echo("interrupted: run the same command again to resume", err=True)
         return EXIT_INTERRUPTED
-    finally:
-        await services.aclose()
     if not quiet:
         counts = ", ".join(f"{name} {value}" for name, value in sorted(job.result.items()))
         typer.echo(f"scan {job.id}: {job.status} ({counts})")
@@ -108,16 +97,11 @@ class _NoProgress:
         return None
 
 
-async def run_reindex_command(settings: Settings, tenant: str, batch: int = 500) -> int:
-    services = await build_services(settings)
-    try:
-        store = SqlScanStore(services.engine, tenant, duplicate_defaults(settings))
-        done, after = 0, None
-        with Progress(TextColumn("re-indexing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
-            task = bar.add_task("re-indexing", total=None)
-            while ids := await store.reindex(after, batch):
-                done, after = done + len(ids), ids[-1]
-                bar.update(task, completed=done)
-        return done
-    finally:
-        await services.aclose()
+async def run_reindex_command(store: SqlScanStore, batch: int = 500) -> int:
+    done, after = 0, None
+    with Progress(TextColumn("re-indexing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
+        task = bar.add_task("re-indexing", total=None)
+        while ids := await store.reindex(after, batch):
+            done, after = done + len(ids), ids[-1]
+            bar.update(task, completed=done)
+    return done

@@ -28,6 +28,8 @@ from customer360.application.duplicate_scan import (
     FAILED,
     Merger,
     Progress,
+    ScanInProgress,
+    ScanNotFound,
     ScanOptions,
     new_job,
     run_scan,
@@ -37,7 +39,7 @@ from customer360.application.executor import CommandExecutor
 from customer360.application.merges import MergeCustomers, MergeOutcome, merge_customers
 from customer360.application.ports import UnitOfWork
 from customer360.domain.duplicates import SCAN_PREFIX, DuplicatePolicy
-from customer360.domain.errors import Conflict, DomainError, NotFound
+from customer360.domain.errors import DomainError
 from customer360.domain.ids import new_id
 from customer360.infrastructure.persistence.database import tenant_transaction
 from customer360.infrastructure.persistence.scan_lock import scan_running, try_lock_scan, unlock_scan
@@ -47,20 +49,6 @@ _log = logging.getLogger("customer360.duplicate_scan")
 SCAN_ACTOR = "system:duplicate-scan"
 AUTO_MERGE_REASON = "AUTO_DUPLICATE"
 _START_LOCK = text("SELECT pg_advisory_xact_lock(360004006, hashtext(:tenant))")
-
-
-class ScanInProgress(Conflict):
-    code = "SCAN_IN_PROGRESS"
-
-    def __init__(self, scan_id: str | None) -> None:
-        super().__init__("A duplicate scan of this tenant is running", {"jobId": scan_id} if scan_id else {})
-
-
-class ScanNotFound(NotFound):
-    code = "SCAN_NOT_FOUND"
-
-    def __init__(self, scan_id: str) -> None:
-        super().__init__(f"Duplicate scan {scan_id} not found", {"jobId": scan_id})
 
 
 async def _merge_as_they_are(cmd: MergeCustomers, uow: UnitOfWork, env: HandlerEnv) -> MergeOutcome:

@@ -13,7 +13,6 @@ from prometheus_client import CollectorRegistry, start_http_server
 
 from customer360.application.executor import CommandExecutor
 from customer360.application.leads import LeadIntake
-from customer360.bootstrap import build_services
 from customer360.infrastructure.consumers.applier import EventApplier
 from customer360.infrastructure.consumers.kafka_consumer import ConsumerConfig, ConsumerMetrics, EventConsumer
 from customer360.infrastructure.messaging.avro_codec import AvroEventCodec
@@ -84,25 +83,22 @@ async def purge_inbox_periodically(urls: DatabaseUrls, retention: timedelta, sto
         await engine.dispose()
 
 
-async def run_consumer_process(settings: Settings) -> None:
+async def run_consumer_process(
+    settings: Settings, executor: CommandExecutor, urls: DatabaseUrls, registry: CollectorRegistry
+) -> None:
     """``customer360 consume``: until SIGTERM/SIGINT; metrics on CONSUMER_METRICS_PORT."""
-    registry = CollectorRegistry()
     if settings.consumer_metrics_port:
         start_http_server(settings.consumer_metrics_port, addr=settings.http_host, registry=registry)
-    services = await build_services(settings, registry)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    purger = asyncio.create_task(
-        purge_inbox_periodically(services.urls, timedelta(days=settings.inbox_retention_days), stop)
-    )
+    purger = asyncio.create_task(purge_inbox_periodically(urls, timedelta(days=settings.inbox_retention_days), stop))
     try:
         if settings.kafka_create_topics:
             await asyncio.to_thread(ensure_topics, settings, {settings.topic_dlq: settings.dlq_partitions})
-        consumer = build_consumer(settings, services.executor, registry)
+        consumer = build_consumer(settings, executor, registry)
         await consumer.run(stop)
     finally:
         stop.set()
         await purger
-        await services.aclose()

@@ -6,7 +6,6 @@ correlationId, payload. The payloads are the published contract (docs/events.md)
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from customer360.domain.events import (
@@ -18,10 +17,7 @@ from customer360.domain.events import (
     CustomerUnmerged,
     DomainEvent,
 )
-
-
-def iso_millis(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+from customer360.domain.primitives import iso_millis
 
 
 def event_payload(event: DomainEvent) -> tuple[str, dict[str, Any]]:

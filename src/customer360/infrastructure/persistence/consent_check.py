@@ -110,7 +110,7 @@ async def _no_reset(connection: asyncpg.Connection) -> None:
     return None
 
 
-def cursor_of(grant: ExpiringGrant) -> str:
+def _cursor_of(grant: ExpiringGrant) -> str:
     return encode_cursor(f"{grant.expires_at.isoformat()}|{grant.consent_id}")
 
 
@@ -240,7 +240,7 @@ class SqlConsentChecks:
 
     async def expiring(
         self, tenant_id: str, now: datetime, until: datetime, after: str | None, limit: int
-    ) -> list[ExpiringGrant]:
+    ) -> tuple[list[ExpiringGrant], str | None]:
         after_at, after_id = _after(after, now)
         params: dict[str, Any] = {
             "tenant": tenant_id,
@@ -248,7 +248,7 @@ class SqlConsentChecks:
             "until": until,
             "after_at": after_at,
             "after_id": after_id,
-            "limit": limit,
+            "limit": limit + 1,
         }
         async with tenant_transaction(self._engine, tenant_id) as connection:
             rows = (await connection.execute(_EXPIRING, params)).mappings().all()
@@ -266,7 +266,8 @@ class SqlConsentChecks:
                     record.expires_at,
                 )
             )
-        return grants
+        more = len(grants) > limit
+        return grants[:limit], _cursor_of(grants[limit - 1]) if more else None
 
 
 async def _policy(connection: Any, tenant_id: str, purpose: str) -> PurposePolicy:

@@ -3,14 +3,13 @@ the tenant's model and thresholds. Documents come straight from SQL (``customer_
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from customer360.application.queries import Document, Page
+from customer360.application.queries import Document, Page, QueueFilter
 from customer360.domain.duplicates import DuplicatePolicy, pair_id
 from customer360.domain.errors import InvalidValue
 from customer360.infrastructure.persistence.database import tenant_transaction
@@ -18,7 +17,6 @@ from customer360.infrastructure.persistence.match_index import policy_from_row, 
 from customer360.infrastructure.persistence.profile_queries import decode_cursor, encode_cursor
 from customer360.infrastructure.persistence.scan_lock import scan_running
 
-QUEUE_STATUSES = ("OPEN", "DISMISSED", "MERGED", "ALL")
 _STATUS_FILTERS = {
     # Undecided, and both profiles still take part in matching (a merge elsewhere retires the pair).
     "OPEN": "d.status IS NULL AND l.status NOT IN ('MERGED', 'ERASED') AND h.status NOT IN ('MERGED', 'ERASED')",
@@ -26,17 +24,6 @@ _STATUS_FILTERS = {
     "MERGED": "d.status = 'MERGED'",
     "ALL": "TRUE",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class QueueFilter:
-    status: str = "OPEN"
-    min_probability: float = 0.0
-    max_probability: float = 1.0
-    cluster_id: str | None = None
-    customer_id: str | None = None
-    cursor: str | None = None
-    limit: int = 50
 
 
 def _queue_sql(status: str, with_cursor: bool) -> Any:

@@ -1,8 +1,8 @@
-"""Read side of the merge workflow: a customer's merges, one merge's audit record, a merged id's survivor."""
+"""Read side of the merge workflow: a customer's merges and one merge's audit record."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -14,12 +14,6 @@ from customer360.infrastructure.persistence.profile_queries import customer_exis
 from customer360.infrastructure.persistence.tables import customer_merge
 
 M = customer_merge.c
-# A survivor can itself be merged later (A←B, then Z←A); the chain is short in practice, bounded here.
-MAX_SURVIVOR_HOPS = 20
-
-
-class ProfileReader(Protocol):
-    async def profile(self, tenant_id: str, customer_id: str) -> Document | None: ...
 
 
 def _summary(row: Any) -> Document:
@@ -75,15 +69,3 @@ class SqlMergeQueries:
             "record": row["record"],
             "unmergeReport": row["unmerge_report"],
         }
-
-
-async def survivor(profiles: ProfileReader, tenant_id: str, document: Document) -> Document:
-    """The profile a merged profile's data lives in now: follow ``mergedInto`` to the end of the chain."""
-    seen = {document["id"]}
-    while document.get("status") == "MERGED" and document.get("mergedInto") and len(seen) <= MAX_SURVIVOR_HOPS:
-        following = await profiles.profile(tenant_id, document["mergedInto"])
-        if following is None or following["id"] in seen:
-            break
-        seen.add(following["id"])
-        document = following
-    return document

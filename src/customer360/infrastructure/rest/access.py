@@ -8,6 +8,7 @@ from typing import Literal, get_args
 from fastapi import Request
 
 from customer360.infrastructure.rest.auth import Principal
+from customer360.infrastructure.rest.dependencies import services
 from customer360.infrastructure.rest.errors import correlation_id
 
 AccessAction = Literal[
@@ -27,6 +28,6 @@ ACCESS_ACTIONS: tuple[str, ...] = get_args(AccessAction)
 
 def record_reads(request: Request, principal: Principal, action: AccessAction, customer_ids: Iterable[str]) -> None:
     """A list append in the request; the access log writes it in the background."""
-    request.app.state.services.access_log.record(
+    services(request).access_log.record(
         principal.tenant_id, principal.user_id, action, customer_ids, correlation_id(request)
     )

@@ -1,16 +1,15 @@
-"""The FastAPI application. Services are built in the lifespan (or handed in by tests), never at import."""
+"""The FastAPI application. Its services are handed in (by bootstrap.py, or by tests), never built here."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from customer360.bootstrap import Services, build_services
-from customer360.infrastructure.messaging.relay_runtime import RelayInServe
-from customer360.infrastructure.periodic import PeriodicTask
+from customer360.infrastructure.rest.dependencies import ApiServices
 from customer360.infrastructure.rest.errors import install_error_handlers
 from customer360.infrastructure.rest.middleware import EdgeMiddleware, HttpMetrics
 from customer360.infrastructure.rest.profile_read import ProfileReadRoute
@@ -29,6 +28,15 @@ from customer360.infrastructure.rest.routers import (
 )
 from customer360.settings import Settings
 
+
+@dataclass(frozen=True, slots=True)
+class ServicesScope:
+    """Services that exist while the app runs: ``open`` is entered at startup and left at shutdown."""
+
+    registry: CollectorRegistry
+    open: Callable[[], AbstractAsyncContextManager[ApiServices]]
+
+
 DESCRIPTION = """
 The golden customer profile of the ERP: organisations and persons, contacts, preferences,
 relationships and consent history.
@@ -43,32 +51,17 @@ is taken or generated and echoed. Lists are paginated with `limit` and `cursor` 
 """
 
 
-def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
-    registry = services.registry if services is not None else CollectorRegistry()
+def create_app(settings: Settings, services: ApiServices | ServicesScope) -> FastAPI:
+    registry = services.registry
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if services is not None:
+        if isinstance(services, ApiServices):
             yield
             return
-        built = await build_services(settings, registry)
-        app.state.services = built
-        relay = RelayInServe.start(settings, built.urls.worker, registry)
-        jobs = [PeriodicTask("idempotency-purge", built.idempotency_purge.run_once, 3600.0)]
-        if settings.consent_expiry_in_serve:
-            jobs.append(
-                PeriodicTask("consent-expiry", built.consent_expiry.run_once, settings.consent_expiry_interval_seconds)
-            )
-        for job in jobs:
-            job.start()
-        try:
+        async with services.open() as opened:
+            app.state.services = opened
             yield
-        finally:
-            for job in jobs:
-                await job.stop()
-            if relay is not None:
-                await relay.stop()
-            await built.aclose()
 
     app = FastAPI(
         title="crm-customer360",
@@ -81,7 +74,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         # operationIds are the endpoint function names: stable, readable, and the targets of OpenAPI links.
         generate_unique_id_function=lambda route: route.name,
     )
-    if services is not None:
+    if isinstance(services, ApiServices):
         app.state.services = services
     install_error_handlers(app)
     # Added first, so it runs inside the edge middleware (correlation id, metrics, request log).
@@ -108,12 +101,3 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     return app
-
-
-def create_app_from_env() -> FastAPI:
-    """The uvicorn factory: settings from the environment."""
-    settings = Settings()
-    from customer360.infrastructure.observability import configure_logging
-
-    configure_logging(settings.log_level, settings.log_json)
-    return create_app(settings)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -158,17 +157,3 @@ def _claim_set(value: Any) -> frozenset[str]:
 
 def build_authenticator(settings: Settings) -> Authenticator:
     return JwtAuthenticator(settings) if settings.auth_mode == "jwt" else GatewayAuthenticator()
-
-
-def require(permission: str) -> Callable[[Request], Awaitable[Principal]]:
-    """A FastAPI dependency: the authenticated principal, if it holds ``permission``."""
-
-    async def dependency(request: Request) -> Principal:
-        principal = await request.app.state.services.authenticator.authenticate(request)
-        if not principal.may(permission):
-            raise Forbidden(permission)
-        request.state.tenant_id = principal.tenant_id
-        return principal
-
-    dependency.__name__ = f"require_{permission.replace('.', '_').replace(':', '_')}"
-    return dependency

@@ -16,6 +16,7 @@ from customer360.application.context import RequestContext
 from customer360.application.ports import StoredResponse, UnitOfWork
 from customer360.domain.errors import IdempotencyKeyInProgress, IdempotencyKeyReused, InvalidValue
 from customer360.infrastructure.rest.auth import Principal
+from customer360.infrastructure.rest.dependencies import ApiServices, services
 from customer360.infrastructure.rest.errors import correlation_id
 
 C = TypeVar("C")
@@ -81,22 +82,22 @@ async def run_command(
     present: Callable[[R, UnitOfWork], Awaitable[Rendered]],
 ) -> Response:
     """Execute in one transaction; with an Idempotency-Key on POST, a retry gets the first response back."""
-    services = request.app.state.services
+    api = services(request)
     context = context_of(request, principal)
     key = request.headers.get("idempotency-key")
     if key is None or request.method != "POST":
-        rendered: Rendered = await services.executor.execute(context, handler, command, present=present)
+        rendered: Rendered = await api.executor.execute(context, handler, command, present=present)
         return rendered.response()
     if not _IDEMPOTENCY_KEY.match(key):
         raise InvalidValue("Idempotency-Key", "must be 1-255 visible ASCII characters")
     fingerprint = hashlib.sha256(
         b"\n".join([request.method.encode(), request.url.path.encode(), await request.body()])
     ).hexdigest()
-    replay = await _replay(services, principal.tenant_id, key, fingerprint)
+    replay = await _replay(api, principal.tenant_id, key, fingerprint)
     if replay is not None:
         return replay
     try:
-        rendered = await services.executor.execute(
+        rendered = await api.executor.execute(
             context,
             handler,
             command,
@@ -105,15 +106,15 @@ async def run_command(
             remember=lambda r: StoredResponse(fingerprint, r.status_code, r.body, r.headers),
         )
     except IdempotencyKeyInProgress:
-        replay = await _replay(services, principal.tenant_id, key, fingerprint)
+        replay = await _replay(api, principal.tenant_id, key, fingerprint)
         if replay is None:
             raise
         return replay
     return rendered.response()
 
 
-async def _replay(services: Any, tenant_id: str, key: str, fingerprint: str) -> Response | None:
-    stored: StoredResponse | None = await services.idempotency.find(tenant_id, key)
+async def _replay(api: ApiServices, tenant_id: str, key: str, fingerprint: str) -> Response | None:
+    stored = await api.idempotency.find(tenant_id, key)
     if stored is None:
         return None
     if stored.fingerprint != fingerprint:

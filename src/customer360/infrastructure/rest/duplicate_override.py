@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from fastapi import Request
-
 from customer360.application.duplicates import DuplicateCheck
 from customer360.domain.duplicates import override_reason
 
 
-def create_check(request: Request, override: bool, reason: str | None) -> DuplicateCheck | None:
+def create_check(check_on_create: bool, override: bool, reason: str | None) -> DuplicateCheck | None:
     """None when the service does not check on create (DUPLICATE_CHECK_ON_CREATE=false) and no override
     is asked for; otherwise the check, carrying the override's reason when there is one."""
     if override:
         return DuplicateCheck(override_reason=override_reason(unquote(reason) if reason is not None else None))
-    if request.app.state.services.settings.duplicate_check_on_create:
+    if check_on_create:
         return DuplicateCheck()
     return None

@@ -30,6 +30,7 @@ from customer360.domain.errors import (
     VersionMismatch,
 )
 from customer360.domain.ids import new_ulid
+from customer360.domain.primitives import iso_millis
 from customer360.infrastructure.rest.auth import Forbidden, TenantRequired, Unauthenticated
 
 _log = logging.getLogger("customer360.errors")
@@ -56,7 +57,7 @@ def error_response(
         "error": code,
         "message": message,
         "details": details or {},
-        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "timestamp": iso_millis(datetime.now(UTC)),
         "traceId": correlation_id(request),
     }
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
@@ -147,7 +148,7 @@ def unexpected_body(correlation: str, error_id: str) -> bytes:
             "error": "INTERNAL_ERROR",
             "message": "Unexpected error; quote the errorId to support",
             "details": {"errorId": error_id},
-            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "timestamp": iso_millis(datetime.now(UTC)),
             "traceId": correlation,
         }
     )

@@ -20,7 +20,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from customer360.domain.ids import CUSTOMER_PREFIX, is_valid_id
 from customer360.infrastructure.rest.access import record_reads
-from customer360.infrastructure.rest.auth import Forbidden, TenantRequired, Unauthenticated, require
+from customer360.infrastructure.rest.auth import Forbidden, TenantRequired, Unauthenticated
+from customer360.infrastructure.rest.dependencies import require, services
 from customer360.infrastructure.rest.dispatch import etag, not_modified
 from customer360.infrastructure.rest.models.customers import CustomerOut
 
@@ -54,7 +55,7 @@ class ProfileReadRoute:
             principal = await _authorise(request)
         except _IDENTITY_ERRORS:
             return False
-        text = await request.app.state.services.profiles.profile_text(principal.tenant_id, customer_id)
+        text = await services(request).profiles.profile_text(principal.tenant_id, customer_id)
         if text is None:
             return False
         profile = CustomerOut.model_validate_json(text)

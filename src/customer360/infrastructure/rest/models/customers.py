@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StringConstraints
 
@@ -303,3 +303,8 @@ class SearchHit(ApiOutput):
 
 class SearchResults(ApiOutput):
     items: list[SearchHit]
+
+
+def patch_of(body: CustomerPatch | ContactPatch) -> dict[str, Any]:
+    """A JSON merge patch: the fields the caller sent (null included), nothing else."""
+    return dict(body.model_dump(exclude_unset=True))

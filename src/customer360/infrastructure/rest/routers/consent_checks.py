@@ -15,10 +15,10 @@ from customer360.application.ports import UnitOfWork
 from customer360.application.privacy_ports import StoredPolicy
 from customer360.domain.consent_policy import DEFAULT_POLICIES, ConsentDecision, PurposePolicy
 from customer360.domain.errors import InvalidValue
+from customer360.domain.primitives import iso_millis
 from customer360.domain.values import Channel
-from customer360.infrastructure.messaging.envelopes import iso_millis
-from customer360.infrastructure.persistence.consent_check import cursor_of
-from customer360.infrastructure.rest.auth import Principal, require
+from customer360.infrastructure.rest.auth import Principal
+from customer360.infrastructure.rest.dependencies import Services, require
 from customer360.infrastructure.rest.dispatch import Rendered, etag, expected_version, render, run_command
 from customer360.infrastructure.rest.models.common import ERROR_RESPONSES
 from customer360.infrastructure.rest.models.consent_checks import (
@@ -32,7 +32,7 @@ from customer360.infrastructure.rest.models.consent_checks import (
     PurposePolicyOut,
 )
 from customer360.infrastructure.rest.models.consents import ConsentRecordOut
-from customer360.infrastructure.rest.routers.customers import Cursor, CustomerId, Limit
+from customer360.infrastructure.rest.parameters import Cursor, CustomerId, Limit
 
 BULK_CHECK_PATH = "/api/v1/crm/consent/check"
 router = APIRouter(prefix="/api/v1/crm", tags=["consent"], responses=ERROR_RESPONSES)
@@ -79,15 +79,14 @@ def decision_document(customer_id: str, channel: Channel, decision: ConsentDecis
 )
 async def check_consent(
     customer_id: CustomerId,
-    request: Request,
     principal: ConsentReader,
+    services: Services,
     channel: Channel,
     purpose: PurposeQuery = "MARKETING",
     contact_point: Annotated[
         str | None, Query(alias="contactPoint", max_length=320, description="An e-mail, a phone or a contact id")
     ] = None,
 ) -> Response:
-    services = request.app.state.services
     point = checks.contact_point_of(contact_point, region=services.settings.phone_default_region)
     decision = await checks.check_consent(
         services.consent_checks,
@@ -168,10 +167,10 @@ def _ids_from_json(body: bytes) -> tuple[list[str], str | None, str | None]:
 async def check_consent_bulk(
     request: Request,
     principal: ConsentReader,
+    services: Services,
     channel: Annotated[Channel | None, Query(description="Required unless given in a JSON body")] = None,
     purpose: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
 ) -> Response:
-    services = request.app.state.services
     body = await request.body()
     media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if media == "application/json":
@@ -209,16 +208,15 @@ async def check_consent_bulk(
 
 @router.get("/consent/expiring", response_model=ExpiringPage, summary="Grants that expire soon: customers to ask again")
 async def expiring_consents(
-    request: Request,
     principal: ConsentReader,
+    services: Services,
     within: Annotated[str, Query(max_length=8, description="30d, 12h…", examples=["30d"])] = "30d",
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Response:
-    services = request.app.state.services
     now = services.clock.now()
-    grants = await services.consent_checks.expiring(
-        principal.tenant_id, now, now + checks.parse_within(within), cursor, limit + 1
+    grants, next_cursor = await services.consent_checks.expiring(
+        principal.tenant_id, now, now + checks.parse_within(within), cursor, limit
     )
     items = [
         {
@@ -229,12 +227,9 @@ async def expiring_consents(
             "contactPoint": _contact_point(g.contact_point),
             "expiresAt": g.expires_at,
         }
-        for g in grants[:limit]
+        for g in grants
     ]
-    more = len(grants) > limit
-    return render(
-        ExpiringPage, {"items": items, "nextCursor": cursor_of(grants[limit - 1]) if more else None}
-    ).response()
+    return render(ExpiringPage, {"items": items, "nextCursor": next_cursor}).response()
 
 
 async def _present_confirmed(result: uc.ConsentConfirmed, uow: UnitOfWork) -> Rendered:
@@ -288,8 +283,8 @@ def _policy_list(stored: list[StoredPolicy]) -> list[dict[str, Any]]:
     response_model=PurposePolicyList,
     summary="The tenant's consent purpose policies (stored ones, and the defaults of the others)",
 )
-async def list_consent_policies(request: Request, principal: ConsentReader) -> Response:
-    stored = await request.app.state.services.consent_checks.stored_policies(principal.tenant_id)
+async def list_consent_policies(principal: ConsentReader, services: Services) -> Response:
+    stored = await services.consent_checks.stored_policies(principal.tenant_id)
     return render(PurposePolicyList, {"items": _policy_list(stored)}).response()
 
 

@@ -13,8 +13,9 @@ from customer360.application import consents as uc
 from customer360.application.ports import UnitOfWork
 from customer360.application.queries import consent_state
 from customer360.domain.errors import CustomerNotFound
-from customer360.infrastructure.messaging.envelopes import iso_millis
-from customer360.infrastructure.rest.auth import Principal, require
+from customer360.domain.primitives import iso_millis
+from customer360.infrastructure.rest.auth import Principal
+from customer360.infrastructure.rest.dependencies import Services, require
 from customer360.infrastructure.rest.dispatch import Rendered, render, run_command
 from customer360.infrastructure.rest.models.common import ERROR_RESPONSES
 from customer360.infrastructure.rest.models.consents import (
@@ -23,7 +24,7 @@ from customer360.infrastructure.rest.models.consents import (
     ConsentRecordOut,
     ConsentStateList,
 )
-from customer360.infrastructure.rest.routers.customers import Cursor, CustomerId, Limit
+from customer360.infrastructure.rest.parameters import Cursor, CustomerId, Limit
 
 router = APIRouter(prefix="/api/v1/crm/customers/{customerId}/consent", tags=["consent"], responses=ERROR_RESPONSES)
 
@@ -51,7 +52,7 @@ def _with_fields(response: Response, fields: dict[str, Any]) -> Response:
     summary="Record a consent grant or revocation (PENDING with a confirmation token when double opt-in applies)",
 )
 async def record_consent(
-    customer_id: CustomerId, body: ConsentIn, request: Request, principal: ConsentWriter
+    customer_id: CustomerId, body: ConsentIn, request: Request, principal: ConsentWriter, services: Services
 ) -> Response:
     point = body.contact_point
     evidence = body.evidence
@@ -72,7 +73,7 @@ async def record_consent(
         ip_address=evidence.ip_address if evidence else None,
         user_agent=evidence.user_agent if evidence else None,
         expires_at=body.expires_at,
-        confirmation_ttl=timedelta(hours=request.app.state.services.settings.consent_confirmation_ttl_hours),
+        confirmation_ttl=timedelta(hours=services.settings.consent_confirmation_ttl_hours),
     )
     # The token is added to the first response only: the stored (replayable) response never holds it.
     revealed: dict[str, Any] = {}
@@ -88,8 +89,8 @@ async def record_consent(
 
 
 @router.get("", response_model=ConsentStateList, summary="Current consent per channel, purpose and contact point")
-async def current_consent(customer_id: CustomerId, request: Request, principal: ConsentReader) -> Response:
-    records = await request.app.state.services.history.consent_records(principal.tenant_id, customer_id)
+async def current_consent(customer_id: CustomerId, principal: ConsentReader, services: Services) -> Response:
+    records = await services.history.consent_records(principal.tenant_id, customer_id)
     if records is None:
         raise CustomerNotFound(customer_id)
     return render(ConsentStateList, {"customerId": customer_id, "items": consent_state(records)}).response()
@@ -97,9 +98,9 @@ async def current_consent(customer_id: CustomerId, request: Request, principal: 
 
 @router.get("/history", response_model=ConsentHistoryPage, summary="Consent history (GetConsentHistoryQuery)")
 async def consent_history(
-    customer_id: CustomerId, request: Request, principal: ConsentReader, cursor: Cursor = None, limit: Limit = 50
+    customer_id: CustomerId, principal: ConsentReader, services: Services, cursor: Cursor = None, limit: Limit = 50
 ) -> Response:
-    page = await request.app.state.services.history.consent_history(principal.tenant_id, customer_id, cursor, limit)
+    page = await services.history.consent_history(principal.tenant_id, customer_id, cursor, limit)
     if page is None:
         raise CustomerNotFound(customer_id)
     return render(ConsentHistoryPage, {"items": page.items, "nextCursor": page.next_cursor}).response()

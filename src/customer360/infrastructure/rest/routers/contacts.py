@@ -12,10 +12,11 @@ from customer360.application.ports import UnitOfWork
 from customer360.domain.errors import ContactNotFound, CustomerNotFound
 from customer360.domain.ids import CONTACT_PREFIX, id_pattern
 from customer360.infrastructure.rest.access import record_reads
+from customer360.infrastructure.rest.dependencies import Services
 from customer360.infrastructure.rest.dispatch import Rendered, etag, expected_version, render, run_command
 from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, created_with_links
-from customer360.infrastructure.rest.models.customers import ContactIn, ContactList, ContactOut, ContactPatch
-from customer360.infrastructure.rest.routers.customers import CustomerId, Reader, Writer, patch_of
+from customer360.infrastructure.rest.models.customers import ContactIn, ContactList, ContactOut, ContactPatch, patch_of
+from customer360.infrastructure.rest.parameters import CustomerId, Reader, Writer
 
 router = APIRouter(prefix="/api/v1/crm/customers/{customerId}/contacts", tags=["contacts"], responses=ERROR_RESPONSES)
 
@@ -50,8 +51,8 @@ async def present_removed(result: uc.ProfileChanged, uow: UnitOfWork) -> Rendere
 
 
 @router.get("", response_model=ContactList, summary="List the customer's contacts")
-async def list_contacts(customer_id: CustomerId, request: Request, principal: Reader) -> Response:
-    contacts = await request.app.state.services.profiles.contacts(principal.tenant_id, customer_id)
+async def list_contacts(customer_id: CustomerId, request: Request, principal: Reader, services: Services) -> Response:
+    contacts = await services.profiles.contacts(principal.tenant_id, customer_id)
     if contacts is None:
         raise CustomerNotFound(customer_id)
     record_reads(request, principal, "CONTACTS_READ", [customer_id])

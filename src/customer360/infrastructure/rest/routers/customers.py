@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
 from customer360.application import customers as uc
 from customer360.application.ports import UnitOfWork
 from customer360.application.profile_input import parse_timestamp
-from customer360.application.queries import CustomerFilter
+from customer360.application.queries import CustomerFilter, survivor
 from customer360.application.search import search_criteria
 from customer360.domain.errors import CustomerNotFound
-from customer360.domain.ids import CUSTOMER_PREFIX, id_pattern
 from customer360.domain.values import CustomerKind
-from customer360.infrastructure.persistence.merge_queries import survivor
 from customer360.infrastructure.rest.access import record_reads
-from customer360.infrastructure.rest.auth import Principal, require
+from customer360.infrastructure.rest.auth import Principal
+from customer360.infrastructure.rest.dependencies import Services, require
 from customer360.infrastructure.rest.dispatch import (
     Rendered,
     etag,
@@ -36,20 +35,12 @@ from customer360.infrastructure.rest.models.customers import (
     CustomerPatch,
     SearchResults,
     StatusChange,
+    patch_of,
 )
 from customer360.infrastructure.rest.models.relationships import AuditPage
+from customer360.infrastructure.rest.parameters import ISO_TIMESTAMP, Cursor, CustomerId, Limit, Reader, Writer
 
 router = APIRouter(prefix="/api/v1/crm/customers", tags=["customers"], responses=ERROR_RESPONSES)
-
-CustomerId = Annotated[
-    str, Path(alias="customerId", pattern=id_pattern(CUSTOMER_PREFIX), examples=["CUST-01JDX3Y7ZK8V2N4Q6R8T0W2Y4A"])
-]
-Reader = Annotated[Principal, Depends(require("crm.customer:read"))]
-Writer = Annotated[Principal, Depends(require("crm.customer:write"))]
-Limit = Annotated[int, Query(ge=1, le=200)]
-# Numbers are not timestamps here (pydantic would read 0.5 as seconds since 1970).
-ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$"
-Cursor = Annotated[str | None, Query(max_length=300)]
 
 
 async def present_profile(result: uc.ProfileChanged, uow: UnitOfWork, status_code: int = 200) -> Rendered:
@@ -64,10 +55,6 @@ async def present_profile(result: uc.ProfileChanged, uow: UnitOfWork, status_cod
 
 async def present_created(result: uc.ProfileChanged, uow: UnitOfWork) -> Rendered:
     return await present_profile(result, uow, 201)
-
-
-def patch_of(body: Any) -> dict[str, Any]:
-    return dict(body.model_dump(exclude_unset=True))
 
 
 _CUSTOMER_LINKS = {
@@ -97,6 +84,7 @@ async def create_customer(
     body: CustomerCreate,
     request: Request,
     principal: Writer,
+    services: Services,
     override: Annotated[
         bool, Query(description="Create even if it is a likely duplicate (409 DUPLICATE_CUSTOMER otherwise)")
     ] = False,
@@ -110,7 +98,7 @@ async def create_customer(
         attributes=data,
         status=body.status,
         contacts=tuple(c.model_dump(exclude_unset=True) for c in body.contacts),
-        duplicate_check=create_check(request, override, override_reason),
+        duplicate_check=create_check(services.settings.duplicate_check_on_create, override, override_reason),
     )
     return await run_command(request, principal, uc.create_customer_profile, command, present_created)
 
@@ -119,6 +107,7 @@ async def create_customer(
 async def list_customers(
     request: Request,
     principal: Reader,
+    services: Services,
     status: Annotated[str | None, Query(pattern="^(ACTIVE|INACTIVE|ON_HOLD|MERGED|ERASED)$")] = None,
     segment: Annotated[str | None, Query(max_length=50)] = None,
     kind: CustomerKind | None = None,
@@ -130,7 +119,7 @@ async def list_customers(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Response:
-    page = await request.app.state.services.profiles.profiles(
+    page = await services.profiles.profiles(
         principal.tenant_id,
         CustomerFilter(
             status=status,
@@ -150,6 +139,7 @@ async def list_customers(
 async def search_customers(
     request: Request,
     principal: Reader,
+    services: Services,
     name: Annotated[
         str | None, Query(max_length=200, description="Accent/case-insensitive, partial, typo-tolerant")
     ] = None,
@@ -160,7 +150,6 @@ async def search_customers(
     active_only: Annotated[bool, Query(alias="activeOnly")] = False,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
-    services = request.app.state.services
     criteria = search_criteria(
         name=name,
         email=email,
@@ -181,11 +170,12 @@ async def get_customer(
     customer_id: CustomerId,
     request: Request,
     principal: Reader,
+    services: Services,
     resolve: Annotated[
         bool, Query(description="For a merged id, answer with its survivor (Content-Location names it)")
     ] = False,
 ) -> Response:
-    profiles = request.app.state.services.profiles
+    profiles = services.profiles
     document = await profiles.profile(principal.tenant_id, customer_id)
     if document is None:
         raise CustomerNotFound(customer_id)
@@ -236,12 +226,12 @@ async def change_status(customer_id: CustomerId, body: StatusChange, request: Re
 @router.get("/{customerId}/audit", response_model=AuditPage, summary="The customer's audit trail")
 async def get_audit(
     customer_id: CustomerId,
-    request: Request,
     principal: Annotated[Principal, Depends(require("crm.audit:read"))],
+    services: Services,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Response:
-    page = await request.app.state.services.history.audit(principal.tenant_id, customer_id, cursor, limit)
+    page = await services.history.audit(principal.tenant_id, customer_id, cursor, limit)
     if page is None:
         raise CustomerNotFound(customer_id)
     return render(AuditPage, {"items": page.items, "nextCursor": page.next_cursor}).response()

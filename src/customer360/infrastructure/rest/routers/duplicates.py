@@ -11,14 +11,15 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
 from customer360.application import duplicates as uc
+from customer360.application.duplicate_scan import ScanNotFound
 from customer360.application.ports import UnitOfWork
-from customer360.domain.duplicates import PAIR_ID_PATTERN, SCAN_PREFIX, pair_id, parse_pair_id
+from customer360.application.queries import QUEUE_STATUSES, QueueFilter
+from customer360.domain.duplicates import PAIR_ID_PATTERN, SCAN_PREFIX, DuplicatePolicy, pair_id, parse_pair_id
 from customer360.domain.ids import id_pattern
 from customer360.domain.merge import PairDecision
-from customer360.infrastructure.duplicate_scans import ScanNotFound
-from customer360.infrastructure.persistence.duplicate_queries import QUEUE_STATUSES, QueueFilter
 from customer360.infrastructure.rest.access import record_reads
-from customer360.infrastructure.rest.auth import Principal, require
+from customer360.infrastructure.rest.auth import Principal
+from customer360.infrastructure.rest.dependencies import Services, require
 from customer360.infrastructure.rest.dispatch import Rendered, context_of, etag, expected_version, render, run_command
 from customer360.infrastructure.rest.models.common import ERROR_RESPONSES
 from customer360.infrastructure.rest.models.customers import CustomerCreate
@@ -34,7 +35,7 @@ from customer360.infrastructure.rest.models.duplicates import (
     ScanOut,
     ScanStartedOut,
 )
-from customer360.infrastructure.rest.routers.customers import Cursor, CustomerId, Limit
+from customer360.infrastructure.rest.parameters import Cursor, CustomerId, Limit
 
 router = APIRouter(prefix="/api/v1/crm", tags=["duplicates"], responses=ERROR_RESPONSES)
 
@@ -69,9 +70,10 @@ async def check_duplicates(body: CustomerCreate, request: Request, principal: Re
 
 
 @router.get("/customers/{customerId}/duplicates", response_model=DuplicateCheckOut, summary="Duplicates of a profile")
-async def duplicates_of_customer(customer_id: CustomerId, request: Request, principal: Reader) -> Response:
+async def duplicates_of_customer(
+    customer_id: CustomerId, request: Request, principal: Reader, services: Services
+) -> Response:
     """Candidates for an existing profile now, at or above the review threshold; decided pairs are left out."""
-    services = request.app.state.services
     rendered: Rendered = await services.executor.execute(
         context_of(request, principal), uc.duplicates_of, uc.DuplicatesOf(customer_id), present=present_check
     )
@@ -82,6 +84,7 @@ async def duplicates_of_customer(customer_id: CustomerId, request: Request, prin
 async def list_duplicates(
     request: Request,
     principal: Reader,
+    services: Services,
     status: Annotated[str, Query(pattern=f"^({'|'.join(QUEUE_STATUSES)})$")] = "OPEN",
     min_probability: Annotated[float, Query(alias="minProbability", ge=0, le=1)] = 0.0,
     max_probability: Annotated[float, Query(alias="maxProbability", ge=0, le=1)] = 1.0,
@@ -92,7 +95,7 @@ async def list_duplicates(
 ) -> Response:
     """Pairs found by the latest scan, most probable first, with both profiles side by side, the
     explanation, the decision if any, and links to dismiss or to preview and run the merge."""
-    page = await request.app.state.services.duplicates.queue(
+    page = await services.duplicates.queue(
         principal.tenant_id,
         QueueFilter(status, min_probability, max_probability, cluster_id, customer_id, cursor, limit),
     )
@@ -126,11 +129,11 @@ async def dismiss_duplicate(pair: PairId, body: DismissIn, request: Request, pri
 
 @router.get(f"{DUPLICATES}/clusters", response_model=ClusterPage, summary="Clusters of duplicates")
 async def list_duplicate_clusters(
-    request: Request, principal: Reader, cursor: Cursor = None, limit: Limit = 50
+    principal: Reader, services: Services, cursor: Cursor = None, limit: Limit = 50
 ) -> Response:
     """Transitive groups of the latest scan's pairs (A~B and B~C make one cluster A, B, C), most probable first;
     `GET /duplicates?clusterId=` lists a cluster's pairs."""
-    page = await request.app.state.services.duplicates.clusters(principal.tenant_id, cursor, limit)
+    page = await services.duplicates.clusters(principal.tenant_id, cursor, limit)
     return render(ClusterPage, {"items": page.items, "nextCursor": page.next_cursor}).response()
 
 
@@ -140,24 +143,24 @@ async def list_duplicate_clusters(
     response_model=ScanStartedOut,
     summary="Start (or resume) a batch duplicate scan",
 )
-async def start_duplicate_scan(request: Request, principal: Writer) -> Response:
+async def start_duplicate_scan(principal: Writer, services: Services) -> Response:
     """202 with the job id (`Location` is its status). An interrupted or queued scan is taken up where it
     stopped; while one runs, 409 SCAN_IN_PROGRESS."""
-    job, resumed = await request.app.state.services.scans.start(principal.tenant_id, principal.user_id)
+    job, resumed = await services.scans.start(principal.tenant_id, principal.user_id)
     location = f"/api/v1/crm/duplicates/scan/{job.id}"
     body = {"jobId": job.id, "status": job.status, "resumed": resumed}
     return render(ScanStartedOut, body, 202, Location=location).response()
 
 
 @router.get(f"{DUPLICATES}/scan/{{jobId}}", response_model=ScanOut, summary="Status of a duplicate scan")
-async def get_duplicate_scan(job_id: JobId, request: Request, principal: Reader) -> Response:
-    document = await request.app.state.services.duplicates.scan(principal.tenant_id, job_id)
+async def get_duplicate_scan(job_id: JobId, principal: Reader, services: Services) -> Response:
+    document = await services.duplicates.scan(principal.tenant_id, job_id)
     if document is None:
         raise ScanNotFound(job_id)
     return render(ScanOut, document).response()
 
 
-def _policy_document(policy: Any) -> dict[str, Any]:
+def _policy_document(policy: DuplicatePolicy) -> dict[str, Any]:
     return {
         "reviewThreshold": policy.review_threshold,
         "likelyThreshold": policy.likely_threshold,
@@ -168,12 +171,12 @@ def _policy_document(policy: Any) -> dict[str, Any]:
 
 
 @router.get(f"{DUPLICATES}/settings", response_model=DuplicatePolicyOut, summary="The tenant's duplicate thresholds")
-async def get_duplicate_settings(request: Request, principal: Reader) -> Response:
-    policy = await request.app.state.services.duplicates.policy(principal.tenant_id)
+async def get_duplicate_settings(principal: Reader, services: Services) -> Response:
+    policy = await services.duplicates.policy(principal.tenant_id)
     return render(DuplicatePolicyOut, _policy_document(policy), ETag=etag(policy.version)).response()
 
 
-async def present_policy(policy: Any, uow: UnitOfWork) -> Rendered:
+async def present_policy(policy: DuplicatePolicy, uow: UnitOfWork) -> Rendered:
     return render(DuplicatePolicyOut, _policy_document(policy), ETag=etag(policy.version))
 
 
@@ -191,7 +194,7 @@ async def put_duplicate_settings(body: DuplicatePolicyIn, request: Request, prin
 
 
 @router.get(f"{DUPLICATES}/model", response_model=MatchModelOut, summary="The tenant's match model")
-async def get_match_model(request: Request, principal: Reader) -> Response:
+async def get_match_model(principal: Reader, services: Services) -> Response:
     """Its m and u per field and level and its prior, how and when it was trained (version 0: defaults)."""
-    document = await request.app.state.services.duplicates.model(principal.tenant_id)
+    document = await services.duplicates.model(principal.tenant_id)
     return render(MatchModelOut, document, ETag=etag(document["version"])).response()

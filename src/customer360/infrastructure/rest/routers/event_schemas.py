@@ -9,8 +9,9 @@ from pydantic import Field
 from starlette.responses import Response
 
 from customer360.application.integration_queries import EventSchemaNotFound
-from customer360.infrastructure.messaging.schema_catalog import SchemaNotFoundError, load_schema_catalog
-from customer360.infrastructure.rest.auth import Principal, require
+from customer360.application.queries import Document
+from customer360.infrastructure.rest.auth import Principal
+from customer360.infrastructure.rest.dependencies import Services, require
 from customer360.infrastructure.rest.dispatch import render
 from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, ApiOutput
 
@@ -44,8 +45,8 @@ class EventSchemaList(ApiOutput):
     items: list[EventSchema]
 
 
-def _document(schema: Any) -> dict[str, Any]:
-    document = schema.describe()
+def _document(described: Document) -> dict[str, Any]:
+    document = dict(described)
     document["schema_"] = document.pop("schema")
     return document
 
@@ -53,13 +54,14 @@ def _document(schema: Any) -> dict[str, Any]:
 @router.get("", response_model=EventSchemaList, summary="Every event schema (produced and consumed), all versions")
 async def list_event_schemas(
     principal: Reader,
+    services: Services,
     direction: Literal["produced", "consumed"] | None = None,
     latest_only: Annotated[bool, Query(alias="latestOnly")] = False,
 ) -> Response:
     items = [
         _document(s)
-        for s in load_schema_catalog()
-        if (direction is None or s.direction.value == direction) and (s.is_latest or not latest_only)
+        for s in services.event_schemas.all()
+        if (direction is None or s["direction"] == direction) and (s["latest"] or not latest_only)
     ]
     return render(EventSchemaList, {"items": items}).response()
 
@@ -71,6 +73,7 @@ async def list_event_schemas(
 )
 async def get_event_schema_by_fingerprint(
     principal: Reader,
+    services: Services,
     fingerprint: Annotated[
         str,
         Path(
@@ -80,32 +83,27 @@ async def get_event_schema_by_fingerprint(
         ),
     ],
 ) -> Response:
-    catalog = load_schema_catalog()
     # 16 hex digits are the wire bytes; a number is the 64-bit value (a 16-digit number may be either).
     candidates: list[str | int] = [fingerprint] if len(fingerprint) == 16 else []
     if fingerprint.lstrip("-").isdigit():
         candidates.append(int(fingerprint))
-    schema = next((found for c in candidates if (found := catalog.find_by_fingerprint(c)) is not None), None)
+    schema = next(
+        (found for c in candidates if (found := services.event_schemas.with_fingerprint(c)) is not None), None
+    )
     if schema is None:
         raise EventSchemaNotFound(f"with fingerprint {fingerprint}")
     return render(EventSchema, _document(schema)).response()
 
 
 @router.get("/{name}", response_model=EventSchemaList, summary="Every version of one event type, oldest first")
-async def get_event_schema_versions(principal: Reader, name: EventName) -> Response:
-    try:
-        versions = load_schema_catalog().versions(name)
-    except SchemaNotFoundError:
-        raise EventSchemaNotFound(name) from None
+async def get_event_schema_versions(principal: Reader, services: Services, name: EventName) -> Response:
+    versions = services.event_schemas.versions(name)
     return render(EventSchemaList, {"items": [_document(s) for s in versions]}).response()
 
 
 @router.get("/{name}/versions/{version}", response_model=EventSchema, summary="One version of an event type")
 async def get_event_schema(
-    principal: Reader, name: EventName, version: Annotated[int, Path(ge=1, le=10_000)]
+    principal: Reader, services: Services, name: EventName, version: Annotated[int, Path(ge=1, le=10_000)]
 ) -> Response:
-    try:
-        schema = load_schema_catalog().get(name, version)
-    except SchemaNotFoundError:
-        raise EventSchemaNotFound(f"{name} v{version}") from None
+    schema = services.event_schemas.version(name, version)
     return render(EventSchema, _document(schema)).response()

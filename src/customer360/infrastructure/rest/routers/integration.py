@@ -7,39 +7,26 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from customer360.application.integration_queries import IntegrationQueries, lookup_criteria
+from customer360.application.integration_queries import lookup_criteria
 from customer360.domain.errors import CustomerNotFound
-from customer360.domain.ids import CUSTOMER_PREFIX, id_pattern
-from customer360.infrastructure.persistence.integration_queries import SqlIntegrationQueries
 from customer360.infrastructure.rest.access import record_reads
-from customer360.infrastructure.rest.auth import Principal, require
+from customer360.infrastructure.rest.dependencies import Services
 from customer360.infrastructure.rest.dispatch import render
 from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, IsoDate
 from customer360.infrastructure.rest.models.integration import Billing, Entitlements, LookupResults, ServiceHistory
+from customer360.infrastructure.rest.parameters import Cursor, CustomerId, Limit, Reader
 
 router = APIRouter(prefix="/api/v1/crm/customers", tags=["integration"], responses=ERROR_RESPONSES)
-
-CustomerId = Annotated[
-    str, Path(alias="customerId", pattern=id_pattern(CUSTOMER_PREFIX), examples=["CUST-01JDX3Y7ZK8V2N4Q6R8T0W2Y4A"])
-]
-Reader = Annotated[Principal, Depends(require("crm.customer:read"))]
-
-
-def queries(request: Request) -> IntegrationQueries:
-    state = request.app.state
-    if getattr(state, "integration_queries", None) is None:
-        state.integration_queries = SqlIntegrationQueries(state.services.engine)
-    found: IntegrationQueries = state.integration_queries
-    return found
 
 
 @router.get("/lookup", response_model=LookupResults, summary="Profiles matching exact keys (Pipeline enrichment)")
 async def lookup_customers(
     request: Request,
     principal: Reader,
+    services: Services,
     email: Annotated[str | None, Query(max_length=320, description="Of the profile or of a contact")] = None,
     domain: Annotated[str | None, Query(max_length=255, description="Web domain (or an e-mail's domain)")] = None,
     phone: Annotated[str | None, Query(max_length=64, description="Any format")] = None,
@@ -53,10 +40,10 @@ async def lookup_customers(
         phone=phone,
         tax_id=tax_id,
         external_ref=external_ref,
-        region=request.app.state.services.settings.phone_default_region,
+        region=services.settings.phone_default_region,
         limit=limit,
     )
-    items = await queries(request).lookup(principal.tenant_id, criteria)
+    items = await services.integration.lookup(principal.tenant_id, criteria)
     record_reads(request, principal, "LOOKUP", [item["id"] for item in items])
     return render(LookupResults, {"matchedOn": criteria.labels, "items": items}).response()
 
@@ -70,10 +57,11 @@ async def get_entitlements(
     customer_id: CustomerId,
     request: Request,
     principal: Reader,
+    services: Services,
     at: Annotated[IsoDate | None, Query(description="Day to evaluate (YYYY-MM-DD); default today (UTC)")] = None,
 ) -> Response:
     day = at or datetime.now(UTC).date()
-    document = await queries(request).entitlements(principal.tenant_id, customer_id, day)
+    document = await services.integration.entitlements(principal.tenant_id, customer_id, day)
     if document is None:
         raise CustomerNotFound(customer_id)
     record_reads(request, principal, "ENTITLEMENTS_READ", [customer_id])
@@ -85,8 +73,8 @@ async def get_entitlements(
     response_model=Billing,
     summary="Billing contacts, billing address, tax ids and the credit read model (Finance/AR)",
 )
-async def get_billing(customer_id: CustomerId, request: Request, principal: Reader) -> Response:
-    document = await queries(request).billing(principal.tenant_id, customer_id)
+async def get_billing(customer_id: CustomerId, request: Request, principal: Reader, services: Services) -> Response:
+    document = await services.integration.billing(principal.tenant_id, customer_id)
     if document is None:
         raise CustomerNotFound(customer_id)
     record_reads(request, principal, "BILLING_READ", [customer_id])
@@ -102,10 +90,11 @@ async def get_service_history(
     customer_id: CustomerId,
     request: Request,
     principal: Reader,
-    cursor: Annotated[str | None, Query(max_length=300)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    services: Services,
+    cursor: Cursor = None,
+    limit: Limit = 50,
 ) -> Response:
-    document = await queries(request).service_history(principal.tenant_id, customer_id, cursor, limit)
+    document = await services.integration.service_history(principal.tenant_id, customer_id, cursor, limit)
     if document is None:
         raise CustomerNotFound(customer_id)
     record_reads(request, principal, "SERVICE_HISTORY_READ", [customer_id])

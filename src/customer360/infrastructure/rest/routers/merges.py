@@ -12,10 +12,10 @@ from customer360.application import merges as uc
 from customer360.application.ports import UnitOfWork
 from customer360.domain.errors import CustomerNotFound, InvalidValue, MergeNotFound
 from customer360.domain.ids import MERGE_PREFIX, id_pattern
+from customer360.domain.primitives import to_primitive
 from customer360.domain.survivorship import SurvivorshipPolicy
-from customer360.infrastructure.persistence.documents import to_document
-from customer360.infrastructure.persistence.merge_queries import SqlMergeQueries
-from customer360.infrastructure.rest.auth import Principal, require
+from customer360.infrastructure.rest.auth import Principal
+from customer360.infrastructure.rest.dependencies import Services, require
 from customer360.infrastructure.rest.dispatch import Rendered, etag, expected_version, render, run_command
 from customer360.infrastructure.rest.models.common import ERROR_RESPONSES
 from customer360.infrastructure.rest.models.merges import (
@@ -30,7 +30,7 @@ from customer360.infrastructure.rest.models.merges import (
     UnmergeIn,
     UnmergeOut,
 )
-from customer360.infrastructure.rest.routers.customers import Cursor, CustomerId, Limit
+from customer360.infrastructure.rest.parameters import Cursor, CustomerId, Limit
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
@@ -88,9 +88,9 @@ async def present_merge(result: uc.MergeOutcome, uow: UnitOfWork) -> Rendered:
 
 
 async def present_preview(result: uc.MergePreview, uow: UnitOfWork) -> Rendered:
-    golden = to_document(result.golden.attributes)
+    golden = to_primitive(result.golden.attributes)
     golden["contacts"] = [
-        {"id": c.id, **to_document(c.attributes), "createdAt": c.created_at, "updatedAt": c.updated_at}
+        {"id": c.id, **to_primitive(c.attributes), "createdAt": c.created_at, "updatedAt": c.updated_at}
         for c in result.contacts
         if c.active
     ]
@@ -185,11 +185,9 @@ async def get_provenance(customer_id: CustomerId, request: Request, principal: R
 
 @router.get("/customers/{customerId}/merges", response_model=MergePage, summary="Merges of this customer")
 async def list_merges(
-    customer_id: CustomerId, request: Request, principal: Reader, cursor: Cursor = None, limit: Limit = 50
+    customer_id: CustomerId, principal: Reader, services: Services, cursor: Cursor = None, limit: Limit = 50
 ) -> Response:
-    page = await SqlMergeQueries(request.app.state.services.engine).merges_of(
-        principal.tenant_id, customer_id, cursor, limit
-    )
+    page = await services.merges.merges_of(principal.tenant_id, customer_id, cursor, limit)
     if page is None:
         raise CustomerNotFound(customer_id)
     return render(MergePage, {"items": page.items, "nextCursor": page.next_cursor}).response()
@@ -200,8 +198,8 @@ async def list_merges(
     response_model=MergeRecordOut,
     summary="The merge audit record: before-images, golden record, decisions, re-pointed rows",
 )
-async def get_merge(merge_id: MergeId, request: Request, principal: Auditor) -> Response:
-    document = await SqlMergeQueries(request.app.state.services.engine).merge(principal.tenant_id, merge_id)
+async def get_merge(merge_id: MergeId, principal: Auditor, services: Services) -> Response:
+    document = await services.merges.merge(principal.tenant_id, merge_id)
     if document is None:
         raise MergeNotFound(merge_id)
     return render(MergeRecordOut, document).response()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import JSONResponse, Response
 
-from customer360.infrastructure.rest.auth import Principal, require
+from customer360.infrastructure.rest.auth import Principal
+from customer360.infrastructure.rest.dependencies import Services, require
 from customer360.infrastructure.rest.dispatch import render
 from customer360.infrastructure.rest.models.common import ERROR_RESPONSES
 from customer360.infrastructure.rest.models.relationships import EventFeedPage
@@ -27,15 +28,15 @@ async def live() -> dict[str, str]:
     summary="Database reachable and migrations current",
     responses={503: {"description": "Not ready"}},
 )
-async def ready(request: Request) -> Response:
-    checks = await request.app.state.services.readiness()
+async def ready(services: Services) -> Response:
+    checks = await services.readiness()
     healthy = all(c["status"] == "UP" for c in checks.values())
     return JSONResponse({"status": "UP" if healthy else "DOWN", "checks": checks}, status_code=200 if healthy else 503)
 
 
 @router.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response)
-async def metrics(request: Request) -> Response:
-    return Response(generate_latest(request.app.state.services.registry), media_type=CONTENT_TYPE_LATEST)
+async def metrics(services: Services) -> Response:
+    return Response(generate_latest(services.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get(
@@ -46,12 +47,12 @@ async def metrics(request: Request) -> Response:
     summary="Change feed of this tenant's events, in commit order",
 )
 async def events(
-    request: Request,
+    services: Services,
     principal: Annotated[Principal, Depends(require("crm.events:read"))],
     after: Annotated[
         int, Query(ge=0, le=2**63 - 1, description="Feed position from the previous page's nextCursor")
     ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
-    items, last = await request.app.state.services.history.events(principal.tenant_id, after, limit)
+    items, last = await services.history.events(principal.tenant_id, after, limit)
     return render(EventFeedPage, {"items": items, "nextCursor": str(last)}).response()

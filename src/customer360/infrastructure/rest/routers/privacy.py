@@ -13,7 +13,8 @@ from customer360.domain.errors import CustomerNotFound
 from customer360.domain.ids import CUSTOMER_PREFIX, LEGAL_HOLD_PREFIX, id_pattern
 from customer360.domain.privacy import SUPPRESSED_FLAG, ErasureRequest, LegalHold, LegalHoldActive
 from customer360.infrastructure.rest.access import record_reads
-from customer360.infrastructure.rest.auth import Principal, require
+from customer360.infrastructure.rest.auth import Principal
+from customer360.infrastructure.rest.dependencies import Services, require
 from customer360.infrastructure.rest.dispatch import Rendered, context_of, render, run_command
 from customer360.infrastructure.rest.models.common import ERROR_RESPONSES
 from customer360.infrastructure.rest.models.privacy import (
@@ -27,7 +28,7 @@ from customer360.infrastructure.rest.models.privacy import (
     PersonalDataExport,
     PrivacyFlagsOut,
 )
-from customer360.infrastructure.rest.routers.customers import Cursor, CustomerId, Limit
+from customer360.infrastructure.rest.parameters import Cursor, CustomerId, Limit
 
 router = APIRouter(prefix="/api/v1/crm", tags=["privacy"], responses=ERROR_RESPONSES)
 
@@ -79,9 +80,9 @@ async def export_personal_data(
     customer_id: CustomerId,
     request: Request,
     principal: Exporter,
+    services: Services,
     download: Annotated[bool, Query(description="As a file (Content-Disposition: attachment)")] = False,
 ) -> Response:
-    services = request.app.state.services
     context = context_of(request, principal)
     document = await services.executor.execute(context, uc.export_personal_data, uc.ExportPersonalData(customer_id))
     record_reads(request, principal, "EXPORT", document["lineage"])
@@ -102,16 +103,16 @@ async def _present_request(result: ErasureRequest, uow: UnitOfWork) -> Rendered:
     response_model=ErasureRequestOut,
     summary="Erasure (Art. 17) of the customer and its whole merge lineage; 409 while a legal hold is active",
 )
-async def erase_customer(customer_id: CustomerId, body: ErasureIn, request: Request, principal: Eraser) -> Response:
+async def erase_customer(
+    customer_id: CustomerId, body: ErasureIn, request: Request, principal: Eraser, services: Services
+) -> Response:
     command = uc.EraseCustomer(customer_id, body.reason, body.requester)
     try:
         return await run_command(request, principal, uc.erase_customer, command, _present_request)
     except LegalHoldActive as blocked:
         # The refused request stays on record (to be taken up when the hold ends), then the 409 goes out.
         blocked_command = uc.RecordBlockedErasure(customer_id, body.reason, body.requester, blocked.hold.id)
-        await request.app.state.services.executor.execute(
-            context_of(request, principal), uc.record_blocked_erasure, blocked_command
-        )
+        await services.executor.execute(context_of(request, principal), uc.record_blocked_erasure, blocked_command)
         raise
 
 
@@ -120,8 +121,8 @@ async def erase_customer(customer_id: CustomerId, body: ErasureIn, request: Requ
     response_model=ErasureRequestList,
     summary="The customer's erasure requests (completed and blocked)",
 )
-async def list_erasure_requests(customer_id: CustomerId, request: Request, principal: Eraser) -> Response:
-    requests = await request.app.state.services.privacy.erasure_requests(principal.tenant_id, customer_id)
+async def list_erasure_requests(customer_id: CustomerId, principal: Eraser, services: Services) -> Response:
+    requests = await services.privacy.erasure_requests(principal.tenant_id, customer_id)
     if requests is None:
         raise CustomerNotFound(customer_id)
     return render(ErasureRequestList, {"items": [request_document(r) for r in requests]}).response()
@@ -135,9 +136,9 @@ async def list_erasure_requests(customer_id: CustomerId, request: Request, princ
     summary="Place a legal hold: erasure of the customer's lineage is refused while it is active",
 )
 async def place_legal_hold(
-    customer_id: CustomerId, body: LegalHoldIn, request: Request, principal: HoldKeeper
+    customer_id: CustomerId, body: LegalHoldIn, request: Request, principal: HoldKeeper, services: Services
 ) -> Response:
-    clock = request.app.state.services.clock
+    clock = services.clock
 
     async def present(hold: LegalHold, uow: UnitOfWork) -> Rendered:
         return render(LegalHoldOut, hold_document(hold, clock.now()), 201)
@@ -147,8 +148,7 @@ async def place_legal_hold(
 
 
 @router.get("/customers/{customerId}/legal-holds", response_model=LegalHoldList, summary="The customer's legal holds")
-async def list_legal_holds(customer_id: CustomerId, request: Request, principal: HoldKeeper) -> Response:
-    services = request.app.state.services
+async def list_legal_holds(customer_id: CustomerId, principal: HoldKeeper, services: Services) -> Response:
     holds = await services.privacy.holds(principal.tenant_id, customer_id)
     if holds is None:
         raise CustomerNotFound(customer_id)
@@ -162,9 +162,9 @@ async def list_legal_holds(customer_id: CustomerId, request: Request, principal:
     summary="Release a legal hold",
 )
 async def release_legal_hold(
-    customer_id: CustomerId, hold_id: HoldId, request: Request, principal: HoldKeeper
+    customer_id: CustomerId, hold_id: HoldId, request: Request, principal: HoldKeeper, services: Services
 ) -> Response:
-    clock = request.app.state.services.clock
+    clock = services.clock
 
     async def present(hold: LegalHold, uow: UnitOfWork) -> Rendered:
         return render(LegalHoldOut, hold_document(hold, clock.now()))
@@ -199,14 +199,14 @@ async def clear_privacy_flag(
     summary="Who read whose personal data (profile reads, lists, searches, exports); ids only",
 )
 async def access_log(
-    request: Request,
     principal: Auditor,
+    services: Services,
     customer_id: Annotated[str | None, Query(alias="customerId", pattern=id_pattern(CUSTOMER_PREFIX))] = None,
     actor: Annotated[str | None, Query(pattern=r"^[\w.@:\-]{1,128}$", description="A user id")] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Response:
-    page = await request.app.state.services.access_log.entries(
+    page = await services.access_log.entries(
         principal.tenant_id, customer_id=customer_id, actor=actor, cursor=cursor, limit=limit
     )
     return render(AccessLogPage, {"items": page.items, "nextCursor": page.next_cursor}).response()

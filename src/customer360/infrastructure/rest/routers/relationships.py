@@ -11,6 +11,7 @@ from customer360.application import relationships as uc
 from customer360.application.ports import UnitOfWork
 from customer360.domain.errors import CustomerNotFound, RelationshipNotFound
 from customer360.domain.ids import RELATIONSHIP_PREFIX, id_pattern
+from customer360.infrastructure.rest.dependencies import Services
 from customer360.infrastructure.rest.dispatch import Rendered, render, run_command
 from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, IsoDate, created_with_links
 from customer360.infrastructure.rest.models.relationships import (
@@ -20,7 +21,7 @@ from customer360.infrastructure.rest.models.relationships import (
     RelationshipOut,
     RelationshipValidityIn,
 )
-from customer360.infrastructure.rest.routers.customers import CustomerId, Reader, Writer
+from customer360.infrastructure.rest.parameters import CustomerId, Reader, Writer
 
 router = APIRouter(prefix="/api/v1/crm/customers/{customerId}", tags=["relationships"], responses=ERROR_RESPONSES)
 
@@ -71,11 +72,11 @@ async def add_relationship(
 @router.get("/relationships", response_model=RelationshipList, summary="Relationships in both directions")
 async def list_relationships(
     customer_id: CustomerId,
-    request: Request,
     principal: Reader,
+    services: Services,
     on: Annotated[IsoDate | None, Query(description="Only those valid on this day")] = None,
 ) -> Response:
-    items = await request.app.state.services.relationships.relationships(principal.tenant_id, customer_id, on)
+    items = await services.relationships.relationships(principal.tenant_id, customer_id, on)
     if items is None:
         raise CustomerNotFound(customer_id)
     return render(RelationshipList, {"items": items}).response()
@@ -106,12 +107,11 @@ async def remove_relationship(
 @router.get("/hierarchy", response_model=HierarchyOut, summary="Account hierarchy: ancestors and descendants")
 async def hierarchy(
     customer_id: CustomerId,
-    request: Request,
     principal: Reader,
+    services: Services,
     on: Annotated[IsoDate | None, Query(description="The day the hierarchy is valid on; default today")] = None,
     depth: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> Response:
-    services = request.app.state.services
     day = on or services.clock.now().date()
     document = await services.relationships.hierarchy(principal.tenant_id, customer_id, day, depth)
     if document is None:
