@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 from types import FrameType
 
@@ -35,6 +36,11 @@ def serve(
     # Workers inherit the resolved database and must not start or migrate it again.
     os.environ["DATABASE_URL"] = urls.admin.render_as_string(hide_password=False)
     os.environ["MIGRATE_ON_START"] = "false"
+    # The console knows it listens on loopback only from HTTP_HOST (its developer sign-in depends on it), and
+    # its workers must share one signing key (a form rendered by one is posted to another).
+    os.environ["HTTP_HOST"] = host or settings.http_host
+    if settings.console_secret_key is None:
+        os.environ["CONSOLE_SECRET_KEY"] = secrets.token_urlsafe(32)
     # uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown, under the handlers it found; with the
     # default ones the process would die without running atexit, leaving the embedded PostgreSQL running.
     for handled in (signal.SIGINT, signal.SIGTERM):

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     jwt_tenant_claim: str = "tenant_id"
     jwt_permissions_claim: str = "permissions"
     jwt_roles_claim: str = "roles"
+    console_secret_key: SecretStr | None = Field(
+        None,
+        description="Signs the console's CSRF tokens and developer sign-in; unset = a random key per `serve`",
+    )
     evidence_hash_key: SecretStr = Field(
         SecretStr("change-me-in-production"),
         description="HMAC key for hashing consent evidence (IP address, user agent)",

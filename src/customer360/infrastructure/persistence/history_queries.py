@@ -41,6 +41,21 @@ def consent_document(row: Any) -> Document:
     }
 
 
+def _audit_document(row: Any) -> Document:
+    return {
+        "id": row["id"],
+        "customerId": row["customer_id"],
+        "entityType": row["entity_type"],
+        "entityId": row["entity_id"],
+        "action": row["action"],
+        "actor": row["actor"],
+        "source": row["source"],
+        "correlationId": row["correlation_id"],
+        "occurredAt": row["occurred_at"],
+        "changes": row["changes"],
+    }
+
+
 class SqlHistoryQueries:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -91,22 +106,36 @@ class SqlHistoryQueries:
             if after:
                 query = query.where(audit_log.c.id > int(after))
             rows = (await connection.execute(query)).mappings().all()
-        items = [
-            {
-                "id": r["id"],
-                "customerId": r["customer_id"],
-                "entityType": r["entity_type"],
-                "entityId": r["entity_id"],
-                "action": r["action"],
-                "actor": r["actor"],
-                "source": r["source"],
-                "correlationId": r["correlation_id"],
-                "occurredAt": r["occurred_at"],
-                "changes": r["changes"],
-            }
-            for r in rows[:limit]
-        ]
+        items = [_audit_document(r) for r in rows[:limit]]
         return Page(items, encode_cursor(str(items[-1]["id"])) if len(rows) > limit else None)
+
+    async def recent_audit(self, tenant_id: str, customer_id: str, limit: int) -> list[Document]:
+        """The customer's latest audit entries, newest first (the console's 360 page)."""
+        async with tenant_transaction(self._engine, tenant_id) as connection:
+            rows = (
+                (
+                    await connection.execute(
+                        select(audit_log)
+                        .where(audit_log.c.tenant_id == tenant_id, audit_log.c.customer_id == customer_id)
+                        .order_by(audit_log.c.id.desc())
+                        .limit(limit)
+                    )
+                )
+                .mappings()
+                .all()
+            )
+        return [_audit_document(r) for r in rows]
+
+    async def customer_events(self, tenant_id: str, customer_id: str, limit: int) -> list[Document]:
+        """The latest events about one customer still in the outbox (its aggregate), newest first."""
+        async with tenant_transaction(self._engine, tenant_id) as connection:
+            rows = await connection.execute(
+                select(event_outbox.c.envelope)
+                .where(event_outbox.c.tenant_id == tenant_id, event_outbox.c.aggregate_id == customer_id)
+                .order_by(event_outbox.c.position.desc())
+                .limit(limit)
+            )
+            return [dict(envelope) for envelope in rows.scalars()]
 
     async def events(self, tenant_id: str, after: int, limit: int) -> tuple[list[Document], int]:
         """Envelopes after a feed position; positions follow commit order, so nothing is ever skipped."""

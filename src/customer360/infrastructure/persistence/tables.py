@@ -270,6 +270,8 @@ event_outbox = Table(
     Column("attempts", SmallInteger, nullable=False, server_default=text("0")),
     PrimaryKeyConstraint("tenant_id", "position"),
     Index(None, "tenant_id", "event_id", unique=True),
+    # One customer's events, newest first (the console's 360 page).
+    Index("ix_event_outbox_aggregate", "tenant_id", "aggregate_id", "position"),
     Index("ix_event_outbox_unpublished", "position", postgresql_where=text("published_at IS NULL")),
     Index("ix_event_outbox_published_at", "published_at", postgresql_where=text("published_at IS NOT NULL")),
 )

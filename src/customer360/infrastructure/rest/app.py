@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
+from customer360.infrastructure.rest.console.setup import install_console
 from customer360.infrastructure.rest.dependencies import ApiServices
 from customer360.infrastructure.rest.errors import install_error_handlers
 from customer360.infrastructure.rest.middleware import EdgeMiddleware, HttpMetrics
@@ -100,4 +101,5 @@ def create_app(settings: Settings, services: ApiServices | ServicesScope) -> Fas
         event_schemas,
     ):
         app.include_router(module.router)
+    install_console(app, settings)
     return app

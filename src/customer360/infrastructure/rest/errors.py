@@ -71,12 +71,20 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return path or "body"
 
 
-async def _domain_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, DomainError)
+def status_of(exc: DomainError) -> int | None:
+    """The HTTP status of a known error (the console renders the same errors as pages); None if unknown."""
     for error_type, status in _STATUS_BY_ERROR:
         if isinstance(exc, error_type):
-            return error_response(request, status, exc.code, exc.message, exc.details)
-    return await _unexpected(request, exc)
+            return status
+    return None
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    status = status_of(exc)
+    if status is None:
+        return await _unexpected(request, exc)
+    return error_response(request, status, exc.code, exc.message, exc.details)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
