@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from playwright.async_api import Browser
 
 from customer360.infrastructure.persistence.database import DatabaseUrls
+from tests.support.browser import chromium
 from tests.support.service import ServiceProcess
 
 
@@ -14,6 +16,31 @@ from tests.support.service import ServiceProcess
 def service(database: DatabaseUrls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     log = tmp_path_factory.mktemp("service") / "service.log"
     process = ServiceProcess(database.admin.render_as_string(hide_password=False), log)
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    """Headless chromium (Debian's package, see tests/support/browser.py) for the whole session."""
+    async with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="session")
+def console_service(database: DatabaseUrls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """The service for the console's journeys: look-alike profiles may be created (the tests make duplicates
+    on purpose), and scans run inside the service so the page can follow them."""
+    log = tmp_path_factory.mktemp("console") / "service.log"
+    process = ServiceProcess(
+        database.admin.render_as_string(hide_password=False),
+        log,
+        DUPLICATE_CHECK_ON_CREATE="false",
+        DUPLICATE_SCAN_RUNNER="inline",
+    )
     process.start()
     try:
         yield process

@@ -7,12 +7,12 @@ Makefile installs it when missing. axe-core's script comes from the axe-playwrig
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, sync_playwright
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Browser, Page, async_playwright
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -26,20 +26,21 @@ CHROMIUM_ARGS = [
 SERIOUS = ("serious", "critical")
 
 
-@contextmanager
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    """The async API: the suite's tests share one asyncio loop, which Playwright's sync API would fight."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield browser
         finally:
-            browser.close()
+            await browser.close()
 
 
-def serious_violations(page: Page) -> list[dict[str, Any]]:
+async def serious_violations(page: Page) -> list[dict[str, Any]]:
     """axe-core's serious and critical findings on the page as it is now (WCAG 2.x A and AA rules)."""
     options = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}}
-    results = Axe().run(page, options=options)
+    results = await Axe().run(page, options=options)
     return [
         {"id": v["id"], "impact": v["impact"], "help": v["help"], "targets": [n["target"] for n in v["nodes"]]}
         for v in results.response["violations"]
