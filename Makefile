@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.8
 
 .DEFAULT_GOAL := help
-.PHONY: help run test check format lint typecheck test-unit test-integration test-e2e lock bench-lookup bench-matching bench-consent bench-relay bench-dedup clean
+.PHONY: help run test check format lint typecheck test-unit test-integration test-e2e lock bench-lookup bench-matching bench-consent bench-relay bench-dedup console-screenshots clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -49,8 +49,15 @@ test-unit: $(VENV)/.dev-installed ## Domain and handler tests (fakes only)
 test-integration: $(VENV)/.dev-installed ## Real PostgreSQL (embedded, or TEST_DATABASE_URL) and a real Kafka-protocol broker
 	$(BIN)/pytest tests/integration -q
 
-test-e2e: $(VENV)/.dev-installed ## The service as a process: HTTP, database, outbox, broker; schemathesis
-	$(BIN)/pytest tests/e2e -q
+CHROMIUM ?= /usr/bin/chromium
+
+# The browser tests drive Debian's chromium (Playwright cannot download its own browsers here).
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "chromium is needed at $(CHROMIUM) (set CHROMIUM=...)"; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+test-e2e: $(VENV)/.dev-installed $(CHROMIUM) ## The service as a process: HTTP, database, outbox, broker; schemathesis; the console in chromium
+	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/pytest tests/e2e -q
 
 lock: $(BIN)/uv ## Re-pin requirements/*.txt from pyproject.toml
 	$(BIN)/uv pip compile --quiet pyproject.toml -o requirements/main.txt
@@ -75,6 +82,9 @@ bench-consent: $(VENV)/.dev-installed ## Bulk consent check: 100,000 ids in one 
 
 bench-dedup: $(VENV)/.dev-installed ## Duplicate check (p95) and batch scan with 1,000,000 profiles (loaded once, kept in benchmarks/.cache)
 	$(BIN)/python benchmarks/duplicate_check.py
+
+console-screenshots: $(VENV)/.dev-installed $(CHROMIUM) ## Re-take the console screenshots of docs/console.md (a service with synthetic data)
+	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m tests.support.console_screenshots docs/console
 
 clean: ## Remove the virtualenv and caches (not the embedded database under DATA_DIR)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .schemathesis
