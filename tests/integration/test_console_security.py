@@ -22,7 +22,7 @@ CONSOLE = "/console"
 
 async def _client(services: Services, **settings: object) -> httpx.AsyncClient:
     configured = services.settings.model_copy(update=settings)
-    app = create_app(configured, dataclasses.replace(services, registry=CollectorRegistry()))
+    app = create_app(configured, dataclasses.replace(services.api, registry=CollectorRegistry()))
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://customer360.test")
 
 

@@ -75,6 +75,14 @@ class HistoryQueries(Protocol):
 
     async def events(self, tenant_id: str, after: int, limit: int) -> tuple[list[Document], int]: ...
 
+    async def recent_audit(self, tenant_id: str, customer_id: str, limit: int) -> list[Document]:
+        """The customer's latest audit entries, newest first."""
+        ...
+
+    async def customer_events(self, tenant_id: str, customer_id: str, limit: int) -> list[Document]:
+        """The latest events about one customer still in the change feed, newest first."""
+        ...
+
 
 class RelationshipQueries(Protocol):
     async def relationships(self, tenant_id: str, customer_id: str, on: date | None) -> list[Document] | None: ...

@@ -13,8 +13,8 @@ from customer360.domain.errors import CustomerNotFound
 from customer360.domain.ids import CUSTOMER_PREFIX, id_pattern
 from customer360.infrastructure.rest.access import record_reads
 from customer360.infrastructure.rest.console.dependencies import Seen, services_of
-from customer360.infrastructure.rest.console.reads import merges_of
 from customer360.infrastructure.rest.console.rendering import ConsoleRoute, render_page
+from customer360.infrastructure.rest.dependencies import ApiServices
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -83,3 +83,17 @@ def hierarchy_tree(profile: dict[str, Any], hierarchy: dict[str, Any] | None) ->
     for ancestor in hierarchy["ancestors"]:
         root = {"id": ancestor["id"], "name": ancestor["name"], "children": [root]}
     return root
+
+
+async def merges_of(services: ApiServices, tenant_id: str, customer_id: str) -> list[dict[str, Any]]:
+    """Every merge the customer took part in, newest first."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = await services.merges.merges_of(tenant_id, customer_id, cursor, 200)
+        if page is None:
+            return items
+        items.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            return list(reversed(items))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from jinja2 import Environment
 
 from customer360.infrastructure.rest.console.security import ConsoleSecurity, Viewer
+from customer360.infrastructure.rest.dependencies import ApiServices, services
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,8 +23,9 @@ def console_of(request: Request) -> Console:
     return console
 
 
-def services_of(request: Request) -> Any:
-    return request.app.state.services
+def services_of(request: Request) -> ApiServices:
+    """The API's services (the same dependency the routers use), for helpers that are handed the request."""
+    return services(request)
 
 
 async def viewer(request: Request) -> Viewer:

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from starlette.responses import Response
 
 from customer360.application import duplicates as uc
+from customer360.application.queries import QUEUE_STATUSES, QueueFilter
 from customer360.domain.duplicates import PAIR_ID_PATTERN, parse_pair_id
 from customer360.domain.errors import NotFound
-from customer360.infrastructure.persistence.duplicate_queries import QUEUE_STATUSES, QueueFilter
 from customer360.infrastructure.rest.access import record_reads
 from customer360.infrastructure.rest.console.dependencies import Acting, Seen, services_of
 from customer360.infrastructure.rest.console.rendering import ConsoleRoute, is_fragment, redirect, render_page

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
+from customer360.application.duplicate_scan import ScanInProgress, ScanNotFound
 from customer360.domain.duplicates import SCAN_PREFIX
 from customer360.domain.ids import id_pattern
-from customer360.infrastructure.duplicate_scans import ScanInProgress, ScanNotFound
 from customer360.infrastructure.rest.access import record_reads
 from customer360.infrastructure.rest.console.dependencies import Acting, Seen, services_of
 from customer360.infrastructure.rest.console.rendering import ConsoleRoute, is_fragment, redirect, render_page
