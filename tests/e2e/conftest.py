@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -9,6 +10,7 @@ from playwright.async_api import Browser
 
 from customer360.infrastructure.persistence.database import DatabaseUrls
 from tests.support.browser import chromium
+from tests.support.console_data import Seeded, scan, seed
 from tests.support.service import ServiceProcess
 
 
@@ -46,3 +48,12 @@ def console_service(database: DatabaseUrls, tmp_path_factory: pytest.TempPathFac
         yield process
     finally:
         process.stop()
+
+
+@pytest.fixture
+def seeded(console_service: ServiceProcess) -> Seeded:
+    """A new tenant with the console's synthetic customers, scanned for duplicates."""
+    tenant = f"t-{secrets.token_hex(5)}"
+    data = seed(console_service.url, tenant)
+    scan(console_service.url, tenant)
+    return data

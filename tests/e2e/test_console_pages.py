@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 
 import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.support.browser import serious_violations
-from tests.support.console_data import Seeded, api_get, scan, seed
+from tests.support.console_data import Seeded, api_get
 from tests.support.console_pages import signed_in
 from tests.support.service import ServiceProcess
-
-
-@pytest.fixture
-def seeded(console_service: ServiceProcess) -> Seeded:
-    tenant = f"t-{secrets.token_hex(5)}"
-    data = seed(console_service.url, tenant)
-    scan(console_service.url, tenant)
-    return data
 
 
 @pytest.fixture

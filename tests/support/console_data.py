@@ -8,23 +8,9 @@ from typing import Any
 
 import httpx
 
+from tests.conftest import ALL_PERMISSIONS
+
 API = "/api/v1/crm"
-EVERYTHING = ",".join(
-    [
-        "crm.customer:read",
-        "crm.customer:write",
-        "crm.customer:merge",
-        "crm.consent:read",
-        "crm.consent:write",
-        "crm.audit:read",
-        "crm.events:read",
-        "crm.privacy:export",
-        "crm.privacy:erase",
-        "crm.privacy:hold",
-        "crm.duplicates:read",
-        "crm.duplicates:write",
-    ]
-)
 
 
 @dataclass(frozen=True)
@@ -38,7 +24,7 @@ class Seeded:
 
 
 def _headers(tenant: str) -> dict[str, str]:
-    return {"X-User-Id": "seeder", "X-Tenant-ID": tenant, "X-User-Permissions": EVERYTHING}
+    return {"X-User-Id": "seeder", "X-Tenant-ID": tenant, "X-User-Permissions": ALL_PERMISSIONS}
 
 
 def _create(http: httpx.Client, tenant: str, body: dict[str, Any]) -> str:
