@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customer360.domain.consent import (
     CaptureSource,
@@ -18,6 +17,7 @@ from customer360.domain.consent import (
     LegalBasis,
 )
 from customer360.domain.values import Channel
+from customer360.infrastructure.persistence.pending_writes import SqlExecutor
 from customer360.infrastructure.persistence.tables import consent_record
 
 
@@ -61,7 +61,7 @@ def record_from_row(row: Any) -> ConsentRecord:
 
 
 class SqlConsentRepository:
-    def __init__(self, connection: AsyncConnection, tenant_id: str) -> None:
+    def __init__(self, connection: SqlExecutor, tenant_id: str) -> None:
         self._conn = connection
         self._tenant = tenant_id
         self._new: list[ConsentRecord] = []

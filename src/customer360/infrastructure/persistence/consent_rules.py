@@ -6,13 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customer360.application.privacy_ports import Confirmation, StoredPolicy
 from customer360.domain.consent import CaptureSource, ConsentRecord, LegalBasis
 from customer360.domain.consent_policy import PurposePolicy, default_policy
 from customer360.domain.errors import VersionMismatch
 from customer360.infrastructure.persistence.consent_repository import record_from_row
+from customer360.infrastructure.persistence.pending_writes import PendingWrites
 from customer360.infrastructure.persistence.tables import consent_confirmation, consent_purpose_policy, consent_record
 
 P = consent_purpose_policy.c
@@ -39,14 +39,14 @@ def _confirmation(row: Any) -> Confirmation:
 
 
 class SqlConsentRules:
-    def __init__(self, connection: AsyncConnection, tenant_id: str) -> None:
-        self._conn = connection
+    def __init__(self, writes: PendingWrites, tenant_id: str) -> None:
+        self._db = writes
         self._tenant = tenant_id
 
     async def policy(self, purpose: str) -> PurposePolicy:
         row = (
             (
-                await self._conn.execute(
+                await self._db.execute(
                     select(consent_purpose_policy).where(P.tenant_id == self._tenant, P.purpose == purpose)
                 )
             )
@@ -56,7 +56,7 @@ class SqlConsentRules:
         return default_policy(purpose) if row is None else policy_from_row(row)
 
     async def stored_policies(self) -> list[StoredPolicy]:
-        rows = await self._conn.execute(
+        rows = await self._db.execute(
             select(consent_purpose_policy).where(P.tenant_id == self._tenant).order_by(P.purpose)
         )
         return [stored_policy(r) for r in rows.mappings()]
@@ -66,7 +66,7 @@ class SqlConsentRules:
     ) -> int:
         row = (
             (
-                await self._conn.execute(
+                await self._db.execute(
                     select(P.version).where(P.tenant_id == self._tenant, P.purpose == policy.purpose).with_for_update()
                 )
             )
@@ -85,33 +85,31 @@ class SqlConsentRules:
             "updated_by": actor,
         }
         if row is None:
-            await self._conn.execute(
-                insert(consent_purpose_policy).values(tenant_id=self._tenant, purpose=policy.purpose, **values)
-            )
+            statement = insert(consent_purpose_policy).values(tenant_id=self._tenant, purpose=policy.purpose, **values)
         else:
-            await self._conn.execute(
-                update(consent_purpose_policy)
+            statement = (
+                update(consent_purpose_policy)  # type: ignore[assignment]
                 .where(P.tenant_id == self._tenant, P.purpose == policy.purpose)
                 .values(**values)
             )
+        self._db.later(lambda connection: connection.execute(statement))
         return current + 1
 
     async def add_confirmation(self, confirmation: Confirmation) -> None:
-        await self._conn.execute(
-            insert(consent_confirmation).values(
-                tenant_id=self._tenant,
-                token_hash=confirmation.token_hash,
-                consent_id=confirmation.consent_id,
-                customer_id=confirmation.customer_id,
-                created_at=confirmation.created_at,
-                expires_at=confirmation.expires_at,
-            )
+        statement = insert(consent_confirmation).values(
+            tenant_id=self._tenant,
+            token_hash=confirmation.token_hash,
+            consent_id=confirmation.consent_id,
+            customer_id=confirmation.customer_id,
+            created_at=confirmation.created_at,
+            expires_at=confirmation.expires_at,
         )
+        self._db.later(lambda connection: connection.execute(statement))
 
     async def confirmation_for_update(self, token_hash: str) -> Confirmation | None:
         row = (
             (
-                await self._conn.execute(
+                await self._db.execute(
                     select(consent_confirmation)
                     .where(C.tenant_id == self._tenant, C.token_hash == token_hash)
                     .with_for_update()
@@ -123,16 +121,17 @@ class SqlConsentRules:
         return None if row is None else _confirmation(row)
 
     async def mark_used(self, token_hash: str, now: datetime, confirmation_consent_id: str) -> None:
-        await self._conn.execute(
+        statement = (
             update(consent_confirmation)
             .where(C.tenant_id == self._tenant, C.token_hash == token_hash)
             .values(used_at=now, confirmation_consent_id=confirmation_consent_id)
         )
+        self._db.later(lambda connection: connection.execute(statement))
 
     async def consent(self, consent_id: str) -> ConsentRecord | None:
         row = (
             (
-                await self._conn.execute(
+                await self._db.execute(
                     select(consent_record).where(
                         consent_record.c.tenant_id == self._tenant, consent_record.c.id == consent_id
                     )

@@ -2,6 +2,8 @@
 
 A merge re-points the source's rows to the target in its transaction (nothing is deleted) and records
 their primary keys; an unmerge moves exactly those rows back where they still point at the target.
+The rows are chosen (and locked) when the use case asks; the updates are queued on the unit of work's
+pending writes and run at its flush, by those primary keys.
 **A new table with a customer id is added here, in one place**: ``LINKS`` if a merge must move its
 rows, ``NOT_MOVED`` (with the reason) otherwise. ``tests/integration/test_customer_links.py`` fails
 for any foreign key to ``customer_profile`` that is in neither.
@@ -9,18 +11,20 @@ for any foreign key to ``customer_profile`` that is in neither.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, exists, func, select, tuple_, update
+from sqlalchemy import Executable, Table, exists, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customer360.application.ports import MovedLinks
 from customer360.domain.merge import RepointedRows
 from customer360.domain.relationships import Relationship
 from customer360.domain.values import ExternalReference
+from customer360.infrastructure.persistence.pending_writes import PendingWrites
 from customer360.infrastructure.persistence.relationship_repository import relationship_from_row
 from customer360.infrastructure.persistence.tables import (
     consent_record,
@@ -99,14 +103,14 @@ def _chunks(keys: Sequence[tuple[Any, ...]]) -> list[Sequence[tuple[Any, ...]]]:
 
 
 class SqlCustomerLinks:
-    def __init__(self, connection: AsyncConnection, tenant_id: str) -> None:
-        self._conn = connection
+    def __init__(self, writes: PendingWrites, tenant_id: str) -> None:
+        self._db = writes
         self._tenant = tenant_id
 
     async def relationships_touching(self, customer_ids: Sequence[str]) -> list[Relationship]:
         r = customer_relationship.c
         rows = (
-            await self._conn.execute(
+            await self._db.execute(
                 select(customer_relationship)
                 .where(
                     r.tenant_id == self._tenant,
@@ -121,39 +125,48 @@ class SqlCustomerLinks:
         if not relationship_ids:
             return
         r = customer_relationship.c
-        await self._conn.execute(
+        statement = (
             update(customer_relationship)
             .where(r.tenant_id == self._tenant, r.id.in_(relationship_ids), r.removed_at.is_(None))
             .values(removed_at=at)
         )
+        self._db.later(lambda connection: connection.execute(statement))
 
     async def restore_relationships(self, relationship_ids: Sequence[str], retired_at: datetime) -> list[str]:
         if not relationship_ids:
             return []
         r = customer_relationship.c
-        result = await self._conn.execute(
-            update(customer_relationship)
-            .where(r.tenant_id == self._tenant, r.id.in_(relationship_ids), r.removed_at == retired_at)
-            .values(removed_at=None)
-            .returning(r.id)
+        restored = list(
+            (
+                await self._db.execute(
+                    select(r.id)
+                    .where(r.tenant_id == self._tenant, r.id.in_(relationship_ids), r.removed_at == retired_at)
+                    .order_by(r.id)
+                    .with_for_update()
+                )
+            ).scalars()
         )
-        return sorted(result.scalars())
+        if restored:
+            statement = (
+                update(customer_relationship)
+                .where(r.tenant_id == self._tenant, r.id.in_(restored))
+                .values(removed_at=None)
+            )
+            self._db.later(lambda connection: connection.execute(statement))
+        return restored
 
     async def repoint(self, source_id: str, target_id: str) -> MovedLinks:
         moved: list[RepointedRows] = []
         left_behind: dict[str, int] = {}
         for link in LINKS:
             t = link.table
-            statement = update(t).where(t.c.tenant_id == self._tenant, t.c[link.column] == source_id)
+            query = select(*link.key_columns()).where(t.c.tenant_id == self._tenant, t.c[link.column] == source_id)
             if link.other_end is not None:
-                statement = statement.where(t.c[link.other_end] != target_id)
+                query = query.where(t.c[link.other_end] != target_id)
             if link.one_per_customer:
                 held = t.alias("held")
-                statement = statement.where(
-                    ~exists().where(held.c.tenant_id == self._tenant, held.c[link.column] == target_id)
-                )
-            result = await self._conn.execute(statement.values({link.column: target_id}).returning(*link.key_columns()))
-            keys = tuple(tuple(row) for row in result.all())
+                query = query.where(~exists().where(held.c.tenant_id == self._tenant, held.c[link.column] == target_id))
+            keys = self._move(link, await self._locked_keys(link, query), source_id, target_id)
             moved.append(RepointedRows(link.name, link.column, keys))
             if link.one_per_customer:
                 remaining = await self._count(link, source_id)
@@ -169,29 +182,53 @@ class SqlCustomerLinks:
             t = link.table
             back: list[tuple[Any, ...]] = []
             for chunk in _chunks(entry.keys):
-                result = await self._conn.execute(
-                    update(t)
-                    .where(
-                        t.c.tenant_id == self._tenant,
-                        tuple_(*link.key_columns()).in_([tuple(k) for k in chunk]),
-                        t.c[link.column] == target_id,
-                    )
-                    .values({link.column: source_id})
-                    .returning(*link.key_columns())
+                query = select(*link.key_columns()).where(
+                    t.c.tenant_id == self._tenant,
+                    tuple_(*link.key_columns()).in_([tuple(k) for k in chunk]),
+                    t.c[link.column] == target_id,
                 )
-                back.extend(tuple(row) for row in result.all())
-            moved.append(RepointedRows(entry.table, entry.column, tuple(back)))
+                back.extend(await self._locked_keys(link, query))
+            moved.append(RepointedRows(entry.table, entry.column, self._move(link, back, target_id, source_id)))
         return MovedLinks(tuple(moved), _external_refs(moved), {})
 
     async def count(self, customer_id: str) -> dict[str, int]:
         return {f"{link.name}.{link.column}": await self._count(link, customer_id) for link in LINKS}
 
+    async def _locked_keys(self, link: CustomerLink, query: Any) -> tuple[tuple[Any, ...], ...]:
+        """The primary keys ``query`` selects, locked until the end of the transaction, in key order."""
+        result = await self._db.execute(query.order_by(*link.key_columns()).with_for_update())
+        return tuple(tuple(row) for row in result.all())
+
+    def _move(
+        self, link: CustomerLink, keys: Sequence[tuple[Any, ...]], from_id: str, to_id: str
+    ) -> tuple[tuple[Any, ...], ...]:
+        """Queue the update of exactly these rows from one customer to the other; their keys after it (the
+        customer id is the key of one-per-customer rows)."""
+        t = link.table
+        moved_column = [c.name == link.column for c in link.key_columns()]
+        for chunk in _chunks(keys):
+            statement = (
+                update(t)
+                .where(
+                    t.c.tenant_id == self._tenant,
+                    tuple_(*link.key_columns()).in_([tuple(k) for k in chunk]),
+                    t.c[link.column] == from_id,
+                )
+                .values({link.column: to_id})
+            )
+            self._db.later(functools.partial(_run, statement))
+        return tuple(tuple(to_id if moved else v for moved, v in zip(moved_column, key, strict=True)) for key in keys)
+
     async def _count(self, link: CustomerLink, customer_id: str) -> int:
         t = link.table
-        result = await self._conn.execute(
+        result = await self._db.execute(
             select(func.count()).select_from(t).where(t.c.tenant_id == self._tenant, t.c[link.column] == customer_id)
         )
         return int(result.scalar_one())
+
+
+async def _run(statement: Executable, connection: AsyncConnection) -> None:
+    await connection.execute(statement)
 
 
 def _external_refs(moved: Sequence[RepointedRows]) -> frozenset[ExternalReference]:

@@ -1,16 +1,17 @@
 """CustomerRepository on PostgreSQL: one profile row, its contacts, its look-up keys and external refs.
 
-Changes are written at flush time (just before commit), each changed profile with an optimistic
-version check on top of the row lock taken when it was loaded for update.
+Changes are written when the unit of work flushes, each changed profile with an optimistic version
+check on top of the row lock taken when it was loaded for update; the flush says which profiles it
+wrote (the unit of work brings their matching data in line next).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customer360.domain.customer import CustomerProfile
 from customer360.domain.errors import ConcurrentModification, CustomerNotFound, DuplicateExternalReference
@@ -27,7 +28,7 @@ from customer360.infrastructure.persistence.documents import (
     tax_id_from,
     to_document,
 )
-from customer360.infrastructure.persistence.match_index import sync_match_data
+from customer360.infrastructure.persistence.pending_writes import SqlExecutor
 from customer360.infrastructure.persistence.tables import (
     contact,
     customer_key,
@@ -58,6 +59,12 @@ _UPSERT_CONTACT = pg_insert(contact).on_conflict_do_update(
 _INSERT_REFERENCE = pg_insert(external_reference).on_conflict_do_nothing().returning(external_reference.c.customer_id)
 
 
+@dataclass(frozen=True, slots=True)
+class WrittenProfiles:
+    profiles: list[CustomerProfile] = field(default_factory=list)
+    new_ids: set[str] = field(default_factory=set)
+
+
 def profile_keys(profile: CustomerProfile) -> list[tuple[str, str, str]]:
     """(type, value, owner) keys for exact look-ups; owner '' is the profile, else a contact id."""
     keys: set[tuple[str, str, str]] = set()
@@ -82,7 +89,7 @@ def profile_keys(profile: CustomerProfile) -> list[tuple[str, str, str]]:
 
 
 class SqlCustomerRepository:
-    def __init__(self, connection: AsyncConnection, tenant_id: str) -> None:
+    def __init__(self, connection: SqlExecutor, tenant_id: str) -> None:
         self._conn = connection
         self._tenant = tenant_id
         self._seen: dict[str, CustomerProfile] = {}
@@ -150,10 +157,8 @@ class SqlCustomerRepository:
         self._loaded_refs[customer_id] = set(refs)
         return profile
 
-    async def flush(self) -> None:
-        # Matching data (match_index.py) follows every profile written here, in the same transaction.
-        written = [p for p in self._seen.values() if p.id in self._new or p.changed]
-        new_ids = set(self._new)
+    async def flush(self) -> WrittenProfiles:
+        written = WrittenProfiles([p for p in self._seen.values() if p.id in self._new or p.changed], set(self._new))
         for profile in self._seen.values():
             if profile.id in self._new:
                 await self._insert(profile)
@@ -161,8 +166,7 @@ class SqlCustomerRepository:
                 await self._update(profile)
             profile.mark_saved()
         self._new.clear()
-        if written:
-            await sync_match_data(self._conn, self._tenant, written, new_ids)
+        return written
 
     async def _insert(self, profile: CustomerProfile) -> None:
         await self._conn.execute(insert(customer_profile), [self._profile_values(profile)])

@@ -12,33 +12,39 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from customer360.application.ports import StoredResponse
 from customer360.domain.errors import IdempotencyKeyInProgress
 from customer360.infrastructure.persistence.database import create_engine, tenant_transaction
+from customer360.infrastructure.persistence.pending_writes import PendingWrites
 from customer360.infrastructure.persistence.tables import SCHEMA, idempotency_record
 
 
 class SqlIdempotencyStore:
     """The write half, used inside the unit of work so the response commits with the change."""
 
-    def __init__(self, connection: AsyncConnection, tenant_id: str) -> None:
-        self._conn = connection
+    def __init__(self, writes: PendingWrites, tenant_id: str) -> None:
+        self._db = writes
         self._tenant = tenant_id
 
     async def save(self, key: str, response: StoredResponse) -> None:
-        try:
-            async with self._conn.begin_nested():
-                await self._conn.execute(
-                    insert(idempotency_record).values(
-                        tenant_id=self._tenant,
-                        key=key,
-                        fingerprint=response.fingerprint,
-                        status_code=response.status_code,
-                        body=response.body,
-                        headers=response.headers,
-                        created_at=datetime.now(UTC),
-                    )
-                )
-        except IntegrityError:
-            # A concurrent request with the same key committed first; ours must not apply twice.
-            raise IdempotencyKeyInProgress("A request with this Idempotency-Key was processed concurrently") from None
+        statement = insert(idempotency_record).values(
+            tenant_id=self._tenant,
+            key=key,
+            fingerprint=response.fingerprint,
+            status_code=response.status_code,
+            body=response.body,
+            headers=response.headers,
+            created_at=datetime.now(UTC),
+        )
+
+        async def write(connection: AsyncConnection) -> None:
+            try:
+                async with connection.begin_nested():
+                    await connection.execute(statement)
+            except IntegrityError:
+                # A concurrent request with the same key committed first; ours must not apply twice.
+                raise IdempotencyKeyInProgress(
+                    "A request with this Idempotency-Key was processed concurrently"
+                ) from None
+
+        self._db.later(write)
 
 
 class SqlIdempotencyLookup:

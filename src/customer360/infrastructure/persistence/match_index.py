@@ -1,8 +1,8 @@
 """Matching data in PostgreSQL: kept right at every save, read by the real-time check.
 
-``sync_match_data`` is called by the customer repository's flush for every profile it writes (create,
-update, merge, unmerge, erasure, status changes, lead intake): in the same transaction, the profile's
-prepared record is upserted and its key postings changed by difference. Merged and erased profiles
+``sync_match_data`` is a step of the unit of work's flush, for every profile the customer repository
+wrote (create, update, merge, unmerge, erasure, status changes, lead intake): in the same transaction,
+the profile's prepared record is upserted and its key postings changed by difference. Merged and erased profiles
 lose theirs, so they are never candidates again.
 
 ``SqlDuplicateIndex`` is ``uow.duplicates``. The candidate query is one round trip: per key at most
@@ -32,6 +32,7 @@ from customer360.domain.events import DomainEvent
 from customer360.domain.matching import MatchModel, PreparedRecord, prepare, prepared_blocking_keys
 from customer360.domain.merge import PairDecision, PairStatus
 from customer360.infrastructure.persistence.match_codec import encode_features, features_from_json, key_hashes
+from customer360.infrastructure.persistence.pending_writes import PendingWrites, SqlExecutor
 from customer360.infrastructure.persistence.tables import (
     duplicate_pair,
     duplicate_policy,
@@ -50,7 +51,7 @@ def matching_rows(profile: CustomerProfile) -> tuple[PreparedRecord, list[int]]:
 
 
 async def sync_match_data(
-    connection: AsyncConnection, tenant_id: str, profiles: Sequence[CustomerProfile], new_ids: set[str]
+    connection: SqlExecutor, tenant_id: str, profiles: Sequence[CustomerProfile], new_ids: set[str]
 ) -> None:
     """Bring the matching data of ``profiles`` (just written) in line with them."""
     if not profiles:
@@ -229,24 +230,26 @@ async def upsert_model(
 class SqlDuplicateIndex:
     def __init__(
         self,
-        connection: AsyncConnection,
+        writes: PendingWrites,
         tenant_id: str,
         *,
         default_policy: DuplicatePolicy,
         limits: MatchingLimits,
         models: ModelCache,
     ) -> None:
-        self._conn = connection
+        self._db = writes
         self._tenant = tenant_id
         self._default = default_policy
         self._limits = limits
         self._models = models
+        # The version of the tenant's model, once model_for_update has locked it.
+        self._locked_model: int | None = None
         self.events: list[DomainEvent] = []
 
     async def matching(self) -> Matching:
         cached = self._models.get(self._tenant)
         row = (
-            await self._conn.execute(_MATCHING, {"tenant": self._tenant, "cached": cached[0] if cached else -1})
+            await self._db.execute(_MATCHING, {"tenant": self._tenant, "cached": cached[0] if cached else -1})
         ).first()
         policy = policy_from_row(row, self._default)
         if row is None or row.model_version is None:
@@ -264,7 +267,7 @@ class SqlDuplicateIndex:
         if not keys:
             return []
         cap = self._limits.max_block_size
-        result = await self._conn.execute(
+        result = await self._db.execute(
             _CANDIDATES,
             {
                 "tenant": self._tenant,
@@ -281,7 +284,7 @@ class SqlDuplicateIndex:
     async def decision(self, low_id: str, high_id: str) -> PairDecision | None:
         d = duplicate_pair.c
         row = (
-            await self._conn.execute(
+            await self._db.execute(
                 select(duplicate_pair).where(d.tenant_id == self._tenant, d.low_id == low_id, d.high_id == high_id)
             )
         ).first()
@@ -310,9 +313,13 @@ class SqlDuplicateIndex:
                 .where(p.tenant_id == self._tenant, p.version == policy.version)
                 .values(**values)
             )
-        result = await self._conn.execute(statement.returning(p.version))
-        if result.first() is None:
-            raise ConcurrentModification("The duplicate-detection settings were changed concurrently")
+        returning = statement.returning(p.version)
+
+        async def write(connection: AsyncConnection) -> None:
+            if (await connection.execute(returning)).first() is None:
+                raise ConcurrentModification("The duplicate-detection settings were changed concurrently")
+
+        self._db.later(write)
         return DuplicatePolicy(
             policy.review_threshold,
             policy.likely_threshold,
@@ -324,7 +331,7 @@ class SqlDuplicateIndex:
     async def model_for_update(self) -> StoredModel:
         m = match_model.c
         # A row to lock even before the first training: concurrent refinements queue instead of racing.
-        await self._conn.execute(
+        placeholder = (
             insert(match_model)
             .values(
                 tenant_id=self._tenant,
@@ -336,18 +343,26 @@ class SqlDuplicateIndex:
             )
             .on_conflict_do_nothing()
         )
+        self._db.later(lambda connection: connection.execute(placeholder))
         row = (
-            await self._conn.execute(
+            await self._db.execute(
                 select(m.document, m.version, m.source, m.trained_at, m.training)
                 .where(m.tenant_id == self._tenant)
                 .with_for_update()
             )
         ).first()
-        return stored_model_from_row(row)
+        stored = stored_model_from_row(row)
+        self._locked_model = stored.version
+        return stored
 
     async def save_model(
         self, model: MatchModel, *, source: str, actor: str, now: datetime, training: Mapping[str, Any] | None = None
     ) -> int:
-        return await upsert_model(
-            self._conn, self._tenant, model, source=source, actor=actor, now=now, training=training
-        )
+        assert self._locked_model is not None, "save_model follows model_for_update (its row is locked)"
+        self._locked_model += 1
+
+        async def write(connection: AsyncConnection) -> None:
+            await upsert_model(connection, self._tenant, model, source=source, actor=actor, now=now, training=training)
+
+        self._db.later(write)
+        return self._locked_model

@@ -1,4 +1,7 @@
-"""MergeRepository on PostgreSQL: merge records, provenance, pair decisions, survivorship policies."""
+"""MergeRepository on PostgreSQL: merge records, provenance, pair decisions, survivorship policies.
+
+Writes are queued on the unit of work's pending writes and run at its flush (pending_writes.py).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from customer360.domain.merge import MergeRecord, MergeStatus, PairDecision
 from customer360.domain.provenance import Provenance
 from customer360.domain.survivorship import SurvivorshipPolicy
 from customer360.infrastructure.persistence.merge_documents import record_document, record_from
+from customer360.infrastructure.persistence.pending_writes import PendingWrites
 from customer360.infrastructure.persistence.tables import (
     customer_merge,
     customer_provenance,
@@ -33,9 +37,9 @@ _FIELD_CHANGED_AT = text(
 
 class SqlMergeRepository:
     def __init__(
-        self, connection: AsyncConnection, tenant_id: str, correlation_id: str, default_policy: SurvivorshipPolicy
+        self, writes: PendingWrites, tenant_id: str, correlation_id: str, default_policy: SurvivorshipPolicy
     ) -> None:
-        self._conn = connection
+        self._db = writes
         self._tenant = tenant_id
         self._correlation_id = correlation_id
         self._default = default_policy
@@ -46,7 +50,7 @@ class SqlMergeRepository:
 
     async def policy(self) -> SurvivorshipPolicy:
         p = survivorship_policy.c
-        row = (await self._conn.execute(select(p.document, p.version).where(p.tenant_id == self._tenant))).first()
+        row = (await self._db.execute(select(p.document, p.version).where(p.tenant_id == self._tenant))).first()
         if row is None:
             return self._default
         return SurvivorshipPolicy.from_document(row.document, self._default, row.version)
@@ -60,34 +64,36 @@ class SqlMergeRepository:
             "updated_by": actor,
         }
         if policy.version == 0:
-            result = await self._conn.execute(
+            statement = (
                 pg_insert(survivorship_policy)
                 .values(tenant_id=self._tenant, **values)
                 .on_conflict_do_nothing()
                 .returning(p.version)
             )
         else:
-            result = await self._conn.execute(
-                update(survivorship_policy)
+            statement = (
+                update(survivorship_policy)  # type: ignore[assignment]
                 .where(p.tenant_id == self._tenant, p.version == policy.version)
                 .values(**values)
                 .returning(p.version)
             )
-        if result.first() is None:
-            raise ConcurrentModification("The survivorship policy was changed concurrently")
+
+        async def write(connection: AsyncConnection) -> None:
+            if (await connection.execute(statement)).first() is None:
+                raise ConcurrentModification("The survivorship policy was changed concurrently")
+
+        self._db.later(write)
         return SurvivorshipPolicy(policy.rules, policy.source_priority, policy.version + 1)
 
     async def field_changed_at(self, customer_id: str) -> dict[str, datetime]:
-        rows = await self._conn.execute(_FIELD_CHANGED_AT, {"tenant": self._tenant, "id": customer_id})
+        rows = await self._db.execute(_FIELD_CHANGED_AT, {"tenant": self._tenant, "id": customer_id})
         return {row.field: row.changed_at for row in rows if row.field}
 
     # -- provenance -----------------------------------------------------------------------------------
     async def provenance(self, customer_id: str) -> Provenance | None:
         c = customer_provenance.c
         document = (
-            await self._conn.execute(
-                select(c.document).where(c.tenant_id == self._tenant, c.customer_id == customer_id)
-            )
+            await self._db.execute(select(c.document).where(c.tenant_id == self._tenant, c.customer_id == customer_id))
         ).scalar_one_or_none()
         return None if document is None else Provenance.from_document(customer_id, document)
 
@@ -98,35 +104,33 @@ class SqlMergeRepository:
             document=provenance.to_document(),
             updated_at=now,
         )
-        await self._conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=[customer_provenance.c.tenant_id, customer_provenance.c.customer_id],
-                set_={"document": statement.excluded.document, "updated_at": statement.excluded.updated_at},
-            )
+        upsert = statement.on_conflict_do_update(
+            index_elements=[customer_provenance.c.tenant_id, customer_provenance.c.customer_id],
+            set_={"document": statement.excluded.document, "updated_at": statement.excluded.updated_at},
         )
+        self._db.later(lambda connection: connection.execute(upsert))
 
     # -- merge records --------------------------------------------------------------------------------
     async def add(self, record: MergeRecord) -> None:
-        await self._conn.execute(
-            insert(customer_merge).values(
-                tenant_id=self._tenant,
-                id=record.id,
-                target_id=record.target_id,
-                source_id=record.source_id,
-                reason=record.reason,
-                status=record.status.value,
-                record=record_document(record),
-                merged_at=record.merged_at,
-                merged_by=record.merged_by,
-                correlation_id=self._correlation_id,
-            )
+        statement = insert(customer_merge).values(
+            tenant_id=self._tenant,
+            id=record.id,
+            target_id=record.target_id,
+            source_id=record.source_id,
+            reason=record.reason,
+            status=record.status.value,
+            record=record_document(record),
+            merged_at=record.merged_at,
+            merged_by=record.merged_by,
+            correlation_id=self._correlation_id,
         )
+        self._db.later(lambda connection: connection.execute(statement))
 
     async def active_merge(self, target_id: str, source_id: str) -> MergeRecord | None:
         m = customer_merge.c
         row = (
             (
-                await self._conn.execute(
+                await self._db.execute(
                     select(customer_merge)
                     .where(
                         m.tenant_id == self._tenant,
@@ -145,7 +149,7 @@ class SqlMergeRepository:
     async def merges_into(self, target_id: str) -> list[MergeRecord]:
         m = customer_merge.c
         rows = (
-            await self._conn.execute(
+            await self._db.execute(
                 select(customer_merge)
                 .where(m.tenant_id == self._tenant, m.target_id == target_id)
                 .order_by(m.merged_at, m.id)
@@ -155,7 +159,7 @@ class SqlMergeRepository:
 
     async def close(self, record: MergeRecord) -> None:
         m = customer_merge.c
-        result = await self._conn.execute(
+        statement = (
             update(customer_merge)
             .where(m.tenant_id == self._tenant, m.id == record.id, m.status == MergeStatus.MERGED.value)
             .values(
@@ -165,8 +169,12 @@ class SqlMergeRepository:
                 unmerge_report=dict(record.unmerge_report or {}),
             )
         )
-        if result.rowcount != 1:
-            raise ConcurrentModification(f"Merge {record.id} was undone concurrently", {"mergeId": record.id})
+
+        async def write(connection: AsyncConnection) -> None:
+            if (await connection.execute(statement)).rowcount != 1:
+                raise ConcurrentModification(f"Merge {record.id} was undone concurrently", {"mergeId": record.id})
+
+        self._db.later(write)
 
     # -- pair decisions -------------------------------------------------------------------------------
     async def decide_pair(self, decision: PairDecision) -> None:
@@ -180,9 +188,8 @@ class SqlMergeRepository:
         statement = pg_insert(duplicate_pair).values(
             tenant_id=self._tenant, low_id=decision.low_id, high_id=decision.high_id, **values
         )
-        await self._conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=[duplicate_pair.c.tenant_id, duplicate_pair.c.low_id, duplicate_pair.c.high_id],
-                set_={name: statement.excluded[name] for name in values},
-            )
+        upsert = statement.on_conflict_do_update(
+            index_elements=[duplicate_pair.c.tenant_id, duplicate_pair.c.low_id, duplicate_pair.c.high_id],
+            set_={name: statement.excluded[name] for name in values},
         )
+        self._db.later(lambda connection: connection.execute(upsert))

@@ -10,15 +10,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, insert, or_, select, text, tuple_, update
+from sqlalchemy import Executable, Table, insert, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customer360.domain.errors import CustomerNotFound
 from customer360.domain.events import DomainEvent
 from customer360.domain.ids import CUSTOMER_PREFIX, is_valid_id
 from customer360.domain.primitives import camel
 from customer360.domain.privacy import ContactPointValue, ErasureRequest, LegalHold, LegalHoldNotFound
+from customer360.infrastructure.persistence.pending_writes import PendingWrites
 from customer360.infrastructure.persistence.personal_data import (
     AUDIT_FIELDS_KEPT,
     LOCATIONS,
@@ -83,8 +83,8 @@ def export_row(row: Any, exclude: Collection[str] = ()) -> dict[str, Any]:
 
 
 class SqlPrivacyStore:
-    def __init__(self, connection: AsyncConnection, tenant_id: str, suppression_key: bytes) -> None:
-        self._conn = connection
+    def __init__(self, writes: PendingWrites, tenant_id: str, suppression_key: bytes) -> None:
+        self._db = writes
         self._tenant = tenant_id
         self._key = suppression_key
         self.events: list[DomainEvent] = []
@@ -93,13 +93,13 @@ class SqlPrivacyStore:
     async def lineage(self, customer_id: str) -> list[str]:
         if not is_valid_id(CUSTOMER_PREFIX, customer_id):
             raise CustomerNotFound(customer_id)
-        ids = list((await self._conn.execute(_LINEAGE, {"tenant": self._tenant, "id": customer_id})).scalars())
+        ids = list((await self._db.execute(_LINEAGE, {"tenant": self._tenant, "id": customer_id})).scalars())
         if not ids:
             raise CustomerNotFound(customer_id)
         return ids
 
     async def holds(self, customer_ids: Collection[str]) -> list[LegalHold]:
-        rows = await self._conn.execute(
+        rows = await self._db.execute(
             select(legal_hold)
             .where(H.tenant_id == self._tenant, H.customer_id.in_(list(customer_ids)))
             .order_by(H.placed_at, H.id)
@@ -109,7 +109,7 @@ class SqlPrivacyStore:
     async def hold_for_update(self, customer_id: str, hold_id: str) -> LegalHold:
         row = (
             (
-                await self._conn.execute(
+                await self._db.execute(
                     select(legal_hold)
                     .where(H.tenant_id == self._tenant, H.customer_id == customer_id, H.id == hold_id)
                     .with_for_update()
@@ -123,7 +123,7 @@ class SqlPrivacyStore:
         return hold_from_row(row)
 
     async def add_hold(self, hold: LegalHold) -> None:
-        await self._conn.execute(
+        self._later(
             insert(legal_hold).values(
                 tenant_id=self._tenant,
                 id=hold.id,
@@ -136,14 +136,14 @@ class SqlPrivacyStore:
         )
 
     async def save_hold(self, hold: LegalHold) -> None:
-        await self._conn.execute(
+        self._later(
             update(legal_hold)
             .where(H.tenant_id == self._tenant, H.id == hold.id)
             .values(released_at=hold.released_at, released_by=hold.released_by)
         )
 
     async def add_erasure_request(self, request: ErasureRequest) -> None:
-        await self._conn.execute(
+        self._later(
             insert(erasure_request).values(
                 tenant_id=self._tenant,
                 id=request.id,
@@ -170,18 +170,18 @@ class SqlPrivacyStore:
         }
         for location in LOCATIONS:
             if location.erase_columns:
-                await self._conn.execute(
+                self._later(
                     update(location.table)
                     .where(location.table.c.tenant_id == self._tenant, _owned_by(location, customer_ids))
                     .values(dict(location.erase_columns))
                 )
             if location.erase_sql:
                 sql = location.erase_sql
-                await self._conn.execute(text(sql), {k: v for k, v in params.items() if f":{k}" in sql})
+                self._later(text(sql), {k: v for k, v in params.items() if f":{k}" in sql})
         return data_classes()
 
     async def mark_erased(self, customer_ids: Sequence[str], request_id: str, now: datetime) -> None:
-        await self._conn.execute(
+        self._later(
             update(customer_profile)
             .where(customer_profile.c.tenant_id == self._tenant, customer_profile.c.id.in_(list(customer_ids)))
             .values(tombstone={"erasedAt": now.isoformat(), "erasureRequestId": request_id}, privacy_flags=[])
@@ -205,13 +205,13 @@ class SqlPrivacyStore:
             }
             for kind, digest in sorted({self._hash(p) for p in points})
         ]
-        await self._conn.execute(pg_insert(suppressed_contact_point).on_conflict_do_nothing(), rows)
+        self._later(pg_insert(suppressed_contact_point).on_conflict_do_nothing(), rows)
 
     async def suppressed(self, points: Collection[ContactPointValue]) -> bool:
         if not points:
             return False
         s = suppressed_contact_point.c
-        found = await self._conn.execute(
+        found = await self._db.execute(
             select(s.hash)
             .where(s.tenant_id == self._tenant, tuple_(s.kind, s.hash).in_([self._hash(p) for p in points]))
             .limit(1)
@@ -220,24 +220,25 @@ class SqlPrivacyStore:
 
     async def flags(self, customer_id: str) -> list[str]:
         p = customer_profile.c
-        found = await self._conn.execute(
-            select(p.privacy_flags).where(p.tenant_id == self._tenant, p.id == customer_id)
-        )
+        found = await self._db.execute(select(p.privacy_flags).where(p.tenant_id == self._tenant, p.id == customer_id))
         return list(found.scalar_one_or_none() or [])
 
     async def set_flags(self, customer_id: str, flags: Sequence[str]) -> None:
         p = customer_profile.c
-        await self._conn.execute(
+        self._later(
             update(customer_profile)
             .where(p.tenant_id == self._tenant, p.id == customer_id)
             .values(privacy_flags=sorted(set(flags)))
         )
 
+    def _later(self, statement: Executable, parameters: Any = None) -> None:
+        self._db.later(lambda connection: connection.execute(statement, parameters))
+
     # -- export --------------------------------------------------------------------------------------------
     async def export(self, customer_ids: Sequence[str]) -> dict[str, Any]:
         ids = list(customer_ids)
         documents = {
-            row.id: row.document for row in await self._conn.execute(_PROFILES, {"tenant": self._tenant, "ids": ids})
+            row.id: row.document for row in await self._db.execute(_PROFILES, {"tenant": self._tenant, "ids": ids})
         }
         sections: dict[str, Any] = {
             "profiles": [
@@ -251,7 +252,7 @@ class SqlPrivacyStore:
                 continue
             table = location.table
             key = list(table.primary_key.columns)
-            rows = await self._conn.execute(
+            rows = await self._db.execute(
                 select(table).where(table.c.tenant_id == self._tenant, _owned_by(location, ids)).order_by(*key)
             )
             sections[location.export] = [export_row(r, location.export_exclude) for r in rows.mappings()]

@@ -6,10 +6,11 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customer360.application.queries import Document
 from customer360.infrastructure.persistence.database import tenant_transaction
+from customer360.infrastructure.persistence.pending_writes import SqlExecutor
 from customer360.infrastructure.persistence.profile_queries import customer_exists
 from customer360.infrastructure.persistence.relationship_repository import MAX_HIERARCHY_DEPTH
 
@@ -82,7 +83,7 @@ def _node(row: Any) -> Document:
 
 
 async def relationship_documents(
-    connection: AsyncConnection, tenant_id: str, customer_id: str, on: date | None
+    connection: SqlExecutor, tenant_id: str, customer_id: str, on: date | None
 ) -> list[Document]:
     rows = (await connection.execute(_RELATIONSHIPS, {"tenant": tenant_id, "id": customer_id, "on": on})).mappings()
     return [

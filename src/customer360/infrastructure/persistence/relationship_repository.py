@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customer360.domain.errors import RelationshipNotFound
 from customer360.domain.ids import RELATIONSHIP_PREFIX, is_valid_id
 from customer360.domain.relationships import Relationship, RelationshipType
+from customer360.infrastructure.persistence.pending_writes import PendingWrites
 from customer360.infrastructure.persistence.tables import customer_relationship
 
 # Cycles are refused on write, but a walk must terminate even over bad data.
@@ -44,15 +44,16 @@ def relationship_from_row(row: Any) -> Relationship:
 
 
 class SqlRelationshipRepository:
-    def __init__(self, connection: AsyncConnection, tenant_id: str) -> None:
-        self._conn = connection
+    def __init__(self, writes: PendingWrites, tenant_id: str) -> None:
+        self._db = writes
         self._tenant = tenant_id
 
     async def add(self, relationship: Relationship) -> None:
-        await self._conn.execute(insert(customer_relationship), [{"tenant_id": self._tenant, **_values(relationship)}])
+        statement = insert(customer_relationship).values(tenant_id=self._tenant, **_values(relationship))
+        self._db.later(lambda connection: connection.execute(statement))
 
     async def save(self, relationship: Relationship) -> None:
-        await self._conn.execute(
+        statement = (
             update(customer_relationship)
             .where(
                 customer_relationship.c.tenant_id == self._tenant,
@@ -60,13 +61,14 @@ class SqlRelationshipRepository:
             )
             .values(**_values(relationship))
         )
+        self._db.later(lambda connection: connection.execute(statement))
 
     async def get_for_update(self, relationship_id: str) -> Relationship:
         if not is_valid_id(RELATIONSHIP_PREFIX, relationship_id):
             raise RelationshipNotFound(relationship_id)
         row = (
             (
-                await self._conn.execute(
+                await self._db.execute(
                     select(customer_relationship)
                     .where(
                         customer_relationship.c.tenant_id == self._tenant,
@@ -84,7 +86,7 @@ class SqlRelationshipRepository:
 
     async def outgoing(self, customer_id: str) -> list[Relationship]:
         rows = (
-            await self._conn.execute(
+            await self._db.execute(
                 select(customer_relationship).where(
                     customer_relationship.c.tenant_id == self._tenant,
                     customer_relationship.c.from_customer_id == customer_id,
@@ -95,14 +97,14 @@ class SqlRelationshipRepository:
         return [relationship_from_row(r) for r in rows]
 
     async def ancestors(self, customer_id: str) -> list[str]:
-        result = await self._conn.execute(
+        result = await self._db.execute(
             _ANCESTORS, {"tenant": self._tenant, "id": customer_id, "max_depth": MAX_HIERARCHY_DEPTH}
         )
         return list(result.scalars())
 
     async def lock_hierarchy(self) -> None:
         key = f"hierarchy:{self._tenant}"
-        await self._conn.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+        await self._db.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
 
 
 def _values(r: Relationship) -> dict[str, Any]:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customer360.application.queries import Document
 from customer360.infrastructure.persistence.history_queries import consent_document
+from customer360.infrastructure.persistence.pending_writes import SqlExecutor
 from customer360.infrastructure.persistence.profile_queries import PROFILE_BY_ID, profile_document
 from customer360.infrastructure.persistence.relationship_queries import relationship_documents
 from customer360.infrastructure.persistence.tables import consent_record
 
 
 class SqlTransactionViews:
-    def __init__(self, connection: AsyncConnection, tenant_id: str) -> None:
+    def __init__(self, connection: SqlExecutor, tenant_id: str) -> None:
         self._conn = connection
         self._tenant = tenant_id
 

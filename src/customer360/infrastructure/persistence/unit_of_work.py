@@ -1,7 +1,15 @@
 """The unit of work: one connection, one transaction, the tenant set, one commit.
 
-``commit`` flushes the aggregates, then writes the audit and outbox rows of every event they recorded,
-then commits: the change, its audit trail and its events become visible together or not at all.
+Repositories write nothing when a use case calls them: row writes are queued on ``writes``
+(pending_writes.py) and aggregates are kept in the repositories. ``flush`` writes, in this order:
+
+1. the queued row writes, in the order the use case made them (re-pointed links, merge records,
+   provenance, decisions, holds, policies …; a read through the unit of work runs them first);
+2. the customer profiles (with contacts, look-up keys, external references), then consent records;
+3. the matching data of every profile just written (match_index.sync_match_data).
+
+``commit`` flushes, then writes the audit and outbox rows of every recorded event, then commits: the
+change, its audit trail and its events become visible together or not at all.
 """
 
 from __future__ import annotations
@@ -23,14 +31,16 @@ from customer360.infrastructure.persistence.customer_repository import SqlCustom
 from customer360.infrastructure.persistence.database import set_tenant
 from customer360.infrastructure.persistence.idempotency import SqlIdempotencyStore
 from customer360.infrastructure.persistence.journal import EnvelopeSerializer, write_audit, write_outbox
-from customer360.infrastructure.persistence.match_index import ModelCache, SqlDuplicateIndex
+from customer360.infrastructure.persistence.match_index import ModelCache, SqlDuplicateIndex, sync_match_data
 from customer360.infrastructure.persistence.merge_repository import SqlMergeRepository
+from customer360.infrastructure.persistence.pending_writes import PendingWrites
 from customer360.infrastructure.persistence.privacy_store import SqlPrivacyStore
 from customer360.infrastructure.persistence.relationship_repository import SqlRelationshipRepository
 from customer360.infrastructure.persistence.transaction_views import SqlTransactionViews
 
 
 class SqlUnitOfWork:
+    writes: PendingWrites
     customers: SqlCustomerRepository
     relationships: SqlRelationshipRepository
     consents: SqlConsentRepository
@@ -82,17 +92,18 @@ class SqlUnitOfWork:
             await connection.close()
             raise
         tenant = self.context.tenant_id
-        self.customers = SqlCustomerRepository(connection, tenant)
-        self.relationships = SqlRelationshipRepository(connection, tenant)
-        self.consents = SqlConsentRepository(connection, tenant)
-        self.idempotency = SqlIdempotencyStore(connection, tenant)
-        self.views = SqlTransactionViews(connection, tenant)
-        self.merges = SqlMergeRepository(connection, tenant, self.context.correlation_id, self._merge_policy)
-        self.links = SqlCustomerLinks(connection, tenant)
-        self.privacy = SqlPrivacyStore(connection, tenant, self._suppression_key)
-        self.consent_rules = SqlConsentRules(connection, tenant)
+        writes = self.writes = PendingWrites(connection)
+        self.customers = SqlCustomerRepository(writes, tenant)
+        self.relationships = SqlRelationshipRepository(writes, tenant)
+        self.consents = SqlConsentRepository(writes, tenant)
+        self.idempotency = SqlIdempotencyStore(writes, tenant)
+        self.views = SqlTransactionViews(writes, tenant)
+        self.merges = SqlMergeRepository(writes, tenant, self.context.correlation_id, self._merge_policy)
+        self.links = SqlCustomerLinks(writes, tenant)
+        self.privacy = SqlPrivacyStore(writes, tenant, self._suppression_key)
+        self.consent_rules = SqlConsentRules(writes, tenant)
         self.duplicates = SqlDuplicateIndex(
-            connection,
+            writes,
             tenant,
             default_policy=self._duplicate_policy,
             limits=self._matching_limits,
@@ -125,8 +136,10 @@ class SqlUnitOfWork:
         return events
 
     async def flush(self) -> None:
-        await self.customers.flush()
+        await self.writes.flush()
+        written = await self.customers.flush()
         await self.consents.flush()
+        await sync_match_data(self.writes, self.context.tenant_id, written.profiles, written.new_ids)
 
     async def commit(self) -> None:
         await self.flush()

@@ -1,0 +1,54 @@
+"""The unit of work's writes, kept in the order the use case made them, written at its flush.
+
+A repository inside the unit of work does not write when it is called: it queues the write here
+(``later``), and the unit of work's ``flush`` runs the queue, in order, before it writes the aggregates.
+A statement run through ``execute`` (a read, or a write whose result the caller needs now) runs the
+queue first, so a use case always reads what it has written, as it would from the in-memory fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVarTuple, overload
+
+from sqlalchemy import CursorResult, Executable
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.selectable import TypedReturnsRows
+
+Write = Callable[[AsyncConnection], Awaitable[object]]
+Ts = TypeVarTuple("Ts")
+
+
+class SqlExecutor(Protocol):
+    """What a repository runs its statements on: a connection, or the unit of work's pending writes."""
+
+    @overload
+    async def execute(self, statement: TypedReturnsRows[*Ts], parameters: Any = None) -> CursorResult[*Ts]: ...
+
+    @overload
+    async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[*tuple[Any, ...]]: ...
+
+
+class PendingWrites:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+        self._queue: list[Write] = []
+
+    def later(self, write: Write) -> None:
+        """Queue a write (a statement, or a few with their checks) for the next flush."""
+        self._queue.append(write)
+
+    async def flush(self) -> None:
+        """Run the queued writes in the order they were queued."""
+        while self._queue:
+            await self._queue.pop(0)(self._connection)
+
+    @overload
+    async def execute(self, statement: TypedReturnsRows[*Ts], parameters: Any = None) -> CursorResult[*Ts]: ...
+
+    @overload
+    async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[*tuple[Any, ...]]: ...
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[*tuple[Any, ...]]:
+        await self.flush()
+        return await self._connection.execute(statement, parameters)
