@@ -1,14 +1,16 @@
 """Runs one command in one unit of work and commits once.
 
-``present`` turns the handler's result into what the caller answers with, inside the transaction (so it
-sees the new state); with an Idempotency-Key, ``remember`` renders that answer and it is stored in the
-same transaction as the change, so a retried request can never apply the change twice.
+``present`` reads what the caller answers with — the read model of what the command changed, by the
+result's ids (``answers.py``) — inside the transaction, after a flush, so it shows the new state. With an
+Idempotency-Key, ``remember`` turns that answer into the stored response, saved in the same transaction
+as the change, so a retried request can never apply the change twice. The caller renders the answer
+after ``execute`` returns.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from customer360.application.context import Clock, RequestContext
 from customer360.application.environment import HandlerEnv
@@ -16,6 +18,8 @@ from customer360.application.ports import Hasher, StoredResponse, UnitOfWork, Un
 
 C = TypeVar("C")
 R = TypeVar("R")
+V = TypeVar("V")
+Handler = Callable[[C, UnitOfWork, HandlerEnv], Awaitable[R]]
 
 
 class CommandExecutor:
@@ -30,10 +34,34 @@ class CommandExecutor:
     def env(self, context: RequestContext) -> HandlerEnv:
         return HandlerEnv(context=context, clock=self._clock, phone_region=self._phone_region, hasher=self._hasher)
 
+    @overload
     async def execute(
         self,
         context: RequestContext,
-        handler: Callable[[C, UnitOfWork, HandlerEnv], Awaitable[R]],
+        handler: Handler[C, R],
+        command: C,
+        *,
+        present: None = None,
+        replay_key: str | None = None,
+        remember: Callable[[R], StoredResponse] | None = None,
+    ) -> R: ...
+
+    @overload
+    async def execute(
+        self,
+        context: RequestContext,
+        handler: Handler[C, R],
+        command: C,
+        *,
+        present: Callable[[R, UnitOfWork], Awaitable[V]],
+        replay_key: str | None = None,
+        remember: Callable[[V], StoredResponse] | None = None,
+    ) -> V: ...
+
+    async def execute(
+        self,
+        context: RequestContext,
+        handler: Handler[C, R],
         command: C,
         *,
         present: Callable[[R, UnitOfWork], Awaitable[Any]] | None = None,

@@ -6,13 +6,15 @@ import hashlib
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
+import orjson
 from fastapi import Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
 from customer360.application.context import RequestContext
+from customer360.application.executor import Handler
 from customer360.application.ports import StoredResponse, UnitOfWork
 from customer360.domain.errors import IdempotencyKeyInProgress, IdempotencyKeyReused, InvalidValue
 from customer360.infrastructure.rest.auth import Principal
@@ -21,6 +23,7 @@ from customer360.infrastructure.rest.errors import correlation_id
 
 C = TypeVar("C")
 R = TypeVar("R")
+V = TypeVar("V")
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,10})"?$')
@@ -74,20 +77,51 @@ def render(model: type[BaseModel], document: dict[str, Any], status_code: int = 
     return Rendered(status_code, body, headers)
 
 
+Read = Callable[[R, UnitOfWork], Awaitable[V]]
+
+
+@overload
 async def run_command(
     request: Request,
     principal: Principal,
-    handler: Callable[[C, UnitOfWork, Any], Awaitable[R]],
+    handler: Handler[C, R],
     command: C,
-    present: Callable[[R, UnitOfWork], Awaitable[Rendered]],
+    render: Callable[[R], Rendered],
+) -> Response: ...
+
+
+@overload
+async def run_command(
+    request: Request,
+    principal: Principal,
+    handler: Handler[C, R],
+    command: C,
+    render: Callable[[V], Rendered],
+    read: Read[R, V],
+    *,
+    reveal: Callable[[V], dict[str, Any]] | None = None,
+) -> Response: ...
+
+
+async def run_command(
+    request: Request,
+    principal: Principal,
+    handler: Handler[C, Any],
+    command: C,
+    render: Callable[[Any], Rendered],
+    read: Read[Any, Any] | None = None,
+    *,
+    reveal: Callable[[Any], dict[str, Any]] | None = None,
 ) -> Response:
-    """Execute in one transaction; with an Idempotency-Key on POST, a retry gets the first response back."""
+    """Execute in one transaction and render what it answers; ``read`` (application/answers.py) reads the
+    read model of what changed in that transaction. With an Idempotency-Key on POST, a retry gets the first
+    response back. ``reveal``: fields answered once and never stored (a double opt-in token)."""
     api = services(request)
     context = context_of(request, principal)
     key = request.headers.get("idempotency-key")
     if key is None or request.method != "POST":
-        rendered: Rendered = await api.executor.execute(context, handler, command, present=present)
-        return rendered.response()
+        answer = await api.executor.execute(context, handler, command, present=read)
+        return _revealed(render(answer), answer, reveal)
     if not _IDEMPOTENCY_KEY.match(key):
         raise InvalidValue("Idempotency-Key", "must be 1-255 visible ASCII characters")
     fingerprint = hashlib.sha256(
@@ -96,21 +130,28 @@ async def run_command(
     replay = await _replay(api, principal.tenant_id, key, fingerprint)
     if replay is not None:
         return replay
+    stored: list[Rendered] = []
+
+    def remember(answer: Any) -> StoredResponse:
+        stored.append(render(answer))
+        return StoredResponse(fingerprint, stored[0].status_code, stored[0].body, stored[0].headers)
+
     try:
-        rendered = await api.executor.execute(
-            context,
-            handler,
-            command,
-            present=present,
-            replay_key=key,
-            remember=lambda r: StoredResponse(fingerprint, r.status_code, r.body, r.headers),
-        )
+        answer = await api.executor.execute(context, handler, command, present=read, replay_key=key, remember=remember)
     except IdempotencyKeyInProgress:
         replay = await _replay(api, principal.tenant_id, key, fingerprint)
         if replay is None:
             raise
         return replay
-    return rendered.response()
+    return _revealed(stored[0], answer, reveal)
+
+
+def _revealed(rendered: Rendered, answer: Any, reveal: Callable[[Any], dict[str, Any]] | None) -> Response:
+    fields = reveal(answer) if reveal is not None else {}
+    if not fields:
+        return rendered.response()
+    body = {**orjson.loads(rendered.body), **fields}
+    return Rendered(rendered.status_code, orjson.dumps(body), rendered.headers).response()
 
 
 async def _replay(api: ApiServices, tenant_id: str, key: str, fingerprint: str) -> Response | None:

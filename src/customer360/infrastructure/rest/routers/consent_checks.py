@@ -9,9 +9,10 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
+from customer360.application import answers
 from customer360.application import consent_checks as checks
 from customer360.application import consent_workflows as uc
-from customer360.application.ports import UnitOfWork
+from customer360.application.answers import Answer
 from customer360.application.privacy_ports import StoredPolicy
 from customer360.domain.consent_policy import DEFAULT_POLICIES, ConsentDecision, PurposePolicy
 from customer360.domain.errors import InvalidValue
@@ -232,10 +233,8 @@ async def expiring_consents(
     return render(ExpiringPage, {"items": items, "nextCursor": next_cursor}).response()
 
 
-async def _present_confirmed(result: uc.ConsentConfirmed, uow: UnitOfWork) -> Rendered:
-    document = await uow.views.consent(result.consent_id)
-    assert document is not None, "the record was written in this transaction"
-    return render(ConsentRecordOut, document, 201)
+def _render_confirmed(answer: Answer[uc.ConsentConfirmed]) -> Rendered:
+    return render(ConsentRecordOut, answer.documents[answer.result.consent_id], 201)
 
 
 @router.post(
@@ -246,7 +245,7 @@ async def _present_confirmed(result: uc.ConsentConfirmed, uow: UnitOfWork) -> Re
 )
 async def confirm_consent(body: ConfirmIn, request: Request, principal: ConsentWriter) -> Response:
     command = uc.ConfirmConsent(body.token, body.ip_address, body.user_agent)
-    return await run_command(request, principal, uc.confirm_consent, command, _present_confirmed)
+    return await run_command(request, principal, uc.confirm_consent, command, _render_confirmed, answers.consent)
 
 
 def _policy_document(
@@ -304,11 +303,11 @@ async def set_consent_policy(
         expected_version=expected_version(request),
     )
 
-    async def present(result: uc.PolicySaved, uow: UnitOfWork) -> Rendered:
-        stored = {s.policy.purpose: s for s in await uow.consent_rules.stored_policies()}[result.purpose]
-        document = _policy_document(
-            stored.policy, version=stored.version, updated_at=stored.updated_at, updated_by=stored.updated_by
-        )
-        return render(PurposePolicyOut, document, ETag=etag(stored.version))
+    return await run_command(request, principal, uc.set_purpose_policy, command, _render_policy, answers.purpose_policy)
 
-    return await run_command(request, principal, uc.set_purpose_policy, command, present)
+
+def _render_policy(stored: StoredPolicy) -> Rendered:
+    document = _policy_document(
+        stored.policy, version=stored.version, updated_at=stored.updated_at, updated_by=stored.updated_by
+    )
+    return render(PurposePolicyOut, document, ETag=etag(stored.version))

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from customer360.application import answers
 from customer360.application import consents as uc
-from customer360.application.ports import UnitOfWork
+from customer360.application.answers import Answer
 from customer360.application.queries import consent_state
 from customer360.domain.errors import CustomerNotFound
 from customer360.domain.primitives import iso_millis
@@ -32,17 +32,19 @@ ConsentReader = Annotated[Principal, Depends(require("crm.consent:read"))]
 ConsentWriter = Annotated[Principal, Depends(require("crm.consent:write"))]
 
 
-async def present_recorded(result: uc.ConsentRecorded, uow: UnitOfWork) -> Rendered:
-    document = await uow.views.consent(result.consent_id)
-    assert document is not None, "the record was written in this transaction"
-    return render(ConsentRecordOut, document, 201)
+def render_recorded(answer: Answer[uc.ConsentRecorded]) -> Rendered:
+    return render(ConsentRecordOut, answer.documents[answer.result.consent_id], 201)
 
 
-def _with_fields(response: Response, fields: dict[str, Any]) -> Response:
-    """The response with fields added to its JSON body (what must be answered once, never stored)."""
-    body = {**orjson.loads(response.body), **fields}
-    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-    return Response(orjson.dumps(body), status_code=response.status_code, headers=headers)
+def confirmation_token(answer: Answer[uc.ConsentRecorded]) -> dict[str, Any]:
+    """Double opt-in: the token goes out in the first response only (stored replays never hold it)."""
+    result = answer.result
+    if result.confirmation_token is None or result.confirmation_expires_at is None:
+        return {}
+    return {
+        "confirmationToken": result.confirmation_token,
+        "confirmationExpiresAt": iso_millis(result.confirmation_expires_at),
+    }
 
 
 @router.post(
@@ -75,17 +77,9 @@ async def record_consent(
         expires_at=body.expires_at,
         confirmation_ttl=timedelta(hours=services.settings.consent_confirmation_ttl_hours),
     )
-    # The token is added to the first response only: the stored (replayable) response never holds it.
-    revealed: dict[str, Any] = {}
-
-    async def present(result: uc.ConsentRecorded, uow: UnitOfWork) -> Rendered:
-        if result.confirmation_token is not None and result.confirmation_expires_at is not None:
-            revealed["confirmationToken"] = result.confirmation_token
-            revealed["confirmationExpiresAt"] = iso_millis(result.confirmation_expires_at)
-        return await present_recorded(result, uow)
-
-    response = await run_command(request, principal, uc.record_consent, command, present)
-    return _with_fields(response, revealed) if revealed else response
+    return await run_command(
+        request, principal, uc.record_consent, command, render_recorded, answers.consent, reveal=confirmation_token
+    )
 
 
 @router.get("", response_model=ConsentStateList, summary="Current consent per channel, purpose and contact point")

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
+from customer360.application import answers
 from customer360.application import customers as uc
-from customer360.application.ports import UnitOfWork
+from customer360.application.answers import Answer
 from customer360.domain.errors import ContactNotFound, CustomerNotFound
 from customer360.domain.ids import CONTACT_PREFIX, id_pattern
 from customer360.infrastructure.rest.access import record_reads
@@ -23,10 +24,9 @@ router = APIRouter(prefix="/api/v1/crm/customers/{customerId}/contacts", tags=["
 ContactId = Annotated[str, Path(alias="contactId", pattern=id_pattern(CONTACT_PREFIX))]
 
 
-async def _contact(result: uc.ProfileChanged, uow: UnitOfWork, status_code: int) -> Rendered:
-    document = await uow.views.profile(result.customer_id)
-    if document is None:
-        raise CustomerNotFound(result.customer_id)
+def _contact(answer: Answer[uc.ProfileChanged], status_code: int) -> Rendered:
+    result = answer.result
+    document = answer.documents[result.customer_id]
     for contact in document["contacts"]:
         if contact["id"] == result.contact_id:
             headers = {"ETag": etag(document["version"])}
@@ -38,16 +38,16 @@ async def _contact(result: uc.ProfileChanged, uow: UnitOfWork, status_code: int)
     raise ContactNotFound(result.customer_id, result.contact_id or "")
 
 
-async def present_added(result: uc.ProfileChanged, uow: UnitOfWork) -> Rendered:
-    return await _contact(result, uow, 201)
+def render_added(answer: Answer[uc.ProfileChanged]) -> Rendered:
+    return _contact(answer, 201)
 
 
-async def present_updated(result: uc.ProfileChanged, uow: UnitOfWork) -> Rendered:
-    return await _contact(result, uow, 200)
+def render_updated(answer: Answer[uc.ProfileChanged]) -> Rendered:
+    return _contact(answer, 200)
 
 
-async def present_removed(result: uc.ProfileChanged, uow: UnitOfWork) -> Rendered:
-    return await _contact(result, uow, 204)
+def render_removed(answer: Answer[uc.ProfileChanged]) -> Rendered:
+    return _contact(answer, 204)
 
 
 @router.get("", response_model=ContactList, summary="List the customer's contacts")
@@ -74,7 +74,7 @@ async def list_contacts(customer_id: CustomerId, request: Request, principal: Re
 )
 async def add_contact(customer_id: CustomerId, body: ContactIn, request: Request, principal: Writer) -> Response:
     command = uc.AddContact(customer_id, body.model_dump(exclude_unset=True), expected_version(request))
-    return await run_command(request, principal, uc.add_contact, command, present_added)
+    return await run_command(request, principal, uc.add_contact, command, render_added, answers.profile)
 
 
 @router.patch("/{contactId}", response_model=ContactOut, summary="Update a contact (JSON merge patch)")
@@ -82,7 +82,7 @@ async def update_contact(
     customer_id: CustomerId, contact_id: ContactId, body: ContactPatch, request: Request, principal: Writer
 ) -> Response:
     command = uc.UpdateContact(customer_id, contact_id, patch_of(body), expected_version(request))
-    return await run_command(request, principal, uc.update_contact, command, present_updated)
+    return await run_command(request, principal, uc.update_contact, command, render_updated, answers.profile)
 
 
 @router.delete("/{contactId}", status_code=204, summary="Remove a contact (kept for history, hidden from reads)")
@@ -90,4 +90,4 @@ async def remove_contact(
     customer_id: CustomerId, contact_id: ContactId, request: Request, principal: Writer
 ) -> Response:
     command = uc.RemoveContact(customer_id, contact_id, expected_version(request))
-    return await run_command(request, principal, uc.remove_contact, command, present_removed)
+    return await run_command(request, principal, uc.remove_contact, command, render_removed, answers.profile)

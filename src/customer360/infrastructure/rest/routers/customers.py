@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
+from customer360.application import answers
 from customer360.application import customers as uc
-from customer360.application.ports import UnitOfWork
+from customer360.application.answers import Answer
 from customer360.application.profile_input import parse_timestamp
 from customer360.application.queries import CustomerFilter, survivor
 from customer360.application.search import search_criteria
@@ -43,18 +44,16 @@ from customer360.infrastructure.rest.parameters import ISO_TIMESTAMP, Cursor, Cu
 router = APIRouter(prefix="/api/v1/crm/customers", tags=["customers"], responses=ERROR_RESPONSES)
 
 
-async def present_profile(result: uc.ProfileChanged, uow: UnitOfWork, status_code: int = 200) -> Rendered:
-    document = await uow.views.profile(result.customer_id)
-    if document is None:
-        raise CustomerNotFound(result.customer_id)
+def render_profile(answer: Answer[uc.ProfileChanged], status_code: int = 200) -> Rendered:
+    document = answer.documents[answer.result.customer_id]
     headers = {"ETag": etag(document["version"])}
     if status_code == 201:
         headers["Location"] = f"/api/v1/crm/customers/{document['id']}"
     return render(CustomerOut, document, status_code, **headers)
 
 
-async def present_created(result: uc.ProfileChanged, uow: UnitOfWork) -> Rendered:
-    return await present_profile(result, uow, 201)
+def render_created(answer: Answer[uc.ProfileChanged]) -> Rendered:
+    return render_profile(answer, 201)
 
 
 _CUSTOMER_LINKS = {
@@ -100,7 +99,7 @@ async def create_customer(
         contacts=tuple(c.model_dump(exclude_unset=True) for c in body.contacts),
         duplicate_check=create_check(services.settings.duplicate_check_on_create, override, override_reason),
     )
-    return await run_command(request, principal, uc.create_customer_profile, command, present_created)
+    return await run_command(request, principal, uc.create_customer_profile, command, render_created, answers.profile)
 
 
 @router.get("", response_model=CustomerPage, summary="List customers (keyset pagination)")
@@ -214,13 +213,13 @@ def get_customer_route() -> APIRoute:
 )
 async def patch_customer(customer_id: CustomerId, body: CustomerPatch, request: Request, principal: Writer) -> Response:
     command = uc.UpdateCustomerProfile(customer_id, patch_of(body), expected_version(request))
-    return await run_command(request, principal, uc.update_customer_profile, command, present_profile)
+    return await run_command(request, principal, uc.update_customer_profile, command, render_profile, answers.profile)
 
 
 @router.post("/{customerId}/status", response_model=CustomerOut, summary="Change the status")
 async def change_status(customer_id: CustomerId, body: StatusChange, request: Request, principal: Writer) -> Response:
     command = uc.ChangeCustomerStatus(customer_id, body.status, body.reason, expected_version(request))
-    return await run_command(request, principal, uc.change_customer_status, command, present_profile)
+    return await run_command(request, principal, uc.change_customer_status, command, render_profile, answers.profile)
 
 
 @router.get("/{customerId}/audit", response_model=AuditPage, summary="The customer's audit trail")

@@ -12,7 +12,6 @@ from starlette.responses import Response
 
 from customer360.application import duplicates as uc
 from customer360.application.duplicate_scan import ScanNotFound
-from customer360.application.ports import UnitOfWork
 from customer360.application.queries import QUEUE_STATUSES, QueueFilter
 from customer360.domain.duplicates import PAIR_ID_PATTERN, SCAN_PREFIX, DuplicatePolicy, pair_id, parse_pair_id
 from customer360.domain.ids import id_pattern
@@ -55,7 +54,7 @@ def _check_document(result: uc.CheckResult) -> dict[str, Any]:
     }
 
 
-async def present_check(result: uc.CheckResult, uow: UnitOfWork) -> Rendered:
+def render_check(result: uc.CheckResult) -> Rendered:
     return render(DuplicateCheckOut, _check_document(result))
 
 
@@ -66,7 +65,7 @@ async def check_duplicates(body: CustomerCreate, request: Request, principal: Re
     data = body.model_dump(exclude_unset=True, exclude={"status", "contacts"})
     contacts = tuple(c.model_dump(exclude_unset=True) for c in body.contacts)
     command = uc.CheckDuplicates(attributes=data, contacts=contacts)
-    return await run_command(request, principal, uc.check_duplicates, command, present_check)
+    return await run_command(request, principal, uc.check_duplicates, command, render_check)
 
 
 @router.get("/customers/{customerId}/duplicates", response_model=DuplicateCheckOut, summary="Duplicates of a profile")
@@ -74,10 +73,10 @@ async def duplicates_of_customer(
     customer_id: CustomerId, request: Request, principal: Reader, services: Services
 ) -> Response:
     """Candidates for an existing profile now, at or above the review threshold; decided pairs are left out."""
-    rendered: Rendered = await services.executor.execute(
-        context_of(request, principal), uc.duplicates_of, uc.DuplicatesOf(customer_id), present=present_check
+    result = await services.executor.execute(
+        context_of(request, principal), uc.duplicates_of, uc.DuplicatesOf(customer_id)
     )
-    return rendered.response()
+    return render_check(result).response()
 
 
 @router.get(DUPLICATES, response_model=DuplicatePage, summary="The duplicate review queue")
@@ -114,7 +113,7 @@ def _decision(decision: PairDecision) -> dict[str, Any]:
     }
 
 
-async def present_dismissal(decision: PairDecision, uow: UnitOfWork) -> Rendered:
+def render_dismissal(decision: PairDecision) -> Rendered:
     return render(DismissOut, {"pairId": pair_id(decision.low_id, decision.high_id), "decision": _decision(decision)})
 
 
@@ -124,7 +123,7 @@ async def dismiss_duplicate(pair: PairId, body: DismissIn, request: Request, pri
     the tenant's model with the decision. Dismissing again answers the first decision."""
     low, high = parse_pair_id(pair)
     command = uc.DismissPair(low, high, body.note)
-    return await run_command(request, principal, uc.dismiss_pair, command, present_dismissal)
+    return await run_command(request, principal, uc.dismiss_pair, command, render_dismissal)
 
 
 @router.get(f"{DUPLICATES}/clusters", response_model=ClusterPage, summary="Clusters of duplicates")
@@ -176,7 +175,7 @@ async def get_duplicate_settings(principal: Reader, services: Services) -> Respo
     return render(DuplicatePolicyOut, _policy_document(policy), ETag=etag(policy.version)).response()
 
 
-async def present_policy(policy: DuplicatePolicy, uow: UnitOfWork) -> Rendered:
+def render_policy(policy: DuplicatePolicy) -> Rendered:
     return render(DuplicatePolicyOut, _policy_document(policy), ETag=etag(policy.version))
 
 
@@ -190,7 +189,7 @@ async def put_duplicate_settings(body: DuplicatePolicyIn, request: Request, prin
         body.auto_merge_threshold,
         expected_version(request),
     )
-    return await run_command(request, principal, uc.update_duplicate_policy, command, present_policy)
+    return await run_command(request, principal, uc.update_duplicate_policy, command, render_policy)
 
 
 @router.get(f"{DUPLICATES}/model", response_model=MatchModelOut, summary="The tenant's match model")

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from starlette.responses import Response
 
+from customer360.application import answers
 from customer360.application import golden_record as gr
 from customer360.application import merges as uc
-from customer360.application.ports import UnitOfWork
+from customer360.application.answers import Answer
 from customer360.domain.errors import CustomerNotFound, InvalidValue, MergeNotFound
 from customer360.domain.ids import MERGE_PREFIX, id_pattern
 from customer360.domain.primitives import to_primitive
@@ -63,15 +64,9 @@ def _merge_command(customer_id: str, body: MergeIn, request: Request) -> uc.Merg
     )
 
 
-async def _profile(uow: UnitOfWork, customer_id: str) -> dict[str, Any]:
-    document = await uow.views.profile(customer_id)
-    if document is None:
-        raise CustomerNotFound(customer_id)
-    return document
-
-
-async def present_merge(result: uc.MergeOutcome, uow: UnitOfWork) -> Rendered:
-    customer = await _profile(uow, result.target_id)
+def render_merge(answer: Answer[uc.MergeOutcome]) -> Rendered:
+    result = answer.result
+    customer = answer.documents[result.target_id]
     body = {
         "mergeId": result.merge_id,
         "targetCustomerId": result.target_id,
@@ -87,7 +82,7 @@ async def present_merge(result: uc.MergeOutcome, uow: UnitOfWork) -> Rendered:
     return render(MergeOut, body, ETag=etag(customer["version"]))
 
 
-async def present_preview(result: uc.MergePreview, uow: UnitOfWork) -> Rendered:
+def render_preview(result: uc.MergePreview) -> Rendered:
     golden = to_primitive(result.golden.attributes)
     golden["contacts"] = [
         {"id": c.id, **to_primitive(c.attributes), "createdAt": c.created_at, "updatedAt": c.updated_at}
@@ -122,22 +117,23 @@ async def present_preview(result: uc.MergePreview, uow: UnitOfWork) -> Rendered:
     return render(MergePreviewOut, body)
 
 
-async def present_unmerge(result: uc.UnmergeOutcome, uow: UnitOfWork) -> Rendered:
-    target = await _profile(uow, result.target_id)
+def render_unmerge(answer: Answer[uc.UnmergeOutcome]) -> Rendered:
+    result = answer.result
+    target = answer.documents[result.target_id]
     body = {
         "mergeId": result.merge_id,
         "target": target,
-        "source": await _profile(uow, result.source_id),
+        "source": answer.documents[result.source_id],
         **result.to_document(),
     }
     return render(UnmergeOut, body, ETag=etag(target["version"]))
 
 
-async def present_provenance(result: dict[str, Any], uow: UnitOfWork) -> Rendered:
+def render_provenance(result: dict[str, Any]) -> Rendered:
     return render(ProvenanceOut, result)
 
 
-async def present_policy(result: SurvivorshipPolicy, uow: UnitOfWork) -> Rendered:
+def render_policy(result: SurvivorshipPolicy) -> Rendered:
     body = {**result.to_document(), "version": result.version}
     return render(PolicyOut, body, ETag=etag(result.version))
 
@@ -149,7 +145,7 @@ async def present_policy(result: SurvivorshipPolicy, uow: UnitOfWork) -> Rendere
 )
 async def merge_customer(customer_id: CustomerId, body: MergeIn, request: Request, principal: Merger) -> Response:
     command = _merge_command(customer_id, body, request)
-    return await run_command(request, principal, uc.merge_customers, command, present_merge)
+    return await run_command(request, principal, uc.merge_customers, command, render_merge, answers.merged)
 
 
 @router.post(
@@ -159,7 +155,7 @@ async def merge_customer(customer_id: CustomerId, body: MergeIn, request: Reques
 )
 async def preview_merge(customer_id: CustomerId, body: MergeIn, request: Request, principal: Reader) -> Response:
     command = _merge_command(customer_id, body, request)
-    return await run_command(request, principal, uc.preview_merge, command, present_preview)
+    return await run_command(request, principal, uc.preview_merge, command, render_preview)
 
 
 @router.post(
@@ -169,7 +165,7 @@ async def preview_merge(customer_id: CustomerId, body: MergeIn, request: Request
 )
 async def unmerge_customer(customer_id: CustomerId, body: UnmergeIn, request: Request, principal: Merger) -> Response:
     command = uc.UnmergeCustomers(customer_id, body.source_customer_id, _target_version(request, body.target_version))
-    return await run_command(request, principal, uc.unmerge_customers, command, present_unmerge)
+    return await run_command(request, principal, uc.unmerge_customers, command, render_unmerge, answers.unmerged)
 
 
 @router.get(
@@ -179,7 +175,7 @@ async def unmerge_customer(customer_id: CustomerId, body: UnmergeIn, request: Re
 )
 async def get_provenance(customer_id: CustomerId, request: Request, principal: Reader) -> Response:
     return await run_command(
-        request, principal, gr.describe_provenance, gr.GetProvenance(customer_id), present_provenance
+        request, principal, gr.describe_provenance, gr.GetProvenance(customer_id), render_provenance
     )
 
 
@@ -207,10 +203,10 @@ async def get_merge(merge_id: MergeId, principal: Auditor, services: Services) -
 
 @router.get(POLICY, response_model=PolicyOut, summary="The tenant's survivorship policy")
 async def get_survivorship_policy(request: Request, principal: Reader) -> Response:
-    return await run_command(request, principal, gr.get_policy, gr.GetSurvivorshipPolicy(), present_policy)
+    return await run_command(request, principal, gr.get_policy, gr.GetSurvivorshipPolicy(), render_policy)
 
 
 @router.put(POLICY, response_model=PolicyOut, summary="Set the tenant's survivorship policy (If-Match honoured)")
 async def set_survivorship_policy(body: PolicyIn, request: Request, principal: Merger) -> Response:
     command = gr.SetSurvivorshipPolicy(dict(body.rules), body.source_priority, expected_version(request))
-    return await run_command(request, principal, gr.set_policy, command, present_policy)
+    return await run_command(request, principal, gr.set_policy, command, render_policy)

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
 from customer360.application import privacy as uc
-from customer360.application.ports import UnitOfWork
 from customer360.domain.errors import CustomerNotFound
 from customer360.domain.ids import CUSTOMER_PREFIX, LEGAL_HOLD_PREFIX, id_pattern
 from customer360.domain.privacy import SUPPRESSED_FLAG, ErasureRequest, LegalHold, LegalHoldActive
@@ -93,7 +92,7 @@ async def export_personal_data(
 
 
 # -- erasure -------------------------------------------------------------------------------------------
-async def _present_request(result: ErasureRequest, uow: UnitOfWork) -> Rendered:
+def _render_request(result: ErasureRequest) -> Rendered:
     return render(ErasureRequestOut, request_document(result), 201)
 
 
@@ -108,7 +107,7 @@ async def erase_customer(
 ) -> Response:
     command = uc.EraseCustomer(customer_id, body.reason, body.requester)
     try:
-        return await run_command(request, principal, uc.erase_customer, command, _present_request)
+        return await run_command(request, principal, uc.erase_customer, command, _render_request)
     except LegalHoldActive as blocked:
         # The refused request stays on record (to be taken up when the hold ends), then the 409 goes out.
         blocked_command = uc.RecordBlockedErasure(customer_id, body.reason, body.requester, blocked.hold.id)
@@ -140,11 +139,11 @@ async def place_legal_hold(
 ) -> Response:
     clock = services.clock
 
-    async def present(hold: LegalHold, uow: UnitOfWork) -> Rendered:
+    def placed(hold: LegalHold) -> Rendered:
         return render(LegalHoldOut, hold_document(hold, clock.now()), 201)
 
     command = uc.PlaceLegalHold(customer_id, body.reason, body.expires_at)
-    return await run_command(request, principal, uc.place_legal_hold, command, present)
+    return await run_command(request, principal, uc.place_legal_hold, command, placed)
 
 
 @router.get("/customers/{customerId}/legal-holds", response_model=LegalHoldList, summary="The customer's legal holds")
@@ -166,11 +165,11 @@ async def release_legal_hold(
 ) -> Response:
     clock = services.clock
 
-    async def present(hold: LegalHold, uow: UnitOfWork) -> Rendered:
+    def released(hold: LegalHold) -> Rendered:
         return render(LegalHoldOut, hold_document(hold, clock.now()))
 
     return await run_command(
-        request, principal, uc.release_legal_hold, uc.ReleaseLegalHold(customer_id, hold_id), present
+        request, principal, uc.release_legal_hold, uc.ReleaseLegalHold(customer_id, hold_id), released
     )
 
 
@@ -186,10 +185,10 @@ async def clear_privacy_flag(
     request: Request,
     principal: ConsentWriter,
 ) -> Response:
-    async def present(remaining: list[str], uow: UnitOfWork) -> Rendered:
+    def cleared(remaining: list[str]) -> Rendered:
         return render(PrivacyFlagsOut, {"customerId": customer_id, "privacyFlags": remaining})
 
-    return await run_command(request, principal, uc.clear_privacy_flag, uc.ClearPrivacyFlag(customer_id, flag), present)
+    return await run_command(request, principal, uc.clear_privacy_flag, uc.ClearPrivacyFlag(customer_id, flag), cleared)
 
 
 # -- access log --------------------------------------------------------------------------------------------

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
+from customer360.application import answers
 from customer360.application import relationships as uc
-from customer360.application.ports import UnitOfWork
+from customer360.application.answers import Answer
 from customer360.domain.errors import CustomerNotFound, RelationshipNotFound
 from customer360.domain.ids import RELATIONSHIP_PREFIX, id_pattern
 from customer360.infrastructure.rest.dependencies import Services
@@ -28,25 +29,25 @@ router = APIRouter(prefix="/api/v1/crm/customers/{customerId}", tags=["relations
 RelationshipId = Annotated[str, Path(alias="relationshipId", pattern=id_pattern(RELATIONSHIP_PREFIX))]
 
 
-async def _present(result: uc.RelationshipChanged, uow: UnitOfWork, status_code: int) -> Rendered:
-    document = await uow.views.relationship(result.customer_id, result.relationship_id)
+def _render(answer: Answer[uc.RelationshipChanged], status_code: int) -> Rendered:
+    document = answer.documents.get(answer.result.relationship_id)
     if document is None:
         if status_code == 204:
             return Rendered(204, b"", {})
-        raise RelationshipNotFound(result.relationship_id)
+        raise RelationshipNotFound(answer.result.relationship_id)
     return render(RelationshipOut, document, status_code)
 
 
-async def present_added(result: uc.RelationshipChanged, uow: UnitOfWork) -> Rendered:
-    return await _present(result, uow, 201)
+def render_added(answer: Answer[uc.RelationshipChanged]) -> Rendered:
+    return _render(answer, 201)
 
 
-async def present_changed(result: uc.RelationshipChanged, uow: UnitOfWork) -> Rendered:
-    return await _present(result, uow, 200)
+def render_changed(answer: Answer[uc.RelationshipChanged]) -> Rendered:
+    return _render(answer, 200)
 
 
-async def present_removed(result: uc.RelationshipChanged, uow: UnitOfWork) -> Rendered:
-    return await _present(result, uow, 204)
+def render_removed(answer: Answer[uc.RelationshipChanged]) -> Rendered:
+    return _render(answer, 204)
 
 
 @router.post(
@@ -66,7 +67,7 @@ async def add_relationship(
     customer_id: CustomerId, body: RelationshipIn, request: Request, principal: Writer
 ) -> Response:
     command = uc.AddRelationship(customer_id, body.to_customer_id, body.type.value, body.valid_from, body.valid_to)
-    return await run_command(request, principal, uc.add_relationship, command, present_added)
+    return await run_command(request, principal, uc.add_relationship, command, render_added, answers.relationship)
 
 
 @router.get("/relationships", response_model=RelationshipList, summary="Relationships in both directions")
@@ -93,7 +94,9 @@ async def change_relationship(
     principal: Writer,
 ) -> Response:
     command = uc.ChangeRelationshipValidity(customer_id, relationship_id, body.valid_from, body.valid_to)
-    return await run_command(request, principal, uc.change_relationship_validity, command, present_changed)
+    return await run_command(
+        request, principal, uc.change_relationship_validity, command, render_changed, answers.relationship
+    )
 
 
 @router.delete("/relationships/{relationshipId}", status_code=204, summary="End a relationship")
@@ -101,7 +104,7 @@ async def remove_relationship(
     customer_id: CustomerId, relationship_id: RelationshipId, request: Request, principal: Writer
 ) -> Response:
     command = uc.RemoveRelationship(customer_id, relationship_id)
-    return await run_command(request, principal, uc.remove_relationship, command, present_removed)
+    return await run_command(request, principal, uc.remove_relationship, command, render_removed, answers.relationship)
 
 
 @router.get("/hierarchy", response_model=HierarchyOut, summary="Account hierarchy: ancestors and descendants")
