@@ -44,9 +44,6 @@ class Relationship:
         ends_after_other_starts = self.valid_to is None or valid_from is None or valid_from <= self.valid_to
         return starts_before_other_ends and ends_after_other_starts
 
-    def valid_on(self, day: date) -> bool:
-        return self.overlaps(day, day)
-
 
 def check_validity(valid_from: date | None, valid_to: date | None) -> None:
     if valid_from is not None and valid_to is not None and valid_to < valid_from:

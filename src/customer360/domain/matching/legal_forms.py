@@ -98,8 +98,3 @@ def split_legal_form(name: str) -> OrganisationName:
     while len(words) > 1 and words[-1] in {"&", "and", "und", "et"}:
         words.pop()
     return OrganisationName(core=" ".join(words), legal_form=legal_form)
-
-
-def legal_form_of(name: str) -> str | None:
-    """The canonical legal form code of an organisation name, if it has one."""
-    return split_legal_form(name).legal_form

@@ -34,7 +34,7 @@ from customer360.domain.privacy import SUPPRESSED_FLAG
 from customer360.domain.values import Channel, CommunicationPreferences, CustomerStatus
 from customer360.infrastructure.persistence.consent_repository import record_from_row
 from customer360.infrastructure.persistence.consent_rules import policy_from_row, stored_policy
-from customer360.infrastructure.persistence.database import tenant_transaction
+from customer360.infrastructure.persistence.database import asyncpg_pool, tenant_transaction
 from customer360.infrastructure.persistence.documents import communication_from
 from customer360.infrastructure.persistence.profile_queries import decode_cursor, encode_cursor
 from customer360.infrastructure.persistence.tables import (
@@ -106,10 +106,6 @@ SELECT c.* FROM {SCHEMA}.consent_record c
 _SET_TENANT = "SELECT set_config('app.tenant_id', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true)"
 
 
-async def _no_reset(connection: asyncpg.Connection) -> None:
-    return None
-
-
 def _cursor_of(grant: ExpiringGrant) -> str:
     return encode_cursor(f"{grant.expires_at.isoformat()}|{grant.consent_id}")
 
@@ -148,17 +144,7 @@ class SqlConsentChecks:
 
     async def start(self) -> None:
         url = self._url
-        self._pool = await asyncpg.create_pool(
-            host=url.host or url.query.get("host"),
-            port=url.port,
-            user=url.username,
-            password=url.password,
-            database=url.database,
-            min_size=1,
-            max_size=self._size,
-            reset=_no_reset,
-            server_settings={"search_path": f"{SCHEMA},public", "application_name": "crm-customer360-consent"},
-        )
+        self._pool = await asyncpg_pool(url, size=self._size, application_name="crm-customer360-consent")
 
     async def close(self) -> None:
         if self._pool is not None:

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import orjson
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
@@ -42,6 +43,30 @@ def derive_urls(admin_url: str | URL, app_url: str | None = None, worker_url: st
         admin=admin,
         app=asyncpg_url(app_url) if app_url else admin.set(username=APP_ROLE, password=None),
         worker=asyncpg_url(worker_url) if worker_url else admin.set(username=WORKER_ROLE, password=None),
+    )
+
+
+def asyncpg_connect_args(url: URL) -> dict[str, Any]:
+    """asyncpg keywords for a SQLAlchemy URL (a ``host`` query parameter names a socket directory)."""
+    args: dict[str, Any] = url.translate_connect_args(username="user")
+    args.update({key: value for key, value in url.query.items() if isinstance(value, str)})
+    return args
+
+
+async def _no_reset(connection: asyncpg.Connection) -> None:
+    return None
+
+
+async def asyncpg_pool(url: URL, *, size: int, application_name: str) -> asyncpg.Pool:
+    """A small asyncpg pool outside SQLAlchemy, for reads that must cost one round trip. Its connections
+    never carry session state (the tenant setting is transaction-local), so the per-release reset query
+    is skipped."""
+    return await asyncpg.create_pool(
+        **asyncpg_connect_args(url),
+        min_size=1,
+        max_size=size,
+        reset=_no_reset,
+        server_settings={"search_path": f"{SCHEMA},public", "application_name": application_name},
     )
 
 

@@ -23,6 +23,7 @@ import asyncpg
 import orjson
 from sqlalchemy.engine import URL
 
+from customer360.infrastructure.persistence.database import asyncpg_connect_args
 from customer360.infrastructure.persistence.journal import OUTBOX_CHANNEL
 from customer360.infrastructure.persistence.tables import SCHEMA
 
@@ -69,13 +70,6 @@ class OutboxRow:
     envelope: dict[str, Any] = field(repr=False)
 
 
-def asyncpg_connect_args(url: URL) -> dict[str, Any]:
-    """asyncpg.connect() keywords for a SQLAlchemy URL (a ``host`` query parameter names a socket dir)."""
-    args: dict[str, Any] = url.translate_connect_args(username="user")
-    args.update({key: value for key, value in url.query.items() if isinstance(value, str)})
-    return args
-
-
 class OutboxRelayStore:
     def __init__(self, url: URL, *, application_name: str = "crm-customer360-relay") -> None:
         self._url = url
@@ -104,9 +98,6 @@ class OutboxRelayStore:
         if self._connection is None:
             raise ConnectionError("the relay store is not open")
         return self._connection
-
-    def is_alive(self) -> bool:
-        return self._connection is not None and not self._connection.is_closed()
 
     async def try_lock(self) -> bool:
         """Take the publisher lock if nobody holds it (never waits; a standby asks again later)."""

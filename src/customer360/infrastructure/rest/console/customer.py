@@ -5,20 +5,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from customer360.application.queries import consent_state
 from customer360.domain.errors import CustomerNotFound
-from customer360.domain.ids import CUSTOMER_PREFIX, id_pattern
 from customer360.infrastructure.rest.access import record_reads
 from customer360.infrastructure.rest.console.dependencies import Seen, services_of
 from customer360.infrastructure.rest.console.rendering import ConsoleRoute, render_page
 from customer360.infrastructure.rest.dependencies import ApiServices
+from customer360.infrastructure.rest.parameters import CustomerId
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
-CustomerId = Annotated[str, Path(alias="customerId", pattern=id_pattern(CUSTOMER_PREFIX))]
 NOTICES = {
     "merged": "Merged. The other profile's data is now part of this golden record; the merge can be undone below.",
     "dismissed": "Recorded as not a duplicate. The pair will not be suggested again.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
 from customer360.application import golden_record as gr
@@ -18,10 +18,10 @@ from customer360.infrastructure.rest.console.rendering import ConsoleRoute, brie
 from customer360.infrastructure.rest.console.security import Viewer
 from customer360.infrastructure.rest.console.side_by_side import comparable
 from customer360.infrastructure.rest.dispatch import context_of
+from customer360.infrastructure.rest.parameters import CustomerId
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
-CustomerId = Annotated[str, Path(alias="customerId", pattern=id_pattern(CUSTOMER_PREFIX))]
 IdParam = Annotated[str, Query(pattern=id_pattern(CUSTOMER_PREFIX))]
 IdField = Annotated[str, Form(pattern=id_pattern(CUSTOMER_PREFIX))]
 CHOICE = "choice."

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from customer360.application import privacy as uc
 from customer360.domain.errors import CustomerNotFound, InvalidValue
-from customer360.domain.ids import CUSTOMER_PREFIX, LEGAL_HOLD_PREFIX, id_pattern
+from customer360.domain.ids import LEGAL_HOLD_PREFIX, id_pattern
 from customer360.domain.privacy import LegalHoldActive
 from customer360.infrastructure.rest.access import record_reads
 from customer360.infrastructure.rest.auth import Forbidden
@@ -18,11 +18,11 @@ from customer360.infrastructure.rest.console.dependencies import Acting, Seen, s
 from customer360.infrastructure.rest.console.rendering import ConsoleRoute, redirect, render_page
 from customer360.infrastructure.rest.dispatch import context_of, render
 from customer360.infrastructure.rest.models.privacy import PersonalDataExport
+from customer360.infrastructure.rest.parameters import CustomerId
 from customer360.infrastructure.rest.routers.privacy import hold_document, request_document
 
 router = APIRouter(prefix="/console/customers/{customerId}", route_class=ConsoleRoute, include_in_schema=False)
 
-CustomerId = Annotated[str, Path(alias="customerId", pattern=id_pattern(CUSTOMER_PREFIX))]
 HoldId = Annotated[str, Path(alias="holdId", pattern=id_pattern(LEGAL_HOLD_PREFIX))]
 PRIVACY_PERMISSIONS = ("crm.privacy:export", "crm.privacy:hold", "crm.privacy:erase")
 NOTICES = {"hold-placed": "Legal hold placed.", "hold-released": "Legal hold released."}
