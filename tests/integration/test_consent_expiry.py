@@ -15,7 +15,7 @@ from tests.support.privacy import API, ago, ahead, check
 
 
 async def _expired_grant(client: httpx.AsyncClient, headers: dict[str, str], **body: str) -> str:
-    cid = (await create_customer(client, headers))["id"]
+    cid: str = (await create_customer(client, headers))["id"]
     await record_consent(
         client,
         headers,

@@ -144,7 +144,7 @@ class EdgeMiddleware:
 def _correlation_id(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == b"x-correlation-id":
-            candidate = value.decode("latin-1")
+            candidate: str = value.decode("latin-1")
             if _CORRELATION.match(candidate):
                 return candidate
             break

@@ -47,7 +47,7 @@ def when(value: Any) -> str:
         try:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            return value
+            return str(value)
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M UTC")
     if isinstance(value, date):
