@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import psutil
 from benchmarks.cached_server import database_server
 from sqlalchemy.engine import URL
+from tests.support.inputs import contact_inputs, profile_input
 from tests.support.service import ServiceProcess, free_port
 
 from customer360.application.consents import RecordConsent, record_consent
@@ -148,7 +149,9 @@ async def load(admin: URL, n: int, batch: int = 250) -> tuple[list[str], list[di
             for i in range(start, min(start + batch, n)):
                 data = synthetic_customer(i, rng)
                 created = await create_customer_profile(
-                    CreateCustomerProfile(data, contacts=synthetic_contacts(i, rng)), uow, env
+                    CreateCustomerProfile(profile_input(data), contacts=contact_inputs(synthetic_contacts(i, rng))),
+                    uow,
+                    env,
                 )
                 for channel in ("EMAIL", "SMS"):
                     status = rng.choice(["GRANTED", "REVOKED"])

@@ -45,6 +45,7 @@ from tests.support.kafka_broker import TansuBroker
 from customer360.application.context import RequestContext, SystemClock
 from customer360.application.customers import CreateCustomerProfile, create_customer_profile
 from customer360.application.executor import CommandExecutor
+from customer360.application.inputs import ProfileInput
 from customer360.infrastructure.messaging.envelopes import envelope
 from customer360.infrastructure.messaging.relay import Published
 from customer360.infrastructure.messaging.relay_runtime import build_relay
@@ -131,7 +132,7 @@ async def write_steadily(app_url: str, tenant: str, rate: float, seconds: float)
         context = RequestContext(tenant_id=tenant, actor="bench", correlation_id=f"c-{i}")
         async with slots:
             result = await executor.execute(
-                context, create_customer_profile, CreateCustomerProfile({"name": f"Co {i}"})
+                context, create_customer_profile, CreateCustomerProfile(ProfileInput(name=f"Co {i}"))
             )
         committed[result.customer_id] = time.time()
 

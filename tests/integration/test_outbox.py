@@ -15,6 +15,7 @@ from customer360.application.ports import UnitOfWork
 from customer360.bootstrap import Services
 from customer360.infrastructure.persistence.database import tenant_transaction
 from tests.support.api import CUSTOMERS, create_customer
+from tests.support.inputs import profile_input
 
 
 async def _count(services: Services, tenant: str, table: str) -> int:
@@ -51,7 +52,9 @@ class TestOutbox:
 
         context = RequestContext(tenant_id=tenant, actor="test", correlation_id="c-1")
         with pytest.raises(RuntimeError):
-            await services.executor.execute(context, create_then_fail, CreateCustomerProfile({"name": "Doomed"}))
+            await services.executor.execute(
+                context, create_then_fail, CreateCustomerProfile(profile_input({"name": "Doomed"}))
+            )
         counts = [await _count(services, tenant, t) for t in ("customer_profile", "audit_log", "event_outbox")]
         assert counts == [0, 0, 0]
 
@@ -70,7 +73,7 @@ class TestOutbox:
 
         context = RequestContext(tenant_id=tenant, actor="test", correlation_id="c-2")
         command = CreateCustomerProfile(
-            {"name": "Thief", "external_refs": [{"source_system": "CRM", "external_id": "42"}]}
+            profile_input({"name": "Thief", "external_refs": [{"source_system": "CRM", "external_id": "42"}]})
         )
         with pytest.raises(Exception, match="external reference"):
             await services.executor.execute(context, steal_the_reference, command)

@@ -7,6 +7,7 @@ from typing import Any
 
 from customer360.application import customers, merges, relationships
 from customer360.application.environment import HandlerEnv
+from customer360.application.inputs import ContactInput, ProfileInput
 from customer360.domain.events import CustomerProfileUpdated
 from tests.unit.fakes import FakeUnitOfWork, Store, env
 
@@ -24,7 +25,7 @@ async def _run(store: Store, handler: Any, command: Any, source: str = "API") ->
 
 
 async def _create(store: Store, name: str) -> str:
-    command = customers.CreateCustomerProfile({"name": name}, contacts=({"name": "Jane"},))
+    command = customers.CreateCustomerProfile(ProfileInput(name=name), contacts=(ContactInput(name="Jane"),))
     return str((await _run(store, customers.create_customer_profile, command)).customer_id)
 
 
@@ -38,8 +39,10 @@ class TestChangeSources:
         store = Store()
         customer_id = await _create(store, "Acme")
         store.published.clear()
-        added = await _run(store, customers.add_contact, customers.AddContact(customer_id, {"name": "Ann"}), "SALES")
-        patch = customers.UpdateContact(customer_id, added.contact_id, {"job_title": "CFO"})
+        added = await _run(
+            store, customers.add_contact, customers.AddContact(customer_id, ContactInput(name="Ann")), "SALES"
+        )
+        patch = customers.UpdateContact(customer_id, added.contact_id, ContactInput(job_title="CFO"))
         await _run(store, customers.update_contact, patch, "SALES")
         await _run(store, customers.remove_contact, customers.RemoveContact(customer_id, added.contact_id), "SALES")
         assert _sources(store) == [

@@ -12,6 +12,7 @@ from customer360.domain.errors import CustomerMerged, InvalidValue
 from customer360.domain.events import CustomerProfileUpdated
 from customer360.domain.profile_attributes import ContactAttributes
 from customer360.domain.values import ContactRole, CustomerStatus
+from tests.support.inputs import contact_input, profile_input
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 TODAY = NOW.date()
@@ -22,7 +23,7 @@ def _profile(**raw: object) -> CustomerProfile:
     return CustomerProfile.create(
         id="CUST-1",
         tenant_id="t",
-        attributes=parse_profile(raw, region="DE", today=TODAY),
+        attributes=parse_profile(profile_input(raw), region="DE", today=TODAY),
         status=CustomerStatus.ACTIVE,
         contacts=[],
         actor="u",
@@ -31,24 +32,32 @@ def _profile(**raw: object) -> CustomerProfile:
 
 
 def _contact(**raw: object) -> ContactAttributes:
-    return parse_contact(raw, region="DE")
+    return parse_contact(contact_input(raw), region="DE")
 
 
 class TestAttributes:
     def test_repeated_values_are_kept_once(self) -> None:
         """The same e-mail in two spellings is one e-mail."""
-        attributes = parse_profile({"name": "A", "emails": ["a@x.example", "A@X.example"]}, region=None, today=TODAY)
+        attributes = parse_profile(
+            profile_input({"name": "A", "emails": ["a@x.example", "A@X.example"]}), region=None, today=TODAY
+        )
         assert len(attributes.emails) == 1
 
     def test_persons_have_no_legal_name(self) -> None:
         """legalName belongs to organizations."""
         with pytest.raises(InvalidValue, match="legalName"):
-            parse_profile({"kind": "PERSON", "name": "A", "legal_name": "A GmbH"}, region=None, today=TODAY)
+            parse_profile(
+                profile_input({"kind": "PERSON", "name": "A", "legal_name": "A GmbH"}), region=None, today=TODAY
+            )
 
     def test_a_birth_date_cannot_be_in_the_future(self) -> None:
         """Nobody is born tomorrow."""
         with pytest.raises(InvalidValue, match="birthDate"):
-            parse_profile({"kind": "PERSON", "name": "A", "birth_date": date(2030, 1, 1)}, region=None, today=TODAY)
+            parse_profile(
+                profile_input({"kind": "PERSON", "name": "A", "birth_date": date(2030, 1, 1)}),
+                region=None,
+                today=TODAY,
+            )
 
 
 class TestRevise:
@@ -57,7 +66,9 @@ class TestRevise:
         profile = _profile(segment="SMB")
         profile.events.clear()
         profile.mark_saved()
-        new = patched_profile(profile.attributes, {"segment": "MID", "industry": "Retail"}, region=None, today=TODAY)
+        new = patched_profile(
+            profile.attributes, profile_input({"segment": "MID", "industry": "Retail"}), region=None, today=TODAY
+        )
         profile.revise(new, actor="u2", now=NOW)
         [event] = profile.events
         assert isinstance(event, CustomerProfileUpdated)

@@ -12,6 +12,7 @@ from customer360.application.leads import lead_candidate
 from customer360.domain.duplicates import DuplicateActivity
 from customer360.domain.errors import DuplicateCustomer
 from customer360.domain.merge import PairStatus
+from tests.support.inputs import profile_input
 from tests.unit.fakes import FakeUnitOfWork, Store, env
 from tests.unit.test_integration_handlers import FakeIntegrationStore, lead
 
@@ -28,7 +29,7 @@ ANNA_AGAIN: dict[str, Any] = {**ANNA, "family_name": "Schmitt", "phones": []}
 
 async def _create(store: Store, attributes: dict[str, Any], check: duplicates.DuplicateCheck | None = None) -> str:
     uow = FakeUnitOfWork(store)
-    command = customers.CreateCustomerProfile(attributes, duplicate_check=check)
+    command = customers.CreateCustomerProfile(profile_input(attributes), duplicate_check=check)
     created = await customers.create_customer_profile(command, uow, env())
     assert not uow.committed, "handlers never commit"
     await uow.commit()

@@ -16,6 +16,7 @@ from customer360.domain.errors import (
     VersionMismatch,
 )
 from customer360.domain.events import ConsentUpdated, CustomerProfileCreated, CustomerProfileUpdated
+from tests.support.inputs import contact_inputs, profile_input
 from tests.unit.fakes import FakeUnitOfWork, FixedClock, Store, env
 
 
@@ -29,7 +30,9 @@ async def _run(store: Store, handler: Any, command: Any) -> Any:
 
 async def _create(store: Store, **attributes: Any) -> str:
     attributes.setdefault("name", "Acme")
-    result = await _run(store, customers.create_customer_profile, customers.CreateCustomerProfile(attributes))
+    result = await _run(
+        store, customers.create_customer_profile, customers.CreateCustomerProfile(profile_input(attributes))
+    )
     return str(result.customer_id)
 
 
@@ -38,7 +41,8 @@ class TestProfileHandlers:
         """Creating a profile publishes CustomerProfileCreated with its primary contact."""
         store = Store()
         command = customers.CreateCustomerProfile(
-            {"name": "Acme"}, contacts=({"name": "Jane", "role": "BILLING", "primary": True},)
+            profile_input({"name": "Acme"}),
+            contacts=contact_inputs(({"name": "Jane", "role": "BILLING", "primary": True},)),
         )
         result = await _run(store, customers.create_customer_profile, command)
         [event] = store.published
@@ -53,7 +57,7 @@ class TestProfileHandlers:
             await _run(
                 store,
                 customers.update_customer_profile,
-                customers.UpdateCustomerProfile(customer_id, {"segment": "X"}, 7),
+                customers.UpdateCustomerProfile(customer_id, profile_input({"segment": "X"}), 7),
             )
 
     async def test_an_update_without_change_records_nothing(self) -> None:
@@ -62,7 +66,9 @@ class TestProfileHandlers:
         customer_id = await _create(store, segment="SMB")
         store.published.clear()
         await _run(
-            store, customers.update_customer_profile, customers.UpdateCustomerProfile(customer_id, {"segment": "SMB"})
+            store,
+            customers.update_customer_profile,
+            customers.UpdateCustomerProfile(customer_id, profile_input({"segment": "SMB"})),
         )
         assert (store.published, store.profiles[customer_id].version) == ([], 1)
 
@@ -77,7 +83,9 @@ class TestProfileHandlers:
     async def test_unknown_customers_are_not_found(self) -> None:
         """Updating an id nobody has raises CustomerNotFound."""
         with pytest.raises(CustomerNotFound):
-            await _run(Store(), customers.update_customer_profile, customers.UpdateCustomerProfile("CUST-X", {}))
+            await _run(
+                Store(), customers.update_customer_profile, customers.UpdateCustomerProfile("CUST-X", profile_input({}))
+            )
 
 
 class TestConsentHandler:
@@ -145,7 +153,7 @@ class TestExecutor:
         output = await executor.execute(
             env().context,
             customers.create_customer_profile,
-            customers.CreateCustomerProfile({"name": "Acme"}),
+            customers.CreateCustomerProfile(profile_input({"name": "Acme"})),
             present=present,
             replay_key="k1",
             remember=lambda out: StoredResponse("fp", 201, out.encode(), {}),

@@ -11,6 +11,7 @@ import pytest
 from customer360.application import customers
 from customer360.application.context import RequestContext
 from customer360.application.environment import HandlerEnv
+from customer360.application.inputs import ProfileInput, given
 from customer360.application.integration_events import ApplyMasterUpdate, LeadLink, apply_master_update
 from customer360.application.leads import (
     LeadCandidate,
@@ -24,6 +25,7 @@ from customer360.domain.entitlements import CreditTermsChange, Entitlement, Serv
 from customer360.domain.errors import InvalidValue
 from customer360.domain.events import CustomerProfileCreated, CustomerProfileUpdated
 from customer360.domain.values import CustomerKind, ExternalReference
+from tests.support.inputs import profile_input
 from tests.unit.fakes import FakeUnitOfWork, FixedClock, Store
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -83,7 +85,7 @@ def lead(lead_id: str = "L-1", **values: Any) -> LeadCreated:
 
 async def existing_customer(store: Store, **attributes: Any) -> str:
     uow = FakeUnitOfWork(store)
-    command = customers.CreateCustomerProfile({"name": "Existing AG", **attributes})
+    command = customers.CreateCustomerProfile(profile_input({"name": "Existing AG", **attributes}))
     result = await customers.create_customer_profile(command, uow, env("API"))
     await uow.commit()
     return result.customer_id
@@ -188,7 +190,7 @@ class TestMasterUpdate:
             customer_id=customer_id,
             source_system="MDG",
             external_id=None,
-            attributes={"name": "Renamed AG", "segment": None},
+            attributes=ProfileInput(name="Renamed AG", segment=given(None)),
             status="INACTIVE",
             credit=CreditTermsChange.create(
                 credit_limit="1000.5", currency="EUR", payment_terms=None, credit_blocked=None

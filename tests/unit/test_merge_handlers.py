@@ -11,6 +11,7 @@ from customer360.domain.errors import NotMerged, PreconditionRequired, VersionMi
 from customer360.domain.events import CustomerMerged, CustomerProfileUpdated, CustomerUnmerged
 from customer360.domain.merge import PairStatus
 from customer360.domain.values import CustomerStatus
+from tests.support.inputs import contact_inputs, profile_input
 from tests.unit.fakes import FakeUnitOfWork, Store, env
 
 
@@ -25,7 +26,7 @@ async def _run(store: Store, handler: Any, command: Any) -> Any:
 async def _create(store: Store, **attributes: Any) -> str:
     attributes.setdefault("name", "Acme")
     contacts = tuple(attributes.pop("contacts", ()))
-    command = customers.CreateCustomerProfile(attributes, contacts=contacts)
+    command = customers.CreateCustomerProfile(profile_input(attributes), contacts=contact_inputs(contacts))
     return str((await _run(store, customers.create_customer_profile, command)).customer_id)
 
 

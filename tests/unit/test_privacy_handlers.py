@@ -14,6 +14,7 @@ from customer360.domain.consent_policy import ConfirmationRefused
 from customer360.domain.events import ConsentUpdated, CustomerErased, PrivacyActivity
 from customer360.domain.privacy import SUPPRESSED_FLAG, LegalHoldActive
 from customer360.domain.values import CustomerStatus
+from tests.support.inputs import profile_input
 from tests.unit.fakes import FakeUnitOfWork, Store, env
 
 
@@ -27,7 +28,9 @@ async def _run(store: Store, handler: Any, command: Any) -> Any:
 
 async def _person(store: Store, email: str = "ada@example.org") -> str:
     attributes = {"kind": "PERSON", "given_name": "Ada", "family_name": "Byron", "emails": [{"address": email}]}
-    created = await _run(store, customers.create_customer_profile, customers.CreateCustomerProfile(attributes))
+    created = await _run(
+        store, customers.create_customer_profile, customers.CreateCustomerProfile(profile_input(attributes))
+    )
     return str(created.customer_id)
 
 

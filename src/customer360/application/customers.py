@@ -6,17 +6,17 @@ they never commit — the executor's unit of work commits once, with the audit a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from customer360.application.consent_workflows import respect_consent
 from customer360.application.duplicates import DuplicateCheck, check_on_create
 from customer360.application.environment import HandlerEnv
+from customer360.application.inputs import ContactInput, ProfileInput
 from customer360.application.ports import UnitOfWork
 from customer360.application.privacy import flag_if_suppressed
 from customer360.application.profile_input import (
     parse_contact,
+    parse_contacts,
     parse_profile,
     patched_contact,
     patched_profile,
@@ -25,14 +25,15 @@ from customer360.domain.consent import ContactPoint, ContactPointKind
 from customer360.domain.customer import CustomerProfile
 from customer360.domain.errors import DuplicateExternalReference, InvalidValue
 from customer360.domain.ids import CONTACT_PREFIX, CUSTOMER_PREFIX
+from customer360.domain.profile_attributes import ProfileAttributes
 from customer360.domain.values import CustomerStatus
 
 
 @dataclass(frozen=True, slots=True)
 class CreateCustomerProfile:
-    attributes: Mapping[str, Any]
+    attributes: ProfileInput
     status: str = "ACTIVE"
-    contacts: tuple[Mapping[str, Any], ...] = ()
+    contacts: tuple[ContactInput, ...] = ()
     # The real-time duplicate check (POST /customers asks for it; imports and consumers do not).
     duplicate_check: DuplicateCheck | None = None
 
@@ -40,7 +41,7 @@ class CreateCustomerProfile:
 @dataclass(frozen=True, slots=True)
 class UpdateCustomerProfile:
     customer_id: str
-    patch: Mapping[str, Any]
+    patch: ProfileInput
     expected_version: int | None = None
 
 
@@ -55,7 +56,7 @@ class ChangeCustomerStatus:
 @dataclass(frozen=True, slots=True)
 class AddContact:
     customer_id: str
-    attributes: Mapping[str, Any]
+    attributes: ContactInput
     expected_version: int | None = None
 
 
@@ -63,7 +64,7 @@ class AddContact:
 class UpdateContact:
     customer_id: str
     contact_id: str
-    patch: Mapping[str, Any]
+    patch: ContactInput
     expected_version: int | None = None
 
 
@@ -82,7 +83,7 @@ class ProfileChanged:
     changed_fields: list[str] = field(default_factory=list)
 
 
-async def _check_external_refs(uow: UnitOfWork, profile_id: str | None, attributes: Any) -> None:
+async def _check_external_refs(uow: UnitOfWork, profile_id: str | None, attributes: ProfileAttributes) -> None:
     for ref in attributes.external_refs:
         owner = await uow.customers.owner_of_external_ref(ref)
         if owner is not None and owner != profile_id:
@@ -92,12 +93,7 @@ async def _check_external_refs(uow: UnitOfWork, profile_id: str | None, attribut
 async def create_customer_profile(cmd: CreateCustomerProfile, uow: UnitOfWork, env: HandlerEnv) -> ProfileChanged:
     now = env.clock.now()
     attributes = parse_profile(cmd.attributes, region=env.phone_region, today=now.date())
-    contacts = []
-    for i, raw in enumerate(cmd.contacts):
-        try:
-            contacts.append((env.new_id(CONTACT_PREFIX), parse_contact(raw, region=env.phone_region)))
-        except InvalidValue as error:
-            raise InvalidValue(f"contacts[{i}].{error.field}", error.reason) from None
+    contacts = [(env.new_id(CONTACT_PREFIX), c) for c in parse_contacts(cmd.contacts, region=env.phone_region)]
     await _check_external_refs(uow, None, attributes)
     profile = CustomerProfile.create(
         id=env.new_id(CUSTOMER_PREFIX),

@@ -16,14 +16,13 @@ Handlers never commit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from customer360.application.duplicate_ports import Matching
 from customer360.application.environment import HandlerEnv
+from customer360.application.inputs import ContactInput, ProfileInput
 from customer360.application.ports import UnitOfWork
-from customer360.application.profile_input import parse_contact, parse_profile
+from customer360.application.profile_input import parse_contacts, parse_profile
 from customer360.domain.customer import CustomerProfile
 from customer360.domain.duplicates import (
     MATCHABLE_STATUSES,
@@ -35,7 +34,7 @@ from customer360.domain.duplicates import (
     match_record_of,
     rank_candidates,
 )
-from customer360.domain.errors import BusinessRuleViolation, Conflict, InvalidValue, VersionMismatch
+from customer360.domain.errors import BusinessRuleViolation, Conflict, VersionMismatch
 from customer360.domain.events import FieldChange
 from customer360.domain.matching import LabelledPair, PreparedRecord
 from customer360.domain.merge import PairDecision, PairStatus
@@ -126,20 +125,17 @@ async def check_on_create(profile: CustomerProfile, check: DuplicateCheck, uow: 
 class CheckDuplicates:
     """Would this profile (the create body) duplicate an existing one? Nothing is written."""
 
-    attributes: Mapping[str, Any]
-    contacts: tuple[Mapping[str, Any], ...] = ()
+    attributes: ProfileInput
+    contacts: tuple[ContactInput, ...] = ()
 
 
 async def check_duplicates(cmd: CheckDuplicates, uow: UnitOfWork, env: HandlerEnv) -> CheckResult:
     now = env.clock.now()
     attributes = parse_profile(cmd.attributes, region=env.phone_region, today=now.date())
-    contacts = []
-    for i, raw in enumerate(cmd.contacts):
-        try:
-            parsed = parse_contact(raw, region=env.phone_region)
-        except InvalidValue as error:
-            raise InvalidValue(f"contacts[{i}].{error.field}", error.reason) from None
-        contacts.append(Contact(id=f"{NEW_PROFILE_ID}-{i}", attributes=parsed, created_at=now, updated_at=now))
+    contacts = [
+        Contact(id=f"{NEW_PROFILE_ID}-{i}", attributes=parsed, created_at=now, updated_at=now)
+        for i, parsed in enumerate(parse_contacts(cmd.contacts, region=env.phone_region))
+    ]
     matching = await uow.duplicates.matching()
     subject = matching.model.prepare(match_record_of(NEW_PROFILE_ID, attributes, contacts))
     threshold = matching.policy.review_threshold

@@ -12,10 +12,10 @@ nothing records no event at all, so not even a no-op can bounce between the syst
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from customer360.application.customers import (
     ChangeCustomerStatus,
@@ -24,6 +24,7 @@ from customer360.application.customers import (
     update_customer_profile,
 )
 from customer360.application.environment import HandlerEnv
+from customer360.application.inputs import ProfileInput, named_fields
 from customer360.application.ports import UnitOfWork
 from customer360.domain.customer import CustomerProfile
 from customer360.domain.entitlements import CreditTermsChange, Entitlement, ServiceOrder
@@ -156,8 +157,8 @@ class ApplyMasterUpdate:
     customer_id: str | None
     source_system: str
     external_id: str | None
-    #: Profile attributes in the input spelling of the update use case (name, legal_name, tax_ids, ...).
-    attributes: Mapping[str, Any]
+    #: The changed profile attributes, as a merge patch of the profile (only what the update names).
+    attributes: ProfileInput
     status: str | None
     credit: CreditTermsChange
     occurred_at: datetime
@@ -177,9 +178,8 @@ async def apply_master_update(
     customer_id = cmd.customer_id or await _owner(uow, cmd.source_system, cmd.external_id)
     profile = await survivor(uow, customer_id, for_update=True)
     changed: set[str] = set()
-    patch = {name: value for name, value in cmd.attributes.items() if value is not None}
-    if patch:
-        result = await update_customer_profile(UpdateCustomerProfile(profile.id, patch), uow, env)
+    if named_fields(cmd.attributes):
+        result = await update_customer_profile(UpdateCustomerProfile(profile.id, cmd.attributes), uow, env)
         changed.update(result.changed_fields)
     if cmd.status is not None:
         status = ChangeCustomerStatus(profile.id, cmd.status, reason=f"master data update from {cmd.source_system}")

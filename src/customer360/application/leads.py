@@ -16,10 +16,10 @@ into a web form) are dropped rather than losing the lead; their field names are 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol, TypeVar
 
 from customer360.application.customers import (
     CreateCustomerProfile,
@@ -28,10 +28,19 @@ from customer360.application.customers import (
     update_customer_profile,
 )
 from customer360.application.environment import HandlerEnv
+from customer360.application.inputs import (
+    ContactInput,
+    EmailInput,
+    ExternalRefInput,
+    PhoneInput,
+    ProfileInput,
+    TaxIdInput,
+)
 from customer360.application.integration_events import IntegrationStore, LeadLink, survivor
 from customer360.application.ports import UnitOfWork
 from customer360.domain.errors import InvalidValue
 from customer360.domain.values import (
+    ContactRole,
     CustomerKind,
     EmailAddress,
     ExternalReference,
@@ -42,6 +51,8 @@ from customer360.domain.values import (
 )
 
 SALES = "SALES"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,27 +203,46 @@ class LeadIntake:
 
 
 def _new_profile(candidate: LeadCandidate) -> CreateCustomerProfile:
-    channels: dict[str, Any] = {
-        "emails": [candidate.email] if candidate.email else [],
-        "phones": [candidate.phone] if candidate.phone else [],
-    }
-    attributes: dict[str, Any] = {
-        "kind": candidate.kind,
-        "tax_ids": [candidate.tax_id] if candidate.tax_id else [],
-        "external_refs": [candidate.sales_ref],
-    }
-    contacts: tuple[dict[str, Any], ...] = ()
+    """The lead's values as they came (each one validated when the candidate was made)."""
+    lead = candidate.lead
+    emails = (EmailInput(address=lead.email),) if candidate.email and lead.email else ()
+    phones = (PhoneInput(number=lead.phone, country=lead.country),) if candidate.phone and lead.phone else ()
+    tax_ids: tuple[TaxIdInput, ...] = ()
+    if candidate.tax_id is not None and lead.tax_id:
+        tax_ids = (TaxIdInput(country=candidate.tax_id.country, value=lead.tax_id.strip().upper()),)
+    sales_ref = ExternalRefInput(source_system=SALES, external_id=lead.lead_id)
     if candidate.kind is CustomerKind.PERSON:
-        attributes |= {"given_name": candidate.given_name, "family_name": candidate.family_name, **channels}
-    else:
-        attributes["name"] = candidate.name
-        if candidate.given_name or candidate.family_name:
-            # The contact person becomes the primary SALES contact of the new organisation.
-            contact = {"given_name": candidate.given_name, "family_name": candidate.family_name, **channels}
-            contacts = ({**contact, "roles": ["SALES"], "primary_roles": ["SALES"]},)
-        else:
-            attributes |= channels
-    return CreateCustomerProfile(attributes=attributes, status="ACTIVE", contacts=contacts)
+        person = ProfileInput(
+            kind=candidate.kind,
+            given_name=candidate.given_name,
+            family_name=candidate.family_name,
+            emails=emails,
+            phones=phones,
+            tax_ids=tax_ids,
+            external_refs=(sales_ref,),
+        )
+        return CreateCustomerProfile(attributes=person, status="ACTIVE")
+    if not (candidate.given_name or candidate.family_name):
+        organization = ProfileInput(
+            kind=candidate.kind,
+            name=candidate.name,
+            emails=emails,
+            phones=phones,
+            tax_ids=tax_ids,
+            external_refs=(sales_ref,),
+        )
+        return CreateCustomerProfile(attributes=organization, status="ACTIVE")
+    # The contact person becomes the primary SALES contact of the new organisation.
+    contact = ContactInput(
+        given_name=candidate.given_name,
+        family_name=candidate.family_name,
+        emails=emails,
+        phones=phones,
+        roles=(ContactRole.SALES,),
+        primary_roles=(ContactRole.SALES,),
+    )
+    organization = ProfileInput(kind=candidate.kind, name=candidate.name, tax_ids=tax_ids, external_refs=(sales_ref,))
+    return CreateCustomerProfile(attributes=organization, status="ACTIVE", contacts=(contact,))
 
 
 async def _attach(candidate: LeadCandidate, customer_id: str, uow: UnitOfWork, env: HandlerEnv) -> str:
@@ -220,13 +250,14 @@ async def _attach(candidate: LeadCandidate, customer_id: str, uow: UnitOfWork, e
     profile = await survivor(uow, customer_id, for_update=True)
     refs = profile.attributes.external_refs
     if not any(ref.source_system == SALES for ref in refs):
-        await update_customer_profile(
-            UpdateCustomerProfile(profile.id, {"external_refs": [*refs, candidate.sales_ref]}), uow, env
-        )
+        kept = tuple(ExternalRefInput(source_system=r.source_system, external_id=r.external_id) for r in refs)
+        sales_ref = ExternalRefInput(source_system=SALES, external_id=candidate.lead.lead_id)
+        patch = ProfileInput(external_refs=(*kept, sales_ref))
+        await update_customer_profile(UpdateCustomerProfile(profile.id, patch), uow, env)
     return profile.id
 
 
-def _optional(dropped: list[str], field: str, parse: Any) -> Any:
+def _optional(dropped: list[str], field: str, parse: Callable[[], T]) -> T | None:
     try:
         return parse()
     except InvalidValue:

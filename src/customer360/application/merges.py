@@ -33,6 +33,7 @@ from customer360.domain.merge import (
     move_contacts,
     relationships_to_retire,
 )
+from customer360.domain.profile_attributes import Contact
 from customer360.domain.provenance import Provenance
 from customer360.domain.relationships import Relationship, RelationshipType
 from customer360.domain.survivorship import Candidate, GoldenRecord, field_choices, survive
@@ -67,7 +68,7 @@ class MergePreview:
     target_id: str
     source_id: str
     golden: GoldenRecord
-    contacts: list[Any]
+    contacts: list[Contact]
     provenance: Provenance
     would_move: dict[str, int]
     retired_contacts: tuple[str, ...]

@@ -1,137 +1,100 @@
-"""Turn the edge's already type-checked input (plain dicts, snake_case keys) into domain values.
+"""Turn typed input (``application.inputs``) into domain values: a create, or a JSON merge patch of what is.
+
+Both go the same way: the fields the input names are parsed into value objects (``None`` stays: it
+removes), merged into the current values by RFC 7396 (nothing, for a create), and the result is built
+by ``ProfileAttributes.build`` / ``ContactAttributes.build``, which check the rules. Current values are
+never parsed again: a phone number keeps the text it was given.
 
 Field paths in errors use the API's spelling (``emails[1].address``) so a caller sees which item failed.
-Already-parsed value objects pass through unchanged, which is what makes JSON merge patch work: the
-current attributes are merged with the patch, and only what the patch brought in gets parsed.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from customer360.application.inputs import (
+    UNSET,
+    AddressInput,
+    ChannelPreferenceInput,
+    CommunicationInput,
+    ContactInput,
+    EmailInput,
+    ExternalRefInput,
+    FrequencyCapInput,
+    LocaleInput,
+    PhoneInput,
+    ProfileInput,
+    QuietHoursInput,
+    TaxIdInput,
+    named_fields,
+)
 from customer360.domain.errors import InvalidValue
 from customer360.domain.profile_attributes import ContactAttributes, ProfileAttributes
 from customer360.domain.values import (
-    AddressType,
-    Channel,
     ChannelPreference,
     CommunicationPreferences,
-    ContactRole,
     CustomerKind,
     EmailAddress,
-    EmailType,
     ExternalReference,
     FrequencyCap,
-    FrequencyPeriod,
     LocalePreferences,
     PhoneNumber,
-    PhoneType,
     PostalAddress,
     QuietHours,
     TaxId,
-    TaxIdType,
     clean_optional_text,
     tag,
     topic_code,
     website_and_domain,
 )
 
-Raw = Mapping[str, Any]
+T = TypeVar("T")
+V = TypeVar("V")
 
 
-def parse_email(raw: Any, field: str) -> EmailAddress:
-    if isinstance(raw, EmailAddress):
-        return raw
-    if isinstance(raw, str):
-        return EmailAddress.parse(raw, field)
-    return EmailAddress.parse(
-        raw["address"],
-        f"{field}.address",
-        type=EmailType(raw.get("type") or "WORK"),
-        primary=bool(raw.get("primary")),
-    )
+# -- one value each ------------------------------------------------------------------------------------
+def parse_email(email: EmailInput, field: str) -> EmailAddress:
+    return EmailAddress.parse(email.address, f"{field}.address", type=email.type, primary=email.primary)
 
 
-def parse_phone(raw: Any, field: str, region: str | None) -> PhoneNumber:
-    if isinstance(raw, PhoneNumber):
-        return raw
-    if isinstance(raw, str):
-        return PhoneNumber.parse(raw, field, default_region=region)
-    return PhoneNumber.parse(
-        raw["number"],
-        f"{field}.number",
-        default_region=raw.get("country") or region,
-        type=PhoneType(raw.get("type") or "OTHER"),
-    )
+def parse_phone(phone: PhoneInput, field: str, region: str | None) -> PhoneNumber:
+    return PhoneNumber.parse(phone.number, f"{field}.number", default_region=phone.country or region, type=phone.type)
 
 
-def parse_address(raw: Any, field: str) -> PostalAddress:
-    if isinstance(raw, PostalAddress):
-        return raw
+def parse_address(address: AddressInput, field: str) -> PostalAddress:
     return PostalAddress.create(
         field,
-        type=AddressType(raw.get("type") or "OTHER"),
-        lines=list(raw.get("lines") or []),
-        city=raw["city"],
-        country=raw["country"],
-        postal_code=raw.get("postal_code"),
-        region=raw.get("region"),
+        type=address.type,
+        lines=list(address.lines),
+        city=address.city,
+        country=address.country,
+        postal_code=address.postal_code,
+        region=address.region,
     )
 
 
-def parse_tax_id(raw: Any, field: str) -> TaxId:
-    if isinstance(raw, TaxId):
-        return raw
-    return TaxId.parse(field, country=raw["country"], type=TaxIdType(raw.get("type") or "VAT"), value=raw["value"])
+def parse_tax_id(tax_id: TaxIdInput, field: str) -> TaxId:
+    return TaxId.parse(field, country=tax_id.country, type=tax_id.type, value=tax_id.value)
 
 
-def parse_external_ref(raw: Any, field: str) -> ExternalReference:
-    if isinstance(raw, ExternalReference):
-        return raw
-    return ExternalReference.create(field, source_system=raw["source_system"], external_id=raw["external_id"])
+def parse_external_ref(ref: ExternalRefInput, field: str) -> ExternalReference:
+    return ExternalReference.create(field, source_system=ref.source_system, external_id=ref.external_id)
 
 
-def parse_locale(raw: Any, field: str) -> LocalePreferences:
-    if isinstance(raw, LocalePreferences):
-        return raw
-    raw = raw or {}
-    return LocalePreferences.create(
-        field, language=raw.get("language"), time_zone=raw.get("time_zone"), currency=raw.get("currency")
-    )
+def parse_channel(preference: ChannelPreferenceInput, field: str) -> ChannelPreference:
+    topic = topic_code(preference.topic or "ALL", f"{field}.topic")
+    return ChannelPreference(channel=preference.channel, topic=topic, opt_in=preference.opt_in)
 
 
-def parse_communication(raw: Any, field: str) -> CommunicationPreferences:
-    if isinstance(raw, CommunicationPreferences):
-        return raw
-    raw = raw or {}
-    channels = tuple(
-        ChannelPreference(
-            channel=Channel(item["channel"]),
-            topic=topic_code(item.get("topic") or "ALL", f"{field}.channels[{i}].topic"),
-            opt_in=bool(item.get("opt_in", True)),
-        )
-        for i, item in enumerate(raw.get("channels") or [])
-    )
-    quiet = raw.get("quiet_hours")
-    cap = raw.get("frequency_cap")
-    preferred = raw.get("preferred_channel")
-    return CommunicationPreferences(
-        preferred_channel=Channel(preferred) if preferred else None,
-        channels=channels,
-        quiet_hours=None
-        if quiet is None
-        else QuietHours.create(f"{field}.quietHours", start=quiet["start"], end=quiet["end"]),
-        frequency_cap=None
-        if cap is None
-        else FrequencyCap.create(
-            f"{field}.frequencyCap",
-            max_messages=int(cap["max_messages"]),
-            period=FrequencyPeriod(cap["period"]),
-        ),
-    )
+def parse_quiet_hours(quiet: QuietHoursInput, field: str) -> QuietHours:
+    return QuietHours.create(field, start=quiet.start, end=quiet.end)
+
+
+def parse_frequency_cap(cap: FrequencyCapInput, field: str) -> FrequencyCap:
+    return FrequencyCap.create(field, max_messages=cap.max_messages, period=cap.period)
 
 
 def parse_timestamp(value: str, field: str) -> datetime:
@@ -145,84 +108,12 @@ def parse_timestamp(value: str, field: str) -> datetime:
     return moment
 
 
-def _items(raw: Any) -> list[Any]:
-    return list(raw or [])
+def _each(items: Sequence[T], field: str, parse: Callable[[T, str], V]) -> tuple[V, ...]:
+    return tuple(parse(item, f"{field}[{i}]") for i, item in enumerate(items))
 
 
-def parse_profile(raw: Raw, *, region: str | None, today: date) -> ProfileAttributes:
-    """Build validated profile attributes from a complete input (create, or current merged with a patch)."""
-    kind = raw.get("kind") or CustomerKind.ORGANIZATION
-    kind = kind if isinstance(kind, CustomerKind) else CustomerKind(kind)
-    website = raw.get("website")
-    site, domain = (None, None) if website is None else website_and_domain(website, "website")
-    birth = raw.get("birth_date")
-    emails = [parse_email(e, f"emails[{i}]") for i, e in enumerate(_items(raw.get("emails")))]
-    phones = [parse_phone(p, f"phones[{i}]", region) for i, p in enumerate(_items(raw.get("phones")))]
-    return ProfileAttributes.build(
-        today=today,
-        kind=kind,
-        name=clean_optional_text(raw.get("name"), "name"),
-        legal_name=clean_optional_text(raw.get("legal_name"), "legalName"),
-        given_name=clean_optional_text(raw.get("given_name"), "givenName", max_length=100),
-        family_name=clean_optional_text(raw.get("family_name"), "familyName", max_length=100),
-        birth_date=birth if birth is None or isinstance(birth, date) else date.fromisoformat(birth),
-        segment=clean_optional_text(raw.get("segment"), "segment", max_length=50),
-        industry=clean_optional_text(raw.get("industry"), "industry", max_length=100),
-        website=site,
-        domain=domain,
-        tax_ids=[parse_tax_id(t, f"taxIds[{i}]") for i, t in enumerate(_items(raw.get("tax_ids")))],
-        emails=emails,
-        phones=phones,
-        addresses=[parse_address(a, f"addresses[{i}]") for i, a in enumerate(_items(raw.get("addresses")))],
-        locale=parse_locale(raw.get("locale"), "locale"),
-        communication=parse_communication(raw.get("communication"), "communication"),
-        tags=[tag(t, f"tags[{i}]") for i, t in enumerate(_items(raw.get("tags")))],
-        external_refs=[
-            parse_external_ref(r, f"externalRefs[{i}]") for i, r in enumerate(_items(raw.get("external_refs")))
-        ],
-    )
-
-
-def parse_contact(raw: Raw, *, region: str | None) -> ContactAttributes:
-    roles = {ContactRole(r) for r in _items(raw.get("roles"))}
-    if raw.get("role"):
-        roles.add(ContactRole(raw["role"]))
-    primary_roles = {ContactRole(r) for r in _items(raw.get("primary_roles"))}
-    if raw.get("primary"):
-        primary_roles |= roles
-    emails = [parse_email(e, f"emails[{i}]") for i, e in enumerate(_items(raw.get("emails")))]
-    if raw.get("email"):
-        emails.insert(0, parse_email(raw["email"], "email"))
-    phones = [parse_phone(p, f"phones[{i}]", region) for i, p in enumerate(_items(raw.get("phones")))]
-    if raw.get("phone"):
-        phones.insert(0, parse_phone(raw["phone"], "phone", region))
-    return ContactAttributes.build(
-        name=clean_optional_text(raw.get("name"), "name"),
-        given_name=clean_optional_text(raw.get("given_name"), "givenName", max_length=100),
-        family_name=clean_optional_text(raw.get("family_name"), "familyName", max_length=100),
-        job_title=clean_optional_text(raw.get("job_title"), "jobTitle", max_length=100),
-        roles=frozenset(roles),
-        primary_roles=frozenset(primary_roles),
-        emails=tuple(emails),
-        phones=tuple(phones),
-        communication=parse_communication(raw.get("communication"), "communication"),
-    )
-
-
-# Fields whose value is an object: a merge patch merges into them instead of replacing them.
-_OBJECT_FIELDS = frozenset({"locale", "communication"})
-
-
-def _as_input(value: Any) -> Any:
-    """Turn a nested value object back into input shape so a patch can merge into it."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _as_input(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, tuple):
-        return [_as_input(v) for v in value]
-    return getattr(value, "value", value)
-
-
-def merge_patch(target: dict[str, Any], patch: Raw) -> dict[str, Any]:
+# -- merge patch ---------------------------------------------------------------------------------------
+def merge_patch(target: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
     """RFC 7396: null removes, objects merge recursively, everything else replaces."""
     result = dict(target)
     for key, value in patch.items():
@@ -235,40 +126,193 @@ def merge_patch(target: dict[str, Any], patch: Raw) -> dict[str, Any]:
     return result
 
 
-def profile_as_input(attributes: ProfileAttributes) -> dict[str, Any]:
-    current: dict[str, Any] = {}
-    for f in dataclasses.fields(attributes):
-        value = getattr(attributes, f.name)
-        if value is None:
-            continue
-        current[f.name] = _as_input(value) if f.name in _OBJECT_FIELDS else value
-    current.pop("domain", None)
-    return current
+def _values(
+    value: ProfileAttributes | ContactAttributes | LocalePreferences | CommunicationPreferences,
+) -> dict[str, Any]:
+    """A value object's fields that hold something, by name (what a patch merges into)."""
+    return {f.name: getattr(value, f.name) for f in dataclasses.fields(value) if getattr(value, f.name) is not None}
 
 
-def patched_profile(current: ProfileAttributes, patch: Raw, *, region: str | None, today: date) -> ProfileAttributes:
-    if "kind" in patch and patch["kind"] != current.kind.value:
+def _named(value: ProfileInput | ContactInput | LocaleInput | CommunicationInput) -> dict[str, Any]:
+    return {name: getattr(value, name) for name in named_fields(value)}
+
+
+def _locale_changes(locale: LocaleInput | None) -> dict[str, Any] | None:
+    return None if locale is None else _named(locale)
+
+
+def _communication_changes(communication: CommunicationInput | None, field: str) -> dict[str, Any] | None:
+    if communication is None:
+        return None
+    changes = _named(communication)
+    if communication.channels is not UNSET and communication.channels is not None:
+        changes["channels"] = _each(communication.channels, f"{field}.channels", parse_channel)
+    if communication.quiet_hours is not UNSET and communication.quiet_hours is not None:
+        changes["quiet_hours"] = parse_quiet_hours(communication.quiet_hours, f"{field}.quietHours")
+    if communication.frequency_cap is not UNSET and communication.frequency_cap is not None:
+        changes["frequency_cap"] = parse_frequency_cap(communication.frequency_cap, f"{field}.frequencyCap")
+    return changes
+
+
+def _communication(values: Mapping[str, Any] | None) -> CommunicationPreferences:
+    values = values or {}
+    return CommunicationPreferences(
+        preferred_channel=values.get("preferred_channel"),
+        channels=values.get("channels") or (),
+        quiet_hours=values.get("quiet_hours"),
+        frequency_cap=values.get("frequency_cap"),
+    )
+
+
+def _current_communication(current: CommunicationPreferences) -> dict[str, Any]:
+    return {**_values(current), "channels": current.channels}
+
+
+# -- profiles ------------------------------------------------------------------------------------------
+_PROFILE_TEXT = {
+    "name": ("name", 200),
+    "legal_name": ("legalName", 200),
+    "given_name": ("givenName", 100),
+    "family_name": ("familyName", 100),
+    "segment": ("segment", 50),
+    "industry": ("industry", 100),
+}
+
+
+def _profile_changes(given: ProfileInput, region: str | None) -> dict[str, Any]:
+    """The named fields as domain values (``None`` where the input removes one)."""
+    changes = _named(given)
+    changes.pop("kind", None)
+    for name, (field, max_length) in _PROFILE_TEXT.items():
+        if name in changes:
+            changes[name] = clean_optional_text(changes[name], field, max_length=max_length)
+    if given.website is not UNSET:
+        changes["website"], changes["domain"] = (
+            (None, None) if given.website is None else website_and_domain(given.website, "website")
+        )
+    if given.emails is not UNSET and given.emails is not None:
+        changes["emails"] = _each(given.emails, "emails", parse_email)
+    if given.phones is not UNSET and given.phones is not None:
+        changes["phones"] = tuple(parse_phone(p, f"phones[{i}]", region) for i, p in enumerate(given.phones))
+    if given.tax_ids is not UNSET and given.tax_ids is not None:
+        changes["tax_ids"] = _each(given.tax_ids, "taxIds", parse_tax_id)
+    if given.addresses is not UNSET and given.addresses is not None:
+        changes["addresses"] = _each(given.addresses, "addresses", parse_address)
+    if given.locale is not UNSET:
+        changes["locale"] = _locale_changes(given.locale)
+    if given.communication is not UNSET:
+        changes["communication"] = _communication_changes(given.communication, "communication")
+    if given.tags is not UNSET and given.tags is not None:
+        changes["tags"] = _each(given.tags, "tags", tag)
+    if given.external_refs is not UNSET and given.external_refs is not None:
+        changes["external_refs"] = _each(given.external_refs, "externalRefs", parse_external_ref)
+    return changes
+
+
+def _profile(kind: CustomerKind, values: dict[str, Any], *, today: date) -> ProfileAttributes:
+    locale = values.pop("locale", None) or {}
+    communication = _communication(values.pop("communication", None))
+    return ProfileAttributes.build(
+        today=today,
+        **values,
+        kind=kind,
+        locale=LocalePreferences.create(
+            "locale",
+            language=locale.get("language"),
+            time_zone=locale.get("time_zone"),
+            currency=locale.get("currency"),
+        ),
+        communication=communication,
+    )
+
+
+def parse_profile(given: ProfileInput, *, region: str | None, today: date) -> ProfileAttributes:
+    """Validated attributes of a new profile."""
+    kind = given.kind if isinstance(given.kind, CustomerKind) else CustomerKind.ORGANIZATION
+    return _profile(kind, merge_patch({}, _profile_changes(given, region)), today=today)
+
+
+def patched_profile(
+    current: ProfileAttributes, patch: ProfileInput, *, region: str | None, today: date
+) -> ProfileAttributes:
+    """The attributes once the merge patch is applied; the kind cannot change."""
+    if patch.kind is not UNSET and patch.kind != current.kind:
         raise InvalidValue("kind", "cannot change; create a new profile instead")
-    return parse_profile(merge_patch(profile_as_input(current), patch), region=region, today=today)
+    values = _values(current)
+    values.pop("kind")
+    values["locale"] = _values(current.locale)
+    values["communication"] = _current_communication(current.communication)
+    return _profile(current.kind, merge_patch(values, _profile_changes(patch, region)), today=today)
 
 
-def contact_as_input(attributes: ContactAttributes) -> dict[str, Any]:
-    current: dict[str, Any] = {}
-    for f in dataclasses.fields(attributes):
-        value = getattr(attributes, f.name)
-        if value is None:
-            continue
-        if f.name == "communication":
-            current[f.name] = _as_input(value)
-        elif isinstance(value, frozenset):
-            current[f.name] = sorted(v.value for v in value)
-        else:
-            current[f.name] = value
-    return current
+# -- contacts ------------------------------------------------------------------------------------------
+_CONTACT_TEXT = {
+    "name": ("name", 200),
+    "given_name": ("givenName", 100),
+    "family_name": ("familyName", 100),
+    "job_title": ("jobTitle", 100),
+}
 
 
-def patched_contact(current: ContactAttributes, patch: Raw, *, region: str | None) -> ContactAttributes:
-    merged = merge_patch(contact_as_input(current), patch)
-    if "name" not in patch and ("given_name" in patch or "family_name" in patch):
-        merged.pop("name", None)
-    return parse_contact(merged, region=region)
+def _contact_changes(given: ContactInput, region: str | None) -> dict[str, Any]:
+    changes = _named(given)
+    for name, (field, max_length) in _CONTACT_TEXT.items():
+        if name in changes:
+            changes[name] = clean_optional_text(changes[name], field, max_length=max_length)
+    if given.emails is not UNSET and given.emails is not None:
+        changes["emails"] = _each(given.emails, "emails", parse_email)
+    if given.email is not UNSET and given.email is not None:
+        changes["email"] = EmailAddress.parse(given.email, "email")
+    if given.phones is not UNSET and given.phones is not None:
+        changes["phones"] = tuple(parse_phone(p, f"phones[{i}]", region) for i, p in enumerate(given.phones))
+    if given.phone is not UNSET and given.phone is not None:
+        changes["phone"] = PhoneNumber.parse(given.phone, "phone", default_region=region)
+    if given.communication is not UNSET:
+        changes["communication"] = _communication_changes(given.communication, "communication")
+    return changes
+
+
+def _contact(values: dict[str, Any]) -> ContactAttributes:
+    """Apply the shortcuts (role, primary, email, phone) and build; the shortcuts are never stored."""
+    roles = frozenset(values.pop("roles", ()))
+    if values.get("role"):
+        roles |= {values["role"]}
+    primary_roles = frozenset(values.pop("primary_roles", ()))
+    if values.pop("primary", None):
+        primary_roles |= roles
+    emails, phones = tuple(values.pop("emails", ())), tuple(values.pop("phones", ()))
+    email, phone = values.pop("email", None), values.pop("phone", None)
+    values.pop("role", None)
+    communication = _communication(values.pop("communication", None))
+    return ContactAttributes.build(
+        **values,
+        roles=roles,
+        primary_roles=primary_roles,
+        emails=(email, *emails) if email else emails,
+        phones=(phone, *phones) if phone else phones,
+        communication=communication,
+    )
+
+
+def parse_contact(given: ContactInput, *, region: str | None) -> ContactAttributes:
+    return _contact(merge_patch({}, _contact_changes(given, region)))
+
+
+def parse_contacts(given: Sequence[ContactInput], *, region: str | None) -> list[ContactAttributes]:
+    """Several contacts; an error names the contact (``contacts[1].emails[0].address``)."""
+    contacts = []
+    for i, contact in enumerate(given):
+        try:
+            contacts.append(parse_contact(contact, region=region))
+        except InvalidValue as error:
+            raise InvalidValue(f"contacts[{i}].{error.field}", error.reason) from None
+    return contacts
+
+
+def patched_contact(current: ContactAttributes, patch: ContactInput, *, region: str | None) -> ContactAttributes:
+    values = _values(current)
+    values["communication"] = _current_communication(current.communication)
+    if patch.name is UNSET and (patch.given_name is not UNSET or patch.family_name is not UNSET):
+        # A new given or family name without a new name: the name is derived again.
+        values.pop("name", None)
+    return _contact(merge_patch(values, _contact_changes(patch, region)))

@@ -25,6 +25,7 @@ from customer360.application.ports import UnitOfWork
 from customer360.bootstrap import Services
 from customer360.infrastructure.persistence.database import DatabaseUrls, create_engine
 from tests.support.api import CUSTOMERS, create_customer, record_consent
+from tests.support.inputs import profile_input
 from tests.support.kafka_broker import TansuBroker, topic_partitions
 from tests.support.kafka_events import Record, apache_avro_decode, fastavro_decode, read_records
 from tests.support.relay import kafka_settings, outbox_rows, published_topics, running_relay
@@ -177,7 +178,9 @@ async def test_nothing_arrives_for_a_rolled_back_change(
     ):
         context = RequestContext(tenant_id=tenant, actor="test", correlation_id="rolled-back")
         with pytest.raises(RuntimeError):
-            await services.executor.execute(context, create_then_fail, CreateCustomerProfile({"name": "Doomed"}))
+            await services.executor.execute(
+                context, create_then_fail, CreateCustomerProfile(profile_input({"name": "Doomed"}))
+            )
         sentinel = await create_customer(client, tenant_headers(tenant), name="Committed")
         records = await asyncio.to_thread(
             read_records,

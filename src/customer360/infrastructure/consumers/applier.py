@@ -18,6 +18,7 @@ from typing import Any
 from customer360.application.context import RequestContext
 from customer360.application.environment import HandlerEnv
 from customer360.application.executor import CommandExecutor
+from customer360.application.inputs import ProfileInput, TaxIdInput, given
 from customer360.application.integration_events import (
     ActivateContract,
     ApplyMasterUpdate,
@@ -247,14 +248,17 @@ def _master_update(envelope: dict[str, Any]) -> ApplyMasterUpdate:
         customer_id=p.get("customerId"),
         source_system=p["sourceSystem"],
         external_id=p.get("externalId"),
-        attributes={
-            "name": p.get("name"),
-            "legal_name": p.get("legalName"),
-            "segment": p.get("segment"),
-            "industry": p.get("industry"),
-            "website": p.get("website"),
-            "tax_ids": None if tax_ids is None else [{"country": t["country"], "value": t["value"]} for t in tax_ids],
-        },
+        # A null attribute of the event is unchanged, not removed.
+        attributes=ProfileInput(
+            name=given(p.get("name")),
+            legal_name=given(p.get("legalName")),
+            segment=given(p.get("segment")),
+            industry=given(p.get("industry")),
+            website=given(p.get("website")),
+            tax_ids=given(
+                None if tax_ids is None else tuple(TaxIdInput(country=t["country"], value=t["value"]) for t in tax_ids)
+            ),
+        ),
         status=p.get("status"),
         credit=CreditTermsChange.create(
             credit_limit=p.get("creditLimit"),

@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, runtime_checkable
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from customer360.application.inputs import (
+    AddressInput,
+    ChannelPreferenceInput,
+    CommunicationInput,
+    ContactInput,
+    EmailInput,
+    ExternalRefInput,
+    FrequencyCapInput,
+    LocaleInput,
+    PhoneInput,
+    ProfileInput,
+    QuietHoursInput,
+    TaxIdInput,
+)
 from customer360.domain.values import (
     AddressType,
     Channel,
@@ -24,10 +38,32 @@ Text100 = Annotated[str, StringConstraints(max_length=100)]
 SettableStatus = Annotated[str, Field(pattern="^(ACTIVE|INACTIVE|ON_HOLD)$", examples=["ACTIVE"])]
 
 
+@runtime_checkable
+class _ToInput(Protocol):
+    def to_input(self) -> object: ...
+
+
+def _as_input(value: Any) -> Any:
+    if isinstance(value, _ToInput):
+        return value.to_input()
+    if isinstance(value, list):
+        return tuple(_as_input(item) for item in value)
+    return value
+
+
+def named(model: BaseModel, *, leave_out: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The fields the request named, as application input: a field left out of the body stays out (a merge
+    patch leaves it as it is), an explicit null is None (removes it)."""
+    return {name: _as_input(getattr(model, name)) for name in model.model_fields_set - leave_out}
+
+
 class EmailIn(ApiInput):
     address: Annotated[str, StringConstraints(max_length=320)]
     type: EmailType = EmailType.WORK
     primary: bool = False
+
+    def to_input(self) -> EmailInput:
+        return EmailInput(**named(self))
 
 
 class PhoneIn(ApiInput):
@@ -36,6 +72,9 @@ class PhoneIn(ApiInput):
     )
     type: PhoneType = PhoneType.OTHER
     country: Annotated[str, StringConstraints(pattern="^[A-Za-z]{2}$")] | None = None
+
+    def to_input(self) -> PhoneInput:
+        return PhoneInput(**named(self))
 
 
 class AddressIn(ApiInput):
@@ -46,16 +85,25 @@ class AddressIn(ApiInput):
     region: Text100 | None = None
     country: Annotated[str, StringConstraints(pattern="^[A-Za-z]{2}$")] = Field(description="ISO 3166-1 alpha-2")
 
+    def to_input(self) -> AddressInput:
+        return AddressInput(**named(self))
+
 
 class TaxIdIn(ApiInput):
     country: Annotated[str, StringConstraints(pattern="^[A-Za-z]{2}$")]
     type: TaxIdType = TaxIdType.VAT
     value: Annotated[str, StringConstraints(max_length=64)]
 
+    def to_input(self) -> TaxIdInput:
+        return TaxIdInput(**named(self))
+
 
 class ExternalRefIn(ApiInput):
     source_system: Annotated[str, StringConstraints(max_length=40)]
     external_id: Text100
+
+    def to_input(self) -> ExternalRefInput:
+        return ExternalRefInput(**named(self))
 
 
 class LocaleIn(ApiInput):
@@ -63,21 +111,33 @@ class LocaleIn(ApiInput):
     time_zone: Annotated[str, StringConstraints(max_length=64)] | None = None
     currency: Annotated[str, StringConstraints(max_length=3)] | None = None
 
+    def to_input(self) -> LocaleInput:
+        return LocaleInput(**named(self))
+
 
 class ChannelPreferenceIn(ApiInput):
     channel: Channel
     topic: Annotated[str, StringConstraints(max_length=40)] = "ALL"
     opt_in: bool = True
 
+    def to_input(self) -> ChannelPreferenceInput:
+        return ChannelPreferenceInput(**named(self))
+
 
 class QuietHoursIn(ApiInput):
     start: Annotated[str, StringConstraints(pattern="^[0-9]{2}:[0-9]{2}$")]
     end: Annotated[str, StringConstraints(pattern="^[0-9]{2}:[0-9]{2}$")]
 
+    def to_input(self) -> QuietHoursInput:
+        return QuietHoursInput(**named(self))
+
 
 class FrequencyCapIn(ApiInput):
     max_messages: Annotated[int, Field(ge=1, le=1000)]
     period: FrequencyPeriod
+
+    def to_input(self) -> FrequencyCapInput:
+        return FrequencyCapInput(**named(self))
 
 
 class CommunicationIn(ApiInput):
@@ -85,6 +145,9 @@ class CommunicationIn(ApiInput):
     channels: Annotated[list[ChannelPreferenceIn], Field(max_length=40)] | None = None
     quiet_hours: QuietHoursIn | None = None
     frequency_cap: FrequencyCapIn | None = None
+
+    def to_input(self) -> CommunicationInput:
+        return CommunicationInput(**named(self))
 
 
 class ContactIn(ApiInput):
@@ -103,6 +166,9 @@ class ContactIn(ApiInput):
     phone: Annotated[str, StringConstraints(max_length=64)] | None = Field(None, description="Shortcut for phones")
     phones: Annotated[list[PhoneIn], Field(max_length=20)] | None = None
     communication: CommunicationIn | None = None
+
+    def to_input(self) -> ContactInput:
+        return ContactInput(**named(self))
 
 
 class ContactPatch(ContactIn):
@@ -126,6 +192,9 @@ class ProfileFields(ApiInput):
     communication: CommunicationIn | None = None
     tags: Annotated[list[Annotated[str, StringConstraints(max_length=50)]], Field(max_length=50)] | None = None
     external_refs: Annotated[list[ExternalRefIn], Field(max_length=20)] | None = None
+
+    def to_input(self) -> ProfileInput:
+        return ProfileInput(**named(self))
 
 
 class CustomerCreate(ProfileFields):
@@ -152,6 +221,12 @@ class CustomerCreate(ProfileFields):
     kind: CustomerKind = CustomerKind.ORGANIZATION
     status: SettableStatus = "ACTIVE"
     contacts: Annotated[list[ContactIn], Field(max_length=100)] = Field(default_factory=list)
+
+    def to_input(self) -> ProfileInput:
+        return ProfileInput(**named(self, leave_out=frozenset({"status", "contacts"})))
+
+    def contact_inputs(self) -> tuple[ContactInput, ...]:
+        return tuple(contact.to_input() for contact in self.contacts)
 
 
 class CustomerPatch(ProfileFields):
@@ -303,8 +378,3 @@ class SearchHit(ApiOutput):
 
 class SearchResults(ApiOutput):
     items: list[SearchHit]
-
-
-def patch_of(body: CustomerPatch | ContactPatch) -> dict[str, Any]:
-    """A JSON merge patch: the fields the caller sent (null included), nothing else."""
-    return dict(body.model_dump(exclude_unset=True))

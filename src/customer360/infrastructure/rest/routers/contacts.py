@@ -16,7 +16,7 @@ from customer360.infrastructure.rest.access import record_reads
 from customer360.infrastructure.rest.dependencies import Services
 from customer360.infrastructure.rest.dispatch import Rendered, etag, expected_version, render, run_command
 from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, created_with_links
-from customer360.infrastructure.rest.models.customers import ContactIn, ContactList, ContactOut, ContactPatch, patch_of
+from customer360.infrastructure.rest.models.customers import ContactIn, ContactList, ContactOut, ContactPatch
 from customer360.infrastructure.rest.parameters import CustomerId, Reader, Writer
 
 router = APIRouter(prefix="/api/v1/crm/customers/{customerId}/contacts", tags=["contacts"], responses=ERROR_RESPONSES)
@@ -73,7 +73,7 @@ async def list_contacts(customer_id: CustomerId, request: Request, principal: Re
     ),
 )
 async def add_contact(customer_id: CustomerId, body: ContactIn, request: Request, principal: Writer) -> Response:
-    command = uc.AddContact(customer_id, body.model_dump(exclude_unset=True), expected_version(request))
+    command = uc.AddContact(customer_id, body.to_input(), expected_version(request))
     return await run_command(request, principal, uc.add_contact, command, render_added, answers.profile)
 
 
@@ -81,7 +81,7 @@ async def add_contact(customer_id: CustomerId, body: ContactIn, request: Request
 async def update_contact(
     customer_id: CustomerId, contact_id: ContactId, body: ContactPatch, request: Request, principal: Writer
 ) -> Response:
-    command = uc.UpdateContact(customer_id, contact_id, patch_of(body), expected_version(request))
+    command = uc.UpdateContact(customer_id, contact_id, body.to_input(), expected_version(request))
     return await run_command(request, principal, uc.update_contact, command, render_updated, answers.profile)
 
 

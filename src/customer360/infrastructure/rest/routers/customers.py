@@ -36,7 +36,6 @@ from customer360.infrastructure.rest.models.customers import (
     CustomerPatch,
     SearchResults,
     StatusChange,
-    patch_of,
 )
 from customer360.infrastructure.rest.models.relationships import AuditPage
 from customer360.infrastructure.rest.parameters import ISO_TIMESTAMP, Cursor, CustomerId, Limit, Reader, Writer
@@ -92,11 +91,10 @@ async def create_customer(
         Header(alias="X-Override-Reason", max_length=1500, description="Required with override=true (audited)"),
     ] = None,
 ) -> Response:
-    data = body.model_dump(exclude_unset=True, exclude={"status", "contacts"})
     command = uc.CreateCustomerProfile(
-        attributes=data,
+        attributes=body.to_input(),
         status=body.status,
-        contacts=tuple(c.model_dump(exclude_unset=True) for c in body.contacts),
+        contacts=body.contact_inputs(),
         duplicate_check=create_check(services.settings.duplicate_check_on_create, override, override_reason),
     )
     return await run_command(request, principal, uc.create_customer_profile, command, render_created, answers.profile)
@@ -212,7 +210,7 @@ def get_customer_route() -> APIRoute:
     },
 )
 async def patch_customer(customer_id: CustomerId, body: CustomerPatch, request: Request, principal: Writer) -> Response:
-    command = uc.UpdateCustomerProfile(customer_id, patch_of(body), expected_version(request))
+    command = uc.UpdateCustomerProfile(customer_id, body.to_input(), expected_version(request))
     return await run_command(request, principal, uc.update_customer_profile, command, render_profile, answers.profile)
 
 

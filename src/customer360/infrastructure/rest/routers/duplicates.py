@@ -62,9 +62,7 @@ def render_check(result: uc.CheckResult) -> Rendered:
 async def check_duplicates(body: CustomerCreate, request: Request, principal: Reader) -> Response:
     """The create body, scored against the tenant's profiles (nothing is written): candidates at or above
     the review threshold, and whether one reaches the likely-duplicate threshold (create would answer 409)."""
-    data = body.model_dump(exclude_unset=True, exclude={"status", "contacts"})
-    contacts = tuple(c.model_dump(exclude_unset=True) for c in body.contacts)
-    command = uc.CheckDuplicates(attributes=data, contacts=contacts)
+    command = uc.CheckDuplicates(attributes=body.to_input(), contacts=body.contact_inputs())
     return await run_command(request, principal, uc.check_duplicates, command, render_check)
 
 
