@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
 
 from customer360.bootstrap import Services
 from tests.support.api import CUSTOMERS, create_customer
+from tests.support.polling import poll
 from tests.support.privacy import API, without
 
 
@@ -83,9 +83,12 @@ class TestAccessLog:
         """The buffer reaches the database by itself (interval ACCESS_LOG_FLUSH_INTERVAL_SECONDS)."""
         cid = (await create_customer(client, headers))["id"]
         await client.get(f"{CUSTOMERS}/{cid}", headers=headers)
-        for _ in range(100):
-            listed = (await client.get(f"{API}/access-log", params={"customerId": cid}, headers=headers)).json()
-            if listed["items"]:
-                break
-            await asyncio.sleep(0.1)
+
+        async def written() -> dict[str, Any] | None:
+            page: dict[str, Any] = (
+                await client.get(f"{API}/access-log", params={"customerId": cid}, headers=headers)
+            ).json()
+            return page if page["items"] else None
+
+        listed = await poll(written, what="the access log entry written by the background flush")
         assert [e["action"] for e in listed["items"]] == ["PROFILE_READ"]

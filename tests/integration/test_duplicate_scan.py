@@ -29,6 +29,7 @@ from tests.support.duplicates import (
     strangers,
 )
 from tests.support.merges import merged
+from tests.support.polling import poll
 
 
 async def _population(client: httpx.AsyncClient, headers: dict[str, str], extra: int = 3) -> dict[str, str]:
@@ -309,10 +310,12 @@ class TestScanJobApi:
         await _population(client, headers, extra=0)
         started = await client.post(f"{DUPLICATES}/scan", headers=headers)
         job_id = started.json()["jobId"]
-        status: dict[str, Any] = {"status": "QUEUED"}
-        while status["status"] in ("QUEUED", "RUNNING"):
-            await asyncio.sleep(0.2)
-            status = (await client.get(started.headers["location"], headers=headers)).json()
+
+        async def finished() -> dict[str, Any] | None:
+            job: dict[str, Any] = (await client.get(started.headers["location"], headers=headers)).json()
+            return None if job["status"] in ("QUEUED", "RUNNING") else job
+
+        status = await poll(finished, what=f"scan job {job_id} finished", every=0.2)
         assert (started.status_code, status["jobId"], status["status"], status["phase"]) == (
             202,
             job_id,

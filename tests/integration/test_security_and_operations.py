@@ -20,6 +20,7 @@ from customer360.bootstrap import Services
 from customer360.infrastructure.rest.app import create_app
 from customer360.infrastructure.rest.auth import JwtAuthenticator
 from tests.support.api import CUSTOMERS, create_customer
+from tests.support.metrics import sample
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +115,9 @@ class TestOperations:
     ) -> None:
         """Request metrics are labelled by route template; customer ids never become labels."""
         created = await create_customer(client, headers)
+        read = {"method": "GET", "route": "/api/v1/crm/customers/{customerId}", "status": "200"}
+        before = sample((await client.get("/metrics")).text, "http_requests_total", read)
         await client.get(f"{CUSTOMERS}/{created['id']}", headers=headers)
         metrics = (await client.get("/metrics")).text
-        assert 'route="/api/v1/crm/customers/{customerId}"' in metrics
+        assert sample(metrics, "http_requests_total", read) == before + 1
         assert created["id"] not in metrics

@@ -28,6 +28,7 @@ from tests.support.api import CUSTOMERS, create_customer, record_consent
 from tests.support.inputs import profile_input
 from tests.support.kafka_broker import TansuBroker, topic_partitions
 from tests.support.kafka_events import Record, apache_avro_decode, fastavro_decode, read_records
+from tests.support.polling import poll
 from tests.support.relay import kafka_settings, outbox_rows, published_topics, running_relay
 
 PERMISSIONS = "crm.customer:read,crm.customer:write,crm.consent:read,crm.consent:write,crm.events:read"
@@ -87,12 +88,11 @@ async def delivery(broker: TansuBroker, database: DatabaseUrls, services: Servic
 
 
 async def _wait_until_published(services: Services, tenant: str) -> list[tuple[str, str, str, bool]]:
-    for _ in range(100):
+    async def all_published() -> list[tuple[str, str, str, bool]] | None:
         rows = await outbox_rows(services.engine, tenant)
-        if all(published for *_, published in rows):
-            return rows
-        await asyncio.sleep(0.1)
-    return rows
+        return rows if all(published for *_, published in rows) else None
+
+    return await poll(all_published, what="every outbox row of the tenant marked published")
 
 
 class TestPublishing:

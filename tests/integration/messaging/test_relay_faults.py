@@ -21,6 +21,7 @@ from customer360.infrastructure.persistence.database import DatabaseUrls
 from tests.support.api import CUSTOMERS, create_customer
 from tests.support.kafka_broker import TansuBroker
 from tests.support.kafka_events import Record, read_records
+from tests.support.polling import poll
 from tests.support.relay import (
     CliProcess,
     kafka_settings,
@@ -134,11 +135,12 @@ async def test_a_relay_killed_mid_batch_loses_nothing_and_the_standby_takes_over
         outbox = await outbox_rows(services.engine, tenant)
         expected = {event_id for event_id, *_ in outbox}
         records = await asyncio.to_thread(read_tenant, private_broker, topics, tenant, expected)
-        for _ in range(100):
-            outbox = await outbox_rows(services.engine, tenant)
-            if all(published for *_, published in outbox):
-                break
-            await asyncio.sleep(0.1)
+
+        async def all_published() -> list[tuple[str, str, str, bool]] | None:
+            rows = await outbox_rows(services.engine, tenant)
+            return rows if all(published for *_, published in rows) else None
+
+        outbox = await poll(all_published, what="every outbox row of the tenant marked published")
     finally:
         first.kill()
         second.stop()
