@@ -23,6 +23,9 @@ from customer360.infrastructure.rest.app import create_app
 from customer360.settings import Settings
 from tests.support.database import FreshDatabase, embedded_server
 
+# The contract suites' plain asserts report their values, as a test module's do.
+pytest.register_assert_rewrite("tests.contracts")
+
 ALL_PERMISSIONS = ",".join(
     [
         "crm.customer:read",

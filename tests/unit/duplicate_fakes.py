@@ -1,7 +1,7 @@
 """In-memory fake of the duplicate-detection port (``uow.duplicates``), for unit tests of the handlers.
 
-Candidates are every committed, matchable profile of the same kind (the SQL adapter narrows them down
-by blocking keys first; the scoring that decides is the same).
+Candidates are the committed, matchable profiles sharing a blocking key with the subject, as in the SQL
+adapter (which also drops over-shared keys and caps the number; test populations stay far below both).
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from customer360.application.duplicate_ports import Matching, MatchingLimits, StoredModel
 from customer360.domain.duplicates import MATCHABLE_STATUSES, DuplicatePolicy, match_record_of
+from customer360.domain.errors import ConcurrentModification
 from customer360.domain.events import DomainEvent
-from customer360.domain.matching import MatchModel, PreparedRecord, prepare
+from customer360.domain.matching import MatchModel, PreparedRecord, prepare, prepared_blocking_keys
 from customer360.domain.merge import PairDecision
 
 if TYPE_CHECKING:
@@ -42,19 +43,24 @@ class FakeDuplicates:
         return Matching(state.policy, state.model, state.model_version, MatchingLimits())
 
     async def candidates(self, subject: PreparedRecord, *, exclude_decided: bool) -> list[PreparedRecord]:
+        keys = prepared_blocking_keys(subject)
         found = []
         for profile in self._store.profiles.values():
             if profile.id == subject.record_id or profile.status not in MATCHABLE_STATUSES:
                 continue
             if exclude_decided and tuple(sorted((profile.id, subject.record_id))) in self._store.pairs:
                 continue
-            found.append(prepare(match_record_of(profile.id, profile.attributes, profile.contacts)))
-        return [r for r in found if r.kind == subject.kind]
+            record = prepare(match_record_of(profile.id, profile.attributes, profile.contacts))
+            if keys & prepared_blocking_keys(record):
+                found.append(record)
+        return found
 
     async def decision(self, low_id: str, high_id: str) -> PairDecision | None:
         return self._store.pairs.get((low_id, high_id))
 
     async def save_policy(self, policy: DuplicatePolicy, *, actor: str, now: datetime) -> DuplicatePolicy:
+        if policy.version != self._state.policy.version:
+            raise ConcurrentModification("The duplicate-detection settings were changed concurrently")
         saved = dataclasses.replace(policy, version=policy.version + 1)
         self._state.policy = saved
         return saved

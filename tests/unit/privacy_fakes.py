@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,7 +12,8 @@ from typing import Any
 from customer360.application.privacy_ports import Confirmation, StoredPolicy
 from customer360.domain.consent import ConsentRecord
 from customer360.domain.consent_policy import PurposePolicy, default_policy
-from customer360.domain.errors import CustomerNotFound
+from customer360.domain.customer import CustomerProfile
+from customer360.domain.errors import CustomerNotFound, VersionMismatch
 from customer360.domain.events import DomainEvent
 from customer360.domain.privacy import ContactPointValue, ErasureRequest, LegalHold, LegalHoldNotFound
 
@@ -21,6 +22,7 @@ from customer360.domain.privacy import ContactPointValue, ErasureRequest, LegalH
 class PrivacyState:
     """What committed privacy writes leave behind (and what a test arranges beforehand)."""
 
+    # Unused: the lineage follows the profiles' own merged_into, as the SQL adapter does.
     merged_into: dict[str, str] = field(default_factory=dict)
     holds: dict[str, LegalHold] = field(default_factory=dict)
     requests: list[ErasureRequest] = field(default_factory=list)
@@ -34,25 +36,27 @@ class PrivacyState:
 
 
 class FakePrivacy:
-    def __init__(self, state: PrivacyState, profile_ids: Collection[str]) -> None:
+    def __init__(self, state: PrivacyState, profiles: Mapping[str, CustomerProfile]) -> None:
         self._state = state
-        self._known = profile_ids
+        self._profiles = profiles
         self.events: list[DomainEvent] = []
 
     async def lineage(self, customer_id: str) -> list[str]:
-        if customer_id not in self._known:
+        if customer_id not in self._profiles:
             raise CustomerNotFound(customer_id)
+        merged_into = {p.id: p.merged_into for p in self._profiles.values() if p.merged_into}
         root = customer_id
-        while root in self._state.merged_into:
-            root = self._state.merged_into[root]
+        while root in merged_into:
+            root = merged_into[root]
         found, frontier = [root], [root]
         while frontier:
-            frontier = sorted(s for s, t in self._state.merged_into.items() if t in frontier)
+            frontier = sorted(s for s, t in merged_into.items() if t in frontier)
             found.extend(frontier)
         return found
 
     async def holds(self, customer_ids: Collection[str]) -> list[LegalHold]:
-        return [copy.copy(h) for h in self._state.holds.values() if h.customer_id in customer_ids]
+        held = [h for h in self._state.holds.values() if h.customer_id in customer_ids]
+        return [copy.copy(h) for h in sorted(held, key=lambda h: (h.placed_at, h.id))]
 
     async def hold_for_update(self, customer_id: str, hold_id: str) -> LegalHold:
         hold = self._state.holds.get(hold_id)
@@ -88,7 +92,8 @@ class FakePrivacy:
         return list(self._state.flags.get(customer_id, []))
 
     async def set_flags(self, customer_id: str, flags: Sequence[str]) -> None:
-        self._state.flags[customer_id] = sorted(set(flags))
+        if customer_id in self._profiles:
+            self._state.flags[customer_id] = sorted(set(flags))
 
     async def export(self, customer_ids: Sequence[str]) -> dict[str, Any]:
         return {"profiles": [{"id": i} for i in customer_ids]}
@@ -104,14 +109,17 @@ class FakeConsentRules:
         return stored.policy if stored else default_policy(purpose)
 
     async def stored_policies(self) -> list[StoredPolicy]:
-        return list(self._state.policies.values())
+        return [self._state.policies[purpose] for purpose in sorted(self._state.policies)]
 
     async def save_policy(
         self, policy: PurposePolicy, *, expected_version: int | None, actor: str, now: datetime
     ) -> int:
-        version = (self._state.policies[policy.purpose].version if policy.purpose in self._state.policies else 0) + 1
-        self._state.policies[policy.purpose] = StoredPolicy(policy, version, now, actor)
-        return version
+        stored = self._state.policies.get(policy.purpose)
+        current = stored.version if stored else 0
+        if expected_version is not None and expected_version != current:
+            raise VersionMismatch(f"consent-policy/{policy.purpose}", expected_version, current)
+        self._state.policies[policy.purpose] = StoredPolicy(policy, current + 1, now, actor)
+        return current + 1
 
     async def add_confirmation(self, confirmation: Confirmation) -> None:
         self._state.confirmations[confirmation.token_hash] = confirmation

@@ -148,7 +148,11 @@ class SqlCustomerRepository:
                     external_reference.c.tenant_id == self._tenant,
                     external_reference.c.customer_id == customer_id,
                 )
-                .order_by(external_reference.c.created_at, external_reference.c.source_system)
+                .order_by(
+                    external_reference.c.created_at,
+                    external_reference.c.source_system,
+                    external_reference.c.external_id,
+                )
             )
         ).all()
         refs = tuple(ExternalReference(source_system=s, external_id=e) for s, e in ref_rows)
