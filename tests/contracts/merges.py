@@ -36,6 +36,16 @@ def merge_record(target: CustomerProfile, source: CustomerProfile, *, at: dateti
     )
 
 
+async def standing_merge(units: Units) -> tuple[CustomerProfile, CustomerProfile, MergeRecord]:
+    """Two stored profiles and the committed record of merging the second into the first."""
+    target, source = profile(), profile("Acme Inc", contacts=("Ann",))
+    await stored(units, target, source)
+    record = merge_record(target, source)
+    async with units() as uow:
+        await uow.merges.add(record)
+    return target, source, record
+
+
 class MergeRepositoryContract:
     async def test_without_a_stored_policy_the_default_applies(self, units: Units) -> None:
         """policy() is the service's default, version 0."""
@@ -79,11 +89,7 @@ class MergeRepositoryContract:
 
     async def test_a_standing_merge_reads_back_as_recorded(self, units: Units) -> None:
         """active_merge and merges_into answer the record as it was added."""
-        target, source = profile(), profile("Acme Inc", contacts=("Ann",))
-        await stored(units, target, source)
-        record = merge_record(target, source)
-        async with units() as uow:
-            await uow.merges.add(record)
+        target, source, record = await standing_merge(units)
         async with units() as uow:
             standing = await uow.merges.active_merge(target.id, source.id)
             listed = await uow.merges.merges_into(target.id)
@@ -91,11 +97,7 @@ class MergeRepositoryContract:
 
     async def test_a_closed_merge_no_longer_stands_and_keeps_its_report(self, units: Units) -> None:
         """After close: no active merge; merges_into shows it UNMERGED with who, when and the report."""
-        target, source = profile(), profile("Acme Inc")
-        await stored(units, target, source)
-        record = merge_record(target, source)
-        async with units() as uow:
-            await uow.merges.add(record)
+        target, source, _ = await standing_merge(units)
         async with units() as uow:
             standing = await uow.merges.active_merge(target.id, source.id)
             assert standing is not None
@@ -113,11 +115,7 @@ class MergeRepositoryContract:
 
     async def test_a_merge_undone_twice_is_refused(self, units: Units) -> None:
         """Closing a record that is no longer standing raises ConcurrentModification."""
-        target, source = profile(), profile("Acme Inc")
-        await stored(units, target, source)
-        record = merge_record(target, source)
-        async with units() as uow:
-            await uow.merges.add(record)
+        _, _, record = await standing_merge(units)
         record.close({}, actor="steward", now=T0)
         async with units() as uow:
             await uow.merges.close(record)

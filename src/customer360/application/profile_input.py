@@ -25,6 +25,7 @@ from customer360.application.inputs import (
     ExternalRefInput,
     FrequencyCapInput,
     LocaleInput,
+    Patchable,
     PhoneInput,
     ProfileInput,
     QuietHoursInput,
@@ -112,6 +113,12 @@ def _each(items: Sequence[T], field: str, parse: Callable[[T, str], V]) -> tuple
     return tuple(parse(item, f"{field}[{i}]") for i, item in enumerate(items))
 
 
+def _parse_set(changes: dict[str, Any], name: str, value: Patchable[T], parse: Callable[[T], object]) -> None:
+    """A value the input sets becomes its domain value; an unnamed or removed one stays as it is."""
+    if value is not UNSET and value is not None:
+        changes[name] = parse(value)
+
+
 # -- merge patch ---------------------------------------------------------------------------------------
 def merge_patch(target: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
     """RFC 7396: null removes, objects merge recursively, everything else replaces."""
@@ -145,12 +152,11 @@ def _communication_changes(communication: CommunicationInput | None, field: str)
     if communication is None:
         return None
     changes = _named(communication)
-    if communication.channels is not UNSET and communication.channels is not None:
-        changes["channels"] = _each(communication.channels, f"{field}.channels", parse_channel)
-    if communication.quiet_hours is not UNSET and communication.quiet_hours is not None:
-        changes["quiet_hours"] = parse_quiet_hours(communication.quiet_hours, f"{field}.quietHours")
-    if communication.frequency_cap is not UNSET and communication.frequency_cap is not None:
-        changes["frequency_cap"] = parse_frequency_cap(communication.frequency_cap, f"{field}.frequencyCap")
+    _parse_set(changes, "channels", communication.channels, lambda v: _each(v, f"{field}.channels", parse_channel))
+    _parse_set(changes, "quiet_hours", communication.quiet_hours, lambda v: parse_quiet_hours(v, f"{field}.quietHours"))
+    _parse_set(
+        changes, "frequency_cap", communication.frequency_cap, lambda v: parse_frequency_cap(v, f"{field}.frequencyCap")
+    )
     return changes
 
 
@@ -190,22 +196,16 @@ def _profile_changes(given: ProfileInput, region: str | None) -> dict[str, Any]:
         changes["website"], changes["domain"] = (
             (None, None) if given.website is None else website_and_domain(given.website, "website")
         )
-    if given.emails is not UNSET and given.emails is not None:
-        changes["emails"] = _each(given.emails, "emails", parse_email)
-    if given.phones is not UNSET and given.phones is not None:
-        changes["phones"] = tuple(parse_phone(p, f"phones[{i}]", region) for i, p in enumerate(given.phones))
-    if given.tax_ids is not UNSET and given.tax_ids is not None:
-        changes["tax_ids"] = _each(given.tax_ids, "taxIds", parse_tax_id)
-    if given.addresses is not UNSET and given.addresses is not None:
-        changes["addresses"] = _each(given.addresses, "addresses", parse_address)
+    _parse_set(changes, "emails", given.emails, lambda v: _each(v, "emails", parse_email))
+    _parse_set(changes, "phones", given.phones, lambda v: _each(v, "phones", lambda p, f: parse_phone(p, f, region)))
+    _parse_set(changes, "tax_ids", given.tax_ids, lambda v: _each(v, "taxIds", parse_tax_id))
+    _parse_set(changes, "addresses", given.addresses, lambda v: _each(v, "addresses", parse_address))
     if given.locale is not UNSET:
         changes["locale"] = _locale_changes(given.locale)
     if given.communication is not UNSET:
         changes["communication"] = _communication_changes(given.communication, "communication")
-    if given.tags is not UNSET and given.tags is not None:
-        changes["tags"] = _each(given.tags, "tags", tag)
-    if given.external_refs is not UNSET and given.external_refs is not None:
-        changes["external_refs"] = _each(given.external_refs, "externalRefs", parse_external_ref)
+    _parse_set(changes, "tags", given.tags, lambda v: _each(v, "tags", tag))
+    _parse_set(changes, "external_refs", given.external_refs, lambda v: _each(v, "externalRefs", parse_external_ref))
     return changes
 
 
@@ -259,14 +259,10 @@ def _contact_changes(given: ContactInput, region: str | None) -> dict[str, Any]:
     for name, (field, max_length) in _CONTACT_TEXT.items():
         if name in changes:
             changes[name] = clean_optional_text(changes[name], field, max_length=max_length)
-    if given.emails is not UNSET and given.emails is not None:
-        changes["emails"] = _each(given.emails, "emails", parse_email)
-    if given.email is not UNSET and given.email is not None:
-        changes["email"] = EmailAddress.parse(given.email, "email")
-    if given.phones is not UNSET and given.phones is not None:
-        changes["phones"] = tuple(parse_phone(p, f"phones[{i}]", region) for i, p in enumerate(given.phones))
-    if given.phone is not UNSET and given.phone is not None:
-        changes["phone"] = PhoneNumber.parse(given.phone, "phone", default_region=region)
+    _parse_set(changes, "emails", given.emails, lambda v: _each(v, "emails", parse_email))
+    _parse_set(changes, "email", given.email, lambda v: EmailAddress.parse(v, "email"))
+    _parse_set(changes, "phones", given.phones, lambda v: _each(v, "phones", lambda p, f: parse_phone(p, f, region)))
+    _parse_set(changes, "phone", given.phone, lambda v: PhoneNumber.parse(v, "phone", default_region=region))
     if given.communication is not UNSET:
         changes["communication"] = _communication_changes(given.communication, "communication")
     return changes
