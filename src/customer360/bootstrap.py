@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from customer360.application.context import Clock, RequestContext, SystemClock
+from customer360.application.context import Clock, SystemClock
 from customer360.application.duplicate_ports import MatchingLimits, ScanJob
 from customer360.application.duplicate_scan import Progress, ScanOptions
 from customer360.application.executor import CommandExecutor
@@ -46,7 +46,7 @@ from customer360.infrastructure.persistence.profile_lookup import ProfileLookup
 from customer360.infrastructure.persistence.profile_queries import SqlProfileQueries
 from customer360.infrastructure.persistence.relationship_queries import SqlRelationshipQueries
 from customer360.infrastructure.persistence.scan_store import SqlScanStore
-from customer360.infrastructure.persistence.unit_of_work import SqlUnitOfWork
+from customer360.infrastructure.persistence.unit_of_work import SqlUnitOfWorkFactory
 from customer360.infrastructure.rest.app import ServicesScope, create_app
 from customer360.infrastructure.rest.auth import build_authenticator
 from customer360.infrastructure.rest.dependencies import ApiServices
@@ -150,22 +150,11 @@ async def build_services(settings: Settings, registry: CollectorRegistry | None 
         max_candidates=settings.duplicate_max_candidates,
         results=settings.duplicate_check_results,
     )
-    match_models = ModelCache()
-
-    def unit_of_work(context: RequestContext) -> SqlUnitOfWork:
-        return SqlUnitOfWork(
-            engine,
-            context,
-            envelope,
-            merge_policy,
-            suppression_key=suppression_key,
-            duplicate_policy=duplicate_policy,
-            matching_limits=matching_limits,
-            match_models=match_models,
-        )
 
     executor = CommandExecutor(
-        unit_of_work,
+        SqlUnitOfWorkFactory(
+            engine, envelope, merge_policy, suppression_key, duplicate_policy, matching_limits, ModelCache()
+        ),
         clock=clock,
         phone_region=settings.phone_default_region,
         hasher=evidence_hasher(settings.evidence_hash_key.get_secret_value().encode()),

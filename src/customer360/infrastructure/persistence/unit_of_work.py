@@ -14,6 +14,7 @@ change, its audit trail and its events become visible together or not at all.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
@@ -37,6 +38,31 @@ from customer360.infrastructure.persistence.pending_writes import PendingWrites
 from customer360.infrastructure.persistence.privacy_store import SqlPrivacyStore
 from customer360.infrastructure.persistence.relationship_repository import SqlRelationshipRepository
 from customer360.infrastructure.persistence.transaction_views import SqlTransactionViews
+
+
+@dataclass(frozen=True, slots=True)
+class SqlUnitOfWorkFactory:
+    """The executor's UnitOfWorkFactory: one SqlUnitOfWork per command, with the service's settings."""
+
+    engine: AsyncEngine
+    envelope: EnvelopeSerializer
+    merge_policy: SurvivorshipPolicy
+    suppression_key: bytes
+    duplicate_policy: DuplicatePolicy
+    matching_limits: MatchingLimits
+    match_models: ModelCache
+
+    def __call__(self, context: RequestContext) -> SqlUnitOfWork:
+        return SqlUnitOfWork(
+            self.engine,
+            context,
+            self.envelope,
+            self.merge_policy,
+            suppression_key=self.suppression_key,
+            duplicate_policy=self.duplicate_policy,
+            matching_limits=self.matching_limits,
+            match_models=self.match_models,
+        )
 
 
 class SqlUnitOfWork:
