@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 from customer360.application.environment import HandlerEnv
 from customer360.application.ports import UnitOfWork
+from customer360.application.privacy_ports import StoredPolicy
+from customer360.application.queries import Answer
 from customer360.domain.consent import (
     CaptureSource,
     ConsentEvidence,
@@ -193,3 +195,16 @@ async def respect_consent(
         now=env.clock.now(),
         field=field,
     )
+
+
+async def confirmed_answer(result: ConsentConfirmed, uow: UnitOfWork) -> Answer[ConsentConfirmed]:
+    """What a confirmation answers with: the GRANTED record it wrote."""
+    document = await uow.views.consent(result.consent_id)
+    assert document is not None, "the record was written in this transaction"
+    return Answer(result, {result.consent_id: document})
+
+
+async def policy_answer(result: PolicySaved, uow: UnitOfWork) -> StoredPolicy:
+    """What setting a purpose policy answers with: the policy as stored (version, when and by whom)."""
+    stored = {s.policy.purpose: s for s in await uow.consent_rules.stored_policies()}
+    return stored[result.purpose]

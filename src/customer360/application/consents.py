@@ -16,6 +16,7 @@ from customer360.application.consent_workflows import token_hash
 from customer360.application.environment import HandlerEnv
 from customer360.application.ports import UnitOfWork
 from customer360.application.privacy_ports import Confirmation
+from customer360.application.queries import Answer
 from customer360.domain.consent import (
     CaptureSource,
     ConsentEvidence,
@@ -153,3 +154,10 @@ def _check_known(known: bool, what: str) -> None:
             f"The {what} is not one of the customer's or its contacts' contact points",
             {"field": f"contactPoint.{what}"},
         )
+
+
+async def consent_answer(result: ConsentRecorded, uow: UnitOfWork) -> Answer[ConsentRecorded]:
+    """What recording a consent answers with: the record written."""
+    document = await uow.views.consent(result.consent_id)
+    assert document is not None, "the record was written in this transaction"
+    return Answer(result, {result.consent_id: document})

@@ -21,9 +21,10 @@ from customer360.application.profile_input import (
     patched_contact,
     patched_profile,
 )
+from customer360.application.queries import Answer, Document
 from customer360.domain.consent import ContactPoint, ContactPointKind
 from customer360.domain.customer import CustomerProfile
-from customer360.domain.errors import DuplicateExternalReference, InvalidValue
+from customer360.domain.errors import CustomerNotFound, DuplicateExternalReference, InvalidValue
 from customer360.domain.ids import CONTACT_PREFIX, CUSTOMER_PREFIX
 from customer360.domain.profile_attributes import ProfileAttributes
 from customer360.domain.values import CustomerStatus
@@ -182,3 +183,19 @@ def _changed_fields(profile: CustomerProfile) -> list[str]:
     for event in profile.events:
         fields.update(getattr(event, "changed_fields", []))
     return sorted(fields)
+
+
+async def profile_documents(uow: UnitOfWork, *customer_ids: str) -> dict[str, Document]:
+    """Profiles (with their contacts) as the command left them; CustomerNotFound if one is gone."""
+    found = {}
+    for customer_id in customer_ids:
+        document = await uow.views.profile(customer_id)
+        if document is None:
+            raise CustomerNotFound(customer_id)
+        found[customer_id] = document
+    return found
+
+
+async def profile_answer(result: ProfileChanged, uow: UnitOfWork) -> Answer[ProfileChanged]:
+    """What a profile or contact command answers with: the profile as it left it."""
+    return Answer(result, await profile_documents(uow, result.customer_id))

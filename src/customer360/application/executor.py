@@ -1,7 +1,8 @@
 """Runs one command in one unit of work and commits once.
 
 ``present`` reads what the caller answers with — the read model of what the command changed, by the
-result's ids (``answers.py``) — inside the transaction, after a flush, so it shows the new state. With an
+result's ids (each use case module's ``…_answer``) — inside the transaction, after a flush, so it
+shows the new state. With an
 Idempotency-Key, ``remember`` turns that answer into the stored response, saved in the same transaction
 as the change, so a retried request can never apply the change twice. The caller renders the answer
 after ``execute`` returns.

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from customer360.application.customers import profile_documents
 from customer360.application.environment import HandlerEnv
 from customer360.application.ports import MovedLinks, UnitOfWork
+from customer360.application.queries import Answer
 from customer360.domain import merge_consent
 from customer360.domain.consent import ConsentRecord
 from customer360.domain.customer import CustomerProfile
@@ -427,3 +429,13 @@ async def _record_unmerge(plan: _UnmergePlan, uow: UnitOfWork, env: HandlerEnv) 
         )
     )
     return outcome
+
+
+async def merge_answer(result: MergeOutcome, uow: UnitOfWork) -> Answer[MergeOutcome]:
+    """What a merge answers with: the target holding the golden record."""
+    return Answer(result, await profile_documents(uow, result.target_id))
+
+
+async def unmerge_answer(result: UnmergeOutcome, uow: UnitOfWork) -> Answer[UnmergeOutcome]:
+    """What an unmerge answers with: the target and the source, apart again."""
+    return Answer(result, await profile_documents(uow, result.target_id, result.source_id))

@@ -8,16 +8,26 @@ read paths must be fast. Documents are plain dicts in the API's spelling. Adapte
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from customer360.domain.consent import ConsentRecord, current_consents
 from customer360.domain.duplicates import DuplicatePolicy
 from customer360.domain.privacy import ErasureRequest, LegalHold
 
 Document = dict[str, Any]
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer(Generic[R]):
+    """What a command answers with: its result and the documents of what it changed, by id, read in its
+    own transaction (the executor's ``present``), so the answer shows exactly what it wrote."""
+
+    result: R
+    documents: Mapping[str, Document]
 
 
 @dataclass(frozen=True, slots=True)

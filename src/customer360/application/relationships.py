@@ -7,6 +7,7 @@ from datetime import date
 
 from customer360.application.environment import HandlerEnv
 from customer360.application.ports import UnitOfWork
+from customer360.application.queries import Answer
 from customer360.domain.errors import RelationshipNotFound
 from customer360.domain.events import FieldChange
 from customer360.domain.ids import RELATIONSHIP_PREFIX
@@ -163,3 +164,9 @@ async def _owned(uow: UnitOfWork, customer_id: str, relationship_id: str) -> Rel
     if relationship.from_customer_id != customer_id or not relationship.active:
         raise RelationshipNotFound(relationship_id)
     return relationship
+
+
+async def relationship_answer(result: RelationshipChanged, uow: UnitOfWork) -> Answer[RelationshipChanged]:
+    """What a relationship command answers with: the relationship as it now is (absent once removed)."""
+    document = await uow.views.relationship(result.customer_id, result.relationship_id)
+    return Answer(result, {} if document is None else {result.relationship_id: document})

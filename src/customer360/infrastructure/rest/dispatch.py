@@ -113,9 +113,9 @@ async def run_command(
     *,
     reveal: Callable[[Any], dict[str, Any]] | None = None,
 ) -> Response:
-    """Execute in one transaction and render what it answers; ``read`` (application/answers.py) reads the
-    read model of what changed in that transaction. With an Idempotency-Key on POST, a retry gets the first
-    response back. ``reveal``: fields answered once and never stored (a double opt-in token)."""
+    """Execute in one transaction and render what it answers; ``read`` (the use case's ``…_answer``) reads
+    the read model of what changed in that transaction. With an Idempotency-Key on POST, a retry gets the
+    first response back. ``reveal``: fields answered once and never stored (a double opt-in token)."""
     api = services(request)
     context = context_of(request, principal)
     key = request.headers.get("idempotency-key")

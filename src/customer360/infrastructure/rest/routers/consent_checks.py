@@ -9,11 +9,10 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
-from customer360.application import answers
 from customer360.application import consent_checks as checks
 from customer360.application import consent_workflows as uc
-from customer360.application.answers import Answer
 from customer360.application.privacy_ports import StoredPolicy
+from customer360.application.queries import Answer
 from customer360.domain.consent_policy import DEFAULT_POLICIES, ConsentDecision, PurposePolicy
 from customer360.domain.errors import InvalidValue
 from customer360.domain.primitives import iso_millis
@@ -245,7 +244,7 @@ def _render_confirmed(answer: Answer[uc.ConsentConfirmed]) -> Rendered:
 )
 async def confirm_consent(body: ConfirmIn, request: Request, principal: ConsentWriter) -> Response:
     command = uc.ConfirmConsent(body.token, body.ip_address, body.user_agent)
-    return await run_command(request, principal, uc.confirm_consent, command, _render_confirmed, answers.consent)
+    return await run_command(request, principal, uc.confirm_consent, command, _render_confirmed, uc.confirmed_answer)
 
 
 def _policy_document(
@@ -303,7 +302,7 @@ async def set_consent_policy(
         expected_version=expected_version(request),
     )
 
-    return await run_command(request, principal, uc.set_purpose_policy, command, _render_policy, answers.purpose_policy)
+    return await run_command(request, principal, uc.set_purpose_policy, command, _render_policy, uc.policy_answer)
 
 
 def _render_policy(stored: StoredPolicy) -> Rendered:

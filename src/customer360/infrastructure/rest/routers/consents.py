@@ -8,10 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from customer360.application import answers
 from customer360.application import consents as uc
-from customer360.application.answers import Answer
-from customer360.application.queries import consent_state
+from customer360.application.queries import Answer, consent_state
 from customer360.domain.errors import CustomerNotFound
 from customer360.domain.primitives import iso_millis
 from customer360.infrastructure.rest.auth import Principal
@@ -78,7 +76,7 @@ async def record_consent(
         confirmation_ttl=timedelta(hours=services.settings.consent_confirmation_ttl_hours),
     )
     return await run_command(
-        request, principal, uc.record_consent, command, render_recorded, answers.consent, reveal=confirmation_token
+        request, principal, uc.record_consent, command, render_recorded, uc.consent_answer, reveal=confirmation_token
     )
 
 

@@ -7,9 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
-from customer360.application import answers
 from customer360.application import customers as uc
-from customer360.application.answers import Answer
+from customer360.application.queries import Answer
 from customer360.domain.errors import ContactNotFound, CustomerNotFound
 from customer360.domain.ids import CONTACT_PREFIX, id_pattern
 from customer360.infrastructure.rest.access import record_reads
@@ -74,7 +73,7 @@ async def list_contacts(customer_id: CustomerId, request: Request, principal: Re
 )
 async def add_contact(customer_id: CustomerId, body: ContactIn, request: Request, principal: Writer) -> Response:
     command = uc.AddContact(customer_id, body.to_input(), expected_version(request))
-    return await run_command(request, principal, uc.add_contact, command, render_added, answers.profile)
+    return await run_command(request, principal, uc.add_contact, command, render_added, uc.profile_answer)
 
 
 @router.patch("/{contactId}", response_model=ContactOut, summary="Update a contact (JSON merge patch)")
@@ -82,7 +81,7 @@ async def update_contact(
     customer_id: CustomerId, contact_id: ContactId, body: ContactPatch, request: Request, principal: Writer
 ) -> Response:
     command = uc.UpdateContact(customer_id, contact_id, body.to_input(), expected_version(request))
-    return await run_command(request, principal, uc.update_contact, command, render_updated, answers.profile)
+    return await run_command(request, principal, uc.update_contact, command, render_updated, uc.profile_answer)
 
 
 @router.delete("/{contactId}", status_code=204, summary="Remove a contact (kept for history, hidden from reads)")
@@ -90,4 +89,4 @@ async def remove_contact(
     customer_id: CustomerId, contact_id: ContactId, request: Request, principal: Writer
 ) -> Response:
     command = uc.RemoveContact(customer_id, contact_id, expected_version(request))
-    return await run_command(request, principal, uc.remove_contact, command, render_removed, answers.profile)
+    return await run_command(request, principal, uc.remove_contact, command, render_removed, uc.profile_answer)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
-from customer360.application import answers
 from customer360.application import customers as uc
-from customer360.application.answers import Answer
+from customer360.application.duplicates import DuplicateCheck
 from customer360.application.profile_input import parse_timestamp
-from customer360.application.queries import CustomerFilter, survivor
+from customer360.application.queries import Answer, CustomerFilter, survivor
 from customer360.application.search import search_criteria
+from customer360.domain.duplicates import override_reason
 from customer360.domain.errors import CustomerNotFound
 from customer360.domain.values import CustomerKind
 from customer360.infrastructure.rest.access import record_reads
@@ -27,7 +28,6 @@ from customer360.infrastructure.rest.dispatch import (
     render,
     run_command,
 )
-from customer360.infrastructure.rest.duplicate_override import create_check
 from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, created_with_links
 from customer360.infrastructure.rest.models.customers import (
     CustomerCreate,
@@ -41,6 +41,18 @@ from customer360.infrastructure.rest.models.relationships import AuditPage
 from customer360.infrastructure.rest.parameters import ISO_TIMESTAMP, Cursor, CustomerId, Limit, Reader, Writer
 
 router = APIRouter(prefix="/api/v1/crm/customers", tags=["customers"], responses=ERROR_RESPONSES)
+
+
+def duplicate_check(check_on_create: bool, override: bool, reason: str | None) -> DuplicateCheck | None:
+    """The real-time duplicate check a create asks for: None when the service does not check on create
+    (DUPLICATE_CHECK_ON_CREATE=false) and no override is asked for. ``?override=true`` with an
+    ``X-Override-Reason`` creates a likely duplicate anyway (the reason is audited on the new profile);
+    HTTP headers are ASCII, so a reason with other characters comes percent-encoded (UTF-8)."""
+    if override:
+        return DuplicateCheck(override_reason=override_reason(unquote(reason) if reason is not None else None))
+    if check_on_create:
+        return DuplicateCheck()
+    return None
 
 
 def render_profile(answer: Answer[uc.ProfileChanged], status_code: int = 200) -> Rendered:
@@ -95,9 +107,9 @@ async def create_customer(
         attributes=body.to_input(),
         status=body.status,
         contacts=body.contact_inputs(),
-        duplicate_check=create_check(services.settings.duplicate_check_on_create, override, override_reason),
+        duplicate_check=duplicate_check(services.settings.duplicate_check_on_create, override, override_reason),
     )
-    return await run_command(request, principal, uc.create_customer_profile, command, render_created, answers.profile)
+    return await run_command(request, principal, uc.create_customer_profile, command, render_created, uc.profile_answer)
 
 
 @router.get("", response_model=CustomerPage, summary="List customers (keyset pagination)")
@@ -211,13 +223,13 @@ def get_customer_route() -> APIRoute:
 )
 async def patch_customer(customer_id: CustomerId, body: CustomerPatch, request: Request, principal: Writer) -> Response:
     command = uc.UpdateCustomerProfile(customer_id, body.to_input(), expected_version(request))
-    return await run_command(request, principal, uc.update_customer_profile, command, render_profile, answers.profile)
+    return await run_command(request, principal, uc.update_customer_profile, command, render_profile, uc.profile_answer)
 
 
 @router.post("/{customerId}/status", response_model=CustomerOut, summary="Change the status")
 async def change_status(customer_id: CustomerId, body: StatusChange, request: Request, principal: Writer) -> Response:
     command = uc.ChangeCustomerStatus(customer_id, body.status, body.reason, expected_version(request))
-    return await run_command(request, principal, uc.change_customer_status, command, render_profile, answers.profile)
+    return await run_command(request, principal, uc.change_customer_status, command, render_profile, uc.profile_answer)
 
 
 @router.get("/{customerId}/audit", response_model=AuditPage, summary="The customer's audit trail")

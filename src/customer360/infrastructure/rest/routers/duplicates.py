@@ -1,6 +1,6 @@
 """Duplicate detection: real-time checks, the review queue, dismissals, clusters, scans, thresholds, model.
 
-The check on create is asked for by routers/customers.py (``rest/duplicate_override.py``).
+The check on create is asked for by routers/customers.py (``duplicate_check``).
 """
 
 from __future__ import annotations

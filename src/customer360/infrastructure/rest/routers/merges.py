@@ -7,10 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from starlette.responses import Response
 
-from customer360.application import answers
 from customer360.application import golden_record as gr
 from customer360.application import merges as uc
-from customer360.application.answers import Answer
+from customer360.application.queries import Answer
 from customer360.domain.errors import CustomerNotFound, InvalidValue, MergeNotFound
 from customer360.domain.ids import MERGE_PREFIX, id_pattern
 from customer360.domain.primitives import to_primitive
@@ -145,7 +144,7 @@ def render_policy(result: SurvivorshipPolicy) -> Rendered:
 )
 async def merge_customer(customer_id: CustomerId, body: MergeIn, request: Request, principal: Merger) -> Response:
     command = _merge_command(customer_id, body, request)
-    return await run_command(request, principal, uc.merge_customers, command, render_merge, answers.merged)
+    return await run_command(request, principal, uc.merge_customers, command, render_merge, uc.merge_answer)
 
 
 @router.post(
@@ -165,7 +164,7 @@ async def preview_merge(customer_id: CustomerId, body: MergeIn, request: Request
 )
 async def unmerge_customer(customer_id: CustomerId, body: UnmergeIn, request: Request, principal: Merger) -> Response:
     command = uc.UnmergeCustomers(customer_id, body.source_customer_id, _target_version(request, body.target_version))
-    return await run_command(request, principal, uc.unmerge_customers, command, render_unmerge, answers.unmerged)
+    return await run_command(request, principal, uc.unmerge_customers, command, render_unmerge, uc.unmerge_answer)
 
 
 @router.get(

@@ -7,9 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
-from customer360.application import answers
 from customer360.application import relationships as uc
-from customer360.application.answers import Answer
+from customer360.application.queries import Answer
 from customer360.domain.errors import CustomerNotFound, RelationshipNotFound
 from customer360.domain.ids import RELATIONSHIP_PREFIX, id_pattern
 from customer360.infrastructure.rest.dependencies import Services
@@ -67,7 +66,7 @@ async def add_relationship(
     customer_id: CustomerId, body: RelationshipIn, request: Request, principal: Writer
 ) -> Response:
     command = uc.AddRelationship(customer_id, body.to_customer_id, body.type.value, body.valid_from, body.valid_to)
-    return await run_command(request, principal, uc.add_relationship, command, render_added, answers.relationship)
+    return await run_command(request, principal, uc.add_relationship, command, render_added, uc.relationship_answer)
 
 
 @router.get("/relationships", response_model=RelationshipList, summary="Relationships in both directions")
@@ -95,7 +94,7 @@ async def change_relationship(
 ) -> Response:
     command = uc.ChangeRelationshipValidity(customer_id, relationship_id, body.valid_from, body.valid_to)
     return await run_command(
-        request, principal, uc.change_relationship_validity, command, render_changed, answers.relationship
+        request, principal, uc.change_relationship_validity, command, render_changed, uc.relationship_answer
     )
 
 
@@ -104,7 +103,9 @@ async def remove_relationship(
     customer_id: CustomerId, relationship_id: RelationshipId, request: Request, principal: Writer
 ) -> Response:
     command = uc.RemoveRelationship(customer_id, relationship_id)
-    return await run_command(request, principal, uc.remove_relationship, command, render_removed, answers.relationship)
+    return await run_command(
+        request, principal, uc.remove_relationship, command, render_removed, uc.relationship_answer
+    )
 
 
 @router.get("/hierarchy", response_model=HierarchyOut, summary="Account hierarchy: ancestors and descendants")
