@@ -156,7 +156,8 @@ class SqlCustomerLinks:
         return restored
 
     async def repoint(self, source_id: str, target_id: str) -> MovedLinks:
-        moved: list[RepointedRows] = []
+        # Every row is chosen (and locked) before any update is queued: the updates wait for the flush.
+        chosen: list[tuple[CustomerLink, tuple[tuple[Any, ...], ...]]] = []
         left_behind: dict[str, int] = {}
         for link in LINKS:
             t = link.table
@@ -166,17 +167,20 @@ class SqlCustomerLinks:
             if link.one_per_customer:
                 held = t.alias("held")
                 query = query.where(~exists().where(held.c.tenant_id == self._tenant, held.c[link.column] == target_id))
-            keys = self._move(link, await self._locked_keys(link, query), source_id, target_id)
-            moved.append(RepointedRows(link.name, link.column, keys))
+            keys = await self._locked_keys(link, query)
+            chosen.append((link, keys))
             if link.one_per_customer:
-                remaining = await self._count(link, source_id)
+                remaining = await self._count(link, source_id) - len(keys)
                 if remaining:
                     left_behind[f"{link.name}.{link.column}"] = remaining
+        moved = [
+            RepointedRows(link.name, link.column, self._move(link, keys, source_id, target_id)) for link, keys in chosen
+        ]
         return MovedLinks(tuple(moved), _external_refs(moved), left_behind)
 
     async def move_back(self, rows: Sequence[RepointedRows], source_id: str, target_id: str) -> MovedLinks:
         registered = {(link.name, link.column): link for link in LINKS}
-        moved: list[RepointedRows] = []
+        chosen: list[tuple[CustomerLink, RepointedRows, list[tuple[Any, ...]]]] = []
         for entry in rows:
             link = registered[(entry.table, entry.column)]
             t = link.table
@@ -188,7 +192,11 @@ class SqlCustomerLinks:
                     t.c[link.column] == target_id,
                 )
                 back.extend(await self._locked_keys(link, query))
-            moved.append(RepointedRows(entry.table, entry.column, self._move(link, back, target_id, source_id)))
+            chosen.append((link, entry, back))
+        moved = [
+            RepointedRows(entry.table, entry.column, self._move(link, back, target_id, source_id))
+            for link, entry, back in chosen
+        ]
         return MovedLinks(tuple(moved), _external_refs(moved), {})
 
     async def count(self, customer_id: str) -> dict[str, int]:
