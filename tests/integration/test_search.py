@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -73,3 +75,126 @@ class TestSearch:
         """No criterion at all is a 400."""
         response = await client.get(f"{CUSTOMERS}/search", headers=headers)
         assert (response.status_code, response.json()["details"]["fields"][0]["field"]) == (400, "query")
+
+
+def _address(street: str, city: str, postal_code: str, country: str = "DE") -> dict[str, Any]:
+    return {"type": "BILLING", "lines": [street], "city": city, "postalCode": postal_code, "country": country}
+
+
+class TestSearchByAddress:
+    async def test_finds_by_street_written_short(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+        """'Lindenstr. 12' finds a profile stored at 'Lindenstraße 12'."""
+        wanted = (await create_customer(client, headers, addresses=[_address("Lindenstraße 12", "Köln", "50667")]))[
+            "id"
+        ]
+        await create_customer(client, headers, addresses=[_address("Lindenallee 12", "Köln", "50667")])
+        assert [wanted] == await _search(client, headers, street="Lindenstr. 12")
+
+    async def test_finds_by_city_accents_and_prefix(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+        """'kol' and 'Köln' find a profile in Köln, not one in Bonn."""
+        wanted = (await create_customer(client, headers, addresses=[_address("Ring 1", "Köln", "50667")]))["id"]
+        await create_customer(client, headers, addresses=[_address("Ring 1", "Bonn", "53111")])
+        assert ([wanted], [wanted]) == (
+            await _search(client, headers, city="kol"),
+            await _search(client, headers, city="Köln"),
+        )
+
+    async def test_finds_by_postal_code_start(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+        """A postal code, or its first digits, finds the profiles there."""
+        wanted = (await create_customer(client, headers, addresses=[_address("Ring 1", "Köln", "50667")]))["id"]
+        await create_customer(client, headers, addresses=[_address("Ring 1", "Bonn", "53111")])
+        assert [wanted] == await _search(client, headers, postalCode="506")
+
+    async def test_country_narrows_other_criteria(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+        """Name and country together: the Austrian namesake is left out."""
+        wanted = (
+            await create_customer(client, headers, name="Adler Optik", addresses=[_address("Ring 1", "Köln", "50667")])
+        )["id"]
+        await create_customer(
+            client, headers, name="Adler Optik", addresses=[_address("Ring 1", "Wien", "1010", country="AT")]
+        )
+        assert [wanted] == await _search(client, headers, name="adler optik", country="de")
+
+    async def test_an_unknown_country_code_is_a_400(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+        """country must be an ISO 3166-1 alpha-2 code."""
+        response = await client.get(f"{CUSTOMERS}/search", params={"country": "XX"}, headers=headers)
+        assert (response.status_code, response.json()["details"]["fields"][0]["field"]) == (400, "country")
+
+
+class TestFreeTextSearch:
+    async def test_q_finds_name_words(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+        """q='brenner hol' finds 'Brenner Holzbau' and says it matched on the name."""
+        wanted = (await create_customer(client, headers, name="Brenner Holzbau"))["id"]
+        await create_customer(client, headers, name="Brenner Stahl")
+        response = await client.get(f"{CUSTOMERS}/search", params={"q": "brenner hol"}, headers=headers)
+        hits = response.json()["items"]
+        assert [(wanted, ["name"])] == [(h["customer"]["id"], h["matchedOn"]) for h in hits]
+
+    async def test_q_finds_an_email(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+        """q with an e-mail address finds its owner, matched on email."""
+        wanted = (await create_customer(client, headers, emails=[{"address": "Info@Quarz.example"}]))["id"]
+        response = await client.get(f"{CUSTOMERS}/search", params={"q": "info@quarz.example"}, headers=headers)
+        assert [(wanted, ["email"])] == [(h["customer"]["id"], h["matchedOn"]) for h in response.json()["items"]]
+
+    async def test_q_finds_a_phone(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+        """q='030 9876543' finds '+49 30 9876543'."""
+        wanted = (await create_customer(client, headers, phones=[{"number": "+49 30 9876543"}]))["id"]
+        assert [wanted] == await _search(client, headers, q="030 9876543")
+
+    async def test_q_finds_a_tax_id(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+        """q with a VAT number, spaced as people write it, finds the organisation."""
+        wanted = (
+            await create_customer(
+                client, headers, kind="ORGANIZATION", taxIds=[{"country": "DE", "type": "VAT", "value": "DE136695976"}]
+            )
+        )["id"]
+        assert [wanted] == await _search(client, headers, q="DE 136 695 976")
+
+    async def test_q_finds_a_reference_of_any_system(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+        """q with an external id finds the profile whatever system knows it."""
+        wanted = (
+            await create_customer(client, headers, externalRefs=[{"sourceSystem": "SAP", "externalId": "K-4711"}])
+        )["id"]
+        response = await client.get(f"{CUSTOMERS}/search", params={"q": "K-4711"}, headers=headers)
+        assert [(wanted, ["externalRef"])] == [(h["customer"]["id"], h["matchedOn"]) for h in response.json()["items"]]
+
+    async def test_q_and_city_combine(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+        """q and city together must both match."""
+        await create_customer(client, headers, name="Falke Reisen", addresses=[_address("Ring 1", "Bonn", "53111")])
+        wanted = (
+            await create_customer(client, headers, name="Falke Reisen", addresses=[_address("Ring 1", "Köln", "50667")])
+        )["id"]
+        assert [wanted] == await _search(client, headers, q="falke", city="koln")
+
+
+class TestWordIndex:
+    async def test_an_exact_word_ranks_before_longer_words(
+        self, client: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        """Typeahead 'lind' lists 'Lind Bau' before 'Lindner Bau' and 'Lindemann Bau'."""
+        longer = [(await create_customer(client, headers, name=n))["id"] for n in ("Lindner Bau", "Lindemann Bau")]
+        exact = (await create_customer(client, headers, name="Lind Bau"))["id"]
+        found = await _search(client, headers, name="lind")
+        assert (exact, set(longer)) == (found[0], set(found[1:]))
+
+    async def test_a_renamed_profile_is_found_by_its_new_name_only(
+        self, client: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        """After a rename the old name finds nothing and the new one finds the profile."""
+        customer = await create_customer(client, headers, name="Zander Fisch")
+        response = await client.patch(
+            f"{CUSTOMERS}/{customer['id']}",
+            json={"name": "Hecht Fisch"},
+            headers={**headers, "Content-Type": "application/merge-patch+json"},
+        )
+        assert response.status_code == 200, response.text
+        assert ([], [customer["id"]]) == (
+            await _search(client, headers, name="zander"),
+            await _search(client, headers, name="hecht"),
+        )
+
+    async def test_a_typo_in_one_word_is_forgiven(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+        """'Kastanienhof Gastronomie' is found from 'kastanienhfo gastro' (a word that matches nothing)."""
+        wanted = (await create_customer(client, headers, name="Kastanienhof Gastronomie"))["id"]
+        await create_customer(client, headers, name="Eichenhof Gastronomie")
+        assert [wanted] == await _search(client, headers, name="kastanienhfo gastro")

@@ -48,6 +48,17 @@ class CustomerFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class FreeText:
+    """``q``: one text read every way it can be (see ``search.free_text``); a result matches one of them."""
+
+    words: str | None = None
+    email: str | None = None
+    phone: tuple[str, ...] = ()
+    tax_id: str | None = None
+    reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SearchCriteria:
     """Normalised criteria (see ``search.criteria``); results match every one given, ranked by name."""
 
@@ -56,6 +67,11 @@ class SearchCriteria:
     phone: tuple[str, ...] = ()
     external_ref: tuple[str, str] | None = None
     tax_id: str | None = None
+    street: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+    text: FreeText | None = None
     include_inactive: bool = True
     limit: int = 20
 

@@ -17,7 +17,7 @@ from customer360.domain.customer import CustomerProfile
 from customer360.domain.errors import ConcurrentModification, CustomerNotFound, DuplicateExternalReference
 from customer360.domain.ids import CUSTOMER_PREFIX, is_valid_id
 from customer360.domain.profile_attributes import Contact, ContactAttributes, ProfileAttributes
-from customer360.domain.search_terms import search_text
+from customer360.domain.search_terms import search_text, search_tokens
 from customer360.domain.values import ContactRole, CustomerKind, CustomerStatus, ExternalReference
 from customer360.infrastructure.persistence.documents import (
     address_from,
@@ -271,6 +271,7 @@ class SqlCustomerRepository:
             "communication": to_document(a.communication),
             "tags": list(a.tags),
             "search_text": search_text(a.name, a.legal_name),
+            "search_tokens": search_tokens((a.name, a.legal_name), a.addresses),
             "merged_into": profile.merged_into,
             "created_at": profile.created_at,
             "created_by": profile.created_by,

@@ -143,9 +143,15 @@ LOCATIONS: tuple[PersonalDataLocation, ...] = (
     PersonalDataLocation(
         t.match_key, ("customer_id",), "MATCH_KEYS", erased_by="rebuilt when the profile is saved: none"
     ),
+    # Search (migration 0009): the word index of names and addresses.
+    PersonalDataLocation(
+        t.search_token, ("customer_id",), "SEARCH_TOKENS", erased_by="kept by a trigger: an erased profile has none"
+    ),
 )
 
 NOT_PERSONAL: dict[str, str] = {
+    "search_word": "words of names and addresses tied to no customer; a word leaves with its last posting in"
+    " search_token, so an erased person's rare name does not stay",
     "consumer_inbox": "event ids of consumed events, no customer data",
     "duplicate_pair": "decisions about pairs of ids",
     "survivorship_policy": "tenant configuration",

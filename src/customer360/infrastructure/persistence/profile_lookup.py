@@ -1,8 +1,9 @@
-"""The hottest read, GetCustomerProfileById, in one database round trip.
+"""The hottest reads, GetCustomerProfileById and SearchCustomers, in one database round trip each.
 
-A small asyncpg pool outside SQLAlchemy runs ``customer_document(tenant, id)`` (migration 0004) as a
-single autocommitted statement: the function sets the tenant for its own implicit transaction, so row-
-level security applies exactly as elsewhere, without BEGIN/set_config/COMMIT round trips.
+A small asyncpg pool outside SQLAlchemy runs ``customer_document(tenant, id)`` (migration 0004) or
+``customer_search(tenant, …)`` (migration 0009) as a single autocommitted statement: the function sets
+the tenant for its own implicit transaction, so row-level security applies exactly as elsewhere,
+without BEGIN/set_config/COMMIT round trips.
 """
 
 from __future__ import annotations
@@ -33,8 +34,13 @@ class ProfileLookup:
 
     async def document(self, tenant_id: str, customer_id: str) -> str | None:
         """The document as PostgreSQL wrote it (JSON text): callers parse or validate it in one step."""
+        return await self.value(_LOOKUP, tenant_id, customer_id)
+
+    async def value(self, statement: str, *arguments: object) -> str | None:
+        """One autocommitted statement of a function that sets the tenant itself (customer_document,
+        customer_search) and answers JSON text."""
         if self._pool is None:
             await self.start()
         assert self._pool is not None
-        text: str | None = await self._pool.fetchval(_LOOKUP, tenant_id, customer_id)
+        text: str | None = await self._pool.fetchval(statement, *arguments)
         return text

@@ -7,31 +7,22 @@ import binascii
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from customer360.application.queries import CustomerFilter, Document, Page, SearchCriteria
 from customer360.domain.errors import InvalidValue
 from customer360.domain.ids import CUSTOMER_PREFIX, is_valid_id
-from customer360.domain.search_terms import search_query
+from customer360.domain.search_terms import CITY, COUNTRY, NAME, POSTAL_CODE, STREET, query_terms
 from customer360.infrastructure.persistence.database import tenant_transaction
 from customer360.infrastructure.persistence.profile_lookup import ProfileLookup
-from customer360.infrastructure.persistence.tables import customer_key, customer_profile, external_reference
+from customer360.infrastructure.persistence.tables import SCHEMA, customer_profile
 
 P = customer_profile.c
-HIDDEN_STATUSES = ("MERGED", "ERASED")
-# Trigram word similarity needed for a fuzzy name hit; below pg_trgm's 0.6 so one typo is forgiven.
-NAME_SIMILARITY_THRESHOLD = 0.45
 
 # The profile document is defined once, in SQL (migration 0004: customer_json); every read uses it.
 PROFILE_COLUMNS = "p.id, p.tenant_id, crm_customer360.customer_json(p) AS document"
 PROFILE_BY_ID = text(f"SELECT {PROFILE_COLUMNS} FROM customer_profile p WHERE p.tenant_id = :tenant AND p.id = :id")
-# Custom plans only: a generic plan cannot see how many names a query matches and falls back to a
-# sequential scan of the tenant's profiles (measured: median 0.8 s instead of 30 ms at 100,000 profiles).
-_SET_SIMILARITY = text(
-    "SELECT set_config('pg_trgm.word_similarity_threshold', :threshold, true),"
-    " set_config('plan_cache_mode', 'force_custom_plan', true)"
-).bindparams(threshold=str(NAME_SIMILARITY_THRESHOLD))
 
 
 def profile_document(row: Any) -> Document:
@@ -114,96 +105,69 @@ class SqlProfileQueries:
         return None if document is None else list(document["contacts"])
 
     async def search(self, tenant_id: str, criteria: SearchCriteria) -> list[Document]:
-        """Exact keys narrow the set through the key tables; a name ranks by trigram word similarity."""
-        async with tenant_transaction(self._engine, tenant_id) as connection:
-            candidate_sets: list[set[str]] = []
-            matched_on: dict[str, set[str]] = {}
-            for label, key_types, values in self._key_criteria(criteria):
-                ids = await self._ids_by_keys(connection, tenant_id, key_types, values)
-                candidate_sets.append(ids)
-                for customer_id in ids:
-                    matched_on.setdefault(customer_id, set()).add(label)
-            if criteria.external_ref is not None:
-                system, external_id = criteria.external_ref
-                result = await connection.execute(
-                    select(external_reference.c.customer_id).where(
-                        external_reference.c.tenant_id == tenant_id,
-                        external_reference.c.source_system == system,
-                        external_reference.c.external_id == external_id,
-                    )
-                )
-                ids = set(result.scalars())
-                candidate_sets.append(ids)
-                for customer_id in ids:
-                    matched_on.setdefault(customer_id, set()).add("externalRef")
-            candidates = set.intersection(*candidate_sets) if candidate_sets else None
-            if candidates is not None and not candidates:
-                return []
-            rows = await self._ranked(connection, tenant_id, criteria, candidates)
-        results = []
-        for row in rows:
-            labels = set(matched_on.get(row["id"], set()))
-            if criteria.name:
-                labels.add("name")
-            results.append(
-                {
-                    "score": round(float(row["score"]), 4),
-                    "matchedOn": sorted(labels),
-                    "customer": profile_document(row),
-                }
-            )
-        return results
-
-    @staticmethod
-    def _key_criteria(criteria: SearchCriteria) -> list[tuple[str, tuple[str, ...], list[str]]]:
-        keys: list[tuple[str, tuple[str, ...], list[str]]] = []
-        if criteria.email:
-            keys.append(("email", ("EMAIL",), [criteria.email]))
-        if criteria.phone:
-            keys.append(("phone", ("PHONE", "PHONE_NSN"), list(criteria.phone)))
-        if criteria.tax_id:
-            keys.append(("taxId", ("TAX_ID",), [criteria.tax_id]))
-        return keys
-
-    @staticmethod
-    async def _ids_by_keys(
-        connection: AsyncConnection, tenant_id: str, key_types: tuple[str, ...], values: list[str]
-    ) -> set[str]:
-        result = await connection.execute(
-            select(customer_key.c.customer_id).where(
-                customer_key.c.tenant_id == tenant_id,
-                or_(*[and_(customer_key.c.key_type == t, customer_key.c.key_value.in_(values)) for t in key_types]),
-            )
-        )
-        return set(result.scalars())
-
-    @staticmethod
-    async def _ranked(
-        connection: AsyncConnection, tenant_id: str, criteria: SearchCriteria, candidates: set[str] | None
-    ) -> list[Any]:
-        params: dict[str, Any] = {
-            "tenant": tenant_id,
-            "limit": criteria.limit,
-            "ids": None if candidates is None else sorted(candidates),
-            "hidden": list(HIDDEN_STATUSES),
-            "active_only": not criteria.include_inactive,
-        }
-        if not criteria.name:
-            statement = text(
-                f"SELECT {PROFILE_COLUMNS}, 1.0 AS score FROM customer_profile p"
-                " WHERE p.tenant_id = :tenant AND p.id = ANY(:ids) AND p.status <> ALL(:hidden)"
-                " AND (NOT :active_only OR p.status = 'ACTIVE') ORDER BY p.id LIMIT :limit"
-            )
-            return list((await connection.execute(statement, params)).mappings().all())
-        params["q"] = search_query(criteria.name)
-        if not params["q"]:
+        """One round trip: ``customer_search`` (migration 0009, search_sql.py) answers the whole page."""
+        arguments = search_arguments(tenant_id, criteria)
+        if arguments is None:
             return []
-        # The name ranking runs in profile_name_hits: migration 0007 says why (row-level security).
-        await connection.execute(_SET_SIMILARITY)
-        statement = text(
-            f"SELECT {PROFILE_COLUMNS}, h.score FROM crm_customer360.profile_name_hits("
-            "CAST(:q AS text), CAST(:ids AS text[]), CAST(:hidden AS text[]), :active_only, :limit) h "
-            "JOIN customer_profile p ON p.tenant_id = :tenant AND p.id = h.customer_id "
-            "ORDER BY h.score DESC, p.id"
-        )
-        return list((await connection.execute(statement, params)).mappings().all())
+        page = await self._lookup.value(SEARCH, *arguments)
+        return list(orjson.loads(page or "[]"))
+
+
+SEARCH = f"SELECT {SCHEMA}.customer_search($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+
+
+def search_arguments(tenant_id: str, criteria: SearchCriteria) -> tuple[Any, ...] | None:
+    """The function's arguments: prefix terms, exact keys (label, type, value) and q's alternatives;
+    ``None`` when a criterion can match nothing (a name of punctuation only)."""
+    terms: list[str] = []
+    labels: list[str] = []
+    for label, field, value in (
+        ("name", NAME, criteria.name),
+        ("street", STREET, criteria.street),
+        ("city", CITY, criteria.city),
+        ("postalCode", POSTAL_CODE, criteria.postal_code),
+        ("country", COUNTRY, criteria.country),
+    ):
+        if value is None:
+            continue
+        asked = query_terms(field, value)
+        if not asked:
+            return None
+        terms.extend(asked)
+        labels.append(label)
+    keys = _keys(criteria.email, criteria.phone, criteria.tax_id)
+    if criteria.external_ref is not None:
+        keys.append(("externalRef", "REF", ":".join(criteria.external_ref)))
+    labels.extend(label for label, _, _ in keys)
+    any_terms: list[str] = []
+    any_keys: list[tuple[str, str, str]] = []
+    if criteria.text is not None:
+        text = criteria.text
+        any_terms = query_terms(NAME, text.words) if text.words else []
+        any_keys = _keys(text.email, text.phone, text.tax_id)
+        if text.reference:
+            any_keys.append(("externalRef", "REF_ID", text.reference))
+        if not any_terms and not any_keys:
+            return None
+    return (
+        tenant_id,
+        terms,
+        *_columns(keys),
+        any_terms,
+        *_columns(any_keys),
+        sorted(set(labels)),
+        not criteria.include_inactive,
+        criteria.limit,
+    )
+
+
+def _keys(email: str | None, phone: tuple[str, ...], tax_id: str | None) -> list[tuple[str, str, str]]:
+    keys = [("email", "EMAIL", email)] if email else []
+    keys += [("phone", key_type, value) for value in phone for key_type in ("PHONE", "PHONE_NSN")]
+    if tax_id:
+        keys.append(("taxId", "TAX_ID", tax_id))
+    return keys
+
+
+def _columns(keys: list[tuple[str, str, str]]) -> tuple[list[str], list[str], list[str]]:
+    return [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]

@@ -84,7 +84,7 @@ customer_profile = Table(
     Column("locale", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("communication", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("tags", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
-    # Accent-free, lower-case name variants (see domain.search_terms) for trigram search.
+    # Accent-free, lower-case name variants (see domain.search_terms).
     Column("search_text", Text, nullable=False),
     Column("merged_into", ID),
     _ts("created_at"),
@@ -115,13 +115,9 @@ customer_profile = Table(
     ),
     Index(None, "tenant_id", "updated_at", "id"),
     Index("ix_customer_profile_tenant_id_tags", "tenant_id", "tags", postgresql_using="gin"),
-    Index(
-        "ix_customer_profile_tenant_id_search_text",
-        "tenant_id",
-        "search_text",
-        postgresql_using="gin",
-        postgresql_ops={"search_text": "gin_trgm_ops"},
-    ),
+    # Migration 0009: the profile's name and address tokens (domain.search_terms), posted in search_token
+    # by a trigger.
+    Column("search_tokens", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
 )
 
 contact = Table(
@@ -173,6 +169,32 @@ external_reference = Table(
     PrimaryKeyConstraint("tenant_id", "source_system", "external_id"),
     ForeignKeyConstraint(["tenant_id", "customer_id"], ["customer_profile.tenant_id", "customer_profile.id"]),
     Index(None, "tenant_id", "customer_id"),
+    # Free-text search (q) by an external id of any source system (migration 0009).
+    Index(None, "tenant_id", "external_id"),
+)
+
+# --- Search (migration 0009, search_sql.py) ----------------------------------------------------
+# The word index: one posting per (token, profile), in byte order so that a prefix is a range. Kept by a
+# trigger on customer_profile.search_tokens; derived data, like customer_key: no foreign key.
+search_token = Table(
+    "search_token",
+    metadata,
+    _tenant(),
+    Column("token", Text(collation="C"), nullable=False),
+    Column("customer_id", ID, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "token", "customer_id"),
+)
+
+# The tenant's vocabulary of name, street and city words, for the fuzzy fallback (trigram similarity on
+# words, not on every profile). A word leaves it with its last posting.
+search_word = Table(
+    "search_word",
+    metadata,
+    _tenant(),
+    Column("field", String(1), nullable=False),
+    Column("word", Text, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "field", "word"),
+    Index(None, "tenant_id", "word", postgresql_using="gin", postgresql_ops={"word": "gin_trgm_ops"}),
 )
 
 customer_relationship = Table(
@@ -745,4 +767,6 @@ TENANT_TABLES = (
     duplicate_scan,
     duplicate_candidate,
     duplicate_cluster,
+    search_token,
+    search_word,
 )

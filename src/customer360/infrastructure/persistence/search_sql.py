@@ -1,0 +1,322 @@
+"""The customer search in SQL (migration 0009): the word index's trigger and the one-round-trip search.
+
+**The word index.** ``customer_profile.search_tokens`` holds a profile's tokens (``domain.search_terms``:
+``n:mueller``, ``c:berlin`` …); the trigger ``sync_search_tokens`` posts them in ``search_token`` (primary key
+``(tenant_id, token, customer_id)``, byte order) for every writer, and keeps ``search_word``, the
+tenant's vocabulary of name, street and city words, for the fuzzy fallback. Merged and erased profiles
+have no postings. A word whose last posting goes is removed from the vocabulary in the same statement
+(it may be personal data: the surname of an erased person).
+
+**One round trip.** ``customer_search(tenant, …)`` sets the tenant for its own transaction (as
+``customer_document`` does, migration 0004) and returns the page as one JSON text. It runs with the
+caller's rights: btree comparisons of text are LEAKPROOF, so the word index is used under row-level
+security. Only the fuzzy fallback needs pg_trgm's operators, which are not: ``search_word_matches`` is a
+SECURITY DEFINER function of the owner, taking the tenant from the transaction (migration 0007 explains
+the pattern) and returning vocabulary words only. Nothing here writes, so it runs on a read replica.
+
+**How a search runs.** Exact keys (e-mail, phone, tax id, reference) give a few ids, which are then
+checked. Otherwise every term is a prefix of a token of the same field; the *driver* is the term with the
+fewest postings (counted up to ``DRIVER_CAP``). A word with no posting at all (four letters or more)
+becomes its closest vocabulary words (trigram similarity >= 0.45), the fuzzy fallback on the few words
+instead of every profile. A driver with fewer postings than the cap gives every candidate, which are
+checked and ranked. A bigger one (a two-letter typeahead, "anna schmidt") is read in index order — an
+exact word before longer ones, then alphabetically — in chunks until a page of checked results is found
+or ``SCAN_CAP`` postings were read. Score per term: 1 for an exact word, 0.5-1 for a prefix by the share
+of the word typed, 0.8 × similarity for a fuzzy word; a result's score is the mean over its terms.
+"""
+
+from __future__ import annotations
+
+DRIVER_CAP = 400
+SCAN_CAP = 20_000
+CHUNK = 200
+FUZZY_THRESHOLD = 0.45
+# Words shorter than this are matched as prefixes only (a typo in two or three letters is another word).
+FUZZY_MIN_LENGTH = 4
+
+
+def sync_trigger(schema: str) -> list[str]:
+    return [
+        f"""
+CREATE OR REPLACE FUNCTION {schema}.sync_search_tokens() RETURNS trigger
+LANGUAGE plpgsql SECURITY INVOKER SET search_path = {schema}, public, pg_temp AS $$
+DECLARE
+  v_new text[] := CASE WHEN NEW.status IN ('MERGED', 'ERASED') THEN '{{}}' ELSE NEW.search_tokens END;
+  v_old text[] := '{{}}';
+  v_removed text[];
+BEGIN
+  IF TG_OP = 'UPDATE' THEN
+    v_old := CASE WHEN OLD.status IN ('MERGED', 'ERASED') THEN '{{}}' ELSE OLD.search_tokens END;
+    IF v_old = v_new THEN
+      RETURN NULL;
+    END IF;
+    v_removed := ARRAY(SELECT unnest(v_old) EXCEPT SELECT unnest(v_new));
+    DELETE FROM search_token t
+     WHERE t.tenant_id = OLD.tenant_id AND t.token = ANY (v_removed) AND t.customer_id = OLD.id;
+    DELETE FROM search_word w USING unnest(v_removed) AS x(token)
+     WHERE w.tenant_id = OLD.tenant_id AND w.field = left(x.token, 1) AND w.word = substr(x.token, 3)
+       AND NOT EXISTS (SELECT 1 FROM search_token t WHERE t.tenant_id = OLD.tenant_id AND t.token = x.token);
+  END IF;
+  INSERT INTO search_token (tenant_id, token, customer_id)
+  SELECT NEW.tenant_id, x, NEW.id FROM (SELECT unnest(v_new) EXCEPT SELECT unnest(v_old)) AS a(x)
+  ON CONFLICT DO NOTHING;
+  INSERT INTO search_word (tenant_id, field, word)
+  SELECT NEW.tenant_id, left(x, 1), substr(x, 3) FROM (SELECT unnest(v_new) EXCEPT SELECT unnest(v_old)) AS a(x)
+   WHERE left(x, 1) IN ('n', 's', 'c')
+  ON CONFLICT DO NOTHING;
+  RETURN NULL;
+END
+$$""",
+        f"""
+CREATE TRIGGER sync_search_tokens AFTER INSERT OR UPDATE OF search_tokens, status ON {schema}.customer_profile
+FOR EACH ROW EXECUTE FUNCTION {schema}.sync_search_tokens()""",
+    ]
+
+
+def word_matches(schema: str, tenant_setting: str) -> str:
+    return f"""
+CREATE OR REPLACE FUNCTION {schema}.search_word_matches(p_token text)
+RETURNS TABLE (token text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = {schema}, public, pg_temp AS $$
+  SELECT w.field || ':' || w.word
+    FROM search_word w
+   WHERE w.tenant_id = current_setting('{tenant_setting}', true)
+     AND w.field = left(p_token, 1) AND w.word % substr(p_token, 3)
+     AND similarity(w.word, substr(p_token, 3)) >= {FUZZY_THRESHOLD}
+   ORDER BY similarity(w.word, substr(p_token, 3)) DESC, w.word
+   LIMIT 10
+$$"""
+
+
+# Per candidate: the score of every term (0: no token matches), the candidate's position in the driver's
+# order, and whether one of q's exact keys found it.
+_HITS = """
+CREATE OR REPLACE FUNCTION {s}.search_hits(
+  p_tenant text, p_ids text[], p_terms text[], p_alts text[], p_any_terms text[], p_any_alts text[],
+  p_any_ids text[], p_any boolean, p_active_only boolean
+) RETURNS TABLE (customer_id text, ord bigint, score real, any_key boolean)
+LANGUAGE sql STABLE SECURITY INVOKER SET search_path = {s}, public, pg_temp AS $$
+  WITH c AS (
+    SELECT p.id, min(u.ord) AS ord, p.search_tokens AS tk
+      FROM unnest(p_ids) WITH ORDINALITY AS u(id, ord)
+      JOIN customer_profile p ON p.tenant_id = p_tenant AND p.id = u.id
+     WHERE p.status <> ALL ('{{MERGED,ERASED}}') AND (NOT p_active_only OR p.status = 'ACTIVE')
+     GROUP BY p.id, p.search_tokens
+  ), s AS (
+    SELECT c.id, c.ord, c.id = ANY (p_any_ids) AS any_key,
+           ARRAY(SELECT {s}.search_term_score(c.tk, t.term, t.alts)
+                   FROM unnest(p_terms, p_alts) AS t(term, alts)) AS ts,
+           ARRAY(SELECT {s}.search_term_score(c.tk, t.term, t.alts)
+                   FROM unnest(p_any_terms, p_any_alts) AS t(term, alts)) AS qs
+      FROM c
+  )
+  SELECT s.id, s.ord,
+         CASE WHEN cardinality(s.ts) = 0 AND NOT p_any THEN 1 ELSE
+         ((COALESCE((SELECT sum(x) FROM unnest(s.ts) x), 0)
+           + CASE WHEN NOT p_any THEN 0 WHEN s.any_key THEN 1
+                  ELSE (SELECT avg(x) FROM unnest(s.qs) x) END)
+          / GREATEST(cardinality(s.ts) + CASE WHEN p_any THEN 1 ELSE 0 END, 1)) END::real,
+         s.any_key
+    FROM s
+   WHERE 0 < ALL (s.ts)
+     AND (NOT p_any OR s.any_key OR (cardinality(s.qs) > 0 AND 0 < ALL (s.qs)))
+$$"""
+
+_TERM_SCORE = """
+CREATE OR REPLACE FUNCTION {s}.search_term_score(p_tokens text[], p_term text, p_alts text)
+RETURNS real LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = {s}, public, pg_temp AS $$
+  SELECT COALESCE(max(CASE
+           WHEN p_alts IS NOT NULL THEN
+             CASE WHEN x = ANY (string_to_array(p_alts, ' ')) THEN 0.8 * similarity(substr(x, 3), substr(p_term, 3)) END
+           WHEN x = p_term THEN 1.0
+           WHEN left(x, length(p_term)) = p_term THEN 0.5 + 0.5 * (length(p_term) - 2)::real / (length(x) - 2)
+         END), 0)::real
+    FROM unnest(p_tokens) AS x
+$$"""
+
+
+def search_function(schema: str, tenant_setting: str) -> list[str]:
+    """``customer_search``: the whole search in one statement (see the module docstring)."""
+    s = schema
+    body = f"""
+CREATE OR REPLACE FUNCTION {s}.customer_search(
+  p_tenant text,
+  p_terms text[],
+  p_key_labels text[], p_key_types text[], p_key_values text[],
+  p_any_terms text[],
+  p_any_labels text[], p_any_types text[], p_any_values text[],
+  p_labels text[],
+  p_active_only boolean,
+  p_limit integer
+) RETURNS text
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = {s}, public, pg_temp AS $$
+DECLARE
+  v_any boolean := cardinality(p_any_terms) > 0 OR cardinality(p_any_labels) > 0;
+  v_ids text[];
+  v_any_ids text[] := '{{}}';
+  v_terms text[] := p_terms;
+  v_alts text[] := array_fill(NULL::text, ARRAY[cardinality(p_terms)]);
+  v_any_terms text[] := p_any_terms;
+  v_any_alts text[] := array_fill(NULL::text, ARRAY[cardinality(p_any_terms)]);
+  v_driver text;
+  v_driver_alts text;
+  v_best integer := NULL;
+  v_count integer;
+  v_any_words boolean := true;
+  v_all text[];
+  v_alt text;
+  v_cand text[];
+  v_hits text[] := '{{}}';
+  v_last_token text := '';
+  v_last_id text := '';
+  v_read integer := 0;
+  v_chunk record;
+  i integer;
+BEGIN
+  PERFORM set_config('{tenant_setting}', p_tenant, true);
+  -- Exact keys: every label must match (within a label, any of its keys).
+  IF cardinality(p_key_labels) > 0 THEN
+    SELECT array_agg(m.customer_id) INTO v_ids FROM (
+      SELECT k.customer_id FROM {s}.search_key_hits(p_tenant, p_key_labels, p_key_types, p_key_values) k
+       GROUP BY k.customer_id
+      HAVING count(DISTINCT k.label) = (SELECT count(DISTINCT l) FROM unnest(p_key_labels) l)) m;
+    IF v_ids IS NULL THEN
+      RETURN '[]';
+    END IF;
+  END IF;
+  IF cardinality(p_any_labels) > 0 THEN
+    v_any_ids := ARRAY(SELECT DISTINCT k.customer_id
+                         FROM {s}.search_key_hits(p_tenant, p_any_labels, p_any_types, p_any_values) k);
+  END IF;
+  -- Terms without a single posting fall back to their closest vocabulary words; the driver is the term
+  -- with the fewest postings. q's words are alternatives to its keys: they drive only when nothing else
+  -- can, and when one of them matches nothing, only q's keys can match.
+  v_all := v_terms || v_any_terms;
+  FOR i IN 1 .. cardinality(v_all) LOOP
+    SELECT count(*) INTO v_count FROM (
+      SELECT 1 FROM search_token t
+       WHERE t.tenant_id = p_tenant AND t.token >= v_all[i] AND t.token < {s}.search_prefix_end(v_all[i])
+       LIMIT {DRIVER_CAP}) c;
+    v_alt := NULL;
+    IF v_count = 0 AND left(v_all[i], 1) IN ('n', 's', 'c') AND length(v_all[i]) - 2 >= {FUZZY_MIN_LENGTH} THEN
+      v_alt := (SELECT string_agg(w.token, ' ') FROM {s}.search_word_matches(v_all[i]) w);
+      IF v_alt IS NOT NULL THEN
+        SELECT count(*) INTO v_count FROM (
+          SELECT 1 FROM search_token t
+           WHERE t.tenant_id = p_tenant AND t.token = ANY (string_to_array(v_alt, ' ')) LIMIT {DRIVER_CAP}) c;
+      END IF;
+    END IF;
+    IF v_count = 0 THEN
+      IF i <= cardinality(v_terms) THEN
+        RETURN '[]';
+      END IF;
+      v_any_words := false;
+    ELSIF i <= cardinality(v_terms) THEN
+      v_alts[i] := v_alt;
+    ELSE
+      v_any_alts[i - cardinality(v_terms)] := v_alt;
+    END IF;
+    IF v_count > 0 AND (i <= cardinality(v_terms) OR cardinality(v_terms) = 0)
+       AND (v_best IS NULL OR v_count < v_best) THEN
+      v_best := v_count;
+      v_driver := v_all[i];
+      v_driver_alts := v_alt;
+    END IF;
+  END LOOP;
+  IF NOT v_any_words THEN
+    IF cardinality(v_any_ids) = 0 THEN
+      RETURN '[]';
+    END IF;
+    v_any_terms := '{{}}';
+    v_any_alts := '{{}}';
+    IF cardinality(v_terms) = 0 THEN
+      v_driver := NULL;
+    END IF;
+  END IF;
+  IF v_ids IS NOT NULL THEN
+    v_cand := v_ids;
+  ELSIF v_driver IS NULL THEN
+    v_cand := v_any_ids;
+  ELSIF v_best < {DRIVER_CAP} THEN
+    v_cand := v_any_ids || ARRAY(
+      SELECT t.customer_id FROM search_token t
+       WHERE t.tenant_id = p_tenant
+         AND CASE WHEN v_driver_alts IS NULL
+                  THEN t.token >= v_driver AND t.token < {s}.search_prefix_end(v_driver)
+                  ELSE t.token = ANY (string_to_array(v_driver_alts, ' ')) END
+       ORDER BY t.token, t.customer_id);
+  ELSE
+    -- A big driver: read it in index order until a page of results is found.
+    v_cand := v_any_ids;
+    LOOP
+      SELECT array_agg(c.customer_id ORDER BY c.token, c.customer_id) AS ids,
+             (array_agg(c.token ORDER BY c.token DESC, c.customer_id DESC))[1] AS last_token,
+             (array_agg(c.customer_id ORDER BY c.token DESC, c.customer_id DESC))[1] AS last_id, count(*) AS n
+        INTO v_chunk
+        FROM (SELECT t.token, t.customer_id FROM search_token t
+               WHERE t.tenant_id = p_tenant AND t.token >= v_driver AND t.token < {s}.search_prefix_end(v_driver)
+                 AND (t.token, t.customer_id) > (v_last_token, v_last_id)
+               ORDER BY t.token, t.customer_id LIMIT {CHUNK}) c;
+      EXIT WHEN v_chunk.n = 0;
+      v_read := v_read + v_chunk.n;
+      v_last_token := v_chunk.last_token;
+      v_last_id := v_chunk.last_id;
+      v_hits := v_hits || ARRAY(
+        SELECT h.customer_id FROM {s}.search_hits(p_tenant, v_chunk.ids, v_terms, v_alts, v_any_terms,
+                                                  v_any_alts, v_any_ids, v_any, p_active_only) h
+         WHERE h.customer_id <> ALL (v_hits) ORDER BY h.ord);
+      EXIT WHEN cardinality(v_hits) >= p_limit OR v_read >= {SCAN_CAP} OR v_chunk.n < {CHUNK};
+    END LOOP;
+    v_cand := v_cand || v_hits;
+  END IF;
+  RETURN (
+    SELECT COALESCE(json_agg(json_build_object(
+             'score', round(h.score::numeric, 4),
+             'matchedOn', ARRAY(SELECT DISTINCT l FROM unnest(p_labels || CASE WHEN NOT v_any THEN '{{}}'::text[]
+                                  WHEN h.any_key THEN ARRAY(SELECT k.label FROM {s}.search_key_hits(
+                                    p_tenant, p_any_labels, p_any_types, p_any_values) k
+                                    WHERE k.customer_id = h.customer_id)
+                                  ELSE ARRAY['name'] END) l ORDER BY l),
+             'customer', {s}.customer_json(p)) ORDER BY h.score DESC, h.ord, h.customer_id), '[]')::text
+      FROM (SELECT * FROM {s}.search_hits(p_tenant, v_cand, v_terms, v_alts, v_any_terms, v_any_alts, v_any_ids,
+                                          v_any, p_active_only) h
+             ORDER BY h.score DESC, h.ord, h.customer_id LIMIT p_limit) h
+      JOIN customer_profile p ON p.tenant_id = p_tenant AND p.id = h.customer_id);
+END
+$$"""
+    key_hits = f"""
+CREATE OR REPLACE FUNCTION {s}.search_key_hits(p_tenant text, p_labels text[], p_types text[], p_values text[])
+RETURNS TABLE (label text, customer_id text)
+LANGUAGE sql STABLE SECURITY INVOKER SET search_path = {s}, public, pg_temp AS $$
+  SELECT q.label, k.customer_id::text FROM unnest(p_labels, p_types, p_values) AS q(label, type, value)
+    JOIN customer_key k ON k.tenant_id = p_tenant AND k.key_type = q.type AND k.key_value = q.value
+  UNION ALL
+  SELECT q.label, r.customer_id::text FROM unnest(p_labels, p_types, p_values) AS q(label, type, value)
+    JOIN external_reference r ON r.tenant_id = p_tenant AND q.type = 'REF'
+     AND r.source_system = split_part(q.value, ':', 1) AND r.external_id = substr(q.value, strpos(q.value, ':') + 1)
+  UNION ALL
+  SELECT q.label, r.customer_id::text FROM unnest(p_labels, p_types, p_values) AS q(label, type, value)
+    JOIN external_reference r ON r.tenant_id = p_tenant AND q.type = 'REF_ID' AND r.external_id = q.value
+$$"""
+    prefix_end = f"""
+CREATE OR REPLACE FUNCTION {s}.search_prefix_end(p_prefix text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT left(p_prefix, -1) || chr(ascii(right(p_prefix, 1)) + 1)
+$$"""
+    return [
+        prefix_end,
+        _TERM_SCORE.format(s=s),
+        key_hits,
+        _HITS.format(s=s),
+        body,
+    ]
+
+
+FUNCTION_SIGNATURES = (
+    "customer_search(text, text[], text[], text[], text[], text[], text[], text[], text[], text[], boolean, integer)",
+    "search_hits(text, text[], text[], text[], text[], text[], text[], boolean, boolean)",
+    "search_key_hits(text, text[], text[], text[])",
+    "search_term_score(text[], text, text)",
+    "search_prefix_end(text)",
+    "search_word_matches(text)",
+)
