@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.8
 
 .DEFAULT_GOAL := help
-.PHONY: help run test check format lint typecheck test-unit test-integration test-e2e lock bench-lookup bench-matching bench-consent bench-relay bench-dedup console-screenshots clean
+.PHONY: help run test check format lint typecheck test-unit test-integration test-e2e lock bench-lookup bench-matching bench-consent bench-relay bench-dedup console-screenshots bench-scale clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -85,6 +85,9 @@ bench-dedup: $(VENV)/.dev-installed ## Duplicate check (p95) and batch scan with
 
 console-screenshots: $(VENV)/.dev-installed $(CHROMIUM) ## Re-take the console screenshots of docs/console.md (a service with synthetic data)
 	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m tests.support.console_screenshots docs/console
+
+bench-scale: $(VENV)/.dev-installed ## Lookup, search, create, duplicate and consent checks, change feed at 1,000,000 profiles (kept in benchmarks/.cache)
+	$(BIN)/python benchmarks/scale.py
 
 clean: ## Remove the virtualenv and caches (not the embedded database under DATA_DIR)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .schemathesis

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import multiprocessing
 import os
@@ -30,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,16 +185,29 @@ async def load(admin: URL, n: int, batch: int = 250) -> tuple[list[str], list[di
 # --- load generator (runs in its own process) -------------------------------------------------------
 
 
+# A GET path, or (method, path, body).
+Request = str | tuple[str, str, bytes]
+READ = "crm.customer:read"
+
+
 async def _client(
-    port: int, paths: list[str], headers: bytes, deadline: float, latencies: list[float], errors: list[int]
+    port: int,
+    requests: Iterator[Request],
+    headers: bytes,
+    deadline: float,
+    latencies: list[float],
+    errors: list[int],
 ) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    rng = random.Random()
     try:
         while time.perf_counter() < deadline:
-            path = rng.choice(paths)
+            request = next(requests)
+            method, path, body = ("GET", request, b"") if isinstance(request, str) else request
+            head = f"{method} {path} HTTP/1.1\r\nHost: bench\r\n".encode() + headers
+            if body:
+                head += b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n"
             started = time.perf_counter()
-            writer.write(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: bench\r\n" + headers + b"\r\n")
+            writer.write(head + b"\r\n" + body)
             head = await reader.readuntil(b"\r\n\r\n")
             status = int(head[9:12])
             length = 0
@@ -201,20 +216,28 @@ async def _client(
                     length = int(line[15:])
             await reader.readexactly(length)
             latencies.append(time.perf_counter() - started)
-            if status != 200:
+            if status >= 400:
                 errors.append(status)
     finally:
         writer.close()
 
 
-def _drive(port: int, paths: list[str], concurrency: int, seconds: float, queue: Any) -> None:
-    headers = f"X-User-Id: bench\r\nX-Tenant-ID: {TENANT}\r\nX-User-Permissions: crm.customer:read\r\n".encode()
+def _drive(
+    port: int, requests: list[Request], concurrency: int, seconds: float, queue: Any, permissions: str, once: bool
+) -> None:
+    headers = f"X-User-Id: bench\r\nX-Tenant-ID: {TENANT}\r\nX-User-Permissions: {permissions}\r\n".encode()
     latencies: list[float] = []
     errors: list[int] = []
+    rng = random.Random()
+    # once: every request is sent at most once, in order (creations must not repeat); else at random.
+    source = iter(requests) if once else (rng.choice(requests) for _ in itertools.count())
 
     async def run() -> None:
         deadline = time.perf_counter() + seconds
-        await asyncio.gather(*(_client(port, paths, headers, deadline, latencies, errors) for _ in range(concurrency)))
+        await asyncio.gather(
+            *(_client(port, source, headers, deadline, latencies, errors) for _ in range(concurrency)),
+            return_exceptions=once,  # a client that runs out of requests stops
+        )
 
     import uvloop  # the service's own event loop; the load generator shares the two cores, so it stays lean
 
@@ -230,10 +253,19 @@ class Run:
     cpu_seconds: dict[str, float]  # CPU time of the service, PostgreSQL and the load generator during the run
 
 
-def drive(port: int, paths: list[str], concurrency: int, seconds: float, service_pid: int) -> Run:
+def drive(
+    port: int,
+    requests: list[Request],
+    concurrency: int,
+    seconds: float,
+    service_pid: int,
+    permissions: str = READ,
+    once: bool = False,
+) -> Run:
+    """Send requests from ``concurrency`` keep-alive clients in a separate process for ``seconds``."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    process = context.Process(target=_drive, args=(port, paths, concurrency, seconds, queue))
+    process = context.Process(target=_drive, args=(port, requests, concurrency, seconds, queue, permissions, once))
     before = _cpu_snapshot(service_pid)
     process.start()
     latencies, errors, load_cpu = queue.get()
@@ -281,7 +313,7 @@ def _serve_canary(port: int) -> None:
     uvicorn.run(app, port=port, loop="uvloop", http="httptools", access_log=False, log_level="warning")
 
 
-def canary(paths: list[str], concurrency: int) -> None:
+def canary(paths: list[Request], concurrency: int) -> dict[str, float]:
     """A FastAPI route answering a constant, under the same load: shared VMs change speed by a factor of 3
     within minutes, and this figure says which speed the other figures were measured at."""
     port = free_port()
@@ -296,7 +328,7 @@ def canary(paths: list[str], concurrency: int) -> None:
                 time.sleep(0.1)
         assert server.pid is not None
         drive(port, paths, concurrency, 1.0, server.pid)
-        report("canary (FastAPI, constant body)", drive(port, paths, concurrency, 5.0, server.pid), 5.0)
+        return report("canary (FastAPI, constant body)", drive(port, paths, concurrency, 5.0, server.pid), 5.0)
     finally:
         server.terminate()
         server.join()

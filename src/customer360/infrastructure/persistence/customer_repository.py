@@ -67,12 +67,15 @@ class WrittenProfiles:
 
 def profile_keys(profile: CustomerProfile) -> list[tuple[str, str, str]]:
     """(type, value, owner) keys for exact look-ups; owner '' is the profile, else a contact id."""
-    keys: set[tuple[str, str, str]] = set()
     if profile.status is CustomerStatus.MERGED:
         # A merged profile must not be found by exact look-ups: its survivor holds its keys now.
         return []
-    a = profile.attributes
-    owners: list[tuple[str, Any]] = [("", a)] + [(c.id, c.attributes) for c in profile.active_contacts]
+    return attribute_keys(profile.attributes, [(c.id, c.attributes) for c in profile.active_contacts])
+
+
+def attribute_keys(a: ProfileAttributes, contacts: list[tuple[str, ContactAttributes]]) -> list[tuple[str, str, str]]:
+    keys: set[tuple[str, str, str]] = set()
+    owners: list[tuple[str, Any]] = [("", a), *contacts]
     for owner, attributes in owners:
         for email in attributes.emails:
             keys.add(("EMAIL", email.key, owner))
