@@ -7,11 +7,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -44,6 +44,7 @@ from customer360.infrastructure.persistence.migrate import current_revision, hea
 from customer360.infrastructure.persistence.privacy_queries import SqlPrivacyQueries
 from customer360.infrastructure.persistence.profile_lookup import ProfileLookup
 from customer360.infrastructure.persistence.profile_queries import SqlProfileQueries
+from customer360.infrastructure.persistence.read_routing import ReadReplica
 from customer360.infrastructure.persistence.relationship_queries import SqlRelationshipQueries
 from customer360.infrastructure.persistence.scan_store import SqlScanStore
 from customer360.infrastructure.persistence.unit_of_work import SqlUnitOfWorkFactory
@@ -52,11 +53,13 @@ from customer360.infrastructure.rest.auth import build_authenticator
 from customer360.infrastructure.rest.dependencies import ApiServices
 from customer360.settings import Settings
 
+T = TypeVar("T")
+
 
 async def database_urls(settings: Settings) -> DatabaseUrls:
     """The configured server, or the embedded one (started on first use) when DATABASE_URL is unset."""
     admin = settings.database_url or await start_embedded(settings.data_dir, settings.database_name)
-    return derive_urls(admin, settings.database_app_url, settings.database_worker_url)
+    return derive_urls(admin, settings.database_app_url, settings.database_worker_url, settings.database_read_url)
 
 
 def evidence_hasher(key: bytes) -> Any:
@@ -96,6 +99,7 @@ class Services:
     scans: ScanLauncher
     api: ApiServices
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    replica: ReadReplica | None = None
 
     async def scan(
         self,
@@ -126,6 +130,8 @@ class Services:
         await self.access_log.close()
         await self.consent_checks.close()
         await self.lookup.close()
+        if self.replica is not None:
+            await self.replica.aclose()
         await self.engine.dispose()
 
 
@@ -153,13 +159,37 @@ async def build_services(settings: Settings, registry: CollectorRegistry | None 
 
     executor = CommandExecutor(
         SqlUnitOfWorkFactory(
-            engine, envelope, merge_policy, suppression_key, duplicate_policy, matching_limits, ModelCache()
+            engine,
+            envelope,
+            merge_policy,
+            suppression_key,
+            duplicate_policy,
+            matching_limits,
+            ModelCache(),
+            record_position=urls.read is not None,
         ),
         clock=clock,
         phone_region=settings.phone_default_region,
         hasher=evidence_hasher(settings.evidence_hash_key.get_secret_value().encode()),
     )
     registry = registry or CollectorRegistry()
+    replica = (
+        ReadReplica(
+            urls.read,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            lookup_size=settings.db_lookup_pool_size,
+            retry_seconds=settings.read_replica_retry_seconds,
+        )
+        if urls.read is not None
+        else None
+    )
+
+    def read_side(build: Callable[[AsyncEngine, ProfileLookup], T]) -> T:
+        """A read port on the primary; with a replica, one that prefers it (read_routing.py)."""
+        primary = build(engine, lookup)
+        return primary if replica is None else replica.route(primary, build)
+
     consent_checks = SqlConsentChecks(engine, urls.app, pool_size=settings.db_consent_check_pool_size)
     access_log = AccessLog(
         engine,
@@ -170,7 +200,7 @@ async def build_services(settings: Settings, registry: CollectorRegistry | None 
         registry=registry,
     )
 
-    history = SqlHistoryQueries(engine)
+    history = read_side(lambda e, _: SqlHistoryQueries(e))
     scans = ScanLauncher(
         engine,
         urls.admin,
@@ -194,13 +224,14 @@ async def build_services(settings: Settings, registry: CollectorRegistry | None 
         api=ApiServices(
             settings=settings,
             executor=executor,
-            profiles=SqlProfileQueries(engine, lookup),
+            # Lookups, search, lists, exports and integration look-ups prefer a read replica.
+            profiles=read_side(SqlProfileQueries),
             history=history,
-            relationships=SqlRelationshipQueries(engine),
+            relationships=read_side(lambda e, _: SqlRelationshipQueries(e)),
             merges=SqlMergeQueries(engine),
-            integration=SqlIntegrationQueries(engine),
+            integration=read_side(lambda e, _: SqlIntegrationQueries(e)),
             consent_checks=consent_checks,
-            privacy=SqlPrivacyQueries(engine),
+            privacy=read_side(lambda e, _: SqlPrivacyQueries(e)),
             duplicates=SqlDuplicateQueries(engine, duplicate_policy),
             scans=scans,
             event_schemas=CatalogSchemas(),
@@ -212,6 +243,7 @@ async def build_services(settings: Settings, registry: CollectorRegistry | None 
             registry=registry,
         ),
         registry=registry,
+        replica=replica,
     )
     return services
 

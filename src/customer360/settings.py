@@ -38,6 +38,14 @@ class Settings(BaseSettings):
         None, description="Connection for the relay and purges; default: DATABASE_URL with the worker role"
     )
     database_name: str = Field("chiroerp_crm_customer360", description="Database created in embedded mode")
+    database_read_url: str | None = Field(
+        None,
+        description="A streaming replica for lookups, search, lists, exports and integration look-ups"
+        " (read-your-writes: X-Read-After); the app role connects unless the URL names a user",
+    )
+    read_replica_retry_seconds: float = Field(
+        5.0, gt=0, le=3600, description="After a replica failed, reads stay on the primary this long"
+    )
     db_pool_size: int = Field(10, ge=1, le=200)
     db_max_overflow: int = Field(10, ge=0, le=200)
     db_lookup_pool_size: int = Field(8, ge=1, le=200, description="Connections of the profile-lookup fast path")

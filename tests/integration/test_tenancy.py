@@ -110,34 +110,31 @@ class TestThroughSql:
                     )
                 )
 
-    async def test_the_name_search_function_keeps_to_the_sessions_tenant(
+    async def test_the_fuzzy_word_function_keeps_to_the_sessions_tenant(
         self, client: httpx.AsyncClient, headers: dict[str, str], app_engine: AsyncEngine
     ) -> None:
-        """profile_name_hits (SECURITY DEFINER) finds a name only for its own tenant, nothing without one."""
-        created = await create_customer(client, headers, name="Quellwasser Kontor")
-        query = text(
-            "SELECT count(*) FROM profile_name_hits('quellwasser kontor', NULL, ARRAY['MERGED'], false, 10)"
-            " WHERE customer_id = :id"
-        )
+        """search_word_matches (SECURITY DEFINER) offers a word only to its own tenant, nothing without one."""
+        await create_customer(client, headers, name="Quellwasser Kontor")
+        query = text("SELECT count(*) FROM search_word_matches('n:quelwasser') WHERE token = 'n:quellwasser'")
         counts = []
         for tenant in (None, "not-the-owner", headers["X-Tenant-ID"]):
             async with app_engine.begin() as connection:
                 if tenant is not None:
                     await connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": tenant})
-                counts.append((await connection.execute(query, {"id": created["id"]})).scalar_one())
+                counts.append((await connection.execute(query)).scalar_one())
         assert counts == [0, 0, 1]
 
-    async def test_the_name_search_function_answers_nothing_to_a_query_not_in_search_form(
+    async def test_the_search_function_finds_only_the_given_tenants_profiles(
         self, client: httpx.AsyncClient, headers: dict[str, str], app_engine: AsyncEngine
     ) -> None:
-        """Only a-z, 0-9 and single spaces are searched: a pattern or a regular expression finds nothing."""
-        await create_customer(client, headers, name="Quellwasser Kontor")
-        counts = []
-        async with app_engine.begin() as connection:
-            await connection.execute(
-                text("SELECT set_config('app.tenant_id', :t, true)"), {"t": headers["X-Tenant-ID"]}
-            )
-            for query in ("quellwasser kontor", "quell%", "(q", "Quellwasser"):
-                statement = text("SELECT count(*) FROM profile_name_hits(:q, NULL, ARRAY['MERGED'], false, 10)")
-                counts.append((await connection.execute(statement, {"q": query})).scalar_one())
-        assert counts == [1, 0, 0, 0]
+        """customer_search answers another tenant's name search with nothing."""
+        created = await create_customer(client, headers, name="Quellwasser Kontor")
+        query = text(
+            "SELECT customer_search(:tenant, ARRAY['n:quellwasser'], '{}', '{}', '{}', '{}', '{}', '{}', '{}',"
+            " '{}', false, 10)"
+        )
+        found = []
+        for tenant in ("not-the-owner", headers["X-Tenant-ID"]):
+            async with app_engine.connect() as connection:
+                found.append(created["id"] in (await connection.execute(query, {"tenant": tenant})).scalar_one())
+        assert found == [False, True]

@@ -29,6 +29,7 @@ class DatabaseUrls:
     admin: URL
     app: URL
     worker: URL
+    read: URL | None = None  # a streaming replica, connected to as the app role
 
 
 def asyncpg_url(url: str | URL) -> URL:
@@ -36,13 +37,21 @@ def asyncpg_url(url: str | URL) -> URL:
     return parsed.set(drivername="postgresql+asyncpg")
 
 
-def derive_urls(admin_url: str | URL, app_url: str | None = None, worker_url: str | None = None) -> DatabaseUrls:
-    """The service's roles connect to the same server and database as the admin URL unless told otherwise."""
+def derive_urls(
+    admin_url: str | URL, app_url: str | None = None, worker_url: str | None = None, read_url: str | None = None
+) -> DatabaseUrls:
+    """The service's roles connect to the same server and database as the admin URL unless told otherwise;
+    on a replica (``read_url``) the app role connects, with the app URL's password, unless the URL names a user."""
     admin = asyncpg_url(admin_url)
+    app = asyncpg_url(app_url) if app_url else admin.set(username=APP_ROLE, password=None)
+    read = asyncpg_url(read_url) if read_url else None
+    if read is not None and read.username is None:
+        read = read.set(username=app.username, password=app.password)
     return DatabaseUrls(
         admin=admin,
-        app=asyncpg_url(app_url) if app_url else admin.set(username=APP_ROLE, password=None),
+        app=app,
         worker=asyncpg_url(worker_url) if worker_url else admin.set(username=WORKER_ROLE, password=None),
+        read=read,
     )
 
 

@@ -20,6 +20,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from customer360.application import consistency
 from customer360.application.context import RequestContext
 from customer360.application.duplicate_ports import MatchingLimits
 from customer360.domain.duplicates import DuplicatePolicy
@@ -51,6 +52,8 @@ class SqlUnitOfWorkFactory:
     duplicate_policy: DuplicatePolicy
     matching_limits: MatchingLimits
     match_models: ModelCache
+    # With a read replica: each commit's WAL position goes to the request (read-your-writes).
+    record_position: bool = False
 
     def __call__(self, context: RequestContext) -> SqlUnitOfWork:
         return SqlUnitOfWork(
@@ -62,6 +65,7 @@ class SqlUnitOfWorkFactory:
             duplicate_policy=self.duplicate_policy,
             matching_limits=self.matching_limits,
             match_models=self.match_models,
+            record_position=self.record_position,
         )
 
 
@@ -88,8 +92,11 @@ class SqlUnitOfWork:
         duplicate_policy: DuplicatePolicy | None = None,
         matching_limits: MatchingLimits | None = None,
         match_models: ModelCache | None = None,
+        record_position: bool = False,
     ) -> None:
         self._engine = engine
+        # With a read replica: the commit's WAL position goes to the request (application.consistency).
+        self._record_position = record_position
         self.context = context
         # How an event is written into its outbox row (messaging's envelope; given by bootstrap).
         self._envelope = envelope
@@ -137,6 +144,15 @@ class SqlUnitOfWork:
         )
         return self
 
+    async def _record_commit_position(self, floor: consistency.ReadFloor) -> None:
+        """The primary's WAL position after the commit: a replica that has replayed it sees this write.
+        Asked on the driver's connection, outside a transaction (one round trip)."""
+        raw = await self.connection.get_raw_connection()
+        position = await raw.driver_connection.fetchval("SELECT pg_current_wal_lsn()::text")  # type: ignore[union-attr]
+        parsed = consistency.parse_position(position)
+        if parsed is not None:
+            floor.wrote(parsed)
+
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
@@ -173,6 +189,8 @@ class SqlUnitOfWork:
         await write_audit(self.connection, self.context, events)
         await write_outbox(self.connection, self.context, events, self._envelope)
         await self.connection.commit()
+        if self._record_position and (floor := consistency.current()) is not None:
+            await self._record_commit_position(floor)
         for profile in self.customers.seen():
             profile.events.clear()
         for record in self.consents.seen():

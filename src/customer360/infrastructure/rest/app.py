@@ -14,6 +14,7 @@ from customer360.infrastructure.rest.dependencies import ApiServices
 from customer360.infrastructure.rest.errors import install_error_handlers
 from customer360.infrastructure.rest.middleware import EdgeMiddleware, HttpMetrics
 from customer360.infrastructure.rest.profile_read import ProfileReadRoute
+from customer360.infrastructure.rest.read_after_write import ReadAfterWrite
 from customer360.infrastructure.rest.routers import (
     consent_checks,
     consents,
@@ -80,6 +81,8 @@ def create_app(settings: Settings, services: ApiServices | ServicesScope) -> Fas
     install_error_handlers(app)
     # Added first, so it runs inside the edge middleware (correlation id, metrics, request log).
     app.add_middleware(ProfileReadRoute, stands_for=customers.get_customer_route())
+    # Outside the plain lookup route, which reads with the caller's floor too.
+    app.add_middleware(ReadAfterWrite)
     app.add_middleware(
         EdgeMiddleware,
         max_body_bytes=settings.max_body_bytes,

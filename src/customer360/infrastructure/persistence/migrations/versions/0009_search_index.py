@@ -11,7 +11,7 @@ index on the external id alone, for free-text search (``q``) across source syste
 Existing profiles get their tokens here (the trigger posts them as the column is filled).
 
 Revision ID: 0009_search_index
-Revises: 0007_read_paths
+Revises: 0012_console_events
 Create Date: 2026-11-29
 """
 
@@ -30,7 +30,7 @@ from customer360.infrastructure.persistence.documents import address_from
 from customer360.infrastructure.persistence.roles import APP_ROLE, TENANT_SETTING, tenant_isolation_sql
 
 revision = "0009_search_index"
-down_revision = "0007_read_paths"
+down_revision = "0012_console_events"
 branch_labels = None
 depends_on = None
 
