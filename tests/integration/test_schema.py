@@ -68,3 +68,31 @@ async def test_the_migrations_create_exactly_the_declared_tables(database: Datab
     finally:
         await engine.dispose()
     assert differences == []
+
+
+# Keys without tenant_id in the same place on both sides of a foreign key: none may exist, because Citus
+# distributes every table by tenant_id and can enforce a key only within one tenant's shard.
+_KEYS_WITHOUT_THE_TENANT = """
+SELECT c.conrelid::regclass::text AS table_name, c.conname AS name
+  FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+ WHERE n.nspname = :schema AND c.contype IN ('p', 'u', 'f', 'x')
+   AND c.conrelid <> to_regclass(:schema || '.alembic_version')
+   AND NOT EXISTS (
+     SELECT 1 FROM unnest(c.conkey) WITH ORDINALITY AS k(attnum, i)
+       JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+      WHERE a.attname = 'tenant_id'
+        AND (c.contype <> 'f' OR EXISTS (
+              SELECT 1 FROM pg_attribute r
+               WHERE r.attrelid = c.confrelid AND r.attnum = c.confkey[k.i] AND r.attname = 'tenant_id')))
+UNION ALL
+SELECT i.indrelid::regclass::text, i.indexrelid::regclass::text
+  FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+ WHERE n.nspname = :schema AND i.indisunique AND t.relname <> 'alembic_version'
+   AND NOT EXISTS (SELECT 1 FROM pg_attribute a
+                    WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) AND a.attname = 'tenant_id')
+"""
+
+
+async def test_every_key_includes_the_tenant(database: DatabaseUrls, services: Any) -> None:
+    """Every primary key, unique constraint and index, and foreign key (on both sides) includes tenant_id."""
+    assert await _fetch(database, _KEYS_WITHOUT_THE_TENANT) == []
