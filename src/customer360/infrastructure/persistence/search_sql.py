@@ -29,6 +29,8 @@ result's score is the mean over its terms (q counts as one term; 1 when one of i
 from __future__ import annotations
 
 DRIVER_CAP = 200
+# When every term has more postings than DRIVER_CAP, they are counted again up to this.
+RECOUNT_CAP = 5_000
 SCAN_CAP = 20_000
 FUZZY_THRESHOLD = 0.45
 # Words shorter than this are matched as prefixes only (a typo in two or three letters is another word).
@@ -98,14 +100,24 @@ CREATE OR REPLACE FUNCTION {s}.search_hits(
 ) RETURNS TABLE (customer_id text, ord bigint, score real, any_key boolean)
 LANGUAGE sql STABLE SECURITY INVOKER SET search_path = {s}, public, pg_temp AS $$
   WITH c AS MATERIALIZED (
-    -- LATERAL … LIMIT 1: one index probe per id whatever the plan's estimate of the array's size.
-    SELECT u.id, u.ord, p.tk
+    -- LATERAL … LIMIT 1: one index probe per id whatever the plan's estimate of the array's size. The
+    -- tokens as one text (" n:mueller c:berlin …") check a prefix with strpos: candidates that fail a term
+    -- cost a string search, not a join; only the survivors are scored.
+    SELECT u.id, u.ord, p.tk, u.id = ANY (p_any_ids) AS any_key
       FROM (SELECT x.id, min(x.ord) AS ord FROM unnest(p_ids) WITH ORDINALITY AS x(id, ord) GROUP BY x.id) u
      CROSS JOIN LATERAL (
-       SELECT p.search_tokens AS tk FROM customer_profile p
+       SELECT p.search_tokens AS tk, ' ' || array_to_string(p.search_tokens, ' ') AS txt FROM customer_profile p
         WHERE p.tenant_id = p_tenant AND p.id = u.id
           AND p.status <> ALL ('{{MERGED,ERASED}}') AND (NOT p_active_only OR p.status = 'ACTIVE')
         LIMIT 1) p
+     WHERE NOT EXISTS (SELECT 1 FROM unnest(p_terms, p_alts) AS t(term, alts)
+                        WHERE NOT CASE WHEN t.alts IS NULL THEN strpos(p.txt, ' ' || t.term) > 0
+                                       ELSE p.tk && string_to_array(t.alts, ' ') END)
+       AND (NOT p_any OR u.id = ANY (p_any_ids)
+            OR (cardinality(p_any_terms) > 0
+                AND NOT EXISTS (SELECT 1 FROM unnest(p_any_terms, p_any_alts) AS t(term, alts)
+                                 WHERE NOT CASE WHEN t.alts IS NULL THEN strpos(p.txt, ' ' || t.term) > 0
+                                                ELSE p.tk && string_to_array(t.alts, ' ') END)))
   ), t AS (
     SELECT false AS q, t.term, string_to_array(t.alts, ' ') AS alts FROM unnest(p_terms, p_alts) AS t(term, alts)
     UNION ALL
@@ -127,14 +139,11 @@ LANGUAGE sql STABLE SECURITY INVOKER SET search_path = {s}, public, pg_temp AS $
   )
   SELECT c.id, c.ord,
          CASE WHEN cardinality(p_terms) = 0 AND NOT p_any THEN 1
-              ELSE (COALESCE(per.total, 0) + CASE WHEN NOT p_any THEN 0 WHEN c.id = ANY (p_any_ids) THEN 1
+              ELSE (COALESCE(per.total, 0) + CASE WHEN NOT p_any THEN 0 WHEN c.any_key THEN 1
                                                   ELSE per.q END)
                    / (cardinality(p_terms) + CASE WHEN p_any THEN 1 ELSE 0 END) END::real,
-         c.id = ANY (p_any_ids)
+         c.any_key
     FROM c LEFT JOIN per ON per.id = c.id
-   WHERE COALESCE(per.terms, 0) = cardinality(p_terms)
-     AND (NOT p_any OR c.id = ANY (p_any_ids)
-          OR (cardinality(p_any_terms) > 0 AND COALESCE(per.words, 0) = cardinality(p_any_terms)))
 $$"""
 
 
@@ -227,6 +236,23 @@ BEGIN
       v_driver_alts := v_alt;
     END IF;
   END LOOP;
+  IF v_best >= {DRIVER_CAP} AND cardinality(v_terms) > 1 THEN
+    -- Every term is common ("petra nost", "berlin hauptstr"): count further to find the rarest; a tie
+    -- goes to the field that usually narrows most (name, postal code, street, city, country).
+    SELECT t.term, t.alts INTO v_driver, v_driver_alts
+      FROM unnest(v_terms, v_alts) WITH ORDINALITY AS t(term, alts, i)
+     CROSS JOIN LATERAL (
+       SELECT count(*) AS n FROM (
+         (SELECT 1 FROM search_token s
+           WHERE t.alts IS NULL AND s.tenant_id = p_tenant
+             AND s.token >= t.term AND s.token < {s}.search_prefix_end(t.term) LIMIT {RECOUNT_CAP})
+         UNION ALL
+         (SELECT 1 FROM search_token s
+           WHERE t.alts IS NOT NULL AND s.tenant_id = p_tenant AND s.token = ANY (string_to_array(t.alts, ' '))
+           LIMIT {RECOUNT_CAP})) c) e
+     ORDER BY e.n, strpos('npsck', left(t.term, 1)), t.i
+     LIMIT 1;
+  END IF;
   IF NOT v_any_words THEN
     IF cardinality(v_any_ids) = 0 THEN
       RETURN '[]';
@@ -241,17 +267,23 @@ BEGIN
     v_cand := v_ids;
   ELSIF v_driver IS NULL THEN
     v_cand := v_any_ids;
+  ELSIF v_best < {DRIVER_CAP} AND v_driver_alts IS NULL THEN
+    v_cand := v_any_ids || ARRAY(
+      SELECT t.customer_id FROM search_token t
+       WHERE t.tenant_id = p_tenant AND t.token >= v_driver AND t.token < {s}.search_prefix_end(v_driver)
+       ORDER BY t.token, t.customer_id);
   ELSIF v_best < {DRIVER_CAP} THEN
     v_cand := v_any_ids || ARRAY(
       SELECT t.customer_id FROM search_token t
-       WHERE t.tenant_id = p_tenant
-         AND CASE WHEN v_driver_alts IS NULL
-                  THEN t.token >= v_driver AND t.token < {s}.search_prefix_end(v_driver)
-                  ELSE t.token = ANY (string_to_array(v_driver_alts, ' ')) END
+       WHERE t.tenant_id = p_tenant AND t.token = ANY (string_to_array(v_driver_alts, ' '))
        ORDER BY t.token, t.customer_id);
   ELSE
     -- A big driver: read it in index order until a page of results is found.
     v_cand := v_any_ids;
+    IF v_driver_alts IS NOT NULL THEN
+      -- A common word misspelt: its closest word drives (the check still accepts any of the alternatives).
+      v_driver := split_part(v_driver_alts, ' ', 1);
+    END IF;
     v_last_token := v_driver;  -- every posting of the driver's range is after (driver, '')
     LOOP
       SELECT array_agg(c.customer_id ORDER BY c.token, c.customer_id) AS ids,
