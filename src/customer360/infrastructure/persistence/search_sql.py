@@ -178,6 +178,8 @@ DECLARE
   v_all text[];
   v_alt text;
   v_cand text[];
+  v_labels text[] := p_labels;
+  v_exact text[];
   v_hits text[] := '{{}}';
   v_last_token text := '';
   v_last_id text := '';
@@ -200,6 +202,15 @@ BEGIN
   IF cardinality(p_any_labels) > 0 THEN
     v_any_ids := ARRAY(SELECT DISTINCT k.customer_id
                          FROM {s}.search_key_hits(p_tenant, p_any_labels, p_any_types, p_any_values) k);
+  END IF;
+  IF cardinality(p_terms) = 0 AND cardinality(v_any_ids) = 0 AND cardinality(p_any_terms) > 0 THEN
+    -- q read as anything but words found nothing: it is a name search.
+    v_terms := p_any_terms;
+    v_alts := v_any_alts;
+    v_any_terms := '{{}}';
+    v_any_alts := '{{}}';
+    v_any := false;
+    v_labels := p_labels || ARRAY['name'];
   END IF;
   -- Terms without a single posting fall back to their closest vocabulary words; the driver is the term
   -- with the fewest postings. q's words are alternatives to its keys: they drive only when nothing else
@@ -263,8 +274,24 @@ BEGIN
       v_driver := NULL;
     END IF;
   END IF;
+  IF v_ids IS NULL AND v_best >= {DRIVER_CAP} AND cardinality(v_terms) > 1
+     AND NOT EXISTS (SELECT 1 FROM unnest(v_alts) a WHERE a IS NOT NULL) THEN
+    -- Every term is common: first the profiles having each of them as a whole word, a join of the words'
+    -- postings in profile order (a merge join where they are long), planned with the words known. They
+    -- score 1, the most any result can, so a full page of them is the answer.
+    EXECUTE format(
+      'SELECT array_agg(customer_id) FROM (SELECT t1.customer_id FROM %s WHERE %s ORDER BY t1.customer_id LIMIT $2) x',
+      (SELECT string_agg(format('search_token t%s', g.n), ', ') FROM generate_subscripts(v_terms, 1) AS g(n)),
+      (SELECT string_agg(format('t%s.tenant_id = $1 AND t%s.token = %L', g.n, g.n, v_terms[g.n])
+                         || CASE WHEN g.n > 1 THEN format(' AND t%s.customer_id = t1.customer_id', g.n) ELSE '' END,
+                         ' AND ')
+         FROM generate_subscripts(v_terms, 1) AS g(n)))
+      INTO v_exact USING p_tenant, p_limit * 2;
+  END IF;
   IF v_ids IS NOT NULL THEN
     v_cand := v_ids;
+  ELSIF cardinality(v_exact) >= p_limit AND NOT v_any THEN
+    v_cand := v_exact;
   ELSIF v_driver IS NULL THEN
     v_cand := v_any_ids;
   ELSIF v_best < {DRIVER_CAP} AND v_driver_alts IS NULL THEN
@@ -310,7 +337,7 @@ BEGIN
   RETURN (
     SELECT COALESCE(json_agg(json_build_object(
              'score', round(h.score::numeric, 4),
-             'matchedOn', ARRAY(SELECT DISTINCT l FROM unnest(p_labels || CASE WHEN NOT v_any THEN '{{}}'::text[]
+             'matchedOn', ARRAY(SELECT DISTINCT l FROM unnest(v_labels || CASE WHEN NOT v_any THEN '{{}}'::text[]
                                   WHEN h.any_key THEN ARRAY(SELECT k.label FROM {s}.search_key_hits(
                                     p_tenant, p_any_labels, p_any_types, p_any_values) k
                                     WHERE k.customer_id = h.customer_id)
