@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import secrets
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from tests.conftest import ALL_PERMISSIONS
 from tests.support.api import CUSTOMERS, create_customer
+
+COMMON_HEADERS = {"X-User-Id": "steward-1", "X-User-Permissions": ALL_PERMISSIONS}
 
 
 async def _search(client: httpx.AsyncClient, headers: dict[str, str], **params: str) -> list[str]:
@@ -198,3 +204,58 @@ class TestWordIndex:
         wanted = (await create_customer(client, headers, name="Kastanienhof Gastronomie"))["id"]
         await create_customer(client, headers, name="Eichenhof Gastronomie")
         assert [wanted] == await _search(client, headers, name="kastanienhfo gastro")
+
+
+@pytest.fixture(scope="class")
+async def common_tenant(app: FastAPI) -> dict[str, str]:
+    return {**COMMON_HEADERS, "X-Tenant-ID": f"t-{secrets.token_hex(6)}"}
+
+
+@pytest.fixture(scope="class")
+async def common(app: FastAPI, common_tenant: dict[str, str]) -> dict[str, list[str]]:
+    """410 profiles, created once for the class (a tenant of its own): both words have 220 postings."""
+    transport = httpx.ASGITransport(app=app)
+    client = httpx.AsyncClient(transport=transport, base_url="http://customer360.test")
+    headers = common_tenant
+    names = {
+        "both": [f"Ostwind Handel {i}" for i in range(30)],
+        "first": [f"Ostwind Logistik {i}" for i in range(190)],
+        "second": [f"Westwind Handelshaus {i}" for i in range(190)],
+    }
+    ids: dict[str, list[str]] = {}
+    for group, group_names in names.items():
+        ids[group] = []
+        for start in range(0, len(group_names), 15):
+            batch = group_names[start : start + 15]
+            created = await asyncio.gather(*(create_customer(client, headers, name=n) for n in batch))
+            ids[group].extend(c["id"] for c in created)
+    await client.aclose()
+    return ids
+
+
+class TestCommonWords:
+    """Words with hundreds of postings take the index's other paths (whole-word join, posting join, scan)."""
+
+    async def test_two_common_whole_words_find_only_profiles_with_both(
+        self, client: httpx.AsyncClient, common_tenant: dict[str, str], common: dict[str, list[str]]
+    ) -> None:
+        """'ostwind handel': exactly the 30 profiles having both words whole, each scoring 1."""
+        response = await client.get(
+            f"{CUSTOMERS}/search", params={"name": "ostwind handel", "limit": 100}, headers=common_tenant
+        )
+        hits = response.json()["items"]
+        assert ({h["score"] for h in hits}, {h["customer"]["id"] for h in hits}) == ({1.0}, set(common["both"]))
+
+    async def test_a_common_word_and_a_start_find_only_profiles_with_both(
+        self, client: httpx.AsyncClient, common_tenant: dict[str, str], common: dict[str, list[str]]
+    ) -> None:
+        """'ostwind hand': exactly the profiles with 'Ostwind' and a word starting 'hand'."""
+        found = await _search(client, common_tenant, name="ostwind hand", limit="100")
+        assert set(found) == set(common["both"])
+
+    async def test_typeahead_over_common_words_lists_their_profiles(
+        self, client: httpx.AsyncClient, common_tenant: dict[str, str], common: dict[str, list[str]]
+    ) -> None:
+        """'ostw': five profiles whose name has a word starting so."""
+        found = await _search(client, common_tenant, name="ostw", limit="5")
+        assert (len(found), set(found) <= set(common["both"] + common["first"])) == (5, True)

@@ -79,7 +79,8 @@ def word_matches(schema: str, tenant_setting: str) -> str:
     return f"""
 CREATE OR REPLACE FUNCTION {schema}.search_word_matches(p_token text)
 RETURNS TABLE (token text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = {schema}, public, pg_temp AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = {schema}, public, pg_temp
+SET pg_trgm.similarity_threshold = {FUZZY_THRESHOLD} AS $$
   SELECT w.field || ':' || w.word
     FROM search_word w
    WHERE w.tenant_id = current_setting('{tenant_setting}', true)
@@ -180,6 +181,11 @@ DECLARE
   v_cand text[];
   v_labels text[] := p_labels;
   v_exact text[];
+  v_joined text[];
+  v_join boolean := false;
+  v_recount integer;
+  v_recounts integer[];
+  v_small text[];
   v_hits text[] := '{{}}';
   v_last_token text := '';
   v_last_id text := '';
@@ -250,7 +256,7 @@ BEGIN
   IF v_best >= {DRIVER_CAP} AND cardinality(v_terms) > 1 THEN
     -- Every term is common ("petra nost", "berlin hauptstr"): count further to find the rarest; a tie
     -- goes to the field that usually narrows most (name, postal code, street, city, country).
-    SELECT t.term, t.alts INTO v_driver, v_driver_alts
+    SELECT array_agg(e.n ORDER BY t.i) INTO v_recounts
       FROM unnest(v_terms, v_alts) WITH ORDINALITY AS t(term, alts, i)
      CROSS JOIN LATERAL (
        SELECT count(*) AS n FROM (
@@ -260,8 +266,10 @@ BEGIN
          UNION ALL
          (SELECT 1 FROM search_token s
            WHERE t.alts IS NOT NULL AND s.tenant_id = p_tenant AND s.token = ANY (string_to_array(t.alts, ' '))
-           LIMIT {RECOUNT_CAP})) c) e
-     ORDER BY e.n, strpos('npsck', left(t.term, 1)), t.i
+           LIMIT {RECOUNT_CAP})) c) e;
+    SELECT t.term, t.alts, t.n INTO v_driver, v_driver_alts, v_recount
+      FROM unnest(v_terms, v_alts, v_recounts) WITH ORDINALITY AS t(term, alts, n, i)
+     ORDER BY t.n, strpos('npsck', left(t.term, 1)), t.i
      LIMIT 1;
   END IF;
   IF NOT v_any_words THEN
@@ -288,10 +296,31 @@ BEGIN
          FROM generate_subscripts(v_terms, 1) AS g(n)))
       INTO v_exact USING p_tenant, p_limit * 2;
   END IF;
+  IF v_ids IS NULL AND (COALESCE(cardinality(v_exact), 0) < p_limit OR v_any) AND v_recount < {RECOUNT_CAP}
+     AND NOT EXISTS (SELECT 1 FROM unnest(v_alts) a WHERE a IS NOT NULL) THEN
+    v_join := true;
+    -- Only the words counted below the cap join (a one-letter word's postings are most of the index);
+    -- the others are checked on the candidates like any term.
+    v_small := ARRAY(SELECT t.term FROM unnest(v_terms, v_recounts) AS t(term, n) WHERE t.n < {RECOUNT_CAP});
+    -- Common words, the rarest under RECOUNT_CAP postings ("günter lans"): every profile having all of
+    -- them, as a join of their postings (whole words by equality, starts by range), from the index alone;
+    -- only those are then read and ranked.
+    EXECUTE format(
+      'SELECT array_agg(customer_id) FROM (SELECT DISTINCT t1.customer_id FROM %s WHERE %s LIMIT {SCAN_CAP}) x',
+      (SELECT string_agg(format('search_token t%s', k), ', ') FROM generate_series(1, cardinality(v_small)) AS k),
+      (SELECT string_agg(format('t%s.tenant_id = $1 AND t%s.token >= %L AND t%s.token < %L', k, k,
+                                v_small[k], k, {s}.search_prefix_end(v_small[k]))
+                         || CASE WHEN k > 1 THEN format(' AND t%s.customer_id = t1.customer_id', k) ELSE '' END,
+                         ' AND ')
+         FROM generate_series(1, cardinality(v_small)) AS k))
+      INTO v_joined USING p_tenant;
+  END IF;
   IF v_ids IS NOT NULL THEN
     v_cand := v_ids;
   ELSIF cardinality(v_exact) >= p_limit AND NOT v_any THEN
     v_cand := v_exact;
+  ELSIF v_join THEN
+    v_cand := v_any_ids || COALESCE(v_joined, '{{}}');
   ELSIF v_driver IS NULL THEN
     v_cand := v_any_ids;
   ELSIF v_best < {DRIVER_CAP} AND v_driver_alts IS NULL THEN
