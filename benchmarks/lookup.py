@@ -40,7 +40,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psutil
-from benchmarks.cached_server import database_server
+from benchmarks.cached_server import bench_database, database_server
 from sqlalchemy.engine import URL
 from tests.support.inputs import contact_inputs, profile_input
 from tests.support.service import ServiceProcess, free_port
@@ -363,18 +363,8 @@ async def prepared_database(server: URL, n: int, fresh: bool) -> tuple[URL, list
     import asyncpg
 
     name = f"c360_bench_{n}"
-    admin = server.set(drivername="postgresql+asyncpg", database=name)
+    admin = await bench_database(server, name, fresh)
     connect = {"host": server.host or server.query.get("host"), "port": server.port, "user": server.username}
-    root = await asyncpg.connect(database=server.database or "postgres", **connect)
-    try:
-        exists = await root.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
-        if exists and fresh:
-            await root.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            exists = None
-        if not exists:
-            await root.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await root.close()
     bench = await asyncpg.connect(database=name, **connect)
     try:
         await bench.execute("CREATE TABLE IF NOT EXISTS bench_sample (kind text, value jsonb)")

@@ -35,7 +35,7 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import asyncpg
-from benchmarks.cached_server import database_server
+from benchmarks.cached_server import bench_database, database_server
 from benchmarks.duplicate_load import load
 from benchmarks.lookup import TENANT, Request, canary, drive, report
 from benchmarks.synthetic_customers import Synthetic, organisation, person
@@ -105,17 +105,7 @@ async def prepared_database(server: URL, n: int, fresh: bool) -> URL:
     from customer360.infrastructure.persistence.migrate import migrate
 
     name = f"c360_scale_{n}"
-    admin = server.set(drivername="postgresql+asyncpg", database=name)
-    root = await asyncpg.connect(**_dsn(server, server.database or "postgres"))
-    try:
-        exists = await root.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
-        if exists and fresh:
-            await root.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            exists = None
-        if not exists:
-            await root.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await root.close()
+    admin = await bench_database(server, name, fresh)
     await migrate(admin)
     bench = await asyncpg.connect(**_dsn(server, name))
     try:
