@@ -41,6 +41,8 @@ ALL_PERMISSIONS = ",".join(
         "crm.consent:admin",
         "crm.duplicates:read",
         "crm.duplicates:write",
+        "crm.customer:import",
+        "crm.customer:export",
     ]
 )
 
@@ -74,6 +76,9 @@ def test_settings(database: DatabaseUrls, **overrides: object) -> Settings:
         # The check on create has its own tests (tests/integration/test_duplicate_check_api.py); elsewhere
         # tests create look-alike profiles on purpose (to merge them, to search them).
         "duplicate_check_on_create": False,
+        # Imports are applied inside the test process, so a test can wait for them (services.imports.wait()).
+        "import_runner": "inline",
+        "import_workers": 0,
     }
     values.update(overrides)
     # model_validate reads no environment: tests see only these values and the defaults.

@@ -17,13 +17,18 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from customer360.application.context import Clock, SystemClock
+from customer360.application.context import Clock, RequestContext, SystemClock
 from customer360.application.duplicate_ports import MatchingLimits, ScanJob
 from customer360.application.duplicate_scan import Progress, ScanOptions
 from customer360.application.executor import CommandExecutor
+from customer360.application.import_ports import ImportJob
+from customer360.application.imports import ImportRun, ImportSettings, plan_in_process
+from customer360.application.imports import Progress as ImportProgress
 from customer360.domain.duplicates import DuplicatePolicy
 from customer360.domain.survivorship import Rule, SurvivorshipPolicy
 from customer360.infrastructure.duplicate_scans import ScanLauncher, auto_merger, run_scan_job
+from customer360.infrastructure.import_files import row_input
+from customer360.infrastructure.imports import ImportDesk, ImportLauncher, ProcessPlanner, run_import_job
 from customer360.infrastructure.messaging.envelopes import envelope
 from customer360.infrastructure.messaging.relay_runtime import RelayInServe
 from customer360.infrastructure.messaging.schema_documents import CatalogSchemas
@@ -35,8 +40,12 @@ from customer360.infrastructure.persistence.consent_expiry import ConsentExpiryS
 from customer360.infrastructure.persistence.database import DatabaseUrls, create_engine, derive_urls
 from customer360.infrastructure.persistence.duplicate_queries import SqlDuplicateQueries
 from customer360.infrastructure.persistence.embedded import start_embedded
+from customer360.infrastructure.persistence.export_queries import SqlExports
 from customer360.infrastructure.persistence.history_queries import SqlHistoryQueries
 from customer360.infrastructure.persistence.idempotency import IdempotencyPurge, SqlIdempotencyLookup
+from customer360.infrastructure.persistence.import_queries import SqlImportQueries
+from customer360.infrastructure.persistence.import_store import SqlImportJobs
+from customer360.infrastructure.persistence.import_unit import SqlImportUnit
 from customer360.infrastructure.persistence.integration_queries import SqlIntegrationQueries
 from customer360.infrastructure.persistence.match_index import ModelCache
 from customer360.infrastructure.persistence.merge_queries import SqlMergeQueries
@@ -97,6 +106,12 @@ class Services:
     consent_expiry: ConsentExpirySweep
     idempotency_purge: IdempotencyPurge
     scans: ScanLauncher
+    # Bulk import: receiving files and starting their jobs; the run of a tenant's jobs with these adapters.
+    imports: ImportDesk
+    import_run: Callable[[str], ImportRun]
+    import_queries: SqlImportQueries
+    planner: ProcessPlanner | None
+    exports: SqlExports
     api: ApiServices
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     replica: ReadReplica | None = None
@@ -125,7 +140,14 @@ class Services:
     def scan_store(self, tenant_id: str) -> SqlScanStore:
         return SqlScanStore(self.engine, tenant_id, duplicate_defaults(self.settings))
 
+    async def run_import(self, tenant_id: str, job_id: str, on_progress: ImportProgress | None = None) -> ImportJob:
+        """Apply (or resume) a staged import job here (``customer360 import``, inline imports)."""
+        return await run_import_job(self.engine, self.import_run(tenant_id), tenant_id, job_id, on_progress)
+
     async def aclose(self) -> None:
+        await self.imports.aclose()
+        if self.planner is not None:
+            self.planner.close()
         await self.scans.aclose()
         await self.access_log.close()
         await self.consent_checks.close()
@@ -157,21 +179,53 @@ async def build_services(settings: Settings, registry: CollectorRegistry | None 
         results=settings.duplicate_check_results,
     )
 
-    executor = CommandExecutor(
-        SqlUnitOfWorkFactory(
+    units = SqlUnitOfWorkFactory(
+        engine,
+        envelope,
+        merge_policy,
+        suppression_key,
+        duplicate_policy,
+        matching_limits,
+        ModelCache(),
+        record_position=urls.read is not None,
+    )
+    hasher = evidence_hasher(settings.evidence_hash_key.get_secret_value().encode())
+    executor = CommandExecutor(units, clock=clock, phone_region=settings.phone_default_region, hasher=hasher)
+
+    def import_unit(context: RequestContext) -> SqlImportUnit:
+        """The bulk import's unit of work, with the same settings as every command's."""
+        return SqlImportUnit(
             engine,
+            context,
             envelope,
             merge_policy,
-            suppression_key,
-            duplicate_policy,
-            matching_limits,
-            ModelCache(),
-            record_position=urls.read is not None,
-        ),
-        clock=clock,
-        phone_region=settings.phone_default_region,
-        hasher=evidence_hasher(settings.evidence_hash_key.get_secret_value().encode()),
-    )
+            suppression_key=suppression_key,
+            duplicate_policy=duplicate_policy,
+            matching_limits=matching_limits,
+            match_models=units.match_models,
+        )
+
+    planner = ProcessPlanner(settings.import_workers) if settings.import_workers else None
+
+    def import_run(tenant_id: str) -> ImportRun:
+        return ImportRun(
+            jobs=SqlImportJobs(engine, tenant_id),
+            units=import_unit,
+            clock=clock,
+            phone_region=settings.phone_default_region,
+            hasher=hasher,
+            read_row=row_input,
+            settings=ImportSettings(
+                chunk_size=settings.import_chunk_size,
+                max_block_size=settings.duplicate_max_block_size,
+                big_block_size=settings.duplicate_scan_big_block_size,
+                max_candidates=settings.duplicate_max_candidates,
+                results=settings.duplicate_check_results,
+            ),
+            planner=planner or plan_in_process,
+            plan_ahead=max(1, settings.import_workers),
+        )
+
     registry = registry or CollectorRegistry()
     replica = (
         ReadReplica(
@@ -209,6 +263,18 @@ async def build_services(settings: Settings, registry: CollectorRegistry | None 
         # ``services`` is bound below, before any scan can start.
         run_inline=lambda tenant_id, job_id: services.scan(tenant_id, job_id=job_id),
     )
+    imports = ImportDesk(
+        engine,
+        ImportLauncher(
+            urls.admin,
+            runner=settings.import_runner,
+            # ``services`` is bound below, before any import can start.
+            run_inline=lambda tenant_id, job_id: services.run_import(tenant_id, job_id),
+        ),
+        clock,
+    )
+    import_queries = SqlImportQueries(engine)
+    exports = SqlExports(engine, access_log)
     services = Services(
         settings=settings,
         urls=urls,
@@ -221,6 +287,11 @@ async def build_services(settings: Settings, registry: CollectorRegistry | None 
         consent_expiry=ConsentExpirySweep(urls.worker, executor, clock),
         idempotency_purge=IdempotencyPurge(urls.worker, timedelta(hours=settings.idempotency_ttl_hours)),
         scans=scans,
+        imports=imports,
+        import_run=import_run,
+        import_queries=import_queries,
+        planner=planner,
+        exports=exports,
         api=ApiServices(
             settings=settings,
             executor=executor,
@@ -234,6 +305,9 @@ async def build_services(settings: Settings, registry: CollectorRegistry | None 
             privacy=read_side(lambda e, _: SqlPrivacyQueries(e)),
             duplicates=SqlDuplicateQueries(engine, duplicate_policy),
             scans=scans,
+            imports=imports,
+            import_queries=import_queries,
+            exports=exports,
             event_schemas=CatalogSchemas(),
             idempotency=SqlIdempotencyLookup(engine, timedelta(hours=settings.idempotency_ttl_hours)),
             access_log=access_log,

@@ -1,17 +1,21 @@
-"""``customer360 serve | migrate | relay | consume | consent expire | dedup scan | dedup reindex``."""
+"""``customer360 serve | migrate | relay | consume | consent expire | dedup scan | dedup reindex | import |
+export``."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 import signal
+from pathlib import Path
 from types import FrameType
 
 import typer
 import uvicorn
 from prometheus_client import CollectorRegistry
 
+from customer360.application.import_ports import OnDuplicate
 from customer360.bootstrap import build_services, database_urls
 from customer360.infrastructure.consumers.runtime import run_consumer_process
 from customer360.infrastructure.messaging.relay_runtime import run_relay_process
@@ -187,6 +191,77 @@ def dedup_reindex(
 
     count = asyncio.run(run())
     typer.echo(f"{count} profiles re-indexed")
+
+
+@app.command("import")
+def import_file(
+    file: Path | None = typer.Argument(None, help="CSV (header row) or NDJSON file, optionally gzipped"),
+    tenant: str = typer.Option(..., help="The tenant to import into"),
+    job: str | None = typer.Option(None, help="Apply (or resume) this staged job instead of reading a file"),
+    format: str | None = typer.Option(None, help="csv or ndjson (default: from the file name)"),
+    on_duplicate: OnDuplicate = typer.Option(OnDuplicate.QUEUE, help="queue (review), skip or create"),
+    dry_run: bool = typer.Option(False, help="Validate and match, write nothing but the job and its report"),
+    mapping: str | None = typer.Option(None, help='CSV column → field as JSON, e.g. {"Firma": "name"}'),
+    quiet: bool = typer.Option(False, help="No progress bar"),
+) -> None:
+    """Import customers from a file: validated like POST /customers, upserted by external reference or
+    customer id, duplicate-checked; resumable after a crash (import --job ID)."""
+    from customer360.infrastructure.import_cli import run_import_command
+
+    if (file is None) == (job is None):
+        typer.echo("give a FILE or --job", err=True)
+        raise typer.Exit(2)
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    given = json.loads(mapping) if mapping else None
+
+    async def run() -> int:
+        services = await build_services(settings)
+        try:
+            return await run_import_command(
+                services.import_run(tenant).jobs,
+                lambda job_id, progress: services.run_import(tenant, job_id, progress),
+                services.clock,
+                path=file,
+                job_id=job,
+                fmt=format,
+                on_duplicate=on_duplicate,
+                dry_run=dry_run,
+                mapping=given,
+                quiet=quiet,
+            )
+        finally:
+            await services.aclose()
+
+    raise typer.Exit(asyncio.run(run()))
+
+
+@app.command("export")
+def export_customers(
+    tenant: str = typer.Option(..., help="The tenant to export"),
+    format: str = typer.Option("ndjson", help="ndjson (full documents) or csv (the import's columns)"),
+    output: Path | None = typer.Option(None, help="File to write (default: standard output)"),
+    status: str | None = typer.Option(None, help="Only this status (default: all but MERGED and ERASED)"),
+    segment: str | None = typer.Option(None),
+    kind: str | None = typer.Option(None, help="PERSON or ORGANIZATION"),
+    tag: str | None = typer.Option(None),
+) -> None:
+    """Export the tenant's customers from one consistent snapshot (recorded in the access log)."""
+    from customer360.application.queries import CustomerFilter
+    from customer360.infrastructure.import_cli import run_export_command
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    query = CustomerFilter(status=status, segment=segment, kind=kind, tag=tag)
+
+    async def run() -> int:
+        services = await build_services(settings)
+        try:
+            return await run_export_command(services.exports, tenant, fmt=format, output=output, query=query)
+        finally:
+            await services.aclose()
+
+    raise typer.Exit(asyncio.run(run()))
 
 
 def _require_kafka(settings: Settings, what: str) -> None:

@@ -208,6 +208,20 @@ class Settings(BaseSettings):
         "process", description="API-triggered scans run as a `customer360 dedup scan` process, or inside `serve`"
     )
 
+    # --- bulk import and export (README "Import and export") ---------------------------------
+    import_max_body_bytes: int = Field(
+        21_474_836_480,
+        ge=1024,
+        description="Upload limit of POST /imports, which streams its body (every other route: MAX_BODY_BYTES)",
+    )
+    import_chunk_size: int = Field(2000, ge=1, le=50_000, description="Rows applied per transaction (one resume point)")
+    import_workers: int = Field(
+        2, ge=0, le=32, description="Processes that parse and validate rows ahead of the one applying them (0: none)"
+    )
+    import_runner: Literal["process", "inline"] = Field(
+        "process", description="Uploaded imports are applied by a `customer360 import --job` process, or in `serve`"
+    )
+
     # --- observability -----------------------------------------------------------------------
     log_level: str = "INFO"
     log_json: bool = True

@@ -91,12 +91,13 @@ async def _check_external_refs(uow: UnitOfWork, profile_id: str | None, attribut
             raise DuplicateExternalReference(ref.source_system, owner)
 
 
-async def create_customer_profile(cmd: CreateCustomerProfile, uow: UnitOfWork, env: HandlerEnv) -> ProfileChanged:
+def new_profile(cmd: CreateCustomerProfile, env: HandlerEnv) -> CustomerProfile:
+    """The profile a create makes, validated and with its creation event; nothing is stored or looked up.
+    The bulk import builds its profiles with this too, so both apply the same rules."""
     now = env.clock.now()
     attributes = parse_profile(cmd.attributes, region=env.phone_region, today=now.date())
     contacts = [(env.new_id(CONTACT_PREFIX), c) for c in parse_contacts(cmd.contacts, region=env.phone_region)]
-    await _check_external_refs(uow, None, attributes)
-    profile = CustomerProfile.create(
+    return CustomerProfile.create(
         id=env.new_id(CUSTOMER_PREFIX),
         tenant_id=env.context.tenant_id,
         attributes=attributes,
@@ -105,6 +106,11 @@ async def create_customer_profile(cmd: CreateCustomerProfile, uow: UnitOfWork, e
         actor=env.context.actor,
         now=now,
     )
+
+
+async def create_customer_profile(cmd: CreateCustomerProfile, uow: UnitOfWork, env: HandlerEnv) -> ProfileChanged:
+    profile = new_profile(cmd, env)
+    await _check_external_refs(uow, None, profile.attributes)
     await uow.customers.add(profile)
     await flag_if_suppressed(profile, uow, env)
     if cmd.duplicate_check is not None:

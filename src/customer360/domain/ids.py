@@ -21,6 +21,7 @@ EVENT_PREFIX = "evt"
 MERGE_PREFIX = "MRG"
 LEGAL_HOLD_PREFIX = "HOLD"
 ERASURE_PREFIX = "ERA"
+IMPORT_PREFIX = "IMP"
 
 
 def new_ulid(now_ms: int | None = None) -> str:

@@ -8,9 +8,11 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, date, datetime
 from enum import Enum
+from functools import cache
 from typing import Any
 
 
+@cache
 def camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.capitalize() for part in rest)
@@ -19,6 +21,12 @@ def camel(name: str) -> str:
 def iso_millis(moment: datetime) -> str:
     """A timestamp as the API and the events spell it: ISO-8601 in UTC, milliseconds, ``Z``."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@cache
+def _fields(cls: type) -> tuple[tuple[str, str], ...]:
+    """(attribute, camelCase key) of a dataclass type; asked once per type (bulk imports ask millions of times)."""
+    return tuple((f.name, camel(f.name)) for f in dataclasses.fields(cls))
 
 
 def to_primitive(value: Any) -> Any:
@@ -30,7 +38,7 @@ def to_primitive(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {camel(f.name): to_primitive(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {key: to_primitive(getattr(value, name)) for name, key in _fields(type(value))}
     if isinstance(value, frozenset | set):
         return sorted(to_primitive(v) for v in value)
     if isinstance(value, list | tuple):

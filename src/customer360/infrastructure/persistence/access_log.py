@@ -122,18 +122,7 @@ class AccessLog:
         written = 0
         for tenant_id, entries in by_tenant.items():
             try:
-                async with tenant_transaction(self._engine, tenant_id) as connection:
-                    await connection.execute(
-                        _INSERT_BATCH,
-                        {
-                            "tenant": tenant_id,
-                            "customers": [e.customer_id for e in entries],
-                            "actors": [e.actor for e in entries],
-                            "actions": [e.action for e in entries],
-                            "correlations": [e.correlation_id for e in entries],
-                            "times": [e.occurred_at for e in entries],
-                        },
-                    )
+                await self._insert(tenant_id, entries)
                 written += len(entries)
             except Exception as exc:  # the database may be down: keep the entries for the next attempt
                 _log.warning(
@@ -142,6 +131,33 @@ class AccessLog:
                 self._buffer[:0] = entries[: max(0, self._max_buffer - len(self._buffer))]
         self._written.inc(written)
         return written
+
+    async def _insert(self, tenant_id: str, entries: list[AccessEntry]) -> None:
+        async with tenant_transaction(self._engine, tenant_id) as connection:
+            await connection.execute(
+                _INSERT_BATCH,
+                {
+                    "tenant": tenant_id,
+                    "customers": [e.customer_id for e in entries],
+                    "actors": [e.actor for e in entries],
+                    "actions": [e.action for e in entries],
+                    "correlations": [e.correlation_id for e in entries],
+                    "times": [e.occurred_at for e in entries],
+                },
+            )
+
+    async def write(
+        self, tenant_id: str, actor: str, action: str, customer_ids: Iterable[str], correlation_id: str
+    ) -> None:
+        """Write at once, in a transaction of its own, bypassing the buffer: a bulk export reads far more
+        profiles than the buffer holds, and each must be on record before the next batch goes out."""
+        if not self._enabled:
+            return
+        now = datetime.now(UTC)
+        entries = [AccessEntry(tenant_id, c, actor, action, correlation_id[:128], now) for c in customer_ids]
+        if entries:
+            await self._insert(tenant_id, entries)
+            self._written.inc(len(entries))
 
     async def close(self) -> None:
         """Stop the background task and write what is left."""

@@ -251,57 +251,66 @@ class SqlCustomerRepository:
         self._loaded_refs[profile.id] = current
 
     def _profile_values(self, profile: CustomerProfile) -> dict[str, Any]:
-        a = profile.attributes
-        return {
-            "tenant_id": self._tenant,
-            "id": profile.id,
-            "kind": a.kind.value,
-            "status": profile.status.value,
-            "name": a.name,
-            "legal_name": a.legal_name,
-            "given_name": a.given_name,
-            "family_name": a.family_name,
-            "birth_date": a.birth_date,
-            "segment": a.segment,
-            "industry": a.industry,
-            "website": a.website,
-            "domain": a.domain,
-            "tax_ids": to_document(a.tax_ids),
-            "emails": to_document(a.emails),
-            "phones": to_document(a.phones),
-            "addresses": to_document(a.addresses),
-            "locale": to_document(a.locale),
-            "communication": to_document(a.communication),
-            "tags": list(a.tags),
-            "search_text": search_text(a.name, a.legal_name),
-            "search_tokens": search_tokens((a.name, a.legal_name), a.addresses),
-            "merged_into": profile.merged_into,
-            "created_at": profile.created_at,
-            "created_by": profile.created_by,
-            "updated_at": profile.updated_at,
-            "updated_by": profile.updated_by,
-            "version": profile.version,
-        }
+        return profile_row(self._tenant, profile)
 
     def _contact_values(self, customer_id: str, c: Contact) -> dict[str, Any]:
-        a = c.attributes
-        return {
-            "tenant_id": self._tenant,
-            "id": c.id,
-            "customer_id": customer_id,
-            "name": a.name,
-            "given_name": a.given_name,
-            "family_name": a.family_name,
-            "job_title": a.job_title,
-            "roles": sorted(r.value for r in a.roles),
-            "primary_roles": sorted(r.value for r in a.primary_roles),
-            "emails": to_document(a.emails),
-            "phones": to_document(a.phones),
-            "communication": to_document(a.communication),
-            "created_at": c.created_at,
-            "updated_at": c.updated_at,
-            "removed_at": c.removed_at,
-        }
+        return contact_row(self._tenant, customer_id, c)
+
+
+def profile_row(tenant_id: str, profile: CustomerProfile) -> dict[str, Any]:
+    """The customer_profile row of a profile (the bulk import writes it by COPY)."""
+    a = profile.attributes
+    return {
+        "tenant_id": tenant_id,
+        "id": profile.id,
+        "kind": a.kind.value,
+        "status": profile.status.value,
+        "name": a.name,
+        "legal_name": a.legal_name,
+        "given_name": a.given_name,
+        "family_name": a.family_name,
+        "birth_date": a.birth_date,
+        "segment": a.segment,
+        "industry": a.industry,
+        "website": a.website,
+        "domain": a.domain,
+        "tax_ids": to_document(a.tax_ids),
+        "emails": to_document(a.emails),
+        "phones": to_document(a.phones),
+        "addresses": to_document(a.addresses),
+        "locale": to_document(a.locale),
+        "communication": to_document(a.communication),
+        "tags": list(a.tags),
+        "search_text": search_text(a.name, a.legal_name),
+        "search_tokens": search_tokens((a.name, a.legal_name), a.addresses),
+        "merged_into": profile.merged_into,
+        "created_at": profile.created_at,
+        "created_by": profile.created_by,
+        "updated_at": profile.updated_at,
+        "updated_by": profile.updated_by,
+        "version": profile.version,
+    }
+
+
+def contact_row(tenant_id: str, customer_id: str, c: Contact) -> dict[str, Any]:
+    a = c.attributes
+    return {
+        "tenant_id": tenant_id,
+        "id": c.id,
+        "customer_id": customer_id,
+        "name": a.name,
+        "given_name": a.given_name,
+        "family_name": a.family_name,
+        "job_title": a.job_title,
+        "roles": sorted(r.value for r in a.roles),
+        "primary_roles": sorted(r.value for r in a.primary_roles),
+        "emails": to_document(a.emails),
+        "phones": to_document(a.phones),
+        "communication": to_document(a.communication),
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+        "removed_at": c.removed_at,
+    }
 
 
 def _profile_from_rows(row: Any, contact_rows: Any, refs: tuple[ExternalReference, ...]) -> CustomerProfile:

@@ -23,33 +23,48 @@ from customer360.domain.ids import EVENT_PREFIX, new_id
 from customer360.infrastructure.persistence.tables import SCHEMA, audit_log, event_outbox
 
 OUTBOX_CHANNEL = "crm_customer360_outbox"
+LOCK_OUTBOX = text(f"LOCK TABLE {SCHEMA}.event_outbox IN EXCLUSIVE MODE")
+NOTIFY_RELAY = text(f"NOTIFY {OUTBOX_CHANNEL}")
 
 
 class EnvelopeSerializer(Protocol):
     def __call__(self, event: DomainEvent, *, event_id: str, tenant_id: str, correlation_id: str) -> dict[str, Any]: ...
 
 
+def audit_row(context: RequestContext, event: DomainEvent) -> dict[str, Any]:
+    return {
+        "tenant_id": context.tenant_id,
+        "customer_id": event.customer_id,
+        "entity_type": event.entity[0],
+        "entity_id": event.entity[1],
+        "action": event.action,
+        "actor": context.actor,
+        "source": context.source,
+        "correlation_id": context.correlation_id,
+        "occurred_at": event.occurred_at,
+        "changes": [{"field": c.field, "old": c.old, "new": c.new} for c in event.changes],
+    }
+
+
+def outbox_row(context: RequestContext, event: DomainEvent, envelope: EnvelopeSerializer) -> dict[str, Any]:
+    """The outbox row of a published event (a new event id each time)."""
+    event_id = new_id(EVENT_PREFIX)
+    body = envelope(event, event_id=event_id, tenant_id=context.tenant_id, correlation_id=context.correlation_id)
+    return {
+        "tenant_id": context.tenant_id,
+        "event_id": event_id,
+        "event_type": body["eventType"],
+        "aggregate_id": event.customer_id,
+        "correlation_id": context.correlation_id,
+        "envelope": body,
+        "created_at": event.occurred_at,
+    }
+
+
 async def write_audit(connection: AsyncConnection, context: RequestContext, events: Sequence[DomainEvent]) -> None:
     if not events:
         return
-    await connection.execute(
-        insert(audit_log),
-        [
-            {
-                "tenant_id": context.tenant_id,
-                "customer_id": event.customer_id,
-                "entity_type": event.entity[0],
-                "entity_id": event.entity[1],
-                "action": event.action,
-                "actor": context.actor,
-                "source": context.source,
-                "correlation_id": context.correlation_id,
-                "occurred_at": event.occurred_at,
-                "changes": [{"field": c.field, "old": c.old, "new": c.new} for c in event.changes],
-            }
-            for event in events
-        ],
-    )
+    await connection.execute(insert(audit_log), [audit_row(context, event) for event in events])
 
 
 async def write_outbox(
@@ -58,25 +73,10 @@ async def write_outbox(
     events: Sequence[DomainEvent],
     envelope: EnvelopeSerializer,
 ) -> None:
-    events = [event for event in events if event.published]  # audit-only events stay out of the outbox
-    if not events:
+    rows = [outbox_row(context, e, envelope) for e in events if e.published]  # audit-only events stay out
+    if not rows:
         return
-    rows = []
-    for event in events:
-        event_id = new_id(EVENT_PREFIX)
-        body = envelope(event, event_id=event_id, tenant_id=context.tenant_id, correlation_id=context.correlation_id)
-        rows.append(
-            {
-                "tenant_id": context.tenant_id,
-                "event_id": event_id,
-                "event_type": body["eventType"],
-                "aggregate_id": event.customer_id,
-                "correlation_id": context.correlation_id,
-                "envelope": body,
-                "created_at": event.occurred_at,
-            }
-        )
-    await connection.execute(text(f"LOCK TABLE {SCHEMA}.event_outbox IN EXCLUSIVE MODE"))
+    await connection.execute(LOCK_OUTBOX)
     await connection.execute(insert(event_outbox), rows)
     # Delivered at commit, and only if the transaction commits: it wakes the relay.
-    await connection.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+    await connection.execute(NOTIFY_RELAY)

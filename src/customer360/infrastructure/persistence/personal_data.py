@@ -165,6 +165,11 @@ NOT_PERSONAL: dict[str, str] = {
     "duplicate_scan": "job status and counts",
     "duplicate_candidate": "scores and field levels of pairs of ids; no values",
     "duplicate_cluster": "groups of ids",
+    "import_job": "job status, options (column names, policy) and counts",
+    # Holds the personal values of a file being imported, but of no customer yet (the profile made from a
+    # row is a customer_profile row like any other); it lives only until its job finishes.
+    "import_row": "staged rows of an unfinished import, keyed by job and row number; deleted when the job ends",
+    "import_issue": "row numbers, field names, reasons and ids of existing profiles; never a value",
 }
 
 

@@ -218,6 +218,20 @@ class SqlPrivacyStore:
         )
         return found.first() is not None
 
+    async def suppressed_among(self, points: Collection[ContactPointValue]) -> set[ContactPointValue]:
+        """Those of ``points`` on the suppression list: one query for many (the bulk import)."""
+        exists = await self._db.execute(
+            select(suppressed_contact_point.c.hash).where(suppressed_contact_point.c.tenant_id == self._tenant).limit(1)
+        )
+        if not points or exists.first() is None:
+            return set()
+        by_hash = {self._hash(p): p for p in points}
+        s = suppressed_contact_point.c
+        found = await self._db.execute(
+            select(s.kind, s.hash).where(s.tenant_id == self._tenant, tuple_(s.kind, s.hash).in_(list(by_hash)))
+        )
+        return {by_hash[(kind, digest)] for kind, digest in found}
+
     async def flags(self, customer_id: str) -> list[str]:
         p = customer_profile.c
         found = await self._db.execute(select(p.privacy_flags).where(p.tenant_id == self._tenant, p.id == customer_id))

@@ -53,6 +53,30 @@ async def customer_exists(connection: AsyncConnection, tenant_id: str, customer_
     return result.first() is not None
 
 
+def filter_conditions(tenant_id: str, query: CustomerFilter) -> tuple[list[str], dict[str, Any]]:
+    """The list endpoint's filters (also the bulk export's) as SQL conditions on ``p`` and parameters."""
+    conditions = ["p.tenant_id = :tenant"]
+    params: dict[str, Any] = {"tenant": tenant_id}
+    if query.status:
+        conditions.append("p.status = :status")
+        params["status"] = query.status
+    else:
+        conditions.append("p.status NOT IN ('MERGED', 'ERASED')")
+    if query.segment:
+        conditions.append("p.segment = :segment")
+        params["segment"] = query.segment
+    if query.kind:
+        conditions.append("p.kind = :kind")
+        params["kind"] = query.kind
+    if query.tag:
+        conditions.append("p.tags @> ARRAY[CAST(:tag AS text)]")
+        params["tag"] = query.tag
+    if query.updated_since:
+        conditions.append("p.updated_at >= :updated_since")
+        params["updated_since"] = query.updated_since
+    return conditions, params
+
+
 class SqlProfileQueries:
     def __init__(self, engine: AsyncEngine, lookup: ProfileLookup) -> None:
         self._engine = engine
@@ -69,25 +93,8 @@ class SqlProfileQueries:
         return await self._lookup.document(tenant_id, customer_id)
 
     async def profiles(self, tenant_id: str, query: CustomerFilter) -> Page:
-        conditions = ["p.tenant_id = :tenant"]
-        params: dict[str, Any] = {"tenant": tenant_id, "limit": query.limit + 1}
-        if query.status:
-            conditions.append("p.status = :status")
-            params["status"] = query.status
-        else:
-            conditions.append("p.status NOT IN ('MERGED', 'ERASED')")
-        if query.segment:
-            conditions.append("p.segment = :segment")
-            params["segment"] = query.segment
-        if query.kind:
-            conditions.append("p.kind = :kind")
-            params["kind"] = query.kind
-        if query.tag:
-            conditions.append("p.tags @> ARRAY[CAST(:tag AS text)]")
-            params["tag"] = query.tag
-        if query.updated_since:
-            conditions.append("p.updated_at >= :updated_since")
-            params["updated_since"] = query.updated_since
+        conditions, params = filter_conditions(tenant_id, query)
+        params["limit"] = query.limit + 1
         after = decode_cursor(query.cursor)
         if after:
             conditions.append("p.id > :after")

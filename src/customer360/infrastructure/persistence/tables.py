@@ -733,6 +733,57 @@ data_access_log = Table(
     Index(None, "tenant_id", "actor", "id"),
 )
 
+# --- Bulk import (migration 0011) -------------------------------------------------------------
+# An import job: options (mapping, duplicate policy, dry run), rows staged, the resume point
+# (processed_rows: every row up to it is applied, saved in the transaction that applied them), counts.
+import_job = Table(
+    "import_job",
+    metadata,
+    _tenant(),
+    Column("id", ID, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("format", String(10), nullable=False),
+    Column("options", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("staged_rows", BigInteger, nullable=False, server_default=text("0")),
+    Column("processed_rows", BigInteger, nullable=False, server_default=text("0")),
+    Column("counts", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("error", String(40)),
+    Column("error_details", JSONB),
+    Column("requested_by", Text, nullable=False),
+    Column("correlation_id", String(128), nullable=False),
+    _ts("requested_at"),
+    _ts("started_at", nullable=True),
+    _ts("finished_at", nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    Index(None, "tenant_id", "requested_at"),
+)
+
+# Staging: the validated create body (JSON text) of every well-formed row, copied in before any is
+# applied; deleted when the job finishes (personal data).
+import_row = Table(
+    "import_row",
+    metadata,
+    _tenant(),
+    Column("job_id", ID, nullable=False),
+    Column("row_number", BigInteger, nullable=False),
+    Column("body", Text, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "job_id", "row_number"),
+)
+
+# The report: per row, the field and the reason it was refused or skipped (never the value).
+import_issue = Table(
+    "import_issue",
+    metadata,
+    _tenant(),
+    Column("job_id", ID, nullable=False),
+    Column("row_number", BigInteger, nullable=False),
+    Column("field", String(200), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("customer_id", ID),
+    PrimaryKeyConstraint("tenant_id", "job_id", "row_number", "field"),
+)
+
 TENANT_TABLES = (
     customer_profile,
     contact,
@@ -769,4 +820,7 @@ TENANT_TABLES = (
     duplicate_cluster,
     search_token,
     search_word,
+    import_job,
+    import_row,
+    import_issue,
 )

@@ -22,6 +22,7 @@ AccessAction = Literal[
     "BILLING_READ",
     "SERVICE_HISTORY_READ",
     "DUPLICATE_QUEUE",
+    "BULK_EXPORT",  # written by the export itself, batch by batch (persistence/export_queries.py)
 ]
 ACCESS_ACTIONS: tuple[str, ...] = get_args(AccessAction)
 

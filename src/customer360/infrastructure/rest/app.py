@@ -22,6 +22,7 @@ from customer360.infrastructure.rest.routers import (
     customers,
     duplicates,
     event_schemas,
+    imports,
     integration,
     merges,
     operations,
@@ -88,6 +89,7 @@ def create_app(settings: Settings, services: ApiServices | ServicesScope) -> Fas
         max_body_bytes=settings.max_body_bytes,
         metrics=HttpMetrics(registry),
         body_limits={consent_checks.BULK_CHECK_PATH: settings.consent_check_max_body_bytes},
+        streamed_paths=frozenset({imports.IMPORTS_PATH}),
     )
     # integration first: its /customers/lookup must not be taken for /customers/{customerId}.
     for module in (
@@ -100,6 +102,7 @@ def create_app(settings: Settings, services: ApiServices | ServicesScope) -> Fas
         merges,
         duplicates,
         privacy,
+        imports,
         operations,
         event_schemas,
     ):

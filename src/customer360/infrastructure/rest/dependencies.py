@@ -19,6 +19,7 @@ from customer360.application.consent_checks import ConsentCheckQueries
 from customer360.application.context import Clock
 from customer360.application.duplicate_ports import ScanStarter
 from customer360.application.executor import CommandExecutor
+from customer360.application.import_ports import Exports, ImportIntake, ImportQueries
 from customer360.application.integration_queries import EventSchemas, IntegrationQueries
 from customer360.application.ports import IdempotencyLookup
 from customer360.application.queries import (
@@ -49,6 +50,9 @@ class ApiServices:
     privacy: PrivacyQueries
     duplicates: DuplicateQueries
     scans: ScanStarter
+    imports: ImportIntake
+    import_queries: ImportQueries
+    exports: Exports
     event_schemas: EventSchemas
     idempotency: IdempotencyLookup
     access_log: AccessLog

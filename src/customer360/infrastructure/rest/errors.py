@@ -63,7 +63,7 @@ def error_response(
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
-def _field_path(loc: tuple[Any, ...]) -> str:
+def field_path(loc: tuple[Any, ...]) -> str:
     parts = [p for p in loc if p not in ("body", "query", "path", "header")]
     path = ""
     for part in parts:
@@ -95,7 +95,7 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
         if error.get("type") == "json_invalid":
             malformed = True
         # 'msg' states the rule; 'input' (the rejected value) is left out on purpose.
-        fields.append({"field": _field_path(tuple(error.get("loc", ()))), "reason": str(error.get("msg", ""))})
+        fields.append({"field": field_path(tuple(error.get("loc", ()))), "reason": str(error.get("msg", ""))})
     if malformed:
         return error_response(request, 400, "MALFORMED_JSON", "The request body is not valid JSON")
     return error_response(request, 400, "VALIDATION_ERROR", "The request is not valid", {"fields": fields})

@@ -3,7 +3,8 @@
 - correlation id: taken from X-Correlation-ID when well-formed, else generated; echoed and logged;
 - body limit: bodies over MAX_BODY_BYTES are refused with 413 before the application sees them; a
   route that takes large bodies by design (the bulk consent check) has its own limit in ``body_limits``
-  (exact path → bytes), so the default stays small everywhere else;
+  (exact path → bytes), so the default stays small everywhere else; the import upload is not buffered
+  at all (``streamed_paths``): its route reads the body as a stream and applies IMPORT_MAX_BODY_BYTES;
 - metrics: request count and latency by method, route template and status (never the raw path);
 - access log: one JSON line per request without query strings or bodies (they hold personal data);
 - unexpected exceptions: answered with a 500 carrying an error id, logged without their message.
@@ -64,11 +65,13 @@ class EdgeMiddleware:
         max_body_bytes: int,
         metrics: HttpMetrics,
         body_limits: Mapping[str, int] | None = None,
+        streamed_paths: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
         self.body_limits = dict(body_limits or {})
+        self.streamed_paths = streamed_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,7 +93,7 @@ class EdgeMiddleware:
             await send(message)
 
         try:
-            if scope["method"] in _BODY_METHODS:
+            if scope["method"] in _BODY_METHODS and scope.get("path", "") not in self.streamed_paths:
                 limit = self.body_limits.get(scope.get("path", ""), self.max_body_bytes)
                 body = await self._read_body(receive, limit)
                 if body is None:

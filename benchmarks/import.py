@@ -1,0 +1,269 @@
+"""Bulk import of 1,000,000 generated profiles with the duplicate check: rows/s, peak memory, pairs queued.
+
+1. Writes the file once (benchmarks/.cache/import_<N>.csv.gz, reused): the synthetic customers of
+   benchmarks/synthetic_customers.py (persons and organisations, 5 % of them corrupted copies of others),
+   one CSV row each with an external reference ``BENCH:<row>``.
+2. Creates a fresh database (embedded PostgreSQL under benchmarks/.cache, or BENCH_DATABASE_URL's server)
+   and migrates it.
+3. Runs ``customer360 import FILE --tenant bench-import --quiet`` as its own process, as an operator would;
+   the time is wall clock to the process's exit (staging + applying), memory the peak RSS of that process.
+4. Counts what was written (profiles, audit rows, outbox events, review-queue pairs) and how many of the
+   true duplicate pairs (copy, original) are in the review queue.
+
+    python benchmarks/import.py                 # N = 1,000,000
+    python benchmarks/import.py --n 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import gzip
+import os
+import platform
+import resource
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import asyncpg
+from benchmarks.cached_server import CACHE, database_server
+from benchmarks.synthetic_customers import Synthetic, chunk
+from sqlalchemy.engine import URL
+
+TENANT = "bench-import"
+DATABASE = "c360_import_bench"
+CHUNK = 10_000
+COLUMNS = (
+    "externalRef",
+    "kind",
+    "name",
+    "givenName",
+    "familyName",
+    "birthDate",
+    "email",
+    "phone",
+    "street",
+    "postalCode",
+    "city",
+    "country",
+    "taxId",
+    "website",
+)
+
+
+def _row(number: int, s: Synthetic) -> list[Any]:
+    return [
+        f"BENCH:{number}",
+        s.kind,
+        s.name if s.kind == "ORGANIZATION" else None,
+        s.given,
+        s.family,
+        s.birth_date,
+        s.email,
+        s.phone,
+        s.street,
+        s.postal_code if s.street else None,
+        s.city if s.street else None,
+        "DE" if s.street else None,
+        s.tax_id,
+        s.website,
+    ]
+
+
+def write_file(path: Path, n: int) -> list[tuple[int, int]]:
+    """The CSV (gzip) of n synthetic customers; the true duplicate pairs as (copy row, original row)."""
+    truth: list[tuple[int, int]] = []
+    with gzip.open(path, "wt", encoding="utf-8", newline="", compresslevel=3) as handle:
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        for index in range((n + CHUNK - 1) // CHUNK):
+            generated = chunk(index, min(CHUNK, n - index * CHUNK))
+            base = index * CHUNK + 1
+            writer.writerows(_row(base + i, s) for i, s in enumerate(generated.customers))
+            truth += [(base + copy, base + original) for copy, original in generated.copies.items()]
+    return truth
+
+
+def truth_of(n: int) -> list[tuple[int, int]]:
+    truth = []
+    for index in range((n + CHUNK - 1) // CHUNK):
+        base = index * CHUNK + 1
+        truth += [(base + c, base + o) for c, o in chunk(index, min(CHUNK, n - index * CHUNK)).copies.items()]
+    return truth
+
+
+def _dsn(url: URL, database: str) -> dict[str, Any]:
+    return {"host": url.host or url.query.get("host"), "port": url.port, "user": url.username, "database": database}
+
+
+async def fresh_database(server: URL) -> URL:
+    from customer360.infrastructure.persistence.migrate import migrate
+
+    root = await asyncpg.connect(**_dsn(server, server.database or "postgres"))
+    try:
+        await root.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        await root.execute(f'CREATE DATABASE "{DATABASE}"')
+    finally:
+        await root.close()
+    admin = server.set(drivername="postgresql+asyncpg", database=DATABASE)
+    await migrate(admin)
+    return admin
+
+
+async def results(server: URL, truth: list[tuple[int, int]]) -> dict[str, Any]:
+    connection = await asyncpg.connect(**_dsn(server, DATABASE))
+    try:
+        await connection.execute("SET search_path = crm_customer360")
+        counts = {
+            name: await connection.fetchval(sql, TENANT)
+            for name, sql in {
+                "profiles": "SELECT count(*) FROM customer_profile WHERE tenant_id = $1",
+                "audit rows": "SELECT count(*) FROM audit_log WHERE tenant_id = $1",
+                "outbox events": "SELECT count(*) FROM event_outbox WHERE tenant_id = $1",
+                "pairs queued": "SELECT count(*) FROM duplicate_candidate WHERE tenant_id = $1",
+                "staged rows left": "SELECT count(*) FROM import_row WHERE tenant_id = $1",
+            }.items()
+        }
+        job = await connection.fetchrow(
+            "SELECT id, status, counts, staged_rows, extract(epoch FROM started_at - requested_at) AS staging_s,"
+            " extract(epoch FROM finished_at - started_at) AS applying_s FROM import_job WHERE tenant_id = $1",
+            TENANT,
+        )
+        refs = dict(
+            await connection.fetch(
+                "SELECT CAST(external_id AS bigint), customer_id FROM external_reference WHERE tenant_id = $1", TENANT
+            )
+        )
+        pairs = {
+            (low, high)
+            for low, high in await connection.fetch(
+                "SELECT low_id, high_id FROM duplicate_candidate WHERE tenant_id = $1", TENANT
+            )
+        }
+    finally:
+        await connection.close()
+    found = 0
+    for copy, original in truth:
+        a, b = refs.get(copy), refs.get(original)
+        if a and b and tuple(sorted((a, b))) in pairs:
+            found += 1
+    return {"counts": counts, "job": dict(job) if job else None, "true pairs queued": found}
+
+
+class PostgresCpu:
+    """CPU seconds of the benchmark's PostgreSQL (postmaster and every backend), sampled while the import
+    runs: backends exit with their connections, taking their CPU counters with them."""
+
+    def __init__(self, data_dir: Path, interval: float = 0.5) -> None:
+        self._pid_file = data_dir / "postmaster.pid"
+        self._interval = interval
+        self._seen: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        import psutil
+
+        if not self._pid_file.exists():
+            return
+        postmaster = psutil.Process(int(self._pid_file.read_text().split()[0]))
+        for process in [postmaster, *postmaster.children(recursive=True)]:
+            try:
+                times = process.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            self._seen[process.pid] = times.user + times.system
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._sample()
+
+    def __enter__(self) -> PostgresCpu:
+        self._sample()
+        self._start = dict(self._seen)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    @property
+    def seconds(self) -> float:
+        return sum(cpu - self._start.get(pid, 0.0) for pid, cpu in self._seen.items())
+
+
+def canary(seconds: float = 1.0) -> float:
+    """Pure-Python operations per second now: the machine's speed at this moment."""
+    done, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        sum(i * i for i in range(1000))
+        done += 1
+    return done / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=1_000_000, help="rows in the file")
+    parser.add_argument("--on-duplicate", default="queue", choices=("queue", "skip", "create"))
+    args = parser.parse_args()
+
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / f"import_{args.n}.csv.gz"
+    if path.exists():
+        truth = truth_of(args.n)
+        print(f"reusing {path.name}")
+    else:
+        started = time.perf_counter()
+        truth = write_file(path, args.n)
+        print(f"wrote {path.name} in {time.perf_counter() - started:.0f} s")
+    print(f"{args.n:,} rows, {path.stat().st_size / 1e6:.1f} MB gzipped, {len(truth):,} true duplicate pairs")
+
+    server = database_server()
+    admin = asyncio.run(fresh_database(server))
+    env = {
+        **os.environ,
+        "DATABASE_URL": admin.render_as_string(hide_password=False),
+        "MIGRATE_ON_START": "false",
+        "LOG_LEVEL": "WARNING",
+    }
+    before = canary()
+    command = [sys.executable, "-m", "customer360", "import", str(path), "--tenant", TENANT, "--quiet"]
+    command += ["--on-duplicate", args.on_duplicate]
+    started = time.perf_counter()
+    with PostgresCpu(CACHE / "pgdata") as postgres:
+        subprocess.run(command, env=env, check=True)
+    seconds = time.perf_counter() - started
+    pg_seconds = postgres.seconds
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_mb = usage.ru_maxrss / 1024
+    cpu = usage.ru_utime + usage.ru_stime
+    after = canary()
+    found = asyncio.run(results(server, truth))
+    machine = platform.processor() or platform.machine()
+    print(f"machine: {machine}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(f"canary (pure-Python loops/s) before {before:,.0f}, after {after:,.0f}; load average {os.getloadavg()}")
+    print(
+        f"import of {args.n:,} rows (on-duplicate={args.on_duplicate}): {seconds:.1f} s, {args.n / seconds:,.0f} rows/s"
+    )
+    print(f"peak RSS of the import process: {peak_mb:,.0f} MB")
+    print(
+        f"CPU per row: import process and its workers {cpu / args.n * 1e6:,.0f} µs,"
+        f" PostgreSQL {pg_seconds / args.n * 1e6:,.0f} µs"
+    )
+    for name, value in found["counts"].items():
+        print(f"  {name:<18} {value:,}")
+    print(f"  job                {found['job']}")
+    print(f"  true duplicate pairs in the review queue: {found['true pairs queued']:,} of {len(truth):,}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,464 @@
+"""Bulk import: applying a job's staged rows, a chunk per transaction, resumable.
+
+**A row** is the create body of ``POST /customers`` (already shape-checked at the edge, as the API's
+request model does). It *updates* the profile it names — ``customer_id``, or the owner of one of its
+external references (``SYSTEM:id``) — as a JSON merge patch through the same use case as ``PATCH
+/customers/{id}`` (its references are added to the profile's); otherwise it *creates* a profile built by
+the same function as ``POST /customers`` (``customers.new_profile``). Validation is therefore the
+service's own; a refused row becomes a report line (row, field, reason) and never stops the import.
+
+**Set-based.** What the API does one profile at a time is done once per chunk: the owners of every
+reference, the suppression list, the duplicate check's key postings and candidate records are one
+query each, and new profiles, their matching data, audit rows and events are written by COPY at
+commit (``ImportUnit``). Updates go through the customer repository as usual.
+
+**The duplicate check** (rows that create): candidates are chosen as the batch scan chooses them
+(sharing a blocking key that is not over-shared; a pair sharing only keys of big blocks must share two),
+among the tenant's profiles and the earlier rows of the chunk (earlier chunks are stored already), and
+scored by the tenant's model. ``queue`` creates the row and puts every pair at or above the review
+threshold in the review queue; ``skip`` leaves out a row with a candidate at or above the likely
+threshold (the report names it); ``create`` creates without checking.
+
+**Exactly once.** The job's resume point (``processed_rows``) commits with the chunk it covers. A chunk
+ends before a row that would create a second profile with a reference an earlier row of the chunk
+creates: that row is applied in the next chunk, as an update, so chunk boundaries never change the
+result. A chunk that fails on a database conflict (a concurrent writer took a reference) is applied
+again row by row; a row that still clashes is reported as CONFLICT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import inspect
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from customer360.application.context import Clock, RequestContext, SystemClock
+from customer360.application.customers import (
+    ChangeCustomerStatus,
+    CreateCustomerProfile,
+    UpdateCustomerProfile,
+    change_customer_status,
+    new_profile,
+    update_customer_profile,
+)
+from customer360.application.environment import HandlerEnv
+from customer360.application.import_ports import (
+    COMPLETED,
+    CONFLICT,
+    DUPLICATE,
+    INVALID,
+    RUNNING,
+    ImportJob,
+    ImportJobs,
+    ImportUnit,
+    ImportUnitFactory,
+    OnDuplicate,
+    QueuedPair,
+    RowInput,
+    RowIssue,
+    RowReader,
+    StagedRow,
+)
+from customer360.application.inputs import UNSET, ExternalRefInput
+from customer360.application.privacy import flag_if_suppressed
+from customer360.application.profile_input import parse_external_ref
+from customer360.domain.customer import CustomerProfile
+from customer360.domain.duplicates import match_record_of, rank_candidates
+from customer360.domain.errors import Conflict, DomainError, InvalidValue
+from customer360.domain.matching import PreparedRecord, prepare, prepared_blocking_keys
+from customer360.domain.values import ExternalReference
+
+IMPORT_ACTOR_SOURCE = "IMPORT"
+Progress = Callable[[ImportJob], Awaitable[None] | None]
+
+
+class DatabaseConflict(Exception):
+    """A chunk's writes clashed with a concurrent transaction (a unique key); raised by adapters."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSettings:
+    chunk_size: int = 2000
+    max_block_size: int = 100
+    # A pair whose only shared keys are held by more profiles than this must share two keys (as in scans).
+    big_block_size: int = 20
+    max_candidates: int = 200
+    results: int = 10
+
+
+@dataclass(slots=True)
+class _Chunk:
+    """What applying some rows produced."""
+
+    consumed: int = 0
+    last_row: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+    issues: list[RowIssue] = field(default_factory=list)
+    pairs: list[QueuedPair] = field(default_factory=list)
+
+    def refuse(self, issue: RowIssue) -> None:
+        self.issues.append(issue)
+        self.counts["invalid"] += 1
+
+
+def _refs_of(row: RowInput) -> list[ExternalReference]:
+    given = row.attributes.external_refs
+    if given is UNSET or given is None:
+        return []
+    return [parse_external_ref(r, f"externalRefs[{i}]") for i, r in enumerate(given)]
+
+
+def _target(row: RowInput, refs: list[ExternalReference], owners: Mapping[ExternalReference, str]) -> str | None:
+    """The profile a row updates: its customer id, else the one owner of its references."""
+    named = row.customer_id
+    found = {owners[r] for r in refs if r in owners}
+    if len(found) > 1:
+        raise InvalidValue("externalRefs", "name two different customers")
+    if named is not None:
+        if found and found != {named}:
+            raise InvalidValue("externalRefs", "belong to another customer than customerId")
+        return named
+    return found.pop() if found else None
+
+
+def _create_command(row: RowInput) -> CreateCustomerProfile:
+    return CreateCustomerProfile(attributes=row.attributes, status=row.status or "ACTIVE", contacts=row.contacts)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedRow:
+    """A row with everything that needs no database: its references and, unless it names a customer,
+    the profile it would create (with its matching record and keys) or why it cannot. Built ahead,
+    possibly in another process (so refusals are report lines, not exceptions: those pickle badly)."""
+
+    row: StagedRow
+    input: RowInput | None = None
+    refs: tuple[ExternalReference, ...] = ()
+    refs_issue: RowIssue | None = None
+    profile: CustomerProfile | None = None
+    record: PreparedRecord | None = None
+    keys: tuple[str, ...] = ()
+    create_issue: RowIssue | None = None
+
+
+def issue_of(row: StagedRow, error: DomainError, outcome: str = INVALID) -> RowIssue:
+    if isinstance(error, InvalidValue):
+        return RowIssue(row.number, error.field, outcome, error.reason)
+    return RowIssue(row.number, "row", outcome, f"{error.code}: {error.message}")
+
+
+def plan_rows(rows: Sequence[StagedRow], env: HandlerEnv, read: RowReader) -> list[PlannedRow]:
+    """The CPU-bound part of applying rows: reading, validating, building new profiles and their
+    matching records. Pure: the same rows give the same plan wherever it runs."""
+    planned = []
+    for row in rows:
+        given = read(row.body)
+        try:
+            refs = tuple(_refs_of(given))
+        except DomainError as error:
+            planned.append(PlannedRow(row, given, refs_issue=issue_of(row, error)))
+            continue
+        if given.customer_id is not None:
+            planned.append(PlannedRow(row, given, refs))
+            continue
+        try:
+            profile = new_profile(_create_command(given), env)
+        except DomainError as error:
+            planned.append(PlannedRow(row, given, refs, create_issue=issue_of(row, error)))
+            continue
+        record = prepare(match_record_of(profile.id, profile.attributes, profile.contacts))
+        keys = tuple(dict.fromkeys(prepared_blocking_keys(record)))
+        planned.append(PlannedRow(row, given, refs, profile=profile, record=record, keys=keys))
+    return planned
+
+
+Planner = Callable[[Sequence[StagedRow], RequestContext, "str | None", RowReader], Awaitable[list[PlannedRow]]]
+
+
+async def _update(unit: ImportUnit, env: HandlerEnv, customer_id: str, row: RowInput) -> bool:
+    """Apply the row to an existing profile as a merge patch; whether anything changed."""
+    profile = await unit.customers.get_for_update(customer_id)
+    if row.contacts:
+        raise InvalidValue("contacts", "cannot be changed by an import that updates; use the contacts API")
+    kind = row.attributes.kind
+    if kind is not UNSET and kind is not None and kind is not profile.attributes.kind:
+        raise InvalidValue("kind", "cannot change; create a new profile instead")
+    patch = dataclasses.replace(row.attributes, kind=UNSET)
+    if patch.external_refs is not UNSET and patch.external_refs is not None:
+        # The row's references are added, never replace the profile's own.
+        current = tuple(
+            ExternalRefInput(source_system=r.source_system, external_id=r.external_id)
+            for r in profile.attributes.external_refs
+        )
+        patch = dataclasses.replace(patch, external_refs=current + tuple(patch.external_refs))
+    before = profile.version
+    await update_customer_profile(UpdateCustomerProfile(customer_id, patch), unit, env)
+    if row.status is not None and row.status != profile.status.value:
+        await change_customer_status(ChangeCustomerStatus(customer_id, row.status), unit, env)
+    return profile.version != before
+
+
+class _Candidates:
+    """Blocking-key postings of the stored profiles and of the chunk's new profiles so far."""
+
+    def __init__(self, stored: Mapping[str, list[str]], settings: ImportSettings) -> None:
+        self._stored = stored
+        self._settings = settings
+        self._new: dict[str, list[str]] = {}
+
+    def of(self, subject_id: str, keys: Sequence[str]) -> list[str]:
+        """Profiles worth scoring against the subject, most shared keys first (at most max_candidates)."""
+        shared: Counter[str] = Counter()
+        small: set[str] = set()
+        for key in keys:
+            holders = [*self._stored.get(key, ()), *self._new.get(key, ())]
+            if len(holders) > self._settings.max_block_size:
+                continue
+            for holder in holders:
+                if holder != subject_id:
+                    shared[holder] += 1
+                    if len(holders) <= self._settings.big_block_size:
+                        small.add(holder)
+        kept = [(n, c) for c, n in shared.items() if n >= 2 or c in small]
+        kept.sort(key=lambda item: (-item[0], item[1]))
+        return [c for _, c in kept[: self._settings.max_candidates]]
+
+    def add(self, customer_id: str, keys: Sequence[str]) -> None:
+        for key in keys:
+            self._new.setdefault(key, []).append(customer_id)
+
+
+async def _check_and_add(
+    unit: ImportUnit,
+    env: HandlerEnv,
+    job: ImportJob,
+    settings: ImportSettings,
+    creates: list[PlannedRow],
+    chunk: _Chunk,
+) -> None:
+    """The duplicate check of the chunk's new profiles, then add them (skipped ones excepted)."""
+    policy = job.options.on_duplicate
+    profiles = [p.profile for p in creates if p.profile is not None]
+    matching = await unit.duplicates.matching()
+    flagged = await unit.suppressed(profiles)
+    candidates: dict[str, list[str]] = {}
+    stored: dict[str, PreparedRecord] = {}
+    if policy is not OnDuplicate.CREATE:
+        index = _Candidates(
+            await unit.postings({k for p in creates for k in p.keys}, settings.max_block_size), settings
+        )
+        for planned in creates:
+            assert planned.profile is not None
+            candidates[planned.profile.id] = index.of(planned.profile.id, planned.keys)
+            index.add(planned.profile.id, planned.keys)
+        new_ids = {p.id for p in profiles}
+        stored = await unit.records({c for cs in candidates.values() for c in cs if c not in new_ids})
+    created: dict[str, PreparedRecord] = {}
+    review = matching.policy.review_threshold
+    for planned in creates:
+        profile, record = planned.profile, planned.record
+        assert profile is not None
+        assert record is not None
+        others = [created.get(c) or stored.get(c) for c in candidates.get(profile.id, [])]
+        ranked = rank_candidates(
+            matching.model, record, [o for o in others if o is not None], threshold=review, limit=settings.results
+        )
+        likely = [c for c in ranked if c.probability >= matching.policy.likely_threshold]
+        if policy is OnDuplicate.SKIP and likely:
+            best = likely[0]
+            reason = f"likely duplicate (probability {best.probability:.4f}) of an existing profile"
+            chunk.issues.append(RowIssue(planned.row.number, "row", DUPLICATE, reason, best.customer_id))
+            chunk.counts["skipped"] += 1
+            continue
+        created[profile.id] = record
+        chunk.counts["created"] += 1
+        chunk.pairs += [QueuedPair(profile.id, c) for c in ranked]
+        if job.options.dry_run:
+            continue
+        if profile.id in flagged:
+            # Rare: the ordinary path, so the flag and its audit row are exactly the API's.
+            await unit.customers.add(profile)
+            await flag_if_suppressed(profile, unit, env)
+        else:
+            unit.add_created(profile, record)
+    chunk.counts["pairsQueued"] += len(chunk.pairs)
+    if chunk.pairs and not job.options.dry_run:
+        unit.queue_pairs(job.id, chunk.pairs)
+
+
+async def _apply_rows(
+    unit: ImportUnit, env: HandlerEnv, job: ImportJob, settings: ImportSettings, planned: Sequence[PlannedRow]
+) -> _Chunk:
+    chunk = _Chunk()
+    owners = await unit.owners({r for p in planned for r in p.refs})
+    claimed: set[ExternalReference] = set()
+    creates: list[PlannedRow] = []
+    for p in planned:
+        if claimed & {r for r in p.refs if r not in owners}:
+            break  # an earlier row of this chunk creates that reference: this row goes to the next chunk
+        chunk.consumed += 1
+        chunk.last_row = p.row.number
+        if p.refs_issue is not None:
+            chunk.refuse(p.refs_issue)
+            continue
+        try:
+            assert p.input is not None
+            target = _target(p.input, list(p.refs), owners)
+            if target is not None:
+                changed = await _update(unit, env, target, p.input)
+                chunk.counts["updated" if changed else "unchanged"] += 1
+            elif p.create_issue is not None:
+                chunk.refuse(p.create_issue)
+            else:
+                creates.append(p)
+                claimed.update(p.refs)
+        except DomainError as error:
+            chunk.refuse(issue_of(p.row, error))
+    if creates:
+        await _check_and_add(unit, env, job, settings, creates, chunk)
+    return chunk
+
+
+def plan_with(
+    rows: Sequence[StagedRow], context: RequestContext, region: str | None, read: RowReader
+) -> list[PlannedRow]:
+    """``plan_rows`` from picklable arguments (what a worker process receives)."""
+    env = HandlerEnv(context=context, clock=SystemClock(), phone_region=region, hasher=_no_hasher)
+    return plan_rows(rows, env, read)
+
+
+async def plan_in_process(
+    rows: Sequence[StagedRow], context: RequestContext, region: str | None, read: RowReader
+) -> list[PlannedRow]:
+    return plan_with(rows, context, region, read)
+
+
+def _no_hasher(value: str) -> str:
+    raise AssertionError("planning rows hashes no evidence")
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRun:
+    """What running a job needs (built by the composition root)."""
+
+    jobs: ImportJobs
+    units: ImportUnitFactory
+    clock: Clock
+    phone_region: str | None
+    hasher: Callable[[str], str]
+    # The staged body's typed input (given by the composition root: the HTTP edge's request model).
+    read_row: RowReader
+    settings: ImportSettings = ImportSettings()
+    # Plans chunks ahead of the one being applied (in worker processes in production).
+    planner: Planner = plan_in_process
+    plan_ahead: int = 1
+
+    def env(self, job: ImportJob, tenant_id: str) -> HandlerEnv:
+        context = RequestContext(
+            tenant_id=tenant_id, actor=job.requested_by, correlation_id=job.correlation_id, source=IMPORT_ACTOR_SOURCE
+        )
+        return HandlerEnv(context=context, clock=self.clock, phone_region=self.phone_region, hasher=self.hasher)
+
+
+async def _apply_chunk(
+    run: ImportRun, job: ImportJob, env: HandlerEnv, planned: Sequence[PlannedRow]
+) -> tuple[ImportJob, int]:
+    """Apply (a leading part of) the planned rows in one transaction; the job and how many were applied."""
+    async with run.units(env.context) as unit:
+        chunk = await _apply_rows(unit, env, job, run.settings, planned)
+        advanced = dataclasses.replace(job.counted(chunk.counts), processed_rows=chunk.last_row)
+        if job.options.dry_run:
+            await run.jobs.save_progress(advanced, chunk.issues)
+            return advanced, chunk.consumed
+        unit.report(job.id, chunk.issues)
+        unit.save_job(advanced)
+        await unit.commit()
+        return advanced, chunk.consumed
+
+
+async def _apply_alone(run: ImportRun, job: ImportJob, env: HandlerEnv, planned: PlannedRow) -> ImportJob:
+    """One row in its own transaction, after its chunk clashed with a concurrent change."""
+    try:
+        return (await _apply_chunk(run, job, env, [planned]))[0]
+    except (DatabaseConflict, Conflict):
+        number = planned.row.number
+        issue = RowIssue(number, "row", CONFLICT, "clashed with a concurrent change; import the row again")
+        advanced = dataclasses.replace(job.counted({"invalid": 1}), processed_rows=number)
+        await run.jobs.save_progress(advanced, [issue])
+        return advanced
+
+
+async def _report(on_progress: Progress | None, job: ImportJob) -> None:
+    if on_progress is not None:
+        outcome = on_progress(job)
+        if inspect.isawaitable(outcome):
+            await outcome
+
+
+class _Pipeline:
+    """Staged rows read and planned ahead of the chunk being applied, in file order."""
+
+    def __init__(self, run: ImportRun, job: ImportJob, context: RequestContext) -> None:
+        self._run, self._job, self._context = run, job, context
+        # Worker processes pay off for long files only: a small one is planned here, without starting any.
+        small = job.staged_rows - job.processed_rows <= 2 * run.settings.chunk_size
+        self._planner = plan_in_process if small else run.planner
+        self._fetched = job.processed_rows
+        self._exhausted = False
+        self._pending: deque[asyncio.Task[list[PlannedRow]]] = deque()
+
+    async def _fill(self) -> None:
+        while not self._exhausted and len(self._pending) < max(1, self._run.plan_ahead):
+            rows = await self._run.jobs.staged(self._job.id, self._fetched, self._run.settings.chunk_size)
+            if not rows:
+                self._exhausted = True
+                return
+            self._fetched = rows[-1].number
+            plan = self._planner(rows, self._context, self._run.phone_region, self._run.read_row)
+            self._pending.append(asyncio.ensure_future(plan))
+
+    async def next(self) -> list[PlannedRow]:
+        await self._fill()
+        if not self._pending:
+            return []
+        planned = await self._pending.popleft()
+        await self._fill()
+        return planned
+
+    async def close(self) -> None:
+        for task in self._pending:
+            task.cancel()
+        await asyncio.gather(*self._pending, return_exceptions=True)
+
+
+async def run_import(run: ImportRun, tenant_id: str, job: ImportJob, on_progress: Progress | None = None) -> ImportJob:
+    """Apply the job's staged rows from its resume point to the end; the finished job."""
+    env = run.env(job, tenant_id)
+    job = dataclasses.replace(job, status=RUNNING, started_at=job.started_at or run.clock.now())
+    await run.jobs.save(job)
+    await _report(on_progress, job)
+    pipeline = _Pipeline(run, job, env.context)
+    buffer: list[PlannedRow] = []
+    try:
+        while True:
+            if len(buffer) < run.settings.chunk_size:
+                buffer += await pipeline.next()
+            if not buffer:
+                break
+            batch, buffer = buffer[: run.settings.chunk_size], buffer[run.settings.chunk_size :]
+            try:
+                job, consumed = await _apply_chunk(run, job, env, batch)
+                buffer = batch[consumed:] + buffer
+            except (DatabaseConflict, Conflict):
+                for planned in batch:
+                    job = await _apply_alone(run, job, env, planned)
+            await _report(on_progress, job)
+    finally:
+        await pipeline.close()
+    job = dataclasses.replace(job, status=COMPLETED, finished_at=run.clock.now())
+    await run.jobs.finish(job)
+    await _report(on_progress, job)
+    return job

@@ -1,0 +1,251 @@
+"""Running bulk imports: staging a file as it streams in, applying a job under its lock, launching jobs.
+
+``stage_file`` reads the stream (``import_files``) and copies its rows into staging in batches, so
+memory stays flat whatever the file's size; a file that cannot be read fails the job before anything
+is applied. ``run_import_job`` holds the job's advisory lock on a connection of its own and applies the
+staged rows (``application.imports.run_import``); a job whose process died resumes from its last
+committed chunk when run again. ``ImportLauncher`` starts jobs for the API: as a ``customer360 import
+--job …`` process by default (CPU-bound work stays out of the server's event loop), or inline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import multiprocessing
+import os
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Literal
+
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from customer360.application.context import Clock, RequestContext
+from customer360.application.import_ports import (
+    COMPLETED,
+    FAILED,
+    QUEUED,
+    RECEIVING,
+    ImportInProgress,
+    ImportJob,
+    ImportJobs,
+    ImportNotFound,
+    RowIssue,
+    RowReader,
+    StagedRow,
+)
+from customer360.application.imports import ImportRun, PlannedRow, Progress, plan_with, run_import
+from customer360.infrastructure.import_files import ColumnMapping, UnreadableFile, csv_rows, ndjson_rows, text_lines
+from customer360.infrastructure.persistence.import_store import SqlImportJobs, try_lock_import, unlock_import
+
+_log = logging.getLogger("customer360.imports")
+STAGE_BATCH = 5000
+
+
+async def stage_file(
+    jobs: ImportJobs,
+    job: ImportJob,
+    chunks: AsyncIterator[bytes],
+    *,
+    gzipped: bool | None = None,
+    mapping: Mapping[str, str] | None = None,
+    clock: Clock,
+    on_progress: Progress | None = None,
+) -> ImportJob:
+    """Stage every row of the stream; the job QUEUED, or FAILED (and UnreadableFile raised)."""
+    lines = text_lines(chunks, gzipped=gzipped)
+    rows = csv_rows(lines, mapping) if job.options.format == "CSV" else ndjson_rows(lines)
+    staged: list[StagedRow] = []
+    issues: list[RowIssue] = []
+    invalid = 0
+
+    async def flush(final: bool = False) -> None:
+        nonlocal job, staged, issues
+        count = staged[-1].number if staged else 0
+        last = max(count, issues[-1].row if issues else 0, job.staged_rows)
+        job = dataclasses.replace(job.counted({"invalid": invalid}), staged_rows=last)
+        if final:
+            job = dataclasses.replace(job, status=QUEUED)
+        await jobs.stage(job, staged, issues)
+        staged, issues = [], []
+        if on_progress is not None:
+            outcome = on_progress(job)
+            if outcome is not None:
+                await outcome
+
+    try:
+        async for item in rows:
+            if isinstance(item, ColumnMapping):
+                options = dataclasses.replace(job.options, mapping=item.applied, ignored_columns=item.ignored)
+                job = dataclasses.replace(job, options=options)
+            elif isinstance(item, StagedRow):
+                staged.append(item)
+            else:
+                issues += item
+                invalid += 1
+            if len(staged) + len(issues) >= STAGE_BATCH:
+                await flush()
+                invalid = 0
+        await flush(final=True)
+    except UnreadableFile as error:
+        failed = dataclasses.replace(
+            job, status=FAILED, error=error.code, error_details=error.details, finished_at=clock.now()
+        )
+        await jobs.save(failed)
+        error.details["jobId"] = job.id
+        raise
+    return job
+
+
+async def run_import_job(
+    engine: AsyncEngine, run: ImportRun, tenant_id: str, job_id: str, on_progress: Progress | None = None
+) -> ImportJob:
+    """Apply the job (or resume it) under its lock; raises ImportInProgress, ImportNotFound."""
+    jobs = SqlImportJobs(engine, tenant_id)
+    async with engine.connect() as lock_connection:
+        await lock_connection.execution_options(isolation_level="AUTOCOMMIT")
+        if not await try_lock_import(lock_connection, tenant_id, job_id):
+            raise ImportInProgress(job_id)
+        try:
+            job = await jobs.job(job_id)
+            if job is None:
+                raise ImportNotFound(job_id)
+            if job.status in (COMPLETED, FAILED):
+                return job
+            if job.status == RECEIVING:  # the upload itself was cut off: there is no complete file to apply
+                failed = dataclasses.replace(job, status=FAILED, error="UPLOAD_INCOMPLETE", finished_at=run.clock.now())
+                await jobs.finish(failed)
+                return failed
+            try:
+                return await run_import(run, tenant_id, job, on_progress)
+            except Exception as exc:
+                _log.warning("import failed", extra={"jobId": job_id, "error": type(exc).__name__})
+                raise
+        finally:
+            await unlock_import(lock_connection, tenant_id, job_id)
+
+
+class ProcessPlanner:
+    """Plans chunks of rows (parse, validate, build profiles and matching records: the CPU-bound part)
+    in worker processes, so that two cores work while the import's own process talks to PostgreSQL."""
+
+    def __init__(self, workers: int) -> None:
+        self._workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def __call__(
+        self, rows: Sequence[StagedRow], context: RequestContext, region: str | None, read: RowReader
+    ) -> list[PlannedRow]:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("forkserver"))
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, plan_with, list(rows), context, region, read)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+
+Runner = Literal["process", "inline"]
+
+
+class ImportLauncher:
+    """Starts the application of staged jobs for the API (processes by default)."""
+
+    def __init__(
+        self,
+        admin_url: URL,
+        *,
+        runner: Runner,
+        run_inline: Callable[[str, str], Awaitable[ImportJob]],
+    ) -> None:
+        self._admin_url = admin_url
+        self._runner = runner
+        self._run_inline = run_inline
+        self._running: set[asyncio.Task[object]] = set()
+
+    def start(self, tenant_id: str, job_id: str) -> None:
+        coroutine = self._inline(tenant_id, job_id) if self._runner == "inline" else self._process(tenant_id, job_id)
+        task: asyncio.Task[object] = asyncio.create_task(coroutine)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _inline(self, tenant_id: str, job_id: str) -> object:
+        try:
+            return await self._run_inline(tenant_id, job_id)
+        except Exception as exc:  # the job row shows where it stopped; the log gets the type only
+            _log.warning("import failed", extra={"jobId": job_id, "error": type(exc).__name__})
+            return None
+
+    async def _process(self, tenant_id: str, job_id: str) -> object:
+        env = {
+            **os.environ,
+            "DATABASE_URL": self._admin_url.render_as_string(hide_password=False),
+            "MIGRATE_ON_START": "false",
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "customer360",
+            "import",
+            "--tenant",
+            tenant_id,
+            "--job",
+            job_id,
+            "--quiet",
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+        )
+        code = await process.wait()
+        if code:
+            _log.warning("import process failed", extra={"jobId": job_id, "exitCode": code})
+        return code
+
+    async def wait(self) -> None:
+        """Until the jobs started so far have run (tests)."""
+        while self._running:
+            await asyncio.gather(*list(self._running), return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Stop inline jobs (they resume later); processes run on by themselves."""
+        for task in list(self._running):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+class ImportDesk:
+    """``ImportIntake``: a file received as a new job (staged here, in the request), then started."""
+
+    def __init__(self, engine: AsyncEngine, launcher: ImportLauncher, clock: Clock) -> None:
+        self._engine = engine
+        self._launcher = launcher
+        self._clock = clock
+
+    async def receive(
+        self,
+        tenant_id: str,
+        job: ImportJob,
+        chunks: AsyncIterator[bytes],
+        *,
+        gzipped: bool | None,
+        mapping: Mapping[str, str] | None,
+    ) -> ImportJob:
+        jobs = SqlImportJobs(self._engine, tenant_id)
+        await jobs.create(job)
+        return await stage_file(jobs, job, chunks, gzipped=gzipped, mapping=mapping, clock=self._clock)
+
+    def start(self, tenant_id: str, job_id: str) -> None:
+        self._launcher.start(tenant_id, job_id)
+
+    async def wait(self) -> None:
+        await self._launcher.wait()
+
+    async def aclose(self) -> None:
+        await self._launcher.aclose()
