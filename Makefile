@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.8
 
 .DEFAULT_GOAL := help
-.PHONY: help run test check format lint typecheck test-unit test-integration test-e2e lock bench-lookup bench-matching bench-consent bench-relay bench-dedup console-screenshots bench-scale clean
+.PHONY: help run test check format lint typecheck test-unit test-integration test-e2e lock bench-lookup bench-matching bench-consent bench-relay bench-dedup bench-import console-screenshots bench-scale clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -88,6 +88,9 @@ console-screenshots: $(VENV)/.dev-installed $(CHROMIUM) ## Re-take the console s
 
 bench-scale: $(VENV)/.dev-installed ## Lookup, search, create, duplicate and consent checks, change feed at 1,000,000 profiles (kept in benchmarks/.cache)
 	$(BIN)/python benchmarks/scale.py
+
+bench-import: $(VENV)/.dev-installed ## Bulk import of 1,000,000 generated profiles with the duplicate check (rows/s, peak memory, pairs queued)
+	$(BIN)/python benchmarks/import.py
 
 clean: ## Remove the virtualenv and caches (not the embedded database under DATA_DIR)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .schemathesis
