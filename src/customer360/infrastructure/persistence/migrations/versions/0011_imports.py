@@ -10,7 +10,7 @@ applying a row twice. A job's staged rows are deleted when it finishes: they hol
 Every table leads with ``tenant_id`` and has ENABLE + FORCE row-level security with the tenant policy.
 
 Revision ID: 0011_imports
-Revises: 0012_console_events
+Revises: 0009_search_index
 Create Date: 2026-12-04
 """
 
@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql as pg
 from customer360.infrastructure.persistence.roles import APP_ROLE, tenant_isolation_sql
 
 revision = "0011_imports"
-down_revision = "0012_console_events"
+down_revision = "0009_search_index"
 branch_labels = None
 depends_on = None
 
