@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from customer360.domain.errors import InvalidValue
-from customer360.domain.ids import CUSTOMER_PREFIX, is_valid_id, new_id, new_ulid
+from customer360.domain.ids import CONTACT_PREFIX, CUSTOMER_PREFIX, is_valid_id, new_id, new_ulid
 from customer360.domain.values import (
     EmailAddress,
     LocalePreferences,
@@ -111,6 +111,12 @@ class TestIds:
     def test_ids_sort_by_creation_time(self) -> None:
         """A ULID made later sorts after one made earlier."""
         assert new_ulid(1_000) < new_ulid(2_000)
+
+    def test_ids_made_in_one_millisecond_keep_their_order(self) -> None:
+        """Ids made one after the other sort in that order, even within the same millisecond."""
+        made = [new_id(CONTACT_PREFIX) for _ in range(2_000)]
+        assert made == sorted(made)
+        assert len(set(made)) == len(made)
 
     def test_new_ids_have_the_documented_shape(self) -> None:
         """CUST- followed by 26 Crockford base32 characters."""

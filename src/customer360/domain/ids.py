@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -24,10 +25,41 @@ ERASURE_PREFIX = "ERA"
 IMPORT_PREFIX = "IMP"
 
 
+_RANDOM_BITS = 80
+
+
+class _MonotonicSource:
+    """Ids made by one process in the same millisecond still sort in the order they were made.
+
+    Contacts, consents and events created by one command share a millisecond; with a fresh random part
+    each, they would read back (ordered by id) in a random order — and "the first contact" would change.
+    As the ULID specification's monotonic mode does, an id in the same (or an earlier, after a clock step
+    back) millisecond as the last one takes the last random part plus one.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = 0
+
+    def next(self, millis: int) -> int:
+        with self._lock:
+            fresh = (millis << _RANDOM_BITS) | int.from_bytes(os.urandom(10), "big")
+            self._last = fresh if fresh >> _RANDOM_BITS > self._last >> _RANDOM_BITS else self._last + 1
+            return self._last
+
+
+_source = _MonotonicSource()
+
+
 def new_ulid(now_ms: int | None = None) -> str:
-    """Return a 26-character ULID for the given (or current) time in milliseconds."""
-    millis = time.time_ns() // 1_000_000 if now_ms is None else now_ms
-    value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
+    """Return a 26-character ULID for the given (or current) time in milliseconds.
+
+    Without ``now_ms`` the ids of this process are strictly increasing (see ``_MonotonicSource``).
+    """
+    if now_ms is None:
+        value = _source.next(time.time_ns() // 1_000_000)
+    else:
+        value = (now_ms << _RANDOM_BITS) | int.from_bytes(os.urandom(10), "big")
     chars = []
     for _ in range(26):
         chars.append(_CROCKFORD[value & 31])
