@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import dataclasses
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -129,6 +131,16 @@ async def run_import_job(
             await unlock_import(lock_connection, tenant_id, job_id)
 
 
+def _die_with_parent() -> None:
+    """A planning worker ends with the import process, even one killed outright (SIGKILL): otherwise it
+    would wait for work for ever (Linux: PR_SET_PDEATHSIG)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
 class ProcessPlanner:
     """Plans chunks of rows (parse, validate, build profiles and matching records: the CPU-bound part)
     in worker processes, so that two cores work while the import's own process talks to PostgreSQL."""
@@ -141,7 +153,9 @@ class ProcessPlanner:
         self, rows: Sequence[StagedRow], context: RequestContext, region: str | None, read: RowReader
     ) -> list[PlannedRow]:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("forkserver"))
+            self._pool = ProcessPoolExecutor(
+                self._workers, mp_context=multiprocessing.get_context("spawn"), initializer=_die_with_parent
+            )
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, plan_with, list(rows), context, region, read)
 
