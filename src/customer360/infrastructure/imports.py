@@ -131,11 +131,13 @@ async def run_import_job(
             await unlock_import(lock_connection, tenant_id, job_id)
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
     """A planning worker ends with the import process, even one killed outright (SIGKILL): otherwise it
-    would wait for work for ever (Linux: PR_SET_PDEATHSIG)."""
+    would wait for work for ever (Linux: PR_SET_PDEATHSIG; a parent gone before this ran is checked)."""
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(0)
 
 
 _PR_SET_PDEATHSIG = 1
@@ -154,7 +156,10 @@ class ProcessPlanner:
     ) -> list[PlannedRow]:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                self._workers, mp_context=multiprocessing.get_context("spawn"), initializer=_die_with_parent
+                self._workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_die_with_parent,
+                initargs=(os.getpid(),),
             )
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, plan_with, list(rows), context, region, read)
