@@ -32,6 +32,7 @@ from customer360.infrastructure.imports import ImportDesk, ImportLauncher, Proce
 from customer360.infrastructure.messaging.envelopes import envelope
 from customer360.infrastructure.messaging.relay_runtime import RelayInServe
 from customer360.infrastructure.messaging.schema_documents import CatalogSchemas
+from customer360.infrastructure.metrics import new_registry
 from customer360.infrastructure.observability import configure_logging
 from customer360.infrastructure.periodic import PeriodicTask
 from customer360.infrastructure.persistence.access_log import AccessLog
@@ -113,7 +114,7 @@ class Services:
     planner: ProcessPlanner | None
     exports: SqlExports
     api: ApiServices
-    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    registry: CollectorRegistry = field(default_factory=new_registry)
     replica: ReadReplica | None = None
 
     async def scan(
@@ -226,7 +227,7 @@ async def build_services(settings: Settings, registry: CollectorRegistry | None 
             plan_ahead=max(1, settings.import_workers),
         )
 
-    registry = registry or CollectorRegistry()
+    registry = registry or new_registry()
     replica = (
         ReadReplica(
             urls.read,
@@ -369,5 +370,5 @@ def create_app_from_env() -> FastAPI:
     """The uvicorn factory of ``serve``: settings from the environment, services built when the app starts."""
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
-    registry = CollectorRegistry()
+    registry = new_registry()
     return create_app(settings, ServicesScope(registry, lambda: serving(settings, registry)))

@@ -13,12 +13,12 @@ from types import FrameType
 
 import typer
 import uvicorn
-from prometheus_client import CollectorRegistry
 
 from customer360.application.import_ports import OnDuplicate
 from customer360.bootstrap import build_services, database_urls
 from customer360.infrastructure.consumers.runtime import run_consumer_process
 from customer360.infrastructure.messaging.relay_runtime import run_relay_process
+from customer360.infrastructure.metrics import new_registry
 from customer360.infrastructure.observability import configure_logging
 from customer360.infrastructure.persistence.database import DatabaseUrls
 from customer360.infrastructure.persistence.migrate import migrate as run_migrations
@@ -110,7 +110,7 @@ def consume() -> None:
     _require_kafka(settings, "consume from")
 
     async def run() -> None:
-        registry = CollectorRegistry()
+        registry = new_registry()
         services = await build_services(settings, registry)
         try:
             await run_consumer_process(settings, services.executor, services.urls, registry)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import httpx
 import pytest
@@ -82,6 +83,107 @@ class TestMalformedInput:
         body = response.json()
         assert {"error", "message", "details", "timestamp", "traceId"} == set(body)
         assert (body["traceId"], response.headers["x-correlation-id"]) == ("corr-123", "corr-123")
+
+
+class TestHostileCharacters:
+    """The issue's 500s: a NUL in a parameter or cursor reached PostgreSQL; a "[" reached urlsplit."""
+
+    @pytest.mark.parametrize(
+        ("path", "params", "field"),
+        [
+            ("/search", {"email": "a\x00b@x.example"}, "email"),
+            ("/search", {"taxId": "DE\x00"}, "taxId"),
+            ("", {"tag": ["ok", "a\x00"]}, "tag"),
+            ("", {"segment": "a\x00"}, "segment"),
+            ("/lookup", {"domain": "a\x01b"}, "domain"),
+        ],
+    )
+    async def test_a_control_character_in_a_parameter_is_400_naming_it(
+        self, client: httpx.AsyncClient, headers: dict[str, str], path: str, params: dict[str, Any], field: str
+    ) -> None:
+        """The parameter is named in details.fields, whatever the route."""
+        response = await client.get(f"{CUSTOMERS}{path}", params=params, headers=headers)
+        assert (response.status_code, response.json()["details"]["fields"]) == (
+            400,
+            [{"field": field, "reason": "must not contain control characters"}],
+        )
+
+    async def test_the_duplicate_queue_refuses_a_nul_in_its_filters(
+        self, client: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        """clusterId and customerId of /duplicates are named too."""
+        response = await client.get("/api/v1/crm/duplicates", params={"clusterId": "\x00"}, headers=headers)
+        assert (response.status_code, response.json()["details"]["fields"][0]["field"]) == (400, "clusterId")
+
+    @pytest.mark.parametrize("path", ["", "/{id}/consent/history", "/{id}/merges", "/{id}/audit"])
+    async def test_a_cursor_decoding_to_a_nul_is_400(
+        self, client: httpx.AsyncClient, headers: dict[str, str], path: str
+    ) -> None:
+        """?cursor=AA== decodes to one NUL byte: not a cursor this API gave out."""
+        created = await create_customer(client, headers)
+        url = CUSTOMERS + path.replace("{id}", created["id"])
+        response = await client.get(url, params={"cursor": "AA=="}, headers=headers)
+        assert (response.status_code, response.json()["details"]["fields"][0]["field"]) == (400, "cursor")
+
+    async def test_a_number_cursor_of_other_digits_is_400(
+        self, client: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        """ "²" is a digit to str.isdigit(), not to the access log's cursor (base64 of "²")."""
+        response = await client.get("/api/v1/crm/access-log", params={"cursor": "wrI"}, headers=headers)
+        assert (response.status_code, response.json()["details"]["fields"][0]["field"]) == (400, "cursor")
+
+    async def test_a_website_with_an_unbalanced_bracket_is_400(
+        self, client: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        """http://[evil is not a web address (urlsplit's ValueError no longer escapes)."""
+        response = await client.post(CUSTOMERS, json={"name": "X", "website": "http://[evil"}, headers=headers)
+        assert (response.status_code, response.json()["details"]["fields"][0]["field"]) == (400, "website")
+
+    async def test_a_lookup_domain_of_a_bracket_is_400(
+        self, client: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        """lookup?domain=[ names the domain."""
+        response = await client.get(f"{CUSTOMERS}/lookup", params={"domain": "["}, headers=headers)
+        assert (response.status_code, response.json()["details"]["fields"][0]["field"]) == (400, "domain")
+
+    async def test_a_nul_deep_in_a_body_is_400_naming_the_path_and_creates_nothing(
+        self, client: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        """Body strings are checked at any depth, before the route."""
+        body = {"name": "X", "addresses": [{"type": "BILLING", "lines": ["a\x00"], "city": "B", "country": "DE"}]}
+        response = await client.post(CUSTOMERS, json=body, headers=headers)
+        assert (response.status_code, response.json()["details"]["fields"][0]["field"]) == (
+            400,
+            "addresses[0].lines[0]",
+        )
+        assert await _count(client, headers) == 0
+
+    async def test_a_lone_surrogate_in_a_body_is_400(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+        """Half a surrogate pair cannot be stored as text."""
+        response = await client.post(
+            CUSTOMERS, content=b'{"name": "X\\ud800"}', headers={**headers, "Content-Type": "application/json"}
+        )
+        assert (response.status_code, response.json()["details"]["fields"][0]["field"]) == (400, "name")
+
+    async def test_a_control_character_in_a_path_parameter_names_it(
+        self, client: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        """A NUL in {purpose} of PUT /consent/policies/{purpose} names purpose."""
+        response = await client.put("/api/v1/crm/consent/policies/A%00B", json={}, headers=headers)
+        assert (response.status_code, response.json()["details"]["fields"][0]["field"]) == (400, "purpose")
+
+    @pytest.mark.parametrize("name", ["X-Tenant-ID", "X-User-Id", "X-User-Roles", "X-User-Permissions"])
+    async def test_an_identity_header_sent_twice_is_400(
+        self, client: httpx.AsyncClient, headers: dict[str, str], name: str
+    ) -> None:
+        """The first copy no longer wins: two copies are refused, naming the header."""
+        value = headers.get(name, "TENANT_ADMIN")
+        sent = [*((k, v) for k, v in headers.items() if k != name), (name, value), (name, value)]
+        response = await client.get(CUSTOMERS, headers=sent)
+        assert (response.status_code, response.json()["details"]["fields"]) == (
+            400,
+            [{"field": name, "reason": "must be sent once"}],
+        )
 
 
 class TestAuthorization:

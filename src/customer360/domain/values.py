@@ -382,8 +382,11 @@ def website_and_domain(raw: str, field: str) -> tuple[str, str]:
     """Validate a web site address; return it and its registrable host (lower-case, without www.)."""
     text = clean_text(raw, field, max_length=255)
     candidate = text if "://" in text else f"https://{text}"
-    parts = urlsplit(candidate)
-    host = (parts.hostname or "").rstrip(".")
+    try:
+        parts = urlsplit(candidate)
+        host = (parts.hostname or "").rstrip(".")
+    except ValueError:  # an unbalanced "[" (IPv6 literal) or a bad port
+        raise InvalidValue(field, "is not a web address") from None
     if parts.scheme not in ("http", "https") or "." not in host or " " in host:
         raise InvalidValue(field, "is not a web address")
     try:

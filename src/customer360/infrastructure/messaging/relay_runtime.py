@@ -18,6 +18,7 @@ from customer360.infrastructure.messaging.avro_codec import AvroEventCodec
 from customer360.infrastructure.messaging.kafka_clients import TopicRouting, ensure_topics, producer_config
 from customer360.infrastructure.messaging.relay import MessageProducer, OutboxRelay, Published, RelayConfig
 from customer360.infrastructure.messaging.relay_metrics import RelayMetrics
+from customer360.infrastructure.metrics import new_registry
 from customer360.infrastructure.persistence.outbox_relay_store import OutboxRelayStore
 from customer360.settings import Settings
 
@@ -69,7 +70,7 @@ def build_relay(
 
 async def run_relay_process(settings: Settings, worker_url: URL) -> None:
     """``customer360 relay``: publish until SIGTERM/SIGINT; metrics on RELAY_METRICS_PORT."""
-    registry = CollectorRegistry()
+    registry = new_registry()
     if settings.relay_metrics_port:
         start_http_server(settings.relay_metrics_port, addr=settings.http_host, registry=registry)
     stop = asyncio.Event()

@@ -6,7 +6,7 @@ writes the buffer in batches — when ``ACCESS_LOG_BATCH_SIZE`` entries are wait
 that tenant's own transaction (row-level security applies as everywhere). The price: entries of the last
 interval are lost if the process is killed (not on a normal shutdown); when the database is unreachable
 the entries wait, up to ``ACCESS_LOG_MAX_BUFFER``, beyond which new ones are dropped and counted
-(``access_log_dropped_total``) rather than exhausting memory.
+(``crm_customer360_access_log_dropped_total``) rather than exhausting memory.
 """
 
 from __future__ import annotations
@@ -25,9 +25,8 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customer360.application.queries import Document, Page
-from customer360.domain.errors import InvalidValue
 from customer360.infrastructure.persistence.database import tenant_transaction
-from customer360.infrastructure.persistence.profile_queries import decode_cursor, encode_cursor
+from customer360.infrastructure.persistence.profile_queries import decode_number_cursor, encode_cursor
 from customer360.infrastructure.persistence.tables import data_access_log
 
 _log = logging.getLogger("customer360.access_log")
@@ -73,10 +72,13 @@ class AccessLog:
         self._flushing = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self._failing = False
         self._dropped = Counter(
-            "access_log_dropped_total", "Access-log entries dropped because the buffer was full", registry=registry
+            "crm_customer360_access_log_dropped",
+            "Access-log entries dropped because the buffer was full",
+            registry=registry,
         )
-        self._written = Counter("access_log_written_total", "Access-log entries written", registry=registry)
+        self._written = Counter("crm_customer360_access_log_written", "Access-log entries written", registry=registry)
 
     def record(self, tenant_id: str, actor: str, action: str, customer_ids: Iterable[str], correlation_id: str) -> None:
         """Remember a read (no I/O here); the background task writes it."""
@@ -125,10 +127,13 @@ class AccessLog:
                 await self._insert(tenant_id, entries)
                 written += len(entries)
             except Exception as exc:  # the database may be down: keep the entries for the next attempt
-                _log.warning(
-                    "access log not written", extra={"error_type": type(exc).__name__, "entries": len(entries)}
-                )
+                if not self._failing:  # once per streak of failures, not at every flush of an outage
+                    _log.warning("access log not written; retrying", extra={"error_type": type(exc).__name__})
+                self._failing = True
                 self._buffer[:0] = entries[: max(0, self._max_buffer - len(self._buffer))]
+        if written and self._failing:
+            _log.info("access log written again")
+            self._failing = False
         self._written.inc(written)
         return written
 
@@ -173,16 +178,14 @@ class AccessLog:
     async def entries(
         self, tenant_id: str, *, customer_id: str | None, actor: str | None, cursor: str | None, limit: int
     ) -> Page:
-        after = decode_cursor(cursor)
-        if after is not None and not after.isdigit():
-            raise InvalidValue("cursor", "is not a cursor returned by this API")
+        after = decode_number_cursor(cursor)
         query = select(data_access_log).where(A.tenant_id == tenant_id).order_by(A.id).limit(limit + 1)
         if customer_id is not None:
             query = query.where(A.customer_id == customer_id)
         if actor is not None:
             query = query.where(A.actor == actor)
-        if after:
-            query = query.where(A.id > int(after))
+        if after is not None:
+            query = query.where(A.id > after)
         async with tenant_transaction(self._engine, tenant_id) as connection:
             rows = (await connection.execute(query)).mappings().all()
         items = [_document(r) for r in rows[:limit]]

@@ -9,12 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customer360.application.queries import Document, Page
 from customer360.domain.consent import ConsentRecord
-from customer360.domain.errors import InvalidValue
 from customer360.infrastructure.persistence.consent_repository import record_from_row
 from customer360.infrastructure.persistence.database import tenant_transaction
 from customer360.infrastructure.persistence.profile_queries import (
     customer_exists,
     decode_cursor,
+    decode_number_cursor,
     encode_cursor,
 )
 from customer360.infrastructure.persistence.tables import audit_log, consent_record, event_outbox
@@ -91,9 +91,7 @@ class SqlHistoryQueries:
             return [record_from_row(r) for r in rows]
 
     async def audit(self, tenant_id: str, customer_id: str, cursor: str | None, limit: int) -> Page | None:
-        after = decode_cursor(cursor)
-        if after is not None and not after.isdigit():
-            raise InvalidValue("cursor", "is not a cursor returned by this API")
+        after = decode_number_cursor(cursor)
         async with tenant_transaction(self._engine, tenant_id) as connection:
             if not await customer_exists(connection, tenant_id, customer_id):
                 return None
@@ -103,8 +101,8 @@ class SqlHistoryQueries:
                 .order_by(audit_log.c.id)
                 .limit(limit + 1)
             )
-            if after:
-                query = query.where(audit_log.c.id > int(after))
+            if after is not None:
+                query = query.where(audit_log.c.id > after)
             rows = (await connection.execute(query)).mappings().all()
         items = [_audit_document(r) for r in rows[:limit]]
         return Page(items, encode_cursor(str(items[-1]["id"])) if len(rows) > limit else None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Any
 
 import orjson
@@ -34,16 +35,33 @@ def encode_cursor(value: str) -> str:
     return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
 
 
+# Every cursor this API hands out encodes printable ASCII (ids, numbers, ISO timestamps); anything else
+# decoded from a client's cursor (a NUL, say) must not reach a query.
+_CURSOR_TEXT = re.compile(r"^[\x20-\x7e]{1,200}$")
+_NUMBER_CURSOR = re.compile(r"^[0-9]{1,18}$")
+NOT_A_CURSOR = "is not a cursor returned by this API"
+
+
 def decode_cursor(cursor: str | None) -> str | None:
     if cursor is None:
         return None
     try:
         value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidValue("cursor", "is not a cursor returned by this API") from None
-    if not value or len(value) > 200:
-        raise InvalidValue("cursor", "is not a cursor returned by this API")
+        raise InvalidValue("cursor", NOT_A_CURSOR) from None
+    if not _CURSOR_TEXT.match(value):
+        raise InvalidValue("cursor", NOT_A_CURSOR)
     return value
+
+
+def decode_number_cursor(cursor: str | None) -> int | None:
+    """A cursor over a bigint id (audit, access log): digits that fit, nothing else."""
+    value = decode_cursor(cursor)
+    if value is None:
+        return None
+    if not _NUMBER_CURSOR.match(value):
+        raise InvalidValue("cursor", NOT_A_CURSOR)
+    return int(value)
 
 
 async def customer_exists(connection: AsyncConnection, tenant_id: str, customer_id: str) -> bool:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
+from customer360.infrastructure.persistence.availability import DatabaseOutage
 from customer360.infrastructure.rest.console.setup import install_console
 from customer360.infrastructure.rest.dependencies import ApiServices
 from customer360.infrastructure.rest.errors import install_error_handlers
@@ -57,14 +58,24 @@ is taken or generated and echoed. Lists are paginated with `limit` and `cursor` 
 def create_app(settings: Settings, services: ApiServices | ServicesScope) -> FastAPI:
     registry = services.registry
 
+    async def database_reachable() -> bool:
+        # Read when the probe runs: a ServicesScope's services exist only once the lifespan has begun.
+        checks = await app.state.services.readiness()
+        return bool(checks["database"]["status"] == "UP")
+
+    outage = DatabaseOutage(registry, database_reachable)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if isinstance(services, ApiServices):
-            yield
-            return
-        async with services.open() as opened:
-            app.state.services = opened
-            yield
+        try:
+            if isinstance(services, ApiServices):
+                yield
+                return
+            async with services.open() as opened:
+                app.state.services = opened
+                yield
+        finally:
+            await outage.close()
 
     app = FastAPI(
         title="crm-customer360",
@@ -88,6 +99,7 @@ def create_app(settings: Settings, services: ApiServices | ServicesScope) -> Fas
         EdgeMiddleware,
         max_body_bytes=settings.max_body_bytes,
         metrics=HttpMetrics(registry),
+        outage=outage,
         body_limits={consent_checks.BULK_CHECK_PATH: settings.consent_check_max_body_bytes},
         streamed_paths=frozenset({imports.IMPORTS_PATH}),
     )

@@ -35,6 +35,8 @@ from customer360.infrastructure.rest.auth import Forbidden, TenantRequired, Unau
 
 _log = logging.getLogger("customer360.errors")
 
+INVALID_REQUEST = "The request is not valid"
+
 _STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = (
     (InvalidValue, 400),
     (NotFound, 404),
@@ -50,17 +52,38 @@ def correlation_id(request: Request) -> str:
     return str(request.scope.get("state", {}).get("correlation_id", ""))
 
 
+def error_body(code: str, message: str, details: dict[str, Any] | None, correlation: str) -> bytes:
+    """The seed's error body; every error answer of the service is made here."""
+    return orjson.dumps(
+        {
+            "error": code,
+            "message": message,
+            "details": details or {},
+            "timestamp": iso_millis(datetime.now(UTC)),
+            "traceId": correlation,
+        }
+    )
+
+
 def error_response(
     request: Request, status: int, code: str, message: str, details: dict[str, Any] | None = None
 ) -> Response:
-    body = {
-        "error": code,
-        "message": message,
-        "details": details or {},
-        "timestamp": iso_millis(datetime.now(UTC)),
-        "traceId": correlation_id(request),
-    }
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+    return Response(
+        error_body(code, message, details, correlation_id(request)), status_code=status, media_type="application/json"
+    )
+
+
+def invalid_request_body(fields: list[dict[str, str]], correlation: str) -> bytes:
+    return error_body("VALIDATION_ERROR", INVALID_REQUEST, {"fields": fields}, correlation)
+
+
+def service_unavailable_body(retry_after_seconds: int, correlation: str) -> bytes:
+    return error_body(
+        "SERVICE_UNAVAILABLE",
+        "The database cannot be reached; retry later",
+        {"retryAfterSeconds": retry_after_seconds},
+        correlation,
+    )
 
 
 def field_path(loc: tuple[Any, ...]) -> str:
@@ -98,7 +121,7 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
         fields.append({"field": field_path(tuple(error.get("loc", ()))), "reason": str(error.get("msg", ""))})
     if malformed:
         return error_response(request, 400, "MALFORMED_JSON", "The request body is not valid JSON")
-    return error_response(request, 400, "VALIDATION_ERROR", "The request is not valid", {"fields": fields})
+    return error_response(request, 400, "VALIDATION_ERROR", INVALID_REQUEST, {"fields": fields})
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -151,14 +174,8 @@ def log_unexpected(exc: BaseException) -> str:
 
 
 def unexpected_body(correlation: str, error_id: str) -> bytes:
-    return orjson.dumps(
-        {
-            "error": "INTERNAL_ERROR",
-            "message": "Unexpected error; quote the errorId to support",
-            "details": {"errorId": error_id},
-            "timestamp": iso_millis(datetime.now(UTC)),
-            "traceId": correlation,
-        }
+    return error_body(
+        "INTERNAL_ERROR", "Unexpected error; quote the errorId to support", {"errorId": error_id}, correlation
     )
 
 

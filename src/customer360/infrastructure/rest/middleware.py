@@ -1,12 +1,16 @@
 """The edge of every request, as one plain ASGI middleware (cheap on the hot lookup path):
 
 - correlation id: taken from X-Correlation-ID when well-formed, else generated; echoed and logged;
+- input rules (input_rules.py): control characters anywhere in the request, or an identity header sent
+  twice, are answered 400 with the fields before any route sees them;
 - body limit: bodies over MAX_BODY_BYTES are refused with 413 before the application sees them; a
   route that takes large bodies by design (the bulk consent check) has its own limit in ``body_limits``
   (exact path → bytes), so the default stays small everywhere else; the import upload is not buffered
   at all (``streamed_paths``): its route reads the body as a stream and applies IMPORT_MAX_BODY_BYTES;
 - metrics: request count and latency by method, route template and status (never the raw path);
 - access log: one JSON line per request without query strings or bodies (they hold personal data);
+- the database away: 503 SERVICE_UNAVAILABLE with Retry-After, counted, one warning per outage
+  (persistence/availability.py);
 - unexpected exceptions: answered with a 500 carrying an error id, logged without their message.
 """
 
@@ -16,15 +20,21 @@ import logging
 import re
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from customer360.domain.ids import new_ulid
-from customer360.infrastructure.rest.errors import log_unexpected, unexpected_body
+from customer360.infrastructure.persistence.availability import DatabaseOutage, database_unavailable
+from customer360.infrastructure.rest.errors import (
+    error_body,
+    invalid_request_body,
+    log_unexpected,
+    service_unavailable_body,
+    unexpected_body,
+)
+from customer360.infrastructure.rest.input_rules import body_errors, header_errors, path_errors, query_errors
 
 _CORRELATION = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -34,10 +44,10 @@ _access_log = logging.getLogger("customer360.access")
 class HttpMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.requests = Counter(
-            "http_requests_total", "HTTP requests", ["method", "route", "status"], registry=registry
+            "crm_customer360_http_requests", "HTTP requests", ["method", "route", "status"], registry=registry
         )
         self.latency = Histogram(
-            "http_request_duration_seconds",
+            "crm_customer360_http_request_duration_seconds",
             "HTTP request latency",
             ["method", "route"],
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5),
@@ -46,14 +56,8 @@ class HttpMetrics:
 
 
 def _too_large(limit: int, correlation: str) -> bytes:
-    return orjson.dumps(
-        {
-            "error": "PAYLOAD_TOO_LARGE",
-            "message": f"Request bodies are limited to {limit} bytes",
-            "details": {"maxBytes": limit},
-            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "traceId": correlation,
-        }
+    return error_body(
+        "PAYLOAD_TOO_LARGE", f"Request bodies are limited to {limit} bytes", {"maxBytes": limit}, correlation
     )
 
 
@@ -64,12 +68,14 @@ class EdgeMiddleware:
         *,
         max_body_bytes: int,
         metrics: HttpMetrics,
+        outage: DatabaseOutage,
         body_limits: Mapping[str, int] | None = None,
         streamed_paths: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
+        self.outage = outage
         self.body_limits = dict(body_limits or {})
         self.streamed_paths = streamed_paths
 
@@ -93,17 +99,29 @@ class EdgeMiddleware:
             await send(message)
 
         try:
+            invalid = header_errors(scope["headers"]) + query_errors(scope["query_string"]) + path_errors(scope)
+            # A streamed body (a bulk import) is read by its route row by row, which checks each value.
             if scope["method"] in _BODY_METHODS and scope.get("path", "") not in self.streamed_paths:
                 limit = self.body_limits.get(scope.get("path", ""), self.max_body_bytes)
                 body = await self._read_body(receive, limit)
                 if body is None:
                     await _send_json(send_with_headers, 413, _too_large(limit, correlation))
                     return
+                invalid += body_errors(body, _content_type(scope))
                 receive = _replay(body, receive)
+            if invalid:
+                await _send_json(send_with_headers, 400, invalid_request_body(invalid, correlation))
+                return
             await self.app(scope, receive, send_with_headers)
         except Exception as exc:
             if response_started:
                 raise
+            if database_unavailable(exc):
+                self.outage.request_failed(exc)
+                retry_after = self.outage.retry_after_seconds
+                body = service_unavailable_body(retry_after, correlation)
+                await _send_json(send_with_headers, 503, body, [(b"retry-after", str(retry_after).encode())])
+                return
             await _send_json(send_with_headers, 500, unexpected_body(correlation, log_unexpected(exc)))
         finally:
             self._observe(scope, status, time.perf_counter() - started, correlation)
@@ -144,6 +162,13 @@ class EdgeMiddleware:
         )
 
 
+def _content_type(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            return str(value.decode("latin-1"))
+    return ""
+
+
 def _correlation_id(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == b"x-correlation-id":
@@ -168,12 +193,9 @@ def _replay(body: bytes, original: Receive) -> Receive:
     return receive
 
 
-async def _send_json(send: Send, status: int, payload: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
-        }
-    )
+async def _send_json(
+    send: Send, status: int, payload: bytes, extra_headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + (extra_headers or [])})
     await send({"type": "http.response.body", "body": payload})
