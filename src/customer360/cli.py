@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 import signal
+from importlib.metadata import version as installed_version
 from pathlib import Path
 from types import FrameType
 
@@ -27,6 +28,34 @@ from customer360.settings import Settings
 app = typer.Typer(help="crm-customer360: the golden customer profile service", no_args_is_help=True)
 
 
+def _print_version(requested: bool) -> None:
+    if requested:
+        typer.echo(f"crm-customer360 {installed_version('customer360')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit"
+    ),
+) -> None:
+    """crm-customer360: the golden customer profile service."""
+
+
+def _refuse_development_keys(settings: Settings) -> None:
+    """Hashes made with a published key protect nothing: refused wherever the process can be reached."""
+    keys = settings.development_keys()
+    if keys and settings.listens_beyond_loopback():
+        typer.echo(
+            f"{' and '.join(keys)} still have the development default and HTTP_HOST={settings.http_host} is "
+            "reachable beyond this machine: set them to secrets of your own (changing SUPPRESSION_HASH_KEY "
+            "later forgets the suppression list)",
+            err=True,
+        )
+        raise typer.Exit(2)
+
+
 @app.command()
 def serve(
     host: str | None = typer.Option(None, help="Overrides HTTP_HOST"),
@@ -35,7 +64,10 @@ def serve(
 ) -> None:
     """Serve the HTTP API (starting the embedded PostgreSQL and migrating first when configured so)."""
     settings = Settings()
+    if host is not None:
+        settings.http_host = host
     configure_logging(settings.log_level, settings.log_json)
+    _refuse_development_keys(settings)
     urls = asyncio.run(_prepare(settings))
     # Workers inherit the resolved database and must not start or migrate it again.
     os.environ["DATABASE_URL"] = urls.admin.render_as_string(hide_password=False)
@@ -52,7 +84,7 @@ def serve(
     uvicorn.run(
         "customer360.bootstrap:create_app_from_env",
         factory=True,
-        host=host or settings.http_host,
+        host=settings.http_host,
         port=port or settings.http_port,
         workers=workers or settings.http_workers,
         loop="uvloop",
@@ -108,6 +140,7 @@ def consume() -> None:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
     _require_kafka(settings, "consume from")
+    _refuse_development_keys(settings)
 
     async def run() -> None:
         registry = new_registry()

@@ -5,12 +5,16 @@ Nothing reads settings at import time: ``Settings()`` is built once in ``bootstr
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
 import platformdirs
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The HMAC keys' shipped value: fine on a laptop, refused where the service can be reached from outside.
+DEVELOPMENT_KEY = "change-me-in-production"
 
 
 def _default_data_dir() -> Path:
@@ -67,7 +71,7 @@ class Settings(BaseSettings):
         description="Signs the console's CSRF tokens and developer sign-in; unset = a random key per `serve`",
     )
     evidence_hash_key: SecretStr = Field(
-        SecretStr("change-me-in-production"),
+        SecretStr(DEVELOPMENT_KEY),
         description="HMAC key for hashing consent evidence (IP address, user agent)",
     )
 
@@ -163,7 +167,7 @@ class Settings(BaseSettings):
         3600.0, gt=0, description="How often `serve` sweeps expired grants (first run at start)"
     )
     suppression_hash_key: SecretStr = Field(
-        SecretStr("change-me-in-production"),
+        SecretStr(DEVELOPMENT_KEY),
         description="HMAC key of the suppression list (hashes of erased e-mails and phones)",
     )
     access_log_enabled: bool = Field(True, description="Record reads of personal data in the access log")
@@ -225,3 +229,16 @@ class Settings(BaseSettings):
     # --- observability -----------------------------------------------------------------------
     log_level: str = "INFO"
     log_json: bool = True
+
+    def listens_beyond_loopback(self) -> bool:
+        if self.http_host == "localhost":
+            return False
+        try:
+            return not ipaddress.ip_address(self.http_host).is_loopback
+        except ValueError:  # a host name: it may resolve to anything
+            return True
+
+    def development_keys(self) -> list[str]:
+        """The HMAC keys still at their shipped value, by environment variable."""
+        keys = {"EVIDENCE_HASH_KEY": self.evidence_hash_key, "SUPPRESSION_HASH_KEY": self.suppression_hash_key}
+        return [name for name, key in keys.items() if key.get_secret_value() == DEVELOPMENT_KEY]
