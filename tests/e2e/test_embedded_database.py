@@ -1,8 +1,13 @@
-"""The zero-configuration database: ``serve`` without DATABASE_URL starts, and stops, its own PostgreSQL."""
+"""The zero-configuration database: ``serve`` without DATABASE_URL starts, and stops, its own PostgreSQL —
+also when it is killed with SIGKILL, which runs none of its exit handlers."""
 
 from __future__ import annotations
 
+import signal
+import time
 from pathlib import Path
+
+import psutil
 
 from tests.support.service import ServiceProcess
 
@@ -16,12 +21,70 @@ def _running(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def test_stopping_the_service_stops_the_embedded_postgresql_and_keeps_its_data(tmp_path: Path) -> None:
-    """SIGTERM ends the service and the embedded PostgreSQL it started; the data directory stays."""
-    pgdata = tmp_path / "data" / "pgdata"
-    service = ServiceProcess("", tmp_path / "service.log", DATA_DIR=str(tmp_path / "data"))
-    service.start(timeout=120)
-    postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
-    running_while_serving = _running(postmaster)
-    service.stop()
-    assert (running_while_serving, _running(postmaster), (pgdata / "PG_VERSION").exists()) == (True, False, True)
+def _postmaster(pgdata: Path) -> int:
+    return int((pgdata / "postmaster.pid").read_text().split()[0])
+
+
+def _gone(pid: int, polls: int = 600) -> bool:
+    """Whether the process ends within polls × 0.1 s (a bound against hanging, not a performance limit)."""
+    for _ in range(polls):
+        if not _running(pid):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _embedded_service(tmp_path: Path) -> ServiceProcess:
+    return ServiceProcess("", tmp_path / "service.log", DATA_DIR=str(tmp_path / "data"))
+
+
+def _kill(process: ServiceProcess) -> None:
+    assert process.process is not None
+    process.process.send_signal(signal.SIGKILL)
+    process.process.wait()
+    process.process = None
+
+
+class TestEmbeddedPostgresLifecycle:
+    def test_stopping_the_service_stops_the_embedded_postgresql_and_keeps_its_data(self, tmp_path: Path) -> None:
+        """SIGTERM ends the service and the embedded PostgreSQL it started; the data directory stays."""
+        pgdata = tmp_path / "data" / "pgdata"
+        service = _embedded_service(tmp_path)
+        service.start(timeout=120)
+        postmaster = _postmaster(pgdata)
+        running_while_serving = _running(postmaster)
+        service.stop()
+        assert (running_while_serving, _running(postmaster), (pgdata / "PG_VERSION").exists()) == (True, False, True)
+
+    def test_a_service_killed_with_sigkill_leaves_no_postgresql_running(self, tmp_path: Path) -> None:
+        """The guard the service left behind sees it die and stops the server nobody uses any more."""
+        service = _embedded_service(tmp_path)
+        service.start(timeout=120)
+        postmaster = _postmaster(tmp_path / "data" / "pgdata")
+        _kill(service)
+        assert _gone(postmaster)
+
+    def test_a_server_orphaned_by_sigkill_is_adopted_by_the_next_start_and_stopped_by_its_stop(
+        self, tmp_path: Path
+    ) -> None:
+        """With its guard killed too, the server stays orphaned; the next start takes it over (stale handle
+        dropped), and the next clean stop stops it again."""
+        pgdata = tmp_path / "data" / "pgdata"
+        first = _embedded_service(tmp_path)
+        first.start(timeout=120)
+        assert first.process is not None
+        guards = [
+            child
+            for child in psutil.Process(first.process.pid).children()
+            if "embedded_guard" in " ".join(child.cmdline())
+        ]
+        for guard in guards:
+            guard.kill()
+        orphan = _postmaster(pgdata)
+        _kill(first)
+        orphaned = _running(orphan)
+        second = _embedded_service(tmp_path)
+        second.start(timeout=120)
+        adopted = _postmaster(pgdata) == orphan
+        second.stop()
+        assert (len(guards), orphaned, adopted, _gone(orphan)) == (1, True, True, True)
