@@ -112,26 +112,30 @@ def body_errors(body: bytes, content_type: str) -> list[Field]:
         try:
             # The standard library's parser, as FastAPI's: it accepts lone surrogates, which must be found.
             document = json.loads(body)
-        except ValueError:
-            return []  # not JSON: the route answers MALFORMED_JSON
-        return _unique(list(_json_errors(document, "")))
+        except (ValueError, RecursionError):
+            return []  # not JSON (or nested beyond the parser): the route answers it as malformed
+        return _unique(list(_json_errors(document)))
     text = body.decode("utf-8", errors="replace")
     return [{"field": "body", "reason": CONTROL_REASON}] if _BODY_CONTROL.search(text) else []
 
 
-def _json_errors(value: Any, path: str) -> Iterator[Field]:
-    if isinstance(value, str):
-        if _BODY_CONTROL.search(value):
-            yield {"field": path or "body", "reason": CONTROL_REASON}
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _json_errors(item, f"{path}[{index}]")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if _CONTROL.search(key):
+def _json_errors(document: Any) -> Iterator[Field]:
+    # Iterative: a body nested as deep as the parser allows must not exhaust the stack here.
+    pending: list[tuple[Any, str]] = [(document, "")]
+    while pending:
+        value, path = pending.pop()
+        if isinstance(value, str):
+            if _BODY_CONTROL.search(value):
+                yield {"field": path or "body", "reason": CONTROL_REASON}
+        elif isinstance(value, list):
+            pending.extend((item, f"{path}[{index}]") for index, item in reversed(list(enumerate(value))))
+        elif isinstance(value, dict):
+            if any(_CONTROL.search(key) for key in value):
                 yield {"field": path or "body", "reason": "a member name " + CONTROL_REASON}
-                continue
-            yield from _json_errors(item, f"{path}.{key}" if path else key)
+            members = [
+                (item, f"{path}.{key}" if path else key) for key, item in value.items() if not _CONTROL.search(key)
+            ]
+            pending.extend(reversed(members))
 
 
 def _header_label(name: bytes) -> str:
