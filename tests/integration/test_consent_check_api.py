@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from tests.support.api import CUSTOMERS, create_customer, record_consent
@@ -184,3 +186,25 @@ class TestConsentCheck:
             f"{CUSTOMERS}/CUST-01JDX3Y7ZK8V2N4Q6R8T0W2Y4A/consent/check", params={"channel": "EMAIL"}, headers=headers
         )
         assert response.status_code == 404
+
+
+class TestPurposePolicyConcurrency:
+    async def test_concurrent_first_saves_of_a_policy_all_succeed_in_turn(
+        self, client: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        """Eight saves of a purpose nobody set yet, at once and without If-Match: each is a version, none a 500."""
+        policy = {"legalBases": ["CONSENT"], "doubleOptInSources": ["WEB"]}
+        url = "/api/v1/crm/consent/policies/NEWSLETTER"
+        answers = await asyncio.gather(*(client.put(url, json=policy, headers=headers) for _ in range(8)))
+        versions = sorted(answer.json()["version"] for answer in answers)
+        assert ({answer.status_code for answer in answers}, versions) == ({200}, list(range(1, 9)))
+
+    async def test_concurrent_first_saves_expecting_no_policy_let_one_win(
+        self, client: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        """With If-Match "0" (no policy yet), one save wins and the others are told the version moved (412)."""
+        policy = {"legalBases": ["CONSENT"], "doubleOptInSources": ["WEB"]}
+        url = "/api/v1/crm/consent/policies/NEWSLETTER"
+        guarded = {**headers, "If-Match": '"0"'}
+        answers = await asyncio.gather(*(client.put(url, json=policy, headers=guarded) for _ in range(8)))
+        assert sorted(answer.status_code for answer in answers) == [200] + [412] * 7

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from customer360.application.privacy_ports import Confirmation, StoredPolicy
 from customer360.domain.consent import CaptureSource, ConsentRecord, LegalBasis
@@ -64,6 +64,11 @@ class SqlConsentRules:
     async def save_policy(
         self, policy: PurposePolicy, *, expected_version: int | None, actor: str, now: datetime
     ) -> int:
+        # FOR UPDATE locks no row that does not exist yet: concurrent first saves of a purpose would both
+        # insert (a unique violation, a 500). They queue on this transaction lock instead, and the later one
+        # then reads the earlier one's version.
+        key = f"consent_purpose_policy:{self._tenant}:{policy.purpose}"
+        await self._db.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
         row = (
             (
                 await self._db.execute(
