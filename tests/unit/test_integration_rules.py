@@ -12,9 +12,10 @@ from sqlalchemy.exc import IntegrityError
 
 from customer360.domain.entitlements import CreditTermsChange, Entitlement, effective_sla
 from customer360.domain.errors import CustomerNotFound, InvalidValue
-from customer360.infrastructure.consumers.failures import describe, is_unavailable
+from customer360.infrastructure.consumers.failures import describe
 from customer360.infrastructure.messaging.avro_codec import EncodedEvent, InvalidEventError
 from customer360.infrastructure.messaging.relay import plan_batch
+from customer360.infrastructure.persistence.availability import database_unavailable
 from customer360.infrastructure.persistence.outbox_relay_store import OutboxRow
 
 
@@ -148,4 +149,4 @@ class TestFailureDescriptions:
         """ConnectionResetError as the cause: unavailable; a domain error: not."""
         wrapped = RuntimeError("wrapped")
         wrapped.__cause__ = ConnectionResetError("reset")
-        assert (is_unavailable(wrapped), is_unavailable(CustomerNotFound("CUST-1"))) == (True, False)
+        assert (database_unavailable(wrapped), database_unavailable(CustomerNotFound("CUST-1"))) == (True, False)

@@ -36,7 +36,8 @@ from customer360.infrastructure.consumers.applier import (
     Outcome,
     PoisonMessage,
 )
-from customer360.infrastructure.consumers.failures import describe, is_unavailable
+from customer360.infrastructure.consumers.failures import describe
+from customer360.infrastructure.persistence.availability import database_unavailable
 
 _log = logging.getLogger("customer360.consumer")
 
@@ -142,7 +143,7 @@ class EventConsumer:
                 await self._dead_letter(message, poison.reason, str(poison), 1, stop)
                 return
             except Exception as exc:
-                if is_unavailable(exc):
+                if database_unavailable(exc):
                     _log.warning("database unavailable; waiting", extra={"error": type(exc).__name__})
                     await self._pause(stop, unavailable_wait)
                     unavailable_wait = min(unavailable_wait * 2, self._config.unavailable_backoff_max)

@@ -45,7 +45,10 @@ def database_unavailable(exc: BaseException) -> bool:
             return True
         if isinstance(current, asyncpg.InterfaceError) and "connection is closed" in str(current):
             return True
-        # Socket errors (refused, reset, a missing Unix socket, timeouts) count when the driver raised them.
+        # Network errors: refused, reset, aborted, timed out (the service talks to nothing else from here).
+        if isinstance(current, ConnectionError | TimeoutError):
+            return True
+        # Other socket errors (a missing Unix socket is FileNotFoundError) count when the driver raised them.
         if isinstance(current, OSError) and _raised_in_driver(current):
             return True
         current = current.__cause__ or current.__context__
