@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp
 
 from customer360.application.context import Clock, RequestContext, SystemClock
 from customer360.application.duplicate_ports import MatchingLimits, ScanJob
@@ -61,6 +61,7 @@ from customer360.infrastructure.persistence.unit_of_work import SqlUnitOfWorkFac
 from customer360.infrastructure.rest.app import ServicesScope, create_app
 from customer360.infrastructure.rest.auth import build_authenticator
 from customer360.infrastructure.rest.dependencies import ApiServices
+from customer360.infrastructure.tracing import CorrelatedRequests, configure_tracing
 from customer360.settings import Settings
 
 T = TypeVar("T")
@@ -366,9 +367,10 @@ async def serving(settings: Settings, registry: CollectorRegistry) -> AsyncItera
         await built.aclose()
 
 
-def create_app_from_env() -> FastAPI:
+def create_app_from_env() -> ASGIApp:
     """The uvicorn factory of ``serve``: settings from the environment, services built when the app starts."""
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
     registry = new_registry()
-    return create_app(settings, ServicesScope(registry, lambda: serving(settings, registry)))
+    app = create_app(settings, ServicesScope(registry, lambda: serving(settings, registry)))
+    return CorrelatedRequests(app) if configure_tracing(settings) else app

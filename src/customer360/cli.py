@@ -23,6 +23,7 @@ from customer360.infrastructure.metrics import new_registry
 from customer360.infrastructure.observability import configure_logging
 from customer360.infrastructure.persistence.database import DatabaseUrls
 from customer360.infrastructure.persistence.migrate import migrate as run_migrations
+from customer360.infrastructure.tracing import configure_tracing
 from customer360.settings import Settings
 
 app = typer.Typer(help="crm-customer360: the golden customer profile service", no_args_is_help=True)
@@ -126,6 +127,7 @@ def relay() -> None:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
     _require_kafka(settings, "publish to (the outbox keeps the events and the change feed serves them)")
+    configure_tracing(settings)
 
     async def run() -> None:
         urls = await _prepare(settings)
@@ -141,6 +143,7 @@ def consume() -> None:
     configure_logging(settings.log_level, settings.log_json)
     _require_kafka(settings, "consume from")
     _refuse_development_keys(settings)
+    configure_tracing(settings)
 
     async def run() -> None:
         registry = new_registry()

@@ -229,6 +229,11 @@ class Settings(BaseSettings):
     # --- observability -----------------------------------------------------------------------
     log_level: str = "INFO"
     log_json: bool = True
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None,
+        description="OTLP/HTTP collector base URL (spans go to <url>/v1/traces); unset = no tracing",
+    )
+    otel_service_name: str = Field("crm-customer360", description="service.name of the exported spans")
 
     def listens_beyond_loopback(self) -> bool:
         if self.http_host == "localhost":

@@ -11,19 +11,24 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from cloudevents.core.bindings.kafka import KafkaMessage, from_binary
+from cloudevents.core.formats.json import JSONFormat
 from confluent_kafka import Producer
 
 from customer360.bootstrap import Services
 from customer360.infrastructure.persistence.database import DatabaseUrls
+from customer360.infrastructure.trace_context import TraceParent, parse_traceparent, span_id_for, trace_id_for
 from tests.support.consumed import contract, encoded, lead, master_update, service_order
 from tests.support.kafka_broker import TansuBroker, create_topics, producer_config
 from tests.support.kafka_events import read_records
 from tests.support.metrics import sample
+from tests.support.otlp_collector import OtlpCollector
 from tests.support.relay import CliProcess, settings_env
 from tests.support.service import ServiceProcess
 
@@ -82,10 +87,23 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TansuBrok
 
 
 @pytest.fixture(scope="module")
+def collector() -> Iterator[OtlpCollector]:
+    running = OtlpCollector()
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
 def kafka_service(
-    database: DatabaseUrls, services: Services, kafka_broker: TansuBroker, tmp_path_factory: pytest.TempPathFactory
+    database: DatabaseUrls,
+    services: Services,
+    kafka_broker: TansuBroker,
+    collector: OtlpCollector,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ServiceProcess]:
-    """``serve`` with RELAY_IN_SERVE=true, and ``consume``, both pointed at the (migrated) database and the broker."""
+    """``serve`` with RELAY_IN_SERVE=true, and ``consume``, both pointed at the (migrated) database and the
+    broker, and both exporting spans to the test's collector."""
     logs = tmp_path_factory.mktemp("kafka-journeys")
     env = settings_env(
         database,
@@ -94,6 +112,8 @@ def kafka_service(
         consumer_session_timeout_ms=3000,
         consumer_retry_backoff_ms=50,
         consumer_metrics_port=0,
+        otel_exporter_otlp_endpoint=collector.url,
+        otel_bsp_schedule_delay=100,
     )
     consumer = CliProcess("consume", env, logs / "consume.log")
     consumer.start()
@@ -116,6 +136,57 @@ def kafka_service(
 @pytest.fixture
 def journey(kafka_broker: TansuBroker, kafka_service: ServiceProcess) -> Journey:
     return Journey(kafka_broker, kafka_service)
+
+
+PRODUCER, CONSUMER, CLIENT = 4, 5, 3  # OTLP span kinds
+
+
+def test_publishing_is_a_span_of_the_requests_trace_and_the_record_names_it(
+    journey: Journey, collector: OtlpCollector
+) -> None:
+    """The relay's publish span is in the trace of the request's correlation id, and the record's traceparent
+    names that span (sampled)."""
+    correlation = f"publish-{secrets.token_hex(6)}"
+    created = httpx.post(
+        f"{journey.service.url}{CUSTOMERS}",
+        json={"name": "Traced Publish GmbH"},
+        headers={**journey.headers, "X-Correlation-ID": correlation},
+        timeout=10,
+    ).json()
+    [record] = read_records(
+        journey.broker.bootstrap_servers,
+        ["crm.customer360.profile.created"],
+        lambda got: bool(got),
+        keep=lambda r: r.envelope.get("aggregateId") == created["id"],
+    )
+    trace_id = trace_id_for(correlation)
+    spans = collector.wait_for(lambda got: any(s.trace_id == trace_id and s.kind == PRODUCER for s in got))
+    [publish] = [s for s in spans if s.trace_id == trace_id and s.kind == PRODUCER]
+    traceparent = parse_traceparent(record.headers["traceparent"].decode())
+    assert (publish.name, traceparent) == (
+        "crm.customer360.profile.created publish",
+        TraceParent(trace_id, publish.span_id, sampled=True),
+    )
+
+
+def test_consuming_is_a_span_under_the_producers_with_its_sql(journey: Journey, collector: OtlpCollector) -> None:
+    """A consumed LeadCreatedEvent is processed in a span that continues the producer's traceparent (the trace
+    of its correlation id), with the use case's SQL statements under it."""
+    sent = lead(journey.tenant, companyName="Traced Lead GmbH", country="DE")
+    journey.produce(TOPICS["lead"], sent)
+    trace_id = trace_id_for(sent["correlationId"])
+    spans = collector.wait_for(
+        lambda got: (
+            any(s.trace_id == trace_id and s.kind == CONSUMER for s in got)
+            and any(s.trace_id == trace_id and s.kind == CLIENT for s in got)
+        )
+    )
+    [process] = [s for s in spans if s.trace_id == trace_id and s.kind == CONSUMER]
+    assert (process.name, process.parent_span_id, process.service) == (
+        "sales.pipeline.lead.created process",
+        span_id_for(sent["eventId"]),
+        "crm-customer360",
+    )
 
 
 def test_a_change_made_over_http_reaches_the_broker_through_the_relay_in_serve(journey: Journey) -> None:
@@ -179,3 +250,82 @@ def test_customer_master_updated_event_changes_the_profile_with_source_mdg_and_f
     audit = journey.get(f"{CUSTOMERS}/{customer['id']}/audit").json()["items"]
     credit = journey.get(f"{CUSTOMERS}/{customer['id']}/billing").json()["credit"]
     assert (profile["version"], audit[-1]["source"], credit["creditLimit"]) == (2, "MDG", "50000.00")
+
+
+PUBLISHED_TOPICS = [
+    "crm.customer360.profile.created",
+    "crm.customer360.profile.updated",
+    "crm.customer360.profile.merged",
+    "crm.customer360.consent.updated",
+]
+PUBLISHED_TYPES = {
+    "CustomerProfileCreatedEvent",
+    "CustomerProfileUpdatedEvent",
+    "ConsentUpdatedEvent",
+    "CustomerMergedEvent",
+    "CustomerUnmergedEvent",
+    "CustomerErasedEvent",
+}
+
+
+def _publish_every_event_type(journey: Journey, correlation: str) -> None:
+    """Create, update, consent, merge, unmerge and erase over HTTP, all under one correlation id."""
+    headers = {"X-User-Id": "e2e", "X-Tenant-ID": journey.tenant, "X-User-Roles": "TENANT_ADMIN"}
+    headers["X-Correlation-ID"] = correlation
+
+    def call(method: str, path: str, body: dict[str, Any], **extra: str) -> dict[str, Any]:
+        response = httpx.request(
+            method, f"{journey.service.url}{CUSTOMERS}{path}", json=body, headers={**headers, **extra}, timeout=10
+        )
+        assert response.status_code < 300, response.text
+        return dict(response.json())
+
+    target = call("POST", "", {"name": "Cloud Target GmbH", "emails": [{"address": "target@cloud.example"}]})
+    source = call("POST", "", {"name": "Cloud Source AG"})
+    target = call("PATCH", f"/{target['id']}", {"segment": "SMB"}, **{"If-Match": f'"{target["version"]}"'})
+    call("POST", f"/{target['id']}/consent", {"type": "EMAIL", "status": "GRANTED"})
+    target = httpx.get(f"{journey.service.url}{CUSTOMERS}/{target['id']}", headers=headers, timeout=10).json()
+    merge = {"sourceCustomerId": source["id"], "sourceVersion": source["version"]}
+    call("POST", f"/{target['id']}/merge", merge, **{"If-Match": f'"{target["version"]}"'})
+    call("POST", f"/{target['id']}/unmerge", {"sourceCustomerId": source["id"]})
+    call("POST", f"/{source['id']}/privacy/erasure", {"reason": "Art. 17 request", "requester": "TICKET-1"})
+
+
+def test_every_published_event_type_reads_as_a_cloudevent_with_the_sdk(journey: Journey) -> None:
+    """The CloudEvents SDK reads each record of each published type from the broker (binary content mode):
+    id, type, source, time and subject match the envelope, the data is the Avro body, and traceparent puts
+    the event in the trace of the request's correlation id."""
+    correlation = f"cloud-{secrets.token_hex(6)}"
+    _publish_every_event_type(journey, correlation)
+    records = read_records(
+        journey.broker.bootstrap_servers,
+        PUBLISHED_TOPICS,
+        lambda got: {r.envelope["eventType"] for r in got} >= PUBLISHED_TYPES,
+        keep=lambda r: r.tenant == journey.tenant,
+    )
+    seen = set()
+    for record in records:
+        event = from_binary(KafkaMessage(record.headers, record.key, record.value), JSONFormat())
+        envelope = record.envelope
+        traceparent = parse_traceparent(record.headers["traceparent"].decode())
+        assert (
+            event.get_specversion(),
+            event.get_id(),
+            event.get_type(),
+            event.get_source(),
+            event.get_subject(),
+            event.get_time(),
+            event.get_data(),
+            traceparent.trace_id if traceparent else None,
+        ) == (
+            "1.0",
+            envelope["eventId"],
+            f"com.erp.crm.customer360.events.{envelope['eventType']}",
+            "/crm-customer360",
+            record.key.decode(),
+            datetime.fromisoformat(envelope["timestamp"]),
+            record.value,
+            trace_id_for(correlation),
+        )
+        seen.add(envelope["eventType"])
+    assert seen == PUBLISHED_TYPES

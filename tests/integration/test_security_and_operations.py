@@ -121,3 +121,21 @@ class TestOperations:
         metrics = (await client.get("/metrics")).text
         assert sample(metrics, "crm_customer360_http_requests_total", read) == before + 1
         assert created["id"] not in metrics
+
+
+class TestCorrelation:
+    async def test_a_callers_trace_becomes_the_correlation_id(
+        self, client: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        """traceparent without X-Correlation-ID: the trace id is echoed as the correlation id."""
+        traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        response = await client.get(CUSTOMERS, headers={**headers, "traceparent": traceparent})
+        assert response.headers["x-correlation-id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+
+    async def test_an_explicit_correlation_id_wins_over_a_traceparent(
+        self, client: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        """Both given: X-Correlation-ID is the correlation id."""
+        traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        sent = {**headers, "traceparent": traceparent, "X-Correlation-ID": "order-42"}
+        assert (await client.get(CUSTOMERS, headers=sent)).headers["x-correlation-id"] == "order-42"

@@ -33,6 +33,7 @@ from customer360.infrastructure.messaging.avro_codec import (
     record_to_envelope,
 )
 from customer360.infrastructure.messaging.schema_catalog import SchemaVersion, load_schema_catalog
+from customer360.infrastructure.trace_context import span_id_for, trace_id_for
 
 SCHEMA_DIR = Path(messaging_package.__file__).parent / "schemas"
 CATALOG = load_schema_catalog()
@@ -448,9 +449,9 @@ class TestKafkaRecord:
         assert encoded.key == b"CUST-100"
 
     def test_headers_carry_type_tenant_correlation_and_content_type(self, codec: AvroEventCodec) -> None:
-        """Headers: event-type, tenant-id, correlation-id and content-type."""
+        """The ERP's headers: event-type, tenant-id, correlation-id and content-type, first."""
         encoded = codec.encode_envelope(sample_envelope("CustomerProfileUpdatedEvent"))
-        assert encoded.headers == [
+        assert encoded.headers[:4] == [
             ("event-type", b"CustomerProfileUpdatedEvent"),
             ("tenant-id", b"tenant-001"),
             ("correlation-id", b"corr-1"),
@@ -460,6 +461,21 @@ class TestKafkaRecord:
                 b"schema=com.erp.crm.customer360.events.CustomerProfileUpdatedEvent",
             ),
         ]
+
+    def test_headers_carry_the_cloudevents_binding_and_trace_context(self, codec: AvroEventCodec) -> None:
+        """ce_* attributes of the Kafka protocol binding (binary mode) and a W3C traceparent follow."""
+        encoded = codec.encode_envelope(sample_envelope("CustomerProfileUpdatedEvent"))
+        headers = dict(encoded.headers[4:])
+        traceparent = headers.pop("traceparent")
+        assert headers == {
+            "ce_specversion": b"1.0",
+            "ce_id": b"evt-01JDX0000000000000000000",
+            "ce_source": b"/crm-customer360",
+            "ce_type": b"com.erp.crm.customer360.events.CustomerProfileUpdatedEvent",
+            "ce_time": TIMESTAMP_ISO.encode(),
+            "ce_subject": b"CUST-100",
+        }
+        assert traceparent == f"00-{trace_id_for('corr-1')}-{span_id_for('evt-01JDX0000000000000000000')}-01".encode()
 
     def test_correlation_header_is_left_out_without_a_correlation_id(self, codec: AvroEventCodec) -> None:
         """No correlation-id header when the event has no correlation id."""

@@ -38,6 +38,7 @@ from customer360.infrastructure.consumers.applier import (
 )
 from customer360.infrastructure.consumers.failures import describe
 from customer360.infrastructure.persistence.availability import database_unavailable
+from customer360.infrastructure.tracing import process_span
 
 _log = logging.getLogger("customer360.consumer")
 
@@ -122,7 +123,9 @@ class EventConsumer:
                         if message.error() is not None:
                             self._log_kafka_error(message.error())
                             continue
-                        await self._handle(_consumed(message), stop)
+                        consumed = _consumed(message)
+                        with process_span(consumed.topic, dict(consumed.headers)):
+                            await self._handle(consumed, stop)
                         done[(message.topic(), message.partition())] = message.offset() + 1
                 except StopRequested:
                     pass

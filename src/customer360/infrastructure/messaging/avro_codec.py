@@ -36,6 +36,7 @@ from typing import Any
 from fastavro import schemaless_reader, schemaless_writer
 from fastavro.validation import ValidationError, validate
 
+from customer360.infrastructure.messaging.cloudevents import TRACEPARENT, cloudevent_headers, event_traceparent
 from customer360.infrastructure.messaging.schema_catalog import (
     Fingerprint,
     SchemaCatalog,
@@ -370,6 +371,11 @@ class AvroEventCodec:
         if correlation_id:
             headers.append((HEADER_CORRELATION_ID, str(correlation_id).encode()))
         headers.append((HEADER_CONTENT_TYPE, _plan(schema).content_type))
+        event_id = str(record["eventId"])
+        headers += cloudevent_headers(
+            event_id=event_id, full_name=schema.full_name, timestamp_ms=int(record["timestamp"]), subject=key
+        )
+        headers.append((TRACEPARENT, event_traceparent(correlation_id, event_id).header().encode()))
         return EncodedEvent(
             event_type=event_type,
             schema=schema,

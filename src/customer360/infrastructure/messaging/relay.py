@@ -37,6 +37,7 @@ from customer360.infrastructure.messaging.kafka_clients import TopicRouting
 from customer360.infrastructure.messaging.relay_bookkeeping import Bookkeeper
 from customer360.infrastructure.messaging.relay_metrics import RelayMetrics
 from customer360.infrastructure.persistence.outbox_relay_store import OutboxRelayStore, OutboxRow
+from customer360.infrastructure.tracing import publish_span
 
 _log = logging.getLogger("customer360.relay")
 
@@ -338,18 +339,20 @@ class OutboxRelay:
 
         for item, slot in zip(outgoing, deliveries, strict=True):
             encoded = item.encoded
-            while True:
-                try:
-                    producer.produce(
-                        item.topic,
-                        value=encoded.value,
-                        key=encoded.key,
-                        headers=encoded.headers,
-                        on_delivery=on_delivery(slot),
-                    )
-                    break
-                except BufferError:  # the local queue is full: let librdkafka send some first
-                    producer.poll(0.05)
+            correlation = item.row.envelope.get("correlationId")
+            with publish_span(item.topic, item.row.event_id, correlation, encoded.headers) as headers:
+                while True:
+                    try:
+                        producer.produce(
+                            item.topic,
+                            value=encoded.value,
+                            key=encoded.key,
+                            headers=headers,
+                            on_delivery=on_delivery(slot),
+                        )
+                        break
+                    except BufferError:  # the local queue is full: let librdkafka send some first
+                        producer.poll(0.05)
         give_up_at: float | None = None
         while producer.flush(0.5) > 0:
             if self._fatal.is_set():

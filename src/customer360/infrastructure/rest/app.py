@@ -87,6 +87,9 @@ def create_app(settings: Settings, services: ApiServices | ServicesScope) -> Fas
         redoc_url=None,
         # operationIds are the endpoint function names: stable, readable, and the targets of OpenAPI links.
         generate_unique_id_function=lambda route: route.name,
+        # FastAPI's own spans when tracing is configured (infrastructure/tracing.py); never its log records,
+        # which would carry exception messages (a database error quotes row values).
+        telemetry={"logs": False},
     )
     if isinstance(services, ApiServices):
         app.state.services = services

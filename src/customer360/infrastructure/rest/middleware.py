@@ -1,6 +1,7 @@
 """The edge of every request, as one plain ASGI middleware (cheap on the hot lookup path):
 
-- correlation id: taken from X-Correlation-ID when well-formed, else generated; echoed and logged;
+- correlation id: taken from X-Correlation-ID when well-formed, else from a traceparent's trace id, else
+  generated; echoed and logged;
 - input rules (input_rules.py): control characters anywhere in the request, or an identity header sent
   twice, are answered 400 with the fields before any route sees them;
 - body limit: bodies over MAX_BODY_BYTES are refused with 413 before the application sees them; a
@@ -8,7 +9,8 @@
   (exact path → bytes), so the default stays small everywhere else; the import upload is not buffered
   at all (``streamed_paths``): its route reads the body as a stream and applies IMPORT_MAX_BODY_BYTES;
 - metrics: request count and latency by method, route template and status (never the raw path);
-- access log: one JSON line per request without query strings or bodies (they hold personal data);
+- access log: one JSON line per request without query strings or bodies (they hold personal data), with
+  the correlation id and its trace id (trace_context.py);
 - the database away: 503 SERVICE_UNAVAILABLE with Retry-After, counted, one warning per outage
   (persistence/availability.py);
 - unexpected exceptions: answered with a 500 carrying an error id, logged without their message.
@@ -17,7 +19,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -25,7 +26,6 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from customer360.domain.ids import new_ulid
 from customer360.infrastructure.persistence.availability import DatabaseOutage, database_unavailable
 from customer360.infrastructure.rest.errors import (
     error_body,
@@ -35,8 +35,8 @@ from customer360.infrastructure.rest.errors import (
     unexpected_body,
 )
 from customer360.infrastructure.rest.input_rules import body_errors, header_errors, path_errors, query_errors
+from customer360.infrastructure.trace_context import correlation_id_of, trace_id_for
 
-_CORRELATION = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _access_log = logging.getLogger("customer360.access")
 
@@ -84,8 +84,10 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        correlation = _correlation_id(scope)
-        scope.setdefault("state", {})["correlation_id"] = correlation
+        # Decided before FastAPI when tracing (tracing.CorrelatedRequests), else here.
+        state = scope.setdefault("state", {})
+        correlation = state.get("correlation_id") or correlation_id_of(scope["headers"])
+        state["correlation_id"] = correlation
         status = 500
         response_started = False
 
@@ -157,6 +159,7 @@ class EdgeMiddleware:
                 "status": status,
                 "duration_ms": round(seconds * 1000, 2),
                 "correlation_id": correlation,
+                "trace_id": trace_id_for(correlation),
                 "tenant_id": state.get("tenant_id"),
             },
         )
@@ -167,16 +170,6 @@ def _content_type(scope: Scope) -> str:
         if name == b"content-type":
             return str(value.decode("latin-1"))
     return ""
-
-
-def _correlation_id(scope: Scope) -> str:
-    for name, value in scope.get("headers", ()):
-        if name == b"x-correlation-id":
-            candidate: str = value.decode("latin-1")
-            if _CORRELATION.match(candidate):
-                return candidate
-            break
-    return new_ulid()
 
 
 def _replay(body: bytes, original: Receive) -> Receive:

@@ -24,6 +24,7 @@ from customer360.infrastructure.rest.auth import Forbidden, TenantRequired, Unau
 from customer360.infrastructure.rest.dependencies import require, services
 from customer360.infrastructure.rest.dispatch import etag, not_modified
 from customer360.infrastructure.rest.models.customers import CustomerOut
+from customer360.infrastructure.tracing import name_server_span
 
 _authorise = require("crm.customer:read")
 _IDENTITY_ERRORS = (Unauthenticated, Forbidden, TenantRequired)
@@ -62,6 +63,7 @@ class ProfileReadRoute:
         if profile.status == "MERGED":
             return False
         scope["route"] = self.stands_for
+        name_server_span("GET", self.stands_for.path_format)
         record_reads(request, principal, "PROFILE_READ", [customer_id])
         tag = etag(profile.version)
         if not_modified(request, tag):
