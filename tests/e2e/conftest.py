@@ -11,6 +11,7 @@ from playwright.async_api import Browser
 from customer360.infrastructure.persistence.database import DatabaseUrls
 from tests.support.browser import chromium
 from tests.support.console_data import Seeded, scan, seed
+from tests.support.otlp_collector import OtlpCollector
 from tests.support.service import ServiceProcess
 
 
@@ -23,6 +24,15 @@ def service(database: DatabaseUrls, tmp_path_factory: pytest.TempPathFactory) ->
         yield process
     finally:
         process.stop()
+
+
+@pytest.fixture(scope="module")
+def collector() -> Iterator[OtlpCollector]:
+    """An OTLP/HTTP collector in the test process, for services started with OTEL_EXPORTER_OTLP_ENDPOINT."""
+    running = OtlpCollector()
+    running.start()
+    yield running
+    running.stop()
 
 
 @pytest.fixture(scope="session")

@@ -87,14 +87,6 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TansuBrok
 
 
 @pytest.fixture(scope="module")
-def collector() -> Iterator[OtlpCollector]:
-    running = OtlpCollector()
-    running.start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
 def kafka_service(
     database: DatabaseUrls,
     services: Services,

@@ -21,14 +21,6 @@ SERVER, CLIENT = 2, 3  # OTLP span kinds
 
 
 @pytest.fixture(scope="module")
-def collector() -> Iterator[OtlpCollector]:
-    running = OtlpCollector()
-    running.start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
 def traced_service(
     database: DatabaseUrls, collector: OtlpCollector, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServiceProcess]:
