@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
-from customer360.infrastructure.persistence.availability import database_unavailable
+from customer360.infrastructure.availability import database_unavailable
 from customer360.infrastructure.persistence.database import DatabaseUrls, create_engine
 from tests.support.service import free_port
 

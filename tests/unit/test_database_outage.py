@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from prometheus_client import CollectorRegistry
 
-from customer360.infrastructure.persistence.availability import DatabaseOutage
+from customer360.infrastructure.availability import DatabaseOutage
 
 
 class _Database:

@@ -12,10 +12,10 @@ from sqlalchemy.exc import IntegrityError
 
 from customer360.domain.entitlements import CreditTermsChange, Entitlement, effective_sla
 from customer360.domain.errors import CustomerNotFound, InvalidValue
+from customer360.infrastructure.availability import database_unavailable
 from customer360.infrastructure.consumers.failures import describe
 from customer360.infrastructure.messaging.avro_codec import EncodedEvent, InvalidEventError
 from customer360.infrastructure.messaging.relay import plan_batch
-from customer360.infrastructure.persistence.availability import database_unavailable
 from customer360.infrastructure.persistence.outbox_relay_store import OutboxRow
 
 

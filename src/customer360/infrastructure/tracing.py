@@ -8,7 +8,7 @@ user agent and, without a logger provider, no exception messages) and ``opentele
 asyncpg`` for SQL (SQLAlchemy's statements run through asyncpg's prepared statements, so it sees them
 too; statements only, never parameters). Kafka spans are ours, a few lines around ``produce`` and each
 consumed message, because the record's ``traceparent`` is part of our event contract
-(messaging/cloudevents.py).
+(messaging/cloudevents.py, trace_context.py).
 
 Trace ids follow the correlation id (trace_context.py): a span that starts a trace takes the trace id of
 the correlation id in hand (``rooted_in``), and a caller's ``traceparent`` is continued only when it is
@@ -39,8 +39,7 @@ from opentelemetry.propagators.textmap import (
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from customer360.infrastructure.messaging.cloudevents import TRACEPARENT
-from customer360.infrastructure.trace_context import correlation_id_of, trace_id_for
+from customer360.infrastructure.trace_context import TRACEPARENT, correlation_id_of, trace_id_for
 from customer360.settings import Settings
 
 _log = logging.getLogger("customer360.tracing")

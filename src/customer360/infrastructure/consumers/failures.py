@@ -1,5 +1,5 @@
 """What went wrong with a consumed message, said without personal data ("the database is down" is
-persistence/availability.py's ``database_unavailable``, shared with the HTTP edge)."""
+infrastructure/availability.py's ``database_unavailable``, shared with the HTTP edge)."""
 
 from __future__ import annotations
 

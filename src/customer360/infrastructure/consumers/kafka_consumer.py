@@ -28,6 +28,7 @@ from typing import Any, Literal, Protocol
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from customer360.infrastructure.availability import database_unavailable
 from customer360.infrastructure.consumers.applier import (
     CONSUMED_EVENT_TYPES,
     Applied,
@@ -37,7 +38,6 @@ from customer360.infrastructure.consumers.applier import (
     PoisonMessage,
 )
 from customer360.infrastructure.consumers.failures import describe
-from customer360.infrastructure.persistence.availability import database_unavailable
 from customer360.infrastructure.tracing import process_span
 
 _log = logging.getLogger("customer360.consumer")

@@ -36,7 +36,7 @@ from typing import Any
 from fastavro import schemaless_reader, schemaless_writer
 from fastavro.validation import ValidationError, validate
 
-from customer360.infrastructure.messaging.cloudevents import TRACEPARENT, cloudevent_headers, event_traceparent
+from customer360.infrastructure.messaging.cloudevents import cloudevent_headers, event_traceparent
 from customer360.infrastructure.messaging.schema_catalog import (
     Fingerprint,
     SchemaCatalog,
@@ -44,6 +44,7 @@ from customer360.infrastructure.messaging.schema_catalog import (
     SchemaVersion,
     load_schema_catalog,
 )
+from customer360.infrastructure.trace_context import TRACEPARENT
 
 SINGLE_OBJECT_MARKER = b"\xc3\x01"
 HEADER_SIZE = len(SINGLE_OBJECT_MARKER) + 8

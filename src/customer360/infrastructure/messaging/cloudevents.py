@@ -25,7 +25,6 @@ from customer360.infrastructure.trace_context import TraceParent, span_id_for, t
 
 SPEC_VERSION = "1.0"
 SOURCE = "/crm-customer360"
-TRACEPARENT = "traceparent"
 
 
 def cloudevent_headers(*, event_id: str, full_name: str, timestamp_ms: int, subject: str) -> list[tuple[str, bytes]]:

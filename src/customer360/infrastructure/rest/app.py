@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from customer360.infrastructure.persistence.availability import DatabaseOutage
+from customer360.infrastructure.availability import DatabaseOutage
 from customer360.infrastructure.rest.console.setup import install_console
 from customer360.infrastructure.rest.dependencies import ApiServices
 from customer360.infrastructure.rest.errors import install_error_handlers

@@ -12,7 +12,7 @@
 - access log: one JSON line per request without query strings or bodies (they hold personal data), with
   the correlation id and its trace id (trace_context.py);
 - the database away: 503 SERVICE_UNAVAILABLE with Retry-After, counted, one warning per outage
-  (persistence/availability.py);
+  (infrastructure/availability.py);
 - unexpected exceptions: answered with a 500 carrying an error id, logged without their message.
 """
 
@@ -26,7 +26,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from customer360.infrastructure.persistence.availability import DatabaseOutage, database_unavailable
+from customer360.infrastructure.availability import DatabaseOutage, database_unavailable
 from customer360.infrastructure.rest.errors import (
     error_body,
     invalid_request_body,
