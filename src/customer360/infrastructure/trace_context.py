@@ -24,7 +24,8 @@ from customer360.domain.ids import new_ulid
 
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _ULID = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
-_CROCKFORD = {character: value for value, character in enumerate("0123456789ABCDEFGHJKMNPQRSTVWXYZ")}
+# Crockford's base32 digits onto the ones int(..., 32) reads: a ULID's value in one C call.
+_CROCKFORD_TO_BASE32 = str.maketrans("0123456789ABCDEFGHJKMNPQRSTVWXYZ", "0123456789abcdefghijklmnopqrstuv")
 _TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$")
 #: The W3C header (HTTP and Kafka alike).
 TRACEPARENT = "traceparent"
@@ -39,9 +40,7 @@ def trace_id_for(correlation_id: str) -> str:
     if _HEX32.match(lowered) and lowered != _ZERO_TRACE:
         return lowered
     if _ULID.match(correlation_id):
-        value = 0
-        for character in correlation_id:
-            value = (value << 5) | _CROCKFORD[character]
+        value = int(correlation_id.translate(_CROCKFORD_TO_BASE32), 32)
         if value:
             return f"{value:032x}"
     return hashlib.sha256(correlation_id.encode()).hexdigest()[:32]
