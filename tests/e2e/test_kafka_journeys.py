@@ -117,7 +117,7 @@ def kafka_service(
         MIGRATE_ON_START="false",
     )
     try:
-        service.start()
+        service.start(timeout=120)  # a bound against hanging; a loaded CI machine starts slowly
         consumer.wait_for_log("consumer subscribed")
         yield service
     finally:

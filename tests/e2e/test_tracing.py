@@ -30,7 +30,7 @@ def traced_service(
         OTEL_EXPORTER_OTLP_ENDPOINT=collector.url,
         OTEL_BSP_SCHEDULE_DELAY="100",
     )
-    service.start()
+    service.start(timeout=120)  # a bound against hanging; a loaded CI machine starts slowly
     yield service
     service.stop()
 
