@@ -52,6 +52,8 @@ class ServiceProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
+        # Not left running: a fixture whose start fails never reaches its own stop.
+        self.stop()
         raise TimeoutError(f"service not ready after {timeout} s, see {self.log_path}")
 
     def stop(self) -> None:
