@@ -22,6 +22,7 @@ from customer360.domain.matching import (
     MatchModel,
     MatchRecord,
     PreparedRecord,
+    TermFrequencies,
 )
 from customer360.domain.profile_attributes import Contact, ProfileAttributes
 from customer360.domain.values import CustomerKind, CustomerStatus, clean_text
@@ -61,6 +62,7 @@ def match_record_of(customer_id: str, attributes: ProfileAttributes, contacts: I
         MatchAddress(
             street=address.lines[0] if address.lines else None,
             line2=address.lines[1] if len(address.lines) > 1 else None,
+            more_lines=address.lines[2:],
             postal_code=address.postal_code,
             city=address.city,
             region=address.region,
@@ -138,13 +140,14 @@ def rank_candidates(
     *,
     threshold: float,
     limit: int,
+    frequencies: TermFrequencies | None = None,
 ) -> list[DuplicateCandidate]:
     """The ``limit`` best of ``others`` scoring at least ``threshold`` against ``subject``, best first
-    (ties by id), each with its explanation."""
+    (ties by id), each with its explanation (names and premises weighed by ``frequencies``)."""
     if not others:
         return []
     records = [subject, *others]
-    scored = model.score_pairs(records, [(0, i) for i in range(1, len(records))])
+    scored = model.score_pairs(records, [(0, i) for i in range(1, len(records))], frequencies)
     kept = sorted(
         (s for s in scored if s.probability >= threshold),
         key=lambda s: (-s.match_weight, records[s.right].record_id),
@@ -152,7 +155,7 @@ def rank_candidates(
     ranked = []
     for s in kept:
         other = records[s.right]
-        result = model.score_prepared(subject, other)
+        result = model.score_prepared(subject, other, frequencies)
         ranked.append(DuplicateCandidate(other.record_id, result.probability, result.match_weight, result.explanation))
     return ranked
 

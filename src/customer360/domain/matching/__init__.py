@@ -63,6 +63,7 @@ from customer360.domain.matching.contact_points import (
 )
 from customer360.domain.matching.explain import FieldContribution, MatchResult, ScoredPair
 from customer360.domain.matching.features import PreparedRecord, prepare
+from customer360.domain.matching.frequencies import TermFrequencies, record_terms
 from customer360.domain.matching.legal_forms import OrganisationName, split_legal_form
 from customer360.domain.matching.levels import COMPARISONS, Comparison
 from customer360.domain.matching.model import LabelledPair, MatchModel
@@ -95,6 +96,7 @@ __all__ = [
     "PreparedRecord",
     "ScoredPair",
     "Street",
+    "TermFrequencies",
     "blocking_keys",
     "candidate_pairs",
     "canonical_given_names",
@@ -110,6 +112,7 @@ __all__ = [
     "parse_person_name",
     "prepare",
     "prepared_blocking_keys",
+    "record_terms",
     "score",
     "split_legal_form",
 ]

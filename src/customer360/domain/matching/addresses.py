@@ -62,7 +62,7 @@ _GLUED_SUFFIXES: tuple[tuple[str, str], ...] = (
 _MIN_STEM = 3
 _NUMBER_PATTERN = r"\d+\s*[a-z]?(?:\s*[-/]\s*\d+\s*[a-z]?)?"
 _HOUSE_NUMBER = re.compile(r"^(\d+)(?!\d)\s*([a-z]?)(?![a-z])(?:\s*[-/]\s*(\d+)(?!\d)\s*([a-z]?)(?![a-z]))?")
-_TRAILING_HOUSE_NUMBER = re.compile(rf"[\s,]({_NUMBER_PATTERN})[\s.,]*$")
+_TRAILING_HOUSE_NUMBER = re.compile(rf"(?:[\s,]|(?<=[a-z.]))({_NUMBER_PATTERN})[\s.,]*$")
 _LEADING_HOUSE_NUMBER = re.compile(rf"^\s*({_NUMBER_PATTERN})[\s,]")
 
 
@@ -147,3 +147,63 @@ def normalise_postal_code(raw: str) -> str | None:
 def normalise_city(raw: str) -> str | None:
     """Folded city name."""
     return fold_or_none(raw)
+
+
+# A unit inside a building: "Flat 3", "Studio 67", "Apartment 4B", "Unit 5", "Appartement 12", "Whg. 5".
+# It is the sub-premise, never the street: "Flat 3, 12 High Street" is number 12 of High Street.
+_UNIT_WORDS = (
+    "flat|apartment|apt|studio|unit|suite|ste|room|rm|maisonette|penthouse|"
+    "appartement|app|logement|wohnung|whg|appartamento|apartamento|piso|bus"
+)
+_UNIT = re.compile(rf"(?:^|[\s,])(?:{_UNIT_WORDS})\.?\s*(?:no\.?\s*)?(\d+[a-z]?|[a-z])(?![a-z0-9])[\s,]*")
+_BUILDING_WORDS = frozenset(("house", "court", "lodge", "mansions", "building", "tower", "centre", "center", "hall"))
+_NUMBER_ONLY = re.compile(rf"^{_NUMBER_PATTERN}(?:\s*(?:bis|ter))?$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class AddressLines:
+    """Address lines sorted into the street line, the unit (sub-premise) and what is left (building...)."""
+
+    street: str | None
+    unit: str | None
+    rest: str | None
+
+
+def _has_number(text: str) -> bool:
+    return any(c.isdigit() for c in text)
+
+
+@lru_cache(maxsize=65536)
+def split_address_lines(lines: tuple[str, ...]) -> AddressLines:
+    """Find the unit in any line, then the street among what is left.
+
+    >>> split_address_lines(("Flat 3, 12 High Street",))
+    AddressLines(street='12 High Street', unit='3', rest=None)
+    >>> split_address_lines(("Studio 67", "Mill House", "5 Canal Road"))
+    AddressLines(street='5 Canal Road', unit='67', rest='Mill House')
+    """
+    unit: str | None = None
+    parts: list[str] = []
+    for line in lines:
+        text = unidecode(line).strip()
+        if unit is None:
+            found = _UNIT.search(text.lower())
+            if found is not None:
+                unit = found.group(1).lstrip("0") or found.group(1)
+                text = (text[: found.start()] + " " + text[found.end() :]).strip(" ,")
+        # "Mill House, 5 Canal Road" in one line: a building and a street; "12, rue de la Paix": one street
+        pieces = [p.strip() for p in text.split(",") if p.strip()]
+        while pieces:
+            piece = pieces.pop(0)
+            if pieces and _NUMBER_ONLY.match(piece):
+                piece = f"{piece} {pieces.pop(0)}"
+            parts.append(piece)
+    streets = [p for p in parts if _has_number(p) and not _is_building(p)] or [p for p in parts if not _is_building(p)]
+    street = streets[0] if streets else None
+    rest = [p for p in parts if p != street]
+    return AddressLines(street=street, unit=unit, rest=", ".join(rest) or None)
+
+
+def _is_building(text: str) -> bool:
+    words = fold(text).split()
+    return bool(words) and words[-1] in _BUILDING_WORDS and not any(w.isdigit() for w in words)

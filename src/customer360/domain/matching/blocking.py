@@ -102,7 +102,7 @@ def prepared_blocking_keys(record: PreparedRecord) -> frozenset[str]:
     kind = record.kind[:1]
     for tag, values in (
         ("e", record.emails),
-        ("t", record.phones),
+        ("t", record.phones + record.landlines),
         ("v", record.tax_ids),
         ("w", record.domains),
         ("i", record.national_ids),

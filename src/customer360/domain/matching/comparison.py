@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from rapidfuzz.distance import OSA, JaroWinkler
 from rapidfuzz.fuzz import token_set_ratio
 
+from customer360.domain.matching.contact_points import is_role_address
 from customer360.domain.matching.features import PreparedAddress, PreparedRecord
 from customer360.domain.matching.levels import MISSING
 
@@ -69,7 +70,14 @@ def _given_name(a: PreparedRecord, b: PreparedRecord) -> int:
         return level + 1  # typo 3, close 4, fuzzy 5
     if (len(ga) == 1 or len(gb) == 1) and ga[0] == gb[0]:
         return 6
+    if (" " in ga or " " in gb) and _one_within_the_other(ga.split(), gb.split()):
+        return _GIVEN_CLOSE  # "anna maria" / "maria", "jean pierre" / "jean": a second given name
     return _GIVEN_DIFFERENT
+
+
+def _one_within_the_other(a: list[str], b: list[str]) -> bool:
+    shorter, longer = (a, b) if len(a) <= len(b) else (b, a)
+    return all(word in longer for word in shorter)
 
 
 def _family_name(a: PreparedRecord, b: PreparedRecord) -> int:
@@ -130,7 +138,22 @@ def _birth_date(a: PreparedRecord, b: PreparedRecord) -> int:
         return 3
     if da[:4] == db[:4]:
         return 4
-    return 5
+    return _GENERATION_GAP if abs(int(da[:4]) - int(db[:4])) >= _GENERATION_YEARS else _BIRTH_DIFFERENT
+
+
+_BIRTH_DIFFERENT, _GENERATION_GAP, _GENERATION_YEARS = 5, 6, 18
+
+
+# Words that distinguish nothing in a company's name.
+_NAME_FILLERS = frozenset(("&", "and", "und", "et", "en", "e", "y", "the", "co", "cie", "company"))
+
+
+def name_words(name: str) -> frozenset[str]:
+    """The distinguishing words of a (legal-form-free) organisation name."""
+    return frozenset(name.split()) - _NAME_FILLERS
+
+
+_ORG_EXTRA_WORDS, _ORG_FUZZY, _ORG_DIFFERENT = 4, 5, 6
 
 
 def _organisation_name(a: PreparedRecord, b: PreparedRecord) -> int:
@@ -141,12 +164,17 @@ def _organisation_name(a: PreparedRecord, b: PreparedRecord) -> int:
         return 1
     if _edits(ka, kb, 1) <= 1:
         return 2
+    words_a, words_b = name_words(a.org_name), name_words(b.org_name)
+    if words_a == words_b and words_a:
+        return 3  # only fillers differ ("Acme & Co" / "Acme")
+    if words_a and words_b and (words_a < words_b or words_b < words_a):
+        return _ORG_EXTRA_WORDS
     tokens = token_set_ratio(a.org_name, b.org_name)
     if tokens >= 90 or JaroWinkler.similarity(ka, kb) >= 0.95:
         return 3
     if tokens >= 75:
-        return 4
-    return 5
+        return _ORG_FUZZY
+    return _ORG_DIFFERENT
 
 
 def _equal(a: str | None, b: str | None) -> int:
@@ -169,56 +197,95 @@ def _one_edit(a: str | None, b: str | None) -> int:
     return 2 if abs(len(a) - len(b)) <= 1 and _edits(a, b, 1) <= 1 else 3
 
 
-_LINE_SWAPPED, _LINE_DIFFERENT = 5, 6
+def _crosses(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and text_similarity(a, b) <= _CLOSE
 
 
-def _line(a: str | None, b: str | None) -> int:
-    level = _text(a, b)
-    return _LINE_DIFFERENT if level == _DIFFERENT else level
+def _street_agrees(a: PreparedAddress, b: PreparedAddress) -> bool | None:
+    # the street, give or take a typo, or found in the other record's extra line (sources disagree about
+    # which line holds it); None when neither side has a street to compare
+    if a.street_key is not None and b.street_key is not None:
+        if text_similarity(a.street_key, b.street_key) <= _CLOSE:
+            return True
+    elif a.street_key is None and b.street_key is None:
+        return None
+    return _crosses(a.street_key, b.line2_key) or _crosses(a.line2_key, b.street_key)
 
 
-def _crosses(a: str | None, b: str | None) -> int:
-    return int(a is not None and b is not None and text_similarity(a, b) <= _CLOSE)
-
-
-def _lines(a: PreparedAddress, b: PreparedAddress) -> tuple[int, int]:
-    street, line2 = _line(a.street_key, b.street_key), _line(a.line2_key, b.line2_key)
-    if MISSING < street <= _CLOSE or MISSING < line2 <= _CLOSE:
-        return street, line2
-    crossings = _crosses(a.street_key, b.line2_key) + _crosses(a.line2_key, b.street_key)
-    return _credit_crossings(street, line2, crossings, _LINE_SWAPPED, _LINE_SWAPPED)
-
-
-def _address_vector(a: PreparedAddress, b: PreparedAddress) -> tuple[int, ...]:
-    street, line2 = _lines(a, b)
+def _street_resembles(a: PreparedAddress, b: PreparedAddress) -> bool:
+    # mistyped past a typo ("banks st" / "banks xtreet"), still recognisably one street
     return (
-        street,
-        _one_edit(a.house_number, b.house_number),
-        line2,
-        _one_edit(a.postal_code, b.postal_code),
-        _text(a.city, b.city),
-        _equal(a.region, b.region),
-        _equal(a.country, b.country),
+        a.street_key is not None and b.street_key is not None and text_similarity(a.street_key, b.street_key) <= _FUZZY
     )
 
 
-_NO_ADDRESS = (MISSING,) * 7
+# Levels of the address comparison (see levels.COMPARISONS).
+(
+    SAME_UNIT,
+    SAME_PREMISE,
+    PREMISE_TYPO,
+    HOUSE_NUMBER_TYPO,
+    SAME_NUMBER_AND_POSTCODE,
+    OTHER_UNIT,
+    SAME_STREET,
+    SAME_POSTCODE,
+    SAME_CITY,
+    ADDRESS_DIFFERENT,
+) = range(1, 11)
+CO_LOCATED = frozenset((SAME_UNIT, SAME_PREMISE, PREMISE_TYPO, HOUSE_NUMBER_TYPO))
 
 
-def _addresses(a: PreparedRecord, b: PreparedRecord) -> tuple[int, ...]:
+def address_level(a: PreparedAddress, b: PreparedAddress) -> int:
+    """How far two addresses agree, as one level: the unit, the premise, the street, the postcode, the
+    city — or not at all (another country counts as not at all)."""
+    if a.country is not None and b.country is not None and a.country != b.country:
+        return ADDRESS_DIFFERENT
+    postcode = _one_edit(a.postal_code, b.postal_code)
+    city = _text(a.city, b.city)
+    # the place: the postcode, or the city where a postcode is missing
+    place = postcode == 1 or (postcode == MISSING and MISSING < city <= _CLOSE)
+    near_place = place or postcode == 2 or (postcode != 1 and MISSING < city <= _CLOSE)
+    street = _street_agrees(a, b)
+    house = _one_edit(a.house_number, b.house_number)
+    if street and place and house == 1:
+        if a.unit is not None and b.unit is not None:
+            return SAME_UNIT if a.unit == b.unit else OTHER_UNIT
+        return SAME_PREMISE
+    if street and near_place and house == 1:
+        return PREMISE_TYPO
+    if street and near_place and house == 2:
+        return HOUSE_NUMBER_TYPO
+    if house == 1 and near_place and _street_resembles(a, b):
+        return PREMISE_TYPO
+    if street and near_place:
+        return SAME_STREET
+    if postcode == 1 and house == 1:
+        return SAME_NUMBER_AND_POSTCODE
+    if postcode == 1:
+        return SAME_POSTCODE
+    if MISSING < city <= _CLOSE:
+        return SAME_CITY
+    if postcode == MISSING and city == MISSING and not street:
+        return MISSING if street is None else ADDRESS_DIFFERENT
+    return ADDRESS_DIFFERENT
+
+
+def _addresses(a: PreparedRecord, b: PreparedRecord) -> int:
     if not a.addresses or not b.addresses:
-        return _NO_ADDRESS
+        return MISSING
     if len(a.addresses) == 1 and len(b.addresses) == 1:
-        return _address_vector(a.addresses[0], b.addresses[0])
-    best: tuple[int, ...] = _NO_ADDRESS
-    best_agreements = -1
-    for address_a in a.addresses:
-        for address_b in b.addresses:
-            vector = _address_vector(address_a, address_b)
-            agreements = sum(1 for level in vector if level == 1)
-            if agreements > best_agreements:
-                best, best_agreements = vector, agreements
-    return best
+        return address_level(a.addresses[0], b.addresses[0])
+    # the best-agreeing pair: a previous address of one may be the other's current one
+    levels = [address_level(x, y) for x in a.addresses for y in b.addresses]
+    present = [level for level in levels if level != MISSING]
+    return min(present) if present else MISSING
+
+
+def _lines2(a: PreparedRecord, b: PreparedRecord) -> int:
+    # the extra line (a building, a locality) on its own: "Mill House", "Rosetta Village"
+    lines_a = tuple({x.line2_key for x in a.addresses if x.line2_key})
+    lines_b = tuple({x.line2_key for x in b.addresses if x.line2_key})
+    return _best_of(lines_a, lines_b, text_similarity)
 
 
 def _best_of(values_a: tuple[str, ...], values_b: tuple[str, ...], level_of: _LevelOf) -> int:
@@ -227,15 +294,23 @@ def _best_of(values_a: tuple[str, ...], values_b: tuple[str, ...], level_of: _Le
     return min(level_of(x, y) for x in values_a for y in values_b)
 
 
+_DIGITS = str.maketrans("", "", "0123456789")
+
+
 def _email_level(a: str, b: str) -> int:
     if a == b:
-        return 1
-    if a.partition("@")[0] == b.partition("@")[0]:
-        return 2
-    return 3 if _edits(a, b, 1) <= 1 else 4
+        return _EMAIL_ROLE if is_role_address(a) else 1
+    local = a.partition("@")[0]
+    if local == b.partition("@")[0] and not is_role_address(a):
+        return 4
+    if a.translate(_DIGITS) == b.translate(_DIGITS):
+        return 6  # "anna.smith2@" is the provider's way to give another Anna Smith a mailbox
+    return 5 if _edits(a, b, 1) <= 1 else 6
 
 
 _SUBSCRIBER_DIGITS = 8
+_MIN_PREFIX_DIGITS = 9
+PHONE_EXACT_LANDLINE, PHONE_LANDLINE_SAME_ADDRESS = 2, 3
 
 
 def _phone_level(a: str, b: str) -> int:
@@ -243,14 +318,38 @@ def _phone_level(a: str, b: str) -> int:
         return 1
     # "+4930123456" against an unparsed "030123456": the subscriber part is what both kept
     if a[-_SUBSCRIBER_DIGITS:] == b[-_SUBSCRIBER_DIGITS:]:
-        return 2
-    return 3 if _edits(a, b, 1) <= 1 else 4
+        return 4
+    if _edits(a, b, 1) <= 1:
+        return 5
+    # an extension typed into the number ("+49301234567-89"), kept as a raw string: one extends the other
+    shorter, longer = (a, b) if len(a) < len(b) else (b, a)
+    return 5 if len(shorter) >= _MIN_PREFIX_DIGITS and longer.startswith(shorter) else 6
 
 
-def _tax_id_level(a: str, b: str) -> int:
-    if a == b:
-        return 1
-    return 2 if _edits(a, b, 1) <= 1 else 3
+def _phones(a: PreparedRecord, b: PreparedRecord) -> int:
+    numbers_a, numbers_b = a.phones + a.landlines, b.phones + b.landlines
+    level = _best_of(numbers_a, numbers_b, _phone_level)
+    if level == 1 and not set(a.phones) & set(b.phones):
+        return PHONE_EXACT_LANDLINE  # the number both have is a shared line
+    return level
+
+
+def _tax_ids(a: PreparedRecord, b: PreparedRecord) -> int:
+    if not a.tax_ids or not b.tax_ids:
+        return MISSING
+    near = conflict = False
+    for x in a.tax_ids:
+        for y in b.tax_ids:
+            if x == y:
+                return 1
+            if x in a.valid_tax_ids and y in b.valid_tax_ids and x[:2] == y[:2]:
+                conflict = True  # both pass their check digits: not a typo of one another
+            elif _edits(x, y, 1) <= 1:
+                near = True
+    return 2 if near else _TAX_ID_CONFLICT if conflict else 3
+
+
+_TAX_ID_CONFLICT = 4
 
 
 def _domain_level(a: str, b: str) -> int:
@@ -267,23 +366,80 @@ def _national_id_level(a: str, b: str) -> int:
     return 2 if edits <= 1 else 3 if edits <= 2 else 4
 
 
+_EMAIL_ROLE, _EMAIL_ROLE_AT_SAME_DOMAIN = 2, 3
+_TWIN, _SIBLING, _HOUSEHOLD_MEMBER, _FLATMATE, _OTHER_GENERATION, _NAMESAKE_NEARBY = 1, 2, 3, 4, 5, 6
+_OTHER_COMPANY = 1
+_NEARBY = frozenset((HOUSE_NUMBER_TYPO, OTHER_UNIT, SAME_STREET, SAME_POSTCODE))
+
+
+def _same_national_id(a: PreparedRecord, b: PreparedRecord) -> bool:
+    return not set(a.national_ids).isdisjoint(b.national_ids)
+
+
 def comparison_vector(a: PreparedRecord, b: PreparedRecord) -> ComparisonVector:
     """The level of every field in `COMPARISONS` order for the pair ``(a, b)``.
 
     Each number is a position in that field's ``Comparison.levels`` (0 = missing); the functions
     above return them in the order the table in `levels` lists them.
     """
+    given, family = _names(a, b)
+    birth = _birth_date(a, b)
+    organisation = _organisation_name(a, b)
+    address = _addresses(a, b)
+    email = _best_of(a.emails, b.emails, _email_level)
+    phone = _phones(a, b)
+    tax_id = _tax_ids(a, b)
+    domain = _best_of(a.domains, b.domains, _domain_level)
+    shared_line = phone == PHONE_EXACT_LANDLINE
+    if shared_line and address in CO_LOCATED:
+        phone = PHONE_LANDLINE_SAME_ADDRESS  # a household's or a site's line where it lives: little news
+    if email == _EMAIL_ROLE and domain == 1:
+        email = _EMAIL_ROLE_AT_SAME_DOMAIN
+    household = same_site = MISSING
+    co_located = address in CO_LOCATED or shared_line
+    same_family = MISSING < family <= _FAMILY_CLOSE
+    if given == _GIVEN_DIFFERENT and (co_located or (same_family and birth == 1)):
+        # visibly another person at the same place, or of the same family name and birth date: the level
+        # is the joint state of the fields a household shares, weighed as one pattern
+        if not same_family:
+            household = _FLATMATE
+        elif birth == 1:
+            household = _TWIN if co_located else _SIBLING
+        else:
+            household = _HOUSEHOLD_MEMBER
+    elif birth == _GENERATION_GAP and co_located:
+        household = _OTHER_GENERATION
+    elif (
+        address in _NEARBY
+        and MISSING < given <= _GIVEN_CLOSE
+        and MISSING < family <= _FAMILY_CLOSE
+        and birth != 1
+        and email != 1
+        and phone != 1
+        and not _same_national_id(a, b)
+    ):
+        household = _NAMESAKE_NEARBY
+    if ((organisation in (_ORG_FUZZY, _ORG_DIFFERENT) and tax_id != 1) or tax_id == _TAX_ID_CONFLICT) and (
+        address in CO_LOCATED or shared_line or domain == 1 or email in (_EMAIL_ROLE, _EMAIL_ROLE_AT_SAME_DOMAIN)
+    ):
+        # another company of the group, at its site or under its domain: another name, or another valid
+        # VAT number ("X Ltd" and "X Logistics Ltd" are a duplicate or two companies; the VAT number says)
+        same_site = _OTHER_COMPANY
     return (
-        *_names(a, b),
-        _birth_date(a, b),
-        _organisation_name(a, b),
+        given,
+        family,
+        birth,
+        organisation,
         _equal(a.legal_form, b.legal_form),
-        *_addresses(a, b),
-        _best_of(a.emails, b.emails, _email_level),
-        _best_of(a.phones, b.phones, _phone_level),
-        _best_of(a.tax_ids, b.tax_ids, _tax_id_level),
-        _best_of(a.domains, b.domains, _domain_level),
+        address,
+        _lines2(a, b),
+        email,
+        phone,
+        tax_id,
+        domain,
         _best_of(a.national_ids, b.national_ids, _national_id_level),
+        household,
+        same_site,
     )
 
 

@@ -74,6 +74,79 @@ def normalise_phone(raw: str, default_region: str | None = None) -> str | None:
     return digits if len(digits) >= _MIN_FALLBACK_PHONE_DIGITS else None
 
 
+_SHARED_LINE_TYPES = frozenset(
+    (
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.TOLL_FREE,
+        phonenumbers.PhoneNumberType.SHARED_COST,
+        phonenumbers.PhoneNumberType.UAN,
+        phonenumbers.PhoneNumberType.VOIP,
+    )
+)
+
+
+@lru_cache(maxsize=65536)
+def is_shared_line(e164: str) -> bool:
+    """Whether a normalised number is a line a household or a site shares (a landline, a switchboard),
+    as opposed to a personal one (a mobile). Numbers that cannot be classified count as personal."""
+    if not e164.startswith("+"):
+        return False
+    try:
+        number = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.number_type(number) in _SHARED_LINE_TYPES
+
+
+# Mailboxes of a role, not of a person: several companies of a group, or a household, may share one.
+_ROLE_MAILBOXES = frozenset(
+    (
+        *("info", "office", "contact", "kontakt", "sales", "hello", "hallo", "mail", "service", "support"),
+        *("admin", "team", "accounts", "accounting", "billing", "invoice", "invoices", "rechnung", "buchhaltung"),
+        *("verkauf", "vertrieb", "bonjour", "contacto", "empfang", "reception", "enquiries", "post", "familie"),
+    )
+)
+
+
+# Mailbox providers open to anyone: their domain says nothing about whose address it is.
+_PUBLIC_MAIL_DOMAINS = frozenset(
+    (
+        *("gmail.com", "googlemail.com", "yahoo.com", "ymail.com", "hotmail.com", "outlook.com", "live.com"),
+        *("msn.com", "aol.com", "icloud.com", "me.com", "mac.com", "proton.me", "protonmail.com", "gmx.com"),
+        *("gmx.net", "gmx.de", "gmx.at", "gmx.ch", "web.de", "t-online.de", "freenet.de", "arcor.de", "posteo.de"),
+        *("mail.de", "outlook.de", "hotmail.de", "yahoo.de", "orange.fr", "wanadoo.fr", "free.fr", "sfr.fr"),
+        *("laposte.net", "hotmail.fr", "yahoo.fr", "outlook.fr", "btinternet.com", "sky.com", "virginmedia.com"),
+        *("hotmail.co.uk", "yahoo.co.uk", "outlook.co.uk", "talktalk.net", "ziggo.nl", "kpnmail.nl", "xs4all.nl"),
+        *("planet.nl", "hetnet.nl", "hotmail.nl", "live.nl", "home.nl", "telenet.be", "skynet.be", "bluewin.ch"),
+        *("libero.it", "virgilio.it", "mail.ru", "yandex.ru", "seznam.cz", "wp.pl", "onet.pl", "o2.pl"),
+    )
+)
+
+
+def organisation_domain(email: str) -> str | None:
+    """The domain of a company's e-mail address, unless it is a public mailbox provider's."""
+    domain = email.rpartition("@")[2]
+    return None if not domain or domain in _PUBLIC_MAIL_DOMAINS else domain
+
+
+def is_role_address(email: str) -> bool:
+    """Whether a normalised e-mail address names a role mailbox (``info@``, ``office@``...)."""
+    return email.partition("@")[0] in _ROLE_MAILBOXES
+
+
+@lru_cache(maxsize=65536)
+def is_valid_tax_id(compact: str) -> bool:
+    """Whether a normalised, country-prefixed tax id passes its country's check digits (python-stdnum)."""
+    country = compact[:2].lower()
+    if not country.isalpha():
+        return False
+    try:
+        module = eu_vat if country in eu_vat.MEMBER_STATES or country == "el" else get_cc_module(country, "vat")
+        return bool(module is not None and module.is_valid(compact))
+    except (ValueError, ImportError):
+        return False
+
+
 def normalise_domain(raw: str) -> str | None:
     """The host name of a web address, without scheme, ``www.``, port, path or query.
 

@@ -1,18 +1,21 @@
 """Unsupervised estimation of Fellegi–Sunter parameters from a tenant's own records.
 
-The recipe is Splink's:
+* **u** (how often unrelated records agree by chance) from random pairs: for the level of an exact
+  value agreement it is computed exactly from value frequencies (Σ nᵥ(nᵥ-1) / N(N-1)), the other
+  levels are sampled;
+* **m** (how often true duplicates agree) by expectation maximisation in *sessions* (Splink's
+  recipe): each session runs EM on the candidate pairs that agree on some fields, and learns the m of
+  the *other* fields only. Pairs sharing a personal identifier (an e-mail, a mobile, a tax id) teach
+  what names, birth dates and addresses of duplicates look like; pairs sharing full name and birth
+  date teach the identifiers and the address. Neither selection is made of households or sister
+  companies, so EM cannot learn "lives elsewhere = another person" (EM over all candidates found
+  "lives in the same postcode" instead of "is the same customer");
+* the prior (probability that two random records match) by EM with m and u held: the expected
+  number of matches among the candidates divided by the number of all possible pairs.
 
-* **u** (how often unrelated records agree by chance) from random pairs: for the ``exact`` level it is
-  computed exactly from value frequencies (Σ nᵥ(nᵥ-1) / N(N-1)), the other levels are sampled;
-* **m** (how often true duplicates agree) and the prior by expectation maximisation over the blocked
-  candidate pairs. Candidates are not a random sample (they agree on some key by construction), so
-  during EM the non-match distribution is estimated as a nuisance parameter of its own; the model
-  then keeps the random-pair u;
-* the prior (probability that two random records match) is the number of matches EM finds among the
-  candidates divided by the number of all possible pairs.
-
-Everything works on comparison vectors grouped into patterns (distinct vectors with their counts),
-so an EM iteration costs the number of distinct patterns, not the number of pairs.
+Levels a comparison marks ``fixed`` keep their m and u. Everything works on comparison vectors
+grouped into patterns (distinct vectors with their counts), so an EM iteration costs the number of
+distinct patterns, not the number of pairs.
 """
 
 from __future__ import annotations
@@ -22,45 +25,85 @@ import math
 import random
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from customer360.domain.matching.comparison import ComparisonVector, comparison_vector
-from customer360.domain.matching.features import PreparedRecord
+from customer360.domain.matching.contact_points import is_role_address
+from customer360.domain.matching.features import PreparedAddress, PreparedRecord
+from customer360.domain.matching.frequencies import premise_key
 from customer360.domain.matching.levels import COMPARISONS, MISSING
 
 Probabilities = tuple[tuple[float, ...], ...]
 """Per comparison, per level (levels[1:]), a probability; each inner tuple sums to 1."""
 
-DEFAULT_U_SAMPLE_PAIRS = 10_000
+DEFAULT_U_SAMPLE_PAIRS = 50_000
 _U_SMOOTHING = 10.0
 _PRIOR_PAIRS = 10.0
 _FLOOR = 1e-9
 _EXP_UNDERFLOW = -700.0  # math.exp(700) is near the largest float
 
 
-def _first_address_part(name: str) -> Callable[[PreparedRecord], str | None]:
-    def value(record: PreparedRecord) -> str | None:
-        return getattr(record.addresses[0], name) if record.addresses else None
-
-    return value
+Values = Callable[[PreparedRecord], Iterable[str]]
 
 
-# Per comparison, how to read the single value whose equality is the "exact" level; multi-valued
-# fields (e-mails, phones, ids) have none and are sampled like every other level.
-_EXACT_VALUE: dict[str, Callable[[PreparedRecord], str | None]] = {
-    "given_name": lambda r: r.given,
-    "family_name": lambda r: r.family_key,
-    "birth_date": lambda r: r.birth_date,
-    "organization_name": lambda r: r.org_key,
-    "legal_form": lambda r: r.legal_form,
-    "street": _first_address_part("street_key"),
-    "house_number": _first_address_part("house_number"),
-    "address_line2": _first_address_part("line2_key"),
-    "postal_code": _first_address_part("postal_code"),
-    "city": _first_address_part("city"),
-    "region": _first_address_part("region"),
-    "country": _first_address_part("country"),
+def _one(read: Callable[[PreparedRecord], str | None]) -> Values:
+    def values(record: PreparedRecord) -> Iterable[str]:
+        value = read(record)
+        return (value,) if value else ()
+
+    return values
+
+
+def _addresses(key: Callable[[PreparedAddress], str | None]) -> Values:
+    def values(record: PreparedRecord) -> Iterable[str]:
+        return {k for k in map(key, record.addresses) if k}
+
+    return values
+
+
+def _street(a: PreparedAddress) -> str | None:
+    place = a.postal_code or a.city
+    return f"{a.country}|{place}|{a.street_key}" if a.street_key and place else None
+
+
+def _postcode(a: PreparedAddress) -> str | None:
+    return f"{a.country}|{a.postal_code}" if a.postal_code else None
+
+
+def _city(a: PreparedAddress) -> str | None:
+    return f"{a.country}|{a.city}" if a.city else None
+
+
+def _personal(read: Callable[[PreparedRecord], tuple[str, ...]], role: bool) -> Values:
+    def values(record: PreparedRecord) -> Iterable[str]:
+        return [v for v in read(record) if is_role_address(v) == role]
+
+    return values
+
+
+# Per comparison, groups of levels whose u together is the chance that two random records share a
+# value, read from value frequencies (exact, where random sampling would see a handful of pairs); a
+# comparison's groups go from the narrowest agreement to the broadest, each one including the ones
+# before it (a shared premise is also a shared street): a group gets its rate minus the rate before.
+_EXACT_VALUES: dict[str, tuple[tuple[tuple[int, ...], Values, bool], ...]] = {
+    "given_name": (((1,), _one(lambda r: r.given), True),),
+    "family_name": (((1,), _one(lambda r: r.family_key), True),),
+    "birth_date": (((1,), _one(lambda r: r.birth_date), True),),
+    "organization_name": (((1,), _one(lambda r: r.org_key), True),),
+    "legal_form": (((1,), _one(lambda r: r.legal_form), True),),
+    "address": (
+        ((1, 2, 3, 6), _addresses(premise_key), True),
+        ((4, 7), _addresses(_street), True),
+        ((5, 8), _addresses(_postcode), True),
+        ((9,), _addresses(_city), True),
+    ),
+    "email": (((1,), _personal(lambda r: r.emails, False), False), ((2,), _personal(lambda r: r.emails, True), False)),
+    "phone": (((1,), lambda r: r.phones, False), ((2, 3), lambda r: r.landlines, False)),
+    "tax_id": (((1,), lambda r: r.tax_ids, False),),
+    "domain": (((1,), lambda r: r.domains, False),),
+    "national_id": (((1,), lambda r: r.national_ids, False),),
 }
+"""level numbers, values, and whether the groups are nested (False: separate kinds of value)."""
 
 
 def comparison_vectors(records: Sequence[PreparedRecord], pairs: Iterable[tuple[int, int]]) -> list[ComparisonVector]:
@@ -98,21 +141,32 @@ def random_pairs(
     return sorted(pairs)
 
 
-def _exact_agreement_rate(values_by_source: Sequence[list[str | None]], *, link_only: bool) -> float | None:
-    # Share of pairs (both values present) with equal values, from value counts alone; with
-    # link_only only pairs across sources count. One list of values per source.
-    per_source = [Counter(v for v in values if v is not None) for values in values_by_source]
-    by_value: Counter[str] = Counter()
-    for counts in per_source:
-        by_value.update(counts)
-    n = sum(by_value.values())
-    if link_only:
-        sizes = [sum(counts.values()) for counts in per_source]
-        pairs = n * n - sum(size * size for size in sizes)
-        agreeing = sum(c * c for c in by_value.values()) - sum(c * c for counts in per_source for c in counts.values())
-    else:
-        pairs = n * (n - 1)
-        agreeing = sum(c * (c - 1) for c in by_value.values())
+def _agreement_rate(
+    records: Sequence[PreparedRecord], values: Values, present: Values, *, link_only: bool
+) -> float | None:
+    # Share of pairs (both records with the field present, of one kind) that share a value, from value
+    # counts alone; with link_only only pairs across sources count.
+    pairs = agreeing = 0
+    by_group: dict[tuple[str, str | None], list[PreparedRecord]] = {}
+    for record in records:
+        if any(True for _ in present(record)):
+            by_group.setdefault((record.kind, record.source_system if link_only else None), []).append(record)
+    for kind in {kind for kind, _ in by_group}:
+        groups = [members for (k, _), members in by_group.items() if k == kind]
+        per_source = [Counter(v for r in members for v in set(values(r))) for members in groups]
+        by_value: Counter[str] = Counter()
+        for counts in per_source:
+            by_value.update(counts)
+        sizes = [len(members) for members in groups]
+        n = sum(sizes)
+        if link_only:
+            pairs += n * n - sum(size * size for size in sizes)
+            agreeing += sum(c * c for c in by_value.values()) - sum(
+                c * c for counts in per_source for c in counts.values()
+            )
+        else:
+            pairs += n * (n - 1)
+            agreeing += sum(c * (c - 1) for c in by_value.values())
     return agreeing / pairs if pairs > 0 else None
 
 
@@ -124,58 +178,118 @@ def estimate_u(
     sample_pairs: int = DEFAULT_U_SAMPLE_PAIRS,
     seed: int = 0,
 ) -> Probabilities:
-    """u probabilities from random pairs (exact level from value frequencies where possible)."""
+    """u probabilities of every level: value agreements from value frequencies, the other levels from
+    random pairs of one kind; fixed levels keep their defaults."""
     vectors = comparison_vectors(records, random_pairs(records, sample_pairs, link_only=link_only, seed=seed))
-    by_source: dict[str | None, list[PreparedRecord]] = {}
-    for record in records:
-        by_source.setdefault(record.source_system if link_only else None, []).append(record)
-    groups = list(by_source.values())
     result: list[tuple[float, ...]] = []
     for index, comparison in enumerate(COMPARISONS):
-        levels = len(comparison.levels) - 1
-        counts = [0.0] * levels
+        prior = defaults[index]
+        free = [level for level in range(1, len(comparison.levels)) if level not in comparison.fixed]
+        if not free or comparison.interaction:
+            result.append(prior)
+            continue
+        counts = dict.fromkeys(free, 0.0)
         for vector in vectors:
             level = vector[index]
-            if level != MISSING:
-                counts[level - 1] += 1
-        value_of = _EXACT_VALUE.get(comparison.name)
-        exact = (
-            _exact_agreement_rate([list(map(value_of, group)) for group in groups], link_only=link_only)
-            if value_of
-            else None
-        )
-        prior = defaults[index]
-        total = sum(counts)
+            if level in counts:
+                counts[level] += 1
+        total = sum(counts.values())
         # a level never seen among ``total`` random pairs is rare, but not rarer than we can tell:
         # half an observation keeps its weight from growing with the luck of the sample
         floor = 0.5 / total if total else _FLOOR
-        if exact is None:
-            u = [(c + _U_SMOOTHING * p) / (total + _U_SMOOTHING) for c, p in zip(counts, prior, strict=True)]
-        else:
-            # the sample only decides how the non-exact remainder splits between the other levels
-            rest, rest_prior = counts[1:], prior[1:]
-            rest_total, prior_total = sum(rest), sum(rest_prior)
-            shares = [
-                (c + _U_SMOOTHING * p / prior_total) / (rest_total + _U_SMOOTHING)
-                for c, p in zip(rest, rest_prior, strict=True)
-            ]
-            exact = max(exact, _FLOOR)
-            u = [exact, *((1.0 - exact) * s for s in shares)]
-        # an exact level computed from all value frequencies needs no floor beyond avoiding zero
-        exact_floor = _FLOOR if exact is not None else floor
-        result.append((max(u[0], exact_floor), *(max(p, floor) for p in u[1:])))
+        mass = 1.0 - sum(prior[level - 1] for level in comparison.fixed)
+        known = {
+            level: group
+            for level, group in _known_rates(records, comparison.name, link_only=link_only).items()
+            if level not in comparison.fixed
+        }
+        u = list(prior)
+        rest = [level for level in free if level not in known]
+        known_total = 0.0
+        for levels, rate in _split_known(known, counts, prior, comparison.fixed):
+            # nested rates may not nest in the data (postcodes that cross city names): never below what
+            # the random pairs show, nor what they could have missed
+            sampled = sum(counts[level] for level, _ in levels) / total if total else 0.0
+            rate = max(rate, sampled)
+            for level, share in levels:
+                u[level - 1] = max(rate * share * mass, floor)
+                known_total += u[level - 1]
+        rest_counts = sum(counts[level] for level in rest)
+        rest_prior = sum(prior[level - 1] for level in rest) or 1.0
+        rest_mass = max(mass - known_total, _FLOOR)
+        for level in rest:
+            share = (counts[level] + _U_SMOOTHING * prior[level - 1] / rest_prior) / (rest_counts + _U_SMOOTHING)
+            u[level - 1] = max(share * rest_mass, floor)
+        result.append(tuple(u))
     return tuple(result)
+
+
+def _known_rates(
+    records: Sequence[PreparedRecord], name: str, *, link_only: bool
+) -> dict[int, tuple[tuple[int, ...], float]]:
+    # level -> (its group of levels, the group's rate)
+    specs = _EXACT_VALUES.get(name, ())
+    if not specs:
+        return {}
+    present = _any_value(specs)
+    known: dict[int, tuple[tuple[int, ...], float]] = {}
+    nested = specs[0][2]
+    before = 0.0
+    for levels, values, _ in specs:
+        rate = _agreement_rate(records, values, present, link_only=link_only)
+        if rate is None:
+            return {}
+        own = max(rate - before, 0.0) if nested else rate
+        before = max(before, rate) if nested else before
+        for level in levels:
+            known[level] = (levels, own)
+    return known
+
+
+def _any_value(specs: tuple[tuple[tuple[int, ...], Values, bool], ...]) -> Values:
+    # the field is present when any of its value kinds is (a role mailbox or a personal one)
+    def values(record: PreparedRecord) -> Iterable[str]:
+        for _, read, _ in specs:
+            yield from read(record)
+
+    return values
+
+
+def _split_known(
+    known: dict[int, tuple[tuple[int, ...], float]],
+    counts: dict[int, float],
+    prior: tuple[float, ...],
+    fixed: frozenset[int],
+) -> list[tuple[list[tuple[int, float]], float]]:
+    # a group of levels shares its rate in proportion to the sample, smoothed by the defaults
+    groups: dict[tuple[int, ...], float] = dict(known.values())
+    split = []
+    for group, rate in groups.items():
+        levels = tuple(level for level in group if level not in fixed)
+        seen = sum(counts.get(level, 0.0) for level in levels)
+        prior_total = sum(prior[level - 1] for level in levels) or 1.0
+        shares = [
+            (level, (counts.get(level, 0.0) + _U_SMOOTHING * prior[level - 1] / prior_total) / (seen + _U_SMOOTHING))
+            for level in levels
+        ]
+        split.append((shares, rate))
+    return split
 
 
 @dataclass(frozen=True, slots=True)
 class EmResult:
-    """m and u (among the candidates) and the share of matches among the candidates."""
+    """m and u (among the candidates), the share of matches among the candidates, and the expected
+    number of matches in total and per interaction level (field, level), interactions left out of the
+    evidence."""
 
     m: Probabilities
     u: Probabilities
     match_share: float
     iterations: int
     converged: bool
+    matches: float = 0.0
+    interaction_matches: dict[tuple[int, int], float] = field(default_factory=dict)
+    interaction_non_matches: dict[tuple[int, int], float] = field(default_factory=dict)
 
 
 def expectation_maximisation(
@@ -185,22 +299,26 @@ def expectation_maximisation(
     match_share: float,
     *,
     fix_u: bool = False,
+    trainable: frozenset[int] | None = None,
     max_iterations: int = 100,
     tolerance: float = 1e-6,
 ) -> EmResult:
     """Fit the two-class (match / non-match) mixture to the pattern counts by EM.
 
     Missing levels carry no information and are skipped; m and u of a field are conditional on both
-    values being present.
+    values being present. Only the fields in ``trainable`` (indices; all when ``None``) get a new m;
+    fixed levels keep theirs, and u is held with ``fix_u``. Interaction comparisons are not evidence
+    here (they would decide their own training); the result counts how many matches show them.
     """
     # Levels are numbered flat across fields, and each pattern keeps only the positions of its
     # non-missing levels: an iteration is then one short sum and one short loop per pattern.
     offsets = [0]
-    for field in m:
-        offsets.append(offsets[-1] + len(field))
+    for comparison_m in m:
+        offsets.append(offsets[-1] + len(comparison_m))
     size = offsets[-1]
+    evidence = [not c.interaction for c in COMPARISONS]
     terms = [
-        ([offsets[f] + level - 1 for f, level in enumerate(vector) if level != MISSING], count)
+        ([offsets[f] + level - 1 for f, level in enumerate(vector) if level != MISSING and evidence[f]], count)
         for vector, count in patterns.items()
     ]
     observed = [0.0] * size
@@ -231,8 +349,8 @@ def expectation_maximisation(
         as_non_match = [o - a for o, a in zip(observed, as_match, strict=True)]
         m_counts = [as_match[start:end] for start, end in itertools.pairwise(offsets)]
         u_counts = [as_non_match[start:end] for start, end in itertools.pairwise(offsets)]
-        new_m = _normalise(m_counts, m_prior, _PRIOR_PAIRS)
-        new_u = u if fix_u else _normalise(u_counts, u_prior, _PRIOR_PAIRS)
+        new_m = _normalise(m_counts, m_prior, _PRIOR_PAIRS, trainable)
+        new_u = u if fix_u else _normalise(u_counts, u_prior, _PRIOR_PAIRS, None)
         new_share = min(max(matches / total, _FLOOR), 1.0 - _FLOOR) if total else match_share
         change = max(
             abs(new_share - match_share),
@@ -242,40 +360,74 @@ def expectation_maximisation(
         if change < tolerance:
             converged = True
             break
-    return EmResult(m=m, u=u, match_share=match_share, iterations=iterations, converged=converged)
+    matches, shown, others = _interaction_matches(patterns, m, u, match_share)
+    return EmResult(m, u, match_share, iterations, converged, matches, shown, others)
 
 
-def _normalise(counts: list[list[float]], previous: Probabilities, smoothing: float) -> Probabilities:
-    # ``smoothing`` pairs distributed like ``previous`` keep unseen levels from collapsing to zero
-    result: list[tuple[float, ...]] = []
-    for field_counts, field_previous in zip(counts, previous, strict=True):
-        total = sum(field_counts)
-        if total <= 0:
-            result.append(field_previous)
-            continue
-        result.append(
-            tuple(
-                max((c + smoothing * p) / (total + smoothing), _FLOOR)
-                for c, p in zip(field_counts, field_previous, strict=True)
-            )
+def _interaction_matches(
+    patterns: Counter[ComparisonVector], m: Probabilities, u: Probabilities, match_share: float
+) -> tuple[float, dict[tuple[int, int], float], dict[tuple[int, int], float]]:
+    # the expected matches among the patterns, and how many matches and non-matches show each
+    # interaction level
+    interactions = [f for f, c in enumerate(COMPARISONS) if c.interaction]
+    log_prior = math.log(max(match_share, _FLOOR)) - math.log(max(1.0 - match_share, _FLOOR))
+    matches = 0.0
+    shown: dict[tuple[int, int], float] = {}
+    others: dict[tuple[int, int], float] = {}
+    for vector, count in patterns.items():
+        score = log_prior + sum(
+            math.log(max(m[f][level - 1], _FLOOR)) - math.log(max(u[f][level - 1], _FLOOR))
+            for f, level in enumerate(vector)
+            if level != MISSING and not COMPARISONS[f].interaction
         )
+        posterior = 1.0 / (1.0 + math.exp(-score)) if score > _EXP_UNDERFLOW else 0.0
+        matches += posterior * count
+        for f in interactions:
+            if vector[f] != MISSING:
+                shown[(f, vector[f])] = shown.get((f, vector[f]), 0.0) + posterior * count
+                others[(f, vector[f])] = others.get((f, vector[f]), 0.0) + (1.0 - posterior) * count
+    return matches, shown, others
+
+
+def _normalise(
+    counts: list[list[float]], previous: Probabilities, smoothing: float, trainable: frozenset[int] | None
+) -> Probabilities:
+    # ``smoothing`` pairs distributed like ``previous`` keep unseen levels from collapsing to zero
+    return tuple(
+        _blend(field_counts, field_previous, COMPARISONS[index].fixed, smoothing)
+        if (trainable is None or index in trainable) and not COMPARISONS[index].interaction
+        else field_previous
+        for index, (field_counts, field_previous) in enumerate(zip(counts, previous, strict=True))
+    )
+
+
+def _blend(
+    counts: Sequence[float], previous: tuple[float, ...], fixed: frozenset[int], weight: float
+) -> tuple[float, ...]:
+    # fixed levels keep their value; the others share the rest in proportion to counts + ``weight`` pseudo-counts
+    free = [i for i in range(len(previous)) if i + 1 not in fixed]
+    total = sum(counts[i] for i in free)
+    if total <= 0:
+        return previous
+    mass = 1.0 - sum(previous[i] for i in range(len(previous)) if i + 1 in fixed)
+    previous_free = sum(previous[i] for i in free) or 1.0
+    result = list(previous)
+    for i in free:
+        result[i] = max((counts[i] + weight * previous[i] / previous_free) / (total + weight) * mass, _FLOOR)
     return tuple(result)
 
 
 def blend_counts(current: Probabilities, vectors: Iterable[ComparisonVector], strength: float) -> Probabilities:
-    """Update probabilities with observed vectors, the current values counting as ``strength`` pairs."""
-    counts = [[0.0] * len(field) for field in current]
+    """Update probabilities with observed vectors, the current values counting as ``strength`` pairs;
+    fixed levels keep their values."""
+    counts = [[0.0] * len(comparison) for comparison in current]
     for vector in vectors:
-        for field, level in enumerate(vector):
+        for index, level in enumerate(vector):
             if level != MISSING:
-                counts[field][level - 1] += 1
-    result: list[tuple[float, ...]] = []
-    for field_counts, field_current in zip(counts, current, strict=True):
-        total = sum(field_counts)
-        result.append(
-            tuple(
-                max((c + strength * p) / (total + strength), _FLOOR)
-                for c, p in zip(field_counts, field_current, strict=True)
-            )
-        )
-    return tuple(result)
+                counts[index][level - 1] += 1
+    return tuple(
+        field_current
+        if COMPARISONS[index].interaction
+        else _blend(field_counts, field_current, COMPARISONS[index].fixed, strength)
+        for index, (field_counts, field_current) in enumerate(zip(counts, current, strict=True))
+    )

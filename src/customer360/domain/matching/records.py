@@ -12,7 +12,9 @@ ORGANIZATION = "ORGANIZATION"
 class MatchAddress:
     """One postal address; every part is optional and may be raw (it is normalised on use).
 
-    ``country`` is an ISO 3166 alpha-2 code; ``line2`` is an optional extra line (building, locality).
+    ``country`` is an ISO 3166 alpha-2 code; ``line2`` and ``more_lines`` are further lines (building,
+    locality, a flat). The unit inside a building ("Flat 3", "Studio 67", "Appartement 12") may be given
+    as ``unit`` or sit in any line; it is found there and never taken for the street.
     """
 
     street: str | None = None
@@ -22,6 +24,8 @@ class MatchAddress:
     region: str | None = None
     country: str | None = None
     line2: str | None = None
+    unit: str | None = None
+    more_lines: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
