@@ -26,7 +26,7 @@ from benchmarks.synthetic_customers import Synthetic, chunk
 
 from customer360.domain.duplicates import match_record_of
 from customer360.domain.ids import CUSTOMER_PREFIX, new_id
-from customer360.domain.matching import prepare, prepared_blocking_keys
+from customer360.domain.matching import prepare, prepared_blocking_keys, record_terms
 from customer360.domain.profile_attributes import ProfileAttributes
 from customer360.domain.search_terms import search_text, search_tokens
 from customer360.domain.values import (
@@ -70,7 +70,15 @@ PROFILE_COLUMNS = [
     "version",
     "search_tokens",
 ]
-LOADED_TABLES = ("customer_profile", "customer_key", "external_reference", "search_token", "match_record", "match_key")
+LOADED_TABLES = (
+    "customer_profile",
+    "customer_key",
+    "external_reference",
+    "search_token",
+    "match_record",
+    "match_key",
+    "match_term",
+)
 KEEP_INDEXES = {"pk_customer_profile", "pk_match_record"}
 # Tables an ``extra`` builder may fill (their indexes are dropped and rebuilt too).
 EXTRA_TABLES = ("consent_record", "event_outbox")
@@ -160,7 +168,7 @@ def build_chunk(index: int, size: int, tenant: str) -> dict[str, Any]:
         )
         prepared = prepare(match_record_of(customer_id, a))
         hashes = key_hashes(prepared_blocking_keys(prepared))
-        records.append((tenant, customer_id, features_json(prepared), hashes))
+        records.append((tenant, customer_id, features_json(prepared), hashes, key_hashes(record_terms(prepared))))
         keys.append(hashes)
     truth = [(ids[copy], ids[original]) for copy, original in generated.copies.items()]
     originals = sorted(set(range(len(ids))) - set(generated.copies))[:SAMPLES_PER_CHUNK]
@@ -179,6 +187,12 @@ def _key_rows(tenant: str, records: list[tuple[Any, ...]], keys: list[list[int]]
     for record, hashes in zip(records, keys, strict=True):
         for key_hash in hashes:
             yield (tenant, key_hash, record[1])
+
+
+def _term_rows(tenant: str, records: list[tuple[Any, ...]]) -> Iterator[tuple[str, int, str]]:
+    for record in records:
+        for term_hash in record[4]:
+            yield (tenant, term_hash, record[1])
 
 
 async def _drop_indexes(connection: asyncpg.Connection, tables: tuple[str, ...]) -> list[str]:
@@ -246,8 +260,14 @@ async def load(dsn: dict[str, Any], n: int, tenant: str, extra: Extra | None = N
                 await connection.copy_records_to_table(
                     "match_record",
                     schema_name=SCHEMA,
-                    columns=["tenant_id", "customer_id", "features", "keys"],
+                    columns=["tenant_id", "customer_id", "features", "keys", "terms"],
                     records=rows["records"],
+                )
+                await connection.copy_records_to_table(
+                    "match_term",
+                    schema_name=SCHEMA,
+                    columns=["tenant_id", "term_hash", "customer_id"],
+                    records=_term_rows(tenant, rows["records"]),
                 )
                 await connection.copy_records_to_table(
                     "match_key",

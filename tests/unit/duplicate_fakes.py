@@ -7,6 +7,7 @@ adapter (which also drops over-shared keys and caps the number; test populations
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,7 +17,14 @@ from customer360.application.duplicate_ports import Matching, MatchingLimits, St
 from customer360.domain.duplicates import MATCHABLE_STATUSES, DuplicatePolicy, match_record_of
 from customer360.domain.errors import ConcurrentModification
 from customer360.domain.events import DomainEvent
-from customer360.domain.matching import MatchModel, PreparedRecord, prepare, prepared_blocking_keys
+from customer360.domain.matching import (
+    MatchModel,
+    PreparedRecord,
+    TermFrequencies,
+    prepare,
+    prepared_blocking_keys,
+    record_terms,
+)
 from customer360.domain.merge import PairDecision
 
 if TYPE_CHECKING:
@@ -54,6 +62,13 @@ class FakeDuplicates:
             if keys & prepared_blocking_keys(record):
                 found.append(record)
         return found
+
+    async def frequencies(self, subject: PreparedRecord) -> TermFrequencies:
+        counts: Counter[str] = Counter(record_terms(subject))
+        for profile in self._store.profiles.values():
+            if profile.id != subject.record_id and profile.status in MATCHABLE_STATUSES:
+                counts.update(record_terms(prepare(match_record_of(profile.id, profile.attributes, profile.contacts))))
+        return TermFrequencies(population=len(self._store.profiles) + 1, counts=counts)
 
     async def decision(self, low_id: str, high_id: str) -> PairDecision | None:
         return self._store.pairs.get((low_id, high_id))

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from customer360.domain.duplicates import DuplicatePolicy
 from customer360.domain.events import DomainEvent
-from customer360.domain.matching import LabelledPair, MatchModel, PreparedRecord
+from customer360.domain.matching import LabelledPair, MatchModel, PreparedRecord, TermFrequencies
 from customer360.domain.merge import PairDecision
 
 
@@ -58,6 +58,11 @@ class DuplicateIndex(Protocol):
         """Profiles sharing a blocking key with ``subject`` (stop keys and over-shared keys skipped, best
         ``max_candidates`` by shared keys), never ``subject`` itself; with ``exclude_decided`` not those
         already decided as a pair with it."""
+        ...
+
+    async def frequencies(self, subject: PreparedRecord) -> TermFrequencies:
+        """How many profiles hold the subject's names and premise (the subject counted in), for the
+        term-frequency weights of exact agreements."""
         ...
 
     async def decision(self, low_id: str, high_id: str) -> PairDecision | None: ...
@@ -143,6 +148,10 @@ class ScanStore(Protocol):
         ...
 
     async def records(self, ids: Sequence[str]) -> dict[str, PreparedRecord]: ...
+
+    async def term_frequencies(self) -> TermFrequencies:
+        """The tenant's term counts (every term held by two or more profiles) and its size."""
+        ...
 
     async def labelled_pairs(self) -> list[LabelledPair]:
         """Stewards' decisions as labelled pairs (merges from the merge's before-images)."""

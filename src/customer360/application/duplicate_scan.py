@@ -43,7 +43,14 @@ from customer360.application.duplicate_ports import CandidateRow, ScanJob, ScanS
 from customer360.domain.duplicates import CLUSTER_PREFIX, IDENTIFIER_FIELDS
 from customer360.domain.errors import Conflict, NotFound
 from customer360.domain.ids import new_id
-from customer360.domain.matching import ComparedPairs, MatchModel, PreparedRecord, cluster, compare_pairs
+from customer360.domain.matching import (
+    ComparedPairs,
+    MatchModel,
+    PreparedRecord,
+    TermFrequencies,
+    cluster,
+    compare_pairs,
+)
 
 PHASES = ("INDEX", "STOP_KEYS", "TRAIN", "PAIRS", "CLUSTERS", "AUTO_MERGE", "DONE")
 QUEUED, RUNNING, COMPLETED, FAILED = "QUEUED", "RUNNING", "COMPLETED", "FAILED"
@@ -192,6 +199,7 @@ class _Run:
     async def pairs(self) -> None:
         policy, stored = await self.store.policy_and_model()
         model, threshold = stored.model, policy.review_threshold
+        frequencies = await self.store.term_frequencies()
         self.update(total=await self.store.count_records())
         await self.store.save_job(self.job)
         await self.report()
@@ -204,7 +212,7 @@ class _Run:
                 if not ids:
                     break
                 pending = asyncio.create_task(self._chunk(ids[-1]))
-                rows = await asyncio.to_thread(score_chunk, model, records, pairs, threshold)
+                rows = await asyncio.to_thread(score_chunk, model, records, pairs, threshold, frequencies)
                 checkpoint = {**self.job.checkpoint, "after": ids[-1]}
                 self.update(checkpoint=checkpoint, processed=self.job.processed + len(ids))
                 self.add_result(candidatePairs=len(pairs), storedPairs=len(rows))
@@ -306,7 +314,11 @@ def estimate(
 
 
 def score_chunk(
-    model: MatchModel, records: Mapping[str, PreparedRecord], pairs: Sequence[tuple[str, str]], threshold: float
+    model: MatchModel,
+    records: Mapping[str, PreparedRecord],
+    pairs: Sequence[tuple[str, str]],
+    threshold: float,
+    frequencies: TermFrequencies | None = None,
 ) -> list[CandidateRow]:
     """Score ``pairs`` and keep those at or above ``threshold``, with their explanations."""
     ids = sorted(records)
@@ -314,11 +326,11 @@ def score_chunk(
     ordered = [records[i] for i in ids]
     present = [(position[a], position[b]) for a, b in pairs if a in position and b in position]
     rows = []
-    for scored in model.score_pairs(ordered, compare_pairs(ordered, present)):
+    for scored in model.score_pairs(ordered, compare_pairs(ordered, present), frequencies):
         if scored.probability < threshold:
             continue
         left, right = ordered[scored.left], ordered[scored.right]
-        result = model.score_prepared(left, right)
+        result = model.score_prepared(left, right, frequencies)
         rows.append(
             CandidateRow(
                 low_id=left.record_id,

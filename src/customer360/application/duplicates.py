@@ -64,7 +64,12 @@ async def find_candidates(
     uow: UnitOfWork, matching: Matching, subject: PreparedRecord, *, threshold: float, exclude_decided: bool
 ) -> list[DuplicateCandidate]:
     others = await uow.duplicates.candidates(subject, exclude_decided=exclude_decided)
-    return rank_candidates(matching.model, subject, others, threshold=threshold, limit=matching.limits.results)
+    if not others:
+        return []
+    frequencies = await uow.duplicates.frequencies(subject)
+    return rank_candidates(
+        matching.model, subject, others, threshold=threshold, limit=matching.limits.results, frequencies=frequencies
+    )
 
 
 def _result(matching: Matching, candidates: list[DuplicateCandidate]) -> CheckResult:

@@ -16,15 +16,19 @@ engine's record gains a field this codec does not know. Normaliser changes requi
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
 
 from customer360.domain.matching import PreparedRecord
+from customer360.domain.matching.contact_points import is_shared_line, is_valid_tax_id
 from customer360.domain.matching.features import PreparedAddress
 
-FEATURES_FORMAT = 1
+FEATURES_FORMAT = 2
+"""2: addresses with their unit, shared lines apart from personal numbers, valid tax ids, and history
+(previous addresses, phones and e-mails after the current ones). Format 1 rows are read, and rewritten
+by the next save or a scan (which re-indexes them)."""
 
 PREPARED_FIELDS = (
     "record_id",
@@ -44,6 +48,8 @@ PREPARED_FIELDS = (
     "tax_ids",
     "domains",
     "national_ids",
+    "landlines",
+    "valid_tax_ids",
 )
 ADDRESS_FIELDS = (
     "street",
@@ -54,6 +60,7 @@ ADDRESS_FIELDS = (
     "city",
     "region",
     "country",
+    "unit",
 )
 
 
@@ -63,8 +70,27 @@ def key_hash(key: str) -> int:
 
 
 def key_hashes(keys: Iterable[str]) -> list[int]:
-    """Sorted, distinct hashes of ``keys``."""
+    """Sorted, distinct hashes of ``keys`` (and of terms: ``match_term`` stores them the same way)."""
     return sorted({key_hash(k) for k in keys})
+
+
+class HashedCounts(Mapping[str, int]):
+    """Term counts read from ``match_term`` (by hash), looked up by term."""
+
+    def __init__(self, by_hash: Mapping[int, int]) -> None:
+        self._by_hash = by_hash
+
+    def __getitem__(self, term: str) -> int:
+        return self._by_hash[key_hash(term)]
+
+    def get(self, term: str, default: Any = None) -> Any:
+        return self._by_hash.get(key_hash(term), default)
+
+    def __iter__(self) -> Iterator[str]:
+        raise TypeError("terms are stored as hashes and cannot be listed")
+
+    def __len__(self) -> int:
+        return len(self._by_hash)
 
 
 def encode_features(record: PreparedRecord) -> list[Any]:
@@ -88,6 +114,8 @@ def encode_features(record: PreparedRecord) -> list[Any]:
         list(r.tax_ids),
         list(r.domains),
         list(r.national_ids),
+        list(r.landlines),
+        sorted(r.valid_tax_ids),
     ]
 
 
@@ -97,8 +125,10 @@ def features_json(record: PreparedRecord) -> str:
 
 def decode_features(record_id: str, data: Sequence[Any]) -> PreparedRecord:
     """Rebuild a prepared record from `encode_features` output; raises ValueError on another format."""
-    if not data or data[0] != FEATURES_FORMAT:
+    if not data or data[0] not in (1, FEATURES_FORMAT):
         raise ValueError("unsupported match features format")
+    if data[0] == 1:
+        data = _upgraded(data)
     (
         _,
         kind,
@@ -117,6 +147,8 @@ def decode_features(record_id: str, data: Sequence[Any]) -> PreparedRecord:
         tax_ids,
         domains,
         national_ids,
+        landlines,
+        valid_tax_ids,
     ) = data
     return PreparedRecord(
         record_id=record_id,
@@ -136,7 +168,19 @@ def decode_features(record_id: str, data: Sequence[Any]) -> PreparedRecord:
         tax_ids=tuple(tax_ids),
         domains=tuple(domains),
         national_ids=tuple(national_ids),
+        landlines=tuple(landlines),
+        valid_tax_ids=frozenset(valid_tax_ids),
     )
+
+
+def _upgraded(data: Sequence[Any]) -> list[Any]:
+    # a format 1 row: no units, phones not split by kind, validity of tax ids unknown (computed now)
+    upgraded = list(data)
+    upgraded[13] = [[*parts, None] for parts in data[13]]
+    phones = data[12]
+    upgraded[12] = [p for p in phones if not is_shared_line(p)]
+    upgraded += [[p for p in phones if is_shared_line(p)], [t for t in data[14] if is_valid_tax_id(t)]]
+    return upgraded
 
 
 def features_from_json(record_id: str, text: str | bytes) -> PreparedRecord:

@@ -1,123 +1,94 @@
-"""Matching data in PostgreSQL: kept right at every save, read by the real-time check.
-
-``sync_match_data`` is a step of the unit of work's flush, for every profile the customer repository
-wrote (create, update, merge, unmerge, erasure, status changes, lead intake): in the same transaction,
-the profile's prepared record is upserted and its key postings changed by difference. Merged and erased profiles
-lose theirs, so they are never candidates again.
+"""Matching data in PostgreSQL, as the real-time check reads it (``match_sync`` keeps it right).
 
 ``SqlDuplicateIndex`` is ``uow.duplicates``. The candidate query is one round trip: per key at most
 ``max_block_size + 1`` postings are read (a key returning more is over-shared and ignored, like the
 stop keys the scan keeps in ``match_stop_key``), the best ``max_candidates`` profiles by number of
-shared keys are kept, and their prepared records come back with them.
+shared keys are kept, and their prepared records come back with them. The term frequencies of the
+subject's names and premises are a second round trip (postings counted up to a cap; the totals per
+kind and country and the tenant's size, which are large, cached per process for a minute).
 """
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, func, select, text, tuple_, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import BigInteger, Text
 
 from customer360.application.duplicate_ports import Matching, MatchingLimits, StoredModel
-from customer360.domain.customer import CustomerProfile
-from customer360.domain.duplicates import MATCHABLE_STATUSES, DuplicatePolicy, match_record_of
+from customer360.domain.duplicates import DuplicatePolicy
 from customer360.domain.errors import ConcurrentModification
 from customer360.domain.events import DomainEvent
-from customer360.domain.matching import MatchModel, PreparedRecord, prepare, prepared_blocking_keys
-from customer360.domain.merge import PairDecision, PairStatus
-from customer360.infrastructure.persistence.match_codec import encode_features, features_from_json, key_hashes
-from customer360.infrastructure.persistence.pending_writes import PendingWrites, SqlExecutor
-from customer360.infrastructure.persistence.tables import (
-    duplicate_pair,
-    duplicate_policy,
-    match_key,
-    match_model,
-    match_record,
+from customer360.domain.matching import (
+    MatchModel,
+    PreparedRecord,
+    TermFrequencies,
+    prepared_blocking_keys,
+    record_terms,
 )
+from customer360.domain.matching.frequencies import total_term
+from customer360.domain.merge import PairDecision, PairStatus
+from customer360.infrastructure.persistence.match_codec import features_from_json, key_hash, key_hashes
+from customer360.infrastructure.persistence.pending_writes import PendingWrites
+from customer360.infrastructure.persistence.tables import duplicate_pair, duplicate_policy, match_model
 
 DEFAULT_MODEL_SOURCE = "DEFAULT"
 
 
-def matching_rows(profile: CustomerProfile) -> tuple[PreparedRecord, list[int]]:
-    """The prepared record and key hashes of a matchable profile."""
-    prepared = prepare(match_record_of(profile.id, profile.attributes, profile.contacts))
-    return prepared, key_hashes(prepared_blocking_keys(prepared))
+TERM_COUNT_CAP = 5000
+"""A term held by more profiles is common; counting further would not change its weight much."""
+TOTALS_TTL_SECONDS = 60.0
 
 
-async def sync_match_data(
-    connection: SqlExecutor, tenant_id: str, profiles: Sequence[CustomerProfile], new_ids: set[str]
-) -> None:
-    """Bring the matching data of ``profiles`` (just written) in line with them."""
-    if not profiles:
-        return
-    old: dict[str, set[int]] = {}
-    existing = [p.id for p in profiles if p.id not in new_ids]
-    if existing:
-        rows = await connection.execute(
-            select(match_record.c.customer_id, match_record.c["keys"]).where(
-                match_record.c.tenant_id == tenant_id, match_record.c.customer_id.in_(existing)
-            )
-        )
-        old = {customer_id: set(keys) for customer_id, keys in rows}
-    records: list[dict[str, Any]] = []
-    removed: list[tuple[int, str]] = []
-    added: list[dict[str, Any]] = []
-    gone: list[str] = []
-    for profile in profiles:
-        before = old.get(profile.id, set())
-        if profile.status not in MATCHABLE_STATUSES:
-            removed += [(h, profile.id) for h in before]
-            if profile.id in old:
-                gone.append(profile.id)
-            continue
-        prepared, hashes = matching_rows(profile)
-        after = set(hashes)
-        removed += [(h, profile.id) for h in before - after]
-        added += [{"tenant_id": tenant_id, "key_hash": h, "customer_id": profile.id} for h in sorted(after - before)]
-        records.append(
-            {
-                "tenant_id": tenant_id,
-                "customer_id": profile.id,
-                "features": encode_features(prepared),
-                "keys": hashes,
-            }
-        )
-    if removed:
-        await connection.execute(
-            delete(match_key).where(
-                match_key.c.tenant_id == tenant_id,
-                tuple_(match_key.c.key_hash, match_key.c.customer_id).in_(removed),
-            )
-        )
-    if added:
-        await connection.execute(insert(match_key).on_conflict_do_nothing(), added)
-    if gone:
-        await connection.execute(
-            delete(match_record).where(match_record.c.tenant_id == tenant_id, match_record.c.customer_id.in_(gone))
-        )
-    if records:
-        statement = insert(match_record)
-        await connection.execute(
-            statement.on_conflict_do_update(
-                index_elements=[match_record.c.tenant_id, match_record.c.customer_id],
-                set_={name: statement.excluded[name] for name in ("features", "keys")},
-            ),
-            records,
-        )
+class TermTotals:
+    """Profiles per kind and country, and per tenant, cached for a minute: the denominators of name
+    frequencies are large (hundreds of thousands of postings) and change slowly."""
+
+    def __init__(self, ttl_seconds: float = TOTALS_TTL_SECONDS, size: int = 10_000) -> None:
+        self._ttl = ttl_seconds
+        self._size = size
+        self._totals: OrderedDict[tuple[str, int], tuple[float, int]] = OrderedDict()
+
+    def get(self, tenant_id: str, term_hash: int, now: float) -> int | None:
+        found = self._totals.get((tenant_id, term_hash))
+        return found[1] if found is not None and now - found[0] < self._ttl else None
+
+    def put(self, tenant_id: str, term_hash: int, count: int, now: float) -> None:
+        self._totals[(tenant_id, term_hash)] = (now, count)
+        self._totals.move_to_end((tenant_id, term_hash))
+        while len(self._totals) > self._size:
+            self._totals.popitem(last=False)
+
+
+_TERM_COUNTS = text(
+    """
+    SELECT t.term_hash,
+           (SELECT count(*) FROM (SELECT 1 FROM match_term m
+                                   WHERE m.tenant_id = :tenant AND m.term_hash = t.term_hash LIMIT :cap) AS held)
+      FROM unnest(:terms) AS t(term_hash)
+    """
+).bindparams(bindparam("terms", type_=ARRAY(BigInteger)))
+_TERM_TOTAL = text("SELECT count(*) FROM match_term WHERE tenant_id = :tenant AND term_hash = :term")
+_PROFILES = text("SELECT count(*) FROM match_record WHERE tenant_id = :tenant")
+_TENANT_SIZE = 0
+"""The cache slot of the tenant's number of profiles (no term hashes to 0 but by a 1 in 2⁶⁴ chance)."""
 
 
 class ModelCache:
-    """Parsed models per tenant and version, shared by the process (parsing costs more than reading)."""
+    """Parsed models per tenant and version, shared by the process (parsing costs more than reading),
+    and the tenants' term totals."""
 
     def __init__(self, size: int = 1000) -> None:
         self._size = size
         self._models: OrderedDict[str, tuple[int, MatchModel]] = OrderedDict()
+        self.term_totals = TermTotals()
 
     def get(self, tenant_id: str) -> tuple[int, MatchModel] | None:
         found = self._models.get(tenant_id)
@@ -242,6 +213,7 @@ class SqlDuplicateIndex:
         self._default = default_policy
         self._limits = limits
         self._models = models
+        self._totals = models.term_totals
         # The version of the tenant's model, once model_for_update has locked it.
         self._locked_model: int | None = None
         self.events: list[DomainEvent] = []
@@ -280,6 +252,29 @@ class SqlDuplicateIndex:
             },
         )
         return [features_from_json(customer_id, features) for customer_id, features in result]
+
+    async def frequencies(self, subject: PreparedRecord) -> TermFrequencies:
+        """How many profiles hold each of the subject's terms, the subject counted in (it may be new)."""
+        terms = record_terms(subject)
+        total = total_term(subject)
+        by_hash = {key_hash(term): term for term in terms if term != total}
+        rows = await self._db.execute(
+            _TERM_COUNTS, {"tenant": self._tenant, "terms": sorted(by_hash), "cap": TERM_COUNT_CAP}
+        )
+        counts = {by_hash[term_hash]: int(held) + 1 for term_hash, held in rows}
+        total_hash = key_hash(total)
+        counts[total] = await self._cached(total_hash, _TERM_TOTAL, {"term": total_hash}) + 1
+        population = await self._cached(_TENANT_SIZE, _PROFILES, {}) + 1
+        return TermFrequencies(population=population, counts=counts)
+
+    async def _cached(self, slot: int, query: Any, params: dict[str, Any]) -> int:
+        now = time.monotonic()
+        cached = self._totals.get(self._tenant, slot, now)
+        if cached is None:
+            result = await self._db.execute(query, {"tenant": self._tenant, **params})
+            cached = int(result.scalar_one())
+            self._totals.put(self._tenant, slot, cached, now)
+        return cached
 
     async def decision(self, low_id: str, high_id: str) -> PairDecision | None:
         d = duplicate_pair.c

@@ -147,6 +147,10 @@ LOCATIONS: tuple[PersonalDataLocation, ...] = (
     PersonalDataLocation(
         t.search_token, ("customer_id",), "SEARCH_TOKENS", erased_by="kept by a trigger: an erased profile has none"
     ),
+    # Migration 0008: hashes of the profile's names and premises, counted for term-frequency weights.
+    PersonalDataLocation(
+        t.match_term, ("customer_id",), "MATCH_TERMS", erased_by="rebuilt when the profile is saved: none"
+    ),
 )
 
 NOT_PERSONAL: dict[str, str] = {

@@ -21,26 +21,24 @@ from sqlalchemy.types import Double, Text
 
 from customer360.application.duplicate_ports import CandidateRow, ScanJob, StoredModel
 from customer360.domain.duplicates import DuplicatePolicy
-from customer360.domain.matching import LabelledPair, MatchModel, PreparedRecord
+from customer360.domain.matching import LabelledPair, MatchModel, PreparedRecord, TermFrequencies
 from customer360.infrastructure.persistence.customer_repository import SqlCustomerRepository
 from customer360.infrastructure.persistence.database import tenant_transaction
 from customer360.infrastructure.persistence.decision_labels import decision_labels
-from customer360.infrastructure.persistence.match_codec import features_from_json
-from customer360.infrastructure.persistence.match_index import (
-    policy_from_row,
-    stored_model_from_row,
-    sync_match_data,
-    upsert_model,
-)
+from customer360.infrastructure.persistence.match_codec import HashedCounts, features_from_json
+from customer360.infrastructure.persistence.match_index import policy_from_row, stored_model_from_row, upsert_model
+from customer360.infrastructure.persistence.match_sync import sync_match_data
 from customer360.infrastructure.persistence.scan_jobs import latest_unfinished, load_job, store_job
 from customer360.infrastructure.persistence.tables import duplicate_cluster
 
 TRAINED = "TRAINED"
 
+# Profiles without matching data, or with a row written before term postings existed (format 1).
 _UNINDEXED = """
     FROM customer_profile p
    WHERE p.tenant_id = :tenant AND p.status NOT IN ('MERGED', 'ERASED')
-     AND NOT EXISTS (SELECT 1 FROM match_record r WHERE r.tenant_id = :tenant AND r.customer_id = p.id)
+     AND NOT EXISTS (SELECT 1 FROM match_record r
+                      WHERE r.tenant_id = :tenant AND r.customer_id = p.id AND r.terms <> '{}')
 """
 
 # The chunk's keys without stop keys first (MATERIALIZED: so that a stop key's thousands of postings are
@@ -255,6 +253,18 @@ class SqlScanStore:
             assert driver is not None
             rows = await driver.fetch(_RECORDS, self._tenant, list(ids))
         return {customer_id: features_from_json(customer_id, features) for customer_id, features in rows}
+
+    async def term_frequencies(self) -> TermFrequencies:
+        async with self._tx() as connection:
+            rows = await connection.execute(
+                text(
+                    "SELECT term_hash, count(*) FROM match_term WHERE tenant_id = :tenant "
+                    "GROUP BY term_hash HAVING count(*) > 1"
+                ),
+                {"tenant": self._tenant},
+            )
+            counts = {term_hash: int(count) for term_hash, count in rows}
+        return TermFrequencies(population=await self.count_records(), counts=HashedCounts(counts))
 
     async def labelled_pairs(self) -> list[LabelledPair]:
         async with self._tx() as connection:

@@ -501,6 +501,7 @@ match_record = Table(
     Column("customer_id", ID, nullable=False),
     Column("features", JSONB, nullable=False),
     Column("keys", ARRAY(BigInteger), nullable=False),
+    Column("terms", ARRAY(BigInteger), nullable=False, server_default=text("'{}'::bigint[]")),
     PrimaryKeyConstraint("tenant_id", "customer_id"),
 )
 
@@ -513,6 +514,17 @@ match_key = Table(
     Column("key_hash", BigInteger, nullable=False),
     Column("customer_id", ID, nullable=False),
     PrimaryKeyConstraint("tenant_id", "key_hash", "customer_id"),
+)
+
+# Term postings (migration 0008): per profile, the values whose frequency weighs an exact agreement (names
+# per country, company names, premises, the kind and country). Counting a term is an index-only scan.
+match_term = Table(
+    "match_term",
+    metadata,
+    _tenant(),
+    Column("term_hash", BigInteger, nullable=False),
+    Column("customer_id", ID, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "term_hash", "customer_id"),
 )
 
 # Keys shared by many profiles (more than the scan's big-block size) with their count, refreshed by every
@@ -812,6 +824,7 @@ TENANT_TABLES = (
     data_access_log,
     match_record,
     match_key,
+    match_term,
     match_stop_key,
     match_model,
     duplicate_policy,

@@ -6,7 +6,7 @@ Repositories write nothing when a use case calls them: row writes are queued on 
 1. the queued row writes, in the order the use case made them (re-pointed links, merge records,
    provenance, decisions, holds, policies …; a read through the unit of work runs them first);
 2. the customer profiles (with contacts, look-up keys, external references), then consent records;
-3. the matching data of every profile just written (match_index.sync_match_data).
+3. the matching data of every profile just written (match_sync.sync_match_data).
 
 ``commit`` flushes, then writes the audit and outbox rows of every recorded event, then commits: the
 change, its audit trail and its events become visible together or not at all.
@@ -33,7 +33,8 @@ from customer360.infrastructure.persistence.customer_repository import SqlCustom
 from customer360.infrastructure.persistence.database import set_tenant
 from customer360.infrastructure.persistence.idempotency import SqlIdempotencyStore
 from customer360.infrastructure.persistence.journal import EnvelopeSerializer, write_audit, write_outbox
-from customer360.infrastructure.persistence.match_index import ModelCache, SqlDuplicateIndex, sync_match_data
+from customer360.infrastructure.persistence.match_index import ModelCache, SqlDuplicateIndex
+from customer360.infrastructure.persistence.match_sync import sync_match_data
 from customer360.infrastructure.persistence.merge_repository import SqlMergeRepository
 from customer360.infrastructure.persistence.pending_writes import PendingWrites
 from customer360.infrastructure.persistence.privacy_store import SqlPrivacyStore
