@@ -36,7 +36,7 @@ from customer360.domain.matching.levels import COMPARISONS, MISSING
 Probabilities = tuple[tuple[float, ...], ...]
 """Per comparison, per level (levels[1:]), a probability; each inner tuple sums to 1."""
 
-DEFAULT_U_SAMPLE_PAIRS = 50_000
+DEFAULT_U_SAMPLE_PAIRS = 20_000
 _U_SMOOTHING = 10.0
 _PRIOR_PAIRS = 10.0
 _FLOOR = 1e-9
@@ -142,27 +142,29 @@ def random_pairs(
 
 
 def _agreement_rate(
-    records: Sequence[PreparedRecord], values: Values, present: Values, *, link_only: bool
+    rows: Sequence[tuple[tuple[str, str | None], set[str]]],
+    groups: Sequence[tuple[str, str | None]],
+    *,
+    link_only: bool,
 ) -> float | None:
     # Share of pairs (both records with the field present, of one kind) that share a value, from value
-    # counts alone; with link_only only pairs across sources count.
+    # counts alone; with link_only only pairs across sources count. ``rows``: (kind and source, values).
     pairs = agreeing = 0
-    by_group: dict[tuple[str, str | None], list[PreparedRecord]] = {}
-    for record in records:
-        if any(True for _ in present(record)):
-            by_group.setdefault((record.kind, record.source_system if link_only else None), []).append(record)
-    for kind in {kind for kind, _ in by_group}:
-        groups = [members for (k, _), members in by_group.items() if k == kind]
-        per_source = [Counter(v for r in members for v in set(values(r))) for members in groups]
+    for kind in {kind for kind, _ in groups}:
+        per_source = {group: Counter[str]() for group in groups if group[0] == kind}
+        sizes = dict.fromkeys(per_source, 0)
+        for group, values in rows:
+            if group[0] == kind:
+                per_source[group].update(values)
+                sizes[group] += 1
         by_value: Counter[str] = Counter()
-        for counts in per_source:
+        for counts in per_source.values():
             by_value.update(counts)
-        sizes = [len(members) for members in groups]
-        n = sum(sizes)
+        n = sum(sizes.values())
         if link_only:
-            pairs += n * n - sum(size * size for size in sizes)
+            pairs += n * n - sum(size * size for size in sizes.values())
             agreeing += sum(c * c for c in by_value.values()) - sum(
-                c * c for counts in per_source for c in counts.values()
+                c * c for counts in per_source.values() for c in counts.values()
             )
         else:
             pairs += n * (n - 1)
@@ -231,12 +233,18 @@ def _known_rates(
     specs = _EXACT_VALUES.get(name, ())
     if not specs:
         return {}
-    present = _any_value(specs)
+    # each record's values of every kind, read once; a record counts where it has any of them
+    present: list[tuple[tuple[str, str | None], list[set[str]]]] = []
+    for record in records:
+        values = [set(read(record)) for _, read, _ in specs]
+        if any(values):
+            present.append(((record.kind, record.source_system if link_only else None), values))
+    groups = sorted({group for group, _ in present}, key=lambda g: (g[0], g[1] or ""))
     known: dict[int, tuple[tuple[int, ...], float]] = {}
     nested = specs[0][2]
     before = 0.0
-    for levels, values, _ in specs:
-        rate = _agreement_rate(records, values, present, link_only=link_only)
+    for position, (levels, _, _) in enumerate(specs):
+        rate = _agreement_rate([(group, values[position]) for group, values in present], groups, link_only=link_only)
         if rate is None:
             return {}
         own = max(rate - before, 0.0) if nested else rate
@@ -244,15 +252,6 @@ def _known_rates(
         for level in levels:
             known[level] = (levels, own)
     return known
-
-
-def _any_value(specs: tuple[tuple[tuple[int, ...], Values, bool], ...]) -> Values:
-    # the field is present when any of its value kinds is (a role mailbox or a personal one)
-    def values(record: PreparedRecord) -> Iterable[str]:
-        for _, read, _ in specs:
-            yield from read(record)
-
-    return values
 
 
 def _split_known(

@@ -58,9 +58,12 @@ MODEL_FORMAT_VERSION = 2
 DEFAULT_PRIOR = 2.5e-5
 """Probability that two random profiles are the same customer, before the tenant's data is seen: about
 0.5 duplicates per profile in a tenant of 20,000 (a CRM fed by several systems and never cleaned)."""
+DEFAULT_POPULATION = 20_000
+"""The tenant size the default prior is meant for."""
 KIND_MISMATCH_WEIGHT = -30.0
 """A person and an organisation are never the same customer; this weight makes sure of it."""
 _MIN_PRIOR = 1e-12
+_MAX_PRIOR_GROWTH = 10.0
 _TF_LIMIT = 10.0
 """At most this many bits of term-frequency adjustment, either way."""
 
@@ -98,22 +101,53 @@ def _log2_ratio(m: float, u: float) -> float:
     return math.log2(m) - math.log2(u)
 
 
-def agreed_terms(a: PreparedRecord, b: PreparedRecord, vector: ComparisonVector) -> list[tuple[int, str, str | None]]:
-    """(field, term, denominator term) of each exact agreement whose weight depends on how common the
-    value is; names count among their kind and country, a premise among the whole tenant."""
+@dataclass(frozen=True, slots=True)
+class _Terms:
+    """One record's terms, computed once per batch."""
+
+    given: str | None
+    family: str | None
+    organisation: str | None
+    premises: frozenset[str]
+    among: str
+
+    @classmethod
+    def of(cls, r: PreparedRecord) -> _Terms:
+        return cls(
+            given=name_term(GIVEN, r, r.given) if r.given else None,
+            family=name_term(FAMILY, r, r.family_key) if r.family_key else None,
+            organisation=name_term(ORGANISATION, r, r.org_key) if r.org_key else None,
+            premises=premise_terms(r),
+            among=total_term(r),
+        )
+
+
+def _agreed(a: _Terms, b: _Terms, vector: ComparisonVector) -> list[tuple[int, str, str | None]]:
     terms: list[tuple[int, str, str | None]] = []
-    among = total_term(a)
     if vector[_GIVEN] == _EXACT and a.given:
-        terms.append((_GIVEN, name_term(GIVEN, a, a.given), among))
-    if vector[_FAMILY] == _EXACT and a.family_key:
-        terms.append((_FAMILY, name_term(FAMILY, a, a.family_key), among))
-    if vector[_ORGANISATION] == _EXACT and a.org_key:
-        terms.append((_ORGANISATION, name_term(ORGANISATION, a, a.org_key), among))
+        terms.append((_GIVEN, a.given, a.among))
+    if vector[_FAMILY] == _EXACT and a.family:
+        terms.append((_FAMILY, a.family, a.among))
+    if vector[_ORGANISATION] == _EXACT and a.organisation:
+        terms.append((_ORGANISATION, a.organisation, a.among))
     if vector[_ADDRESS] in (_SAME_UNIT, _SAME_PREMISE):
-        common = premise_terms(a) & premise_terms(b)
+        common = a.premises & b.premises
         if common:
             terms.append((_ADDRESS, min(common), None))
     return terms
+
+
+def agreed_terms(a: PreparedRecord, b: PreparedRecord, vector: ComparisonVector) -> list[tuple[int, str, str | None]]:
+    """(field, term, denominator term) of each exact agreement whose weight depends on how common the
+    value is; names count among their kind and country, a premise among the whole tenant."""
+    return _agreed(_Terms.of(a), _Terms.of(b), vector)
+
+
+_TF_LEVELS = {_GIVEN: (_EXACT,), _FAMILY: (_EXACT,), _ORGANISATION: (_EXACT,), _ADDRESS: (_SAME_UNIT, _SAME_PREMISE)}
+
+
+def _may_adjust(vector: ComparisonVector) -> bool:
+    return any(vector[f] in levels for f, levels in _TF_LEVELS.items())
 
 
 def _explained(vector: ComparisonVector) -> tuple[int, frozenset[int]] | None:
@@ -138,6 +172,9 @@ class MatchModel:
     m: Probabilities = field(default_factory=_default_m)
     u: Probabilities = field(default_factory=_default_u)
     default_region: str | None = None
+    population: int | None = DEFAULT_POPULATION
+    """The tenant size ``prior`` is for. The prior is duplicates per profile ÷ profiles: scored with
+    `TermFrequencies`, it follows the tenant's size now (``None``: as it is)."""
     _weights: tuple[tuple[float, ...], ...] = field(init=False, repr=False, compare=False)
     _prior_weight: float = field(init=False, repr=False, compare=False)
 
@@ -164,12 +201,21 @@ class MatchModel:
         """Normalise ``record`` once, for repeated scoring (phones get the model's default region)."""
         return prepare(record, self.default_region)
 
+    def prior_weight(self, frequencies: TermFrequencies | None = None) -> float:
+        """The prior in bits, scaled to the tenant's size when ``frequencies`` tell it."""
+        if frequencies is None or not self.population:
+            return self._prior_weight
+        # a much smaller tenant says little about its duplicate rate yet: the prior grows ten times at most
+        factor = min(self.population / max(frequencies.population, 1), _MAX_PRIOR_GROWTH)
+        prior = min(max(self.prior * factor, _MIN_PRIOR), 0.5)
+        return _log2_ratio(prior, 1.0 - prior)
+
     def _field_weights(
-        self, a: PreparedRecord, b: PreparedRecord, vector: ComparisonVector, frequencies: TermFrequencies | None
+        self, terms: list[tuple[int, str, str | None]], vector: ComparisonVector, frequencies: TermFrequencies | None
     ) -> list[float]:
         weights = [self._weights[f][level] for f, level in enumerate(vector)]
         if frequencies is not None:
-            for f, term, among in agreed_terms(a, b, vector):
+            for f, term, among in terms:
                 weights[f] += self._frequency_adjustment(f, term, among, frequencies)
         fired = _explained(vector)
         if fired is not None:
@@ -200,12 +246,12 @@ class MatchModel:
         self, a: PreparedRecord, b: PreparedRecord, frequencies: TermFrequencies | None = None
     ) -> MatchResult:
         """`score` for records already prepared with `prepare`."""
-        contributions = [FieldContribution(PRIOR, "baseline", self._prior_weight)]
+        contributions = [FieldContribution(PRIOR, "baseline", self.prior_weight(frequencies))]
         if a.kind != b.kind:
             contributions.append(FieldContribution("kind", "different", KIND_MISMATCH_WEIGHT))
         else:
             vector = comparison_vector(a, b)
-            weights = self._field_weights(a, b, vector, frequencies)
+            weights = self._field_weights(agreed_terms(a, b, vector), vector, frequencies)
             for index, level in enumerate(vector):
                 if level != MISSING:
                     comparison = COMPARISONS[index]
@@ -224,19 +270,32 @@ class MatchModel:
         """Score many pairs of positions in ``records`` (no explanations; fast path for batch scans)."""
         prepared = self._prepared(records)
         compared = self._compared(prepared, pairs)
-        mismatch = self._prior_weight + KIND_MISMATCH_WEIGHT
+        prior = self.prior_weight(frequencies)
+        shift = prior - self._prior_weight
+        mismatch = prior + KIND_MISMATCH_WEIGHT
         cache: dict[ComparisonVector, float] = {}
+        terms: dict[int, _Terms] = {}
+
+        def terms_of(position: int) -> _Terms:
+            found = terms.get(position)
+            if found is None:
+                found = terms[position] = _Terms.of(prepared[position])
+            return found
+
         scored: list[ScoredPair] = []
         for (i, j), vector in zip(compared.pairs, compared.vectors, strict=True):
             if vector is None:
                 scored.append(ScoredPair(i, j, probability_from_weight(mismatch), mismatch))
                 continue
-            if frequencies is not None and (agreed_terms(prepared[i], prepared[j], vector)):
-                weight = self._prior_weight + sum(self._field_weights(prepared[i], prepared[j], vector, frequencies))
+            agreed = (
+                _agreed(terms_of(i), terms_of(j), vector) if frequencies is not None and _may_adjust(vector) else []
+            )
+            if agreed:
+                weight = prior + sum(self._field_weights(agreed, vector, frequencies))
             else:
                 weight = cache.get(vector)  # type: ignore[assignment]
                 if weight is None:
-                    weight = cache[vector] = self.weight_of(vector)
+                    weight = cache[vector] = self.weight_of(vector) + shift
             scored.append(ScoredPair(i, j, probability_from_weight(weight), weight))
         return scored
 
@@ -271,11 +330,11 @@ class MatchModel:
         u = estimate_u(prepared, self.u, link_only=link_only, sample_pairs=u_sample_pairs, seed=seed)
         patterns = Counter(v for v in compared.vectors if v is not None)
         if not patterns:
-            return MatchModel(self.prior, self.m, u, self.default_region)
+            return MatchModel(self.prior, self.m, u, self.default_region, self.population)
         possible = max(total_pairs(prepared, link_only=link_only), 1)
         m, u, share = train(patterns, self.m, u, possible, max_iterations=max_iterations)
         prior = min(max(share * sum(patterns.values()) / possible, _MIN_PRIOR), 0.5)
-        return MatchModel(prior=prior, m=m, u=u, default_region=self.default_region)
+        return MatchModel(prior=prior, m=m, u=u, default_region=self.default_region, population=len(prepared))
 
     def refine(self, decisions: Iterable[LabelledPair], *, strength: float = 50.0) -> MatchModel:
         """A model updated with stewards' decisions.
@@ -312,6 +371,7 @@ class MatchModel:
         return {
             "version": MODEL_FORMAT_VERSION,
             "prior": self.prior,
+            "population": self.population,
             "defaultRegion": self.default_region,
             "fields": {
                 comparison.name: {
@@ -333,7 +393,7 @@ class MatchModel:
         if region is not None and not isinstance(region, str):
             raise ValueError("defaultRegion must be a string")
         if data.get("version") == 1:
-            return cls(default_region=region)
+            return cls(default_region=region)  # every other field at its default
         if data.get("version") != MODEL_FORMAT_VERSION:
             raise ValueError(f"unsupported match model version {data.get('version')!r}")
         m = [list(p) for p in _default_m()]
@@ -355,8 +415,15 @@ class MatchModel:
                 m[index][position] = float(values["m"])
                 u[index][position] = float(values["u"])
         prior = data.get("prior", DEFAULT_PRIOR)
+        population = data.get("population", DEFAULT_POPULATION)
         if not isinstance(prior, int | float):
             raise ValueError("prior must be a number")
+        if population is not None and (not isinstance(population, int) or population < 1):
+            raise ValueError("population must be a positive integer")
         return cls(
-            prior=float(prior), m=tuple(tuple(p) for p in m), u=tuple(tuple(p) for p in u), default_region=region
+            prior=float(prior),
+            m=tuple(tuple(p) for p in m),
+            u=tuple(tuple(p) for p in u),
+            default_region=region,
+            population=population,
         )
