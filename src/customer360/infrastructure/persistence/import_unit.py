@@ -25,7 +25,7 @@ from customer360.application.import_ports import ImportJob, QueuedPair, RowIssue
 from customer360.application.imports import DatabaseConflict
 from customer360.domain.customer import CustomerProfile
 from customer360.domain.events import DomainEvent
-from customer360.domain.matching import PreparedRecord, prepared_blocking_keys
+from customer360.domain.matching import PreparedRecord, prepared_blocking_keys, record_terms
 from customer360.domain.privacy import personal_contact_points
 from customer360.domain.values import ExternalReference
 from customer360.infrastructure.persistence import tables as t
@@ -49,8 +49,9 @@ _TABLES: dict[str, list[Column]] = {
     "external_reference": columns_of(
         t.external_reference, ["tenant_id", "source_system", "external_id", "customer_id", "created_at"]
     ),
-    "match_record": columns_of(t.match_record, ["tenant_id", "customer_id", "features", "keys"]),
+    "match_record": columns_of(t.match_record, ["tenant_id", "customer_id", "features", "keys", "terms"]),
     "match_key": columns_of(t.match_key, ["tenant_id", "key_hash", "customer_id"]),
+    "match_term": columns_of(t.match_term, ["tenant_id", "term_hash", "customer_id"]),
     "audit_log": columns_of(t.audit_log, _AUDIT_COLUMNS),
     "event_outbox": columns_of(t.event_outbox, _OUTBOX_COLUMNS),
     "duplicate_candidate": columns_of(
@@ -204,6 +205,7 @@ class SqlImportUnit(SqlUnitOfWork):
         refs: list[tuple[Any, ...]] = []
         records: list[tuple[Any, ...]] = []
         postings: list[tuple[Any, ...]] = []
+        term_postings: list[tuple[Any, ...]] = []
         for profile, record in self._created:
             profiles.append(_record(profile_row(tenant, profile), _PROFILE_COLUMNS, _JSON_PROFILE))
             contacts += [
@@ -215,8 +217,10 @@ class SqlImportUnit(SqlUnitOfWork):
                 for r in profile.attributes.external_refs
             ]
             hashes = sorted({key_hash(k) for k in prepared_blocking_keys(record)})
-            records.append((tenant, profile.id, features_json(record), hashes))
+            terms = sorted({key_hash(term) for term in record_terms(record)})
+            records.append((tenant, profile.id, features_json(record), hashes, terms))
             postings += [(tenant, h, profile.id) for h in hashes]
+            term_postings += [(tenant, h, profile.id) for h in terms]
             profile.mark_saved()
         writes: list[tuple[str, list[tuple[Any, ...]]]] = [
             ("customer_profile", profiles),
@@ -225,6 +229,7 @@ class SqlImportUnit(SqlUnitOfWork):
             ("external_reference", refs),
             ("match_record", records),
             ("match_key", postings),
+            ("match_term", term_postings),
         ]
         for table, rows in writes:
             await insert_rows(driver, table, _TABLES[table], rows)

@@ -13,7 +13,7 @@ previous addresses and phones): format 1 rows are still read, the next save of a
 row, and a scan re-indexes the rest (it treats rows without terms as missing).
 
 Revision ID: 0008_matching_history
-Revises: 0007_read_paths
+Revises: 0011_imports
 Create Date: 2026-11-30
 """
 
@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql as pg
 from customer360.infrastructure.persistence.roles import APP_ROLE, tenant_isolation_sql
 
 revision = "0008_matching_history"
-down_revision = "0007_read_paths"
+down_revision = "0011_imports"
 branch_labels = None
 depends_on = None
 
