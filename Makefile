@@ -71,8 +71,10 @@ $(VENV)/.bench-installed: $(VENV)/.dev-installed requirements/bench.txt
 bench-lookup: $(VENV)/.dev-installed ## Profile lookup and search under load (N=100,000 by default)
 	$(BIN)/python benchmarks/lookup.py
 
-bench-matching: $(VENV)/.bench-installed ## Matching accuracy and speed on FEBRL, against Splink
+CRM_ENTITIES ?= 20000
+bench-matching: $(VENV)/.bench-installed ## Matching on FEBRL and on the CRM data set (CRM_ENTITIES=20000, through the API), against Splink and recordlinkage
 	$(BIN)/python benchmarks/matching.py
+	$(BIN)/python benchmarks/matching_crm.py --entities $(CRM_ENTITIES)
 
 bench-relay: $(VENV)/.dev-installed ## Outbox relay throughput (events/s) and commit-to-ack latency, real broker
 	$(BIN)/python benchmarks/relay.py

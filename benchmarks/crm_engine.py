@@ -17,8 +17,7 @@ from typing import Any
 from benchmarks.crm_dataset import Dataset, Record, Update
 
 from customer360.application.duplicate_scan import ScanOptions, estimate
-from customer360.application.profile_input import parse_contact, parse_profile
-from customer360.domain.customer import Contact
+from customer360.application.profile_input import parse_contacts, parse_profile
 from customer360.domain.duplicates import match_record_of
 from customer360.domain.errors import InvalidValue
 from customer360.domain.matching import (
@@ -26,9 +25,12 @@ from customer360.domain.matching import (
     PreparedRecord,
     TermFrequencies,
     compare_pairs,
+    key_is_strong,
     prepared_blocking_keys,
     record_terms,
 )
+from customer360.domain.matching.features import with_history
+from customer360.domain.profile_attributes import Contact
 from customer360.infrastructure.rest.models.customers import CustomerCreate, CustomerPatch
 
 Pair = frozenset[str]
@@ -57,7 +59,7 @@ def accepted_body(body: Mapping[str, Any], refuse: Any) -> Accepted:
         current.pop(name)
 
 
-def _refusal(body: Mapping[str, Any]) -> str | None:
+def refusal(body: Mapping[str, Any]) -> str | None:
     try:
         _profile(body)
     except InvalidValue as error:
@@ -68,17 +70,12 @@ def _refusal(body: Mapping[str, Any]) -> str | None:
 
 
 def _profile(body: Mapping[str, Any], customer_id: str = "new") -> Any:
+    # what POST /customers and POST /duplicates/check do with the body, up to the engine's record
     model = CustomerCreate.model_validate(body)
-    data = model.model_dump(exclude_unset=True, exclude={"status", "contacts"})
-    attributes = parse_profile(data, region=None, today=TODAY.date())
+    attributes = parse_profile(model.to_input(), region=None, today=TODAY.date())
     contacts = [
-        Contact(
-            id=f"{customer_id}-{i}",
-            attributes=parse_contact(c.model_dump(exclude_unset=True), region=None),
-            created_at=TODAY,
-            updated_at=TODAY,
-        )
-        for i, c in enumerate(model.contacts)
+        Contact(id=f"{customer_id}-{i}", attributes=parsed, created_at=TODAY, updated_at=TODAY)
+        for i, parsed in enumerate(parse_contacts(model.contact_inputs(), region=None))
     ]
     return match_record_of(customer_id, attributes, contacts)
 
@@ -159,7 +156,7 @@ def run(dataset: Dataset, *, review: float = 0.5, options: ScanOptions | None = 
     started = time.perf_counter()
     for step in dataset.steps:
         if isinstance(step, Record):
-            accepted = accepted_body(step.body, _refusal)
+            accepted = accepted_body(step.body, refusal)
             refused += bool(accepted.dropped)
             bodies[step.record_id] = accepted.body
             subject = model.prepare(_profile(accepted.body, step.record_id))
@@ -174,9 +171,11 @@ def run(dataset: Dataset, *, review: float = 0.5, options: ScanOptions | None = 
             index.put(subject)
         elif isinstance(step, Update):
             body = merge_patch(bodies[step.record_id], step.patch)
-            body = accepted_body(body, _refusal).body
+            body = accepted_body(body, refusal).body
             bodies[step.record_id] = body
-            index.put(model.prepare(_profile(body, step.record_id)))
+            # as the match index keeps it: the new record with the old one's addresses and phones as history
+            current = model.prepare(_profile(body, step.record_id))
+            index.put(with_history(current, index.records.get(step.record_id)))
     check_seconds = time.perf_counter() - started
     started = time.perf_counter()
     scan, trained = scan_pairs(list(index.records.values()), index, options, review)
@@ -184,10 +183,10 @@ def run(dataset: Dataset, *, review: float = 0.5, options: ScanOptions | None = 
 
 
 def _scan_candidates(index: _Index, options: ScanOptions) -> list[tuple[str, str]]:
-    # as ScanStore.pairs_from: a shared key of a small block, or two shared keys of blocks under the cap
+    # as ScanStore.pairs_from: one strong key of a small block, or two shared keys of blocks under the cap
     pairs: Counter[tuple[str, str]] = Counter()
     small: set[tuple[str, str]] = set()
-    for members in index.postings.values():
+    for key, members in index.postings.items():
         size = len(members)
         if size < 2 or size > options.max_block_size:
             continue
@@ -195,7 +194,7 @@ def _scan_candidates(index: _Index, options: ScanOptions) -> list[tuple[str, str
         for i, a in enumerate(ordered):
             for b in ordered[i + 1 :]:
                 pairs[(a, b)] += 1
-                if size <= options.big_block_size:
+                if size <= options.big_block_size and key_is_strong(key):
                     small.add((a, b))
     return sorted(p for p, shared in pairs.items() if shared >= 2 or p in small)
 

@@ -111,6 +111,15 @@ class CandidateRow:
     explanation: Sequence[Mapping[str, Any]]
 
 
+@dataclass(frozen=True, slots=True)
+class Everything:
+    """A whole tenant read at once: its records in id order, and the candidate pairs among them
+    (positions, lower first, with the number of keys they share), decided pairs left out."""
+
+    records: Sequence[PreparedRecord]
+    pairs: Sequence[tuple[int, int, int]]
+
+
 class ScanStore(Protocol):
     """Persistence of one tenant's batch scan; each method is its own short transaction."""
 
@@ -148,6 +157,10 @@ class ScanStore(Protocol):
         ...
 
     async def records(self, ids: Sequence[str]) -> dict[str, PreparedRecord]: ...
+
+    async def everything(self, max_block_size: int, big_block_size: int) -> Everything:
+        """Every matchable record and the pairs ``pairs_from`` would give, for a tenant read in one go."""
+        ...
 
     async def term_frequencies(self) -> TermFrequencies:
         """The tenant's term counts (every term held by two or more profiles) and its size."""

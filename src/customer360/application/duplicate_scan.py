@@ -34,6 +34,7 @@ import asyncio
 import contextlib
 import dataclasses
 import inspect
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -117,6 +118,9 @@ class _Run:
         self.store, self.job, self.options, self.clock, self.actor = store, job, options, clock, actor
         self._on_progress = on_progress
         self._merge = merge
+        # A tenant read whole by TRAIN: its records and every candidate pair compared, for PAIRS to score
+        # (a resumed scan has none and finds its pairs chunk by chunk).
+        self._whole: tuple[Sequence[PreparedRecord], ComparedPairs] | None = None
 
     async def report(self) -> None:
         if self._on_progress is not None:
@@ -156,6 +160,49 @@ class _Run:
 
     async def train(self) -> None:
         population = await self.store.count_records()
+        if population <= self.options.training_records:
+            sample, compared = await self._read_whole()
+        else:
+            sample, compared = await self._read_sample()
+        model = MatchModel()
+        learned = population >= self.options.min_training_records
+        if learned:
+            model = await asyncio.to_thread(
+                estimate, model, sample, compared, population=population, seed=self.options.seed
+            )
+        decisions = await self.store.labelled_pairs()
+        if decisions:
+            model = model.refine(decisions)
+        training = {
+            "em": learned,
+            "profiles": population,
+            "sampled": len(sample),
+            "candidatePairs": len(compared.pairs),
+            "decisions": len(decisions),
+            "seed": self.options.seed,
+            "scanId": self.job.id,
+        }
+        version = await self.store.save_model(model, actor=self.actor, now=self.clock.now(), training=training)
+        self.update(result={**self.job.result, "modelVersion": version})
+        await self.advance("PAIRS", checkpoint={**self.job.checkpoint, "modelVersion": version})
+
+    async def _read_whole(self) -> tuple[Sequence[PreparedRecord], ComparedPairs]:
+        # one read, blocking in memory, every candidate compared once: training takes the pairs sharing
+        # two keys, PAIRS scores them all
+        whole = await self.store.everything(self.options.max_block_size, self.options.big_block_size)
+        self.update(total=len(whole.records))
+        await self.store.save_job(self.job)
+        await self.report()
+        compared = await asyncio.to_thread(compare_pairs, whole.records, [(i, j) for i, j, _ in whole.pairs])
+        self._whole = (whole.records, compared)
+        chosen = [n for n, (_, _, shared) in enumerate(whole.pairs) if shared >= TRAINING_SHARED_KEYS]
+        training = ComparedPairs(
+            pairs=tuple(compared.pairs[n] for n in chosen), vectors=tuple(compared.vectors[n] for n in chosen)
+        )
+        self.update(processed=len(whole.records))
+        return whole.records, training
+
+    async def _read_sample(self) -> tuple[Sequence[PreparedRecord], ComparedPairs]:
         sample = await self.store.sample(self.options.training_records, self.options.seed)
         self.update(total=len(sample))
         await self.store.save_job(self.job)
@@ -175,26 +222,7 @@ class _Run:
         )
         for start in range(0, len(missing), self.options.chunk_size):
             by_id.update(await self.store.records(missing[start : start + self.options.chunk_size]))
-        compared = _compare(by_id, pairs)
-        model = MatchModel()
-        learned = population >= self.options.min_training_records
-        if learned:
-            model = estimate(model, sample, compared, population=population, seed=self.options.seed)
-        decisions = await self.store.labelled_pairs()
-        if decisions:
-            model = model.refine(decisions)
-        training = {
-            "em": learned,
-            "profiles": population,
-            "sampled": len(sample),
-            "candidatePairs": len(compared.pairs),
-            "decisions": len(decisions),
-            "seed": self.options.seed,
-            "scanId": self.job.id,
-        }
-        version = await self.store.save_model(model, actor=self.actor, now=self.clock.now(), training=training)
-        self.update(result={**self.job.result, "modelVersion": version})
-        await self.advance("PAIRS", checkpoint={**self.job.checkpoint, "modelVersion": version})
+        return sample, _compare(by_id, pairs)
 
     async def pairs(self) -> None:
         policy, stored = await self.store.policy_and_model()
@@ -203,6 +231,33 @@ class _Run:
         self.update(total=await self.store.count_records())
         await self.store.save_job(self.job)
         await self.report()
+        if self._whole is not None:
+            await self._pairs_of_whole(model, threshold, frequencies)
+        else:
+            await self._pairs_by_chunk(model, threshold, frequencies)
+        await self.advance("CLUSTERS")
+
+    async def _pairs_of_whole(self, model: MatchModel, threshold: float, frequencies: TermFrequencies) -> None:
+        assert self._whole is not None
+        records, compared = self._whole
+        rows = await asyncio.to_thread(score_compared, model, records, compared, threshold, frequencies)
+        ids = [r.record_id for r in records]
+        # saved a chunk of low ids at a time, each with its checkpoint, as the chunked way does
+        by_low: dict[str, list[CandidateRow]] = {}
+        for row in rows:
+            by_low.setdefault(row.low_id, []).append(row)
+        candidates_by_low = Counter(ids[i] for i, _ in compared.pairs)
+        for start in range(0, len(ids), self.options.chunk_size):
+            chunk = ids[start : start + self.options.chunk_size]
+            chunk_rows = [row for low in chunk for row in by_low.get(low, ())]
+            checkpoint = {**self.job.checkpoint, "after": chunk[-1]}
+            self.update(checkpoint=checkpoint, processed=self.job.processed + len(chunk))
+            self.add_result(candidatePairs=sum(candidates_by_low[low] for low in chunk), storedPairs=len(chunk_rows))
+            await self.store.save_chunk(self.job, chunk_rows, self.clock.now())
+            await self.report()
+        self._whole = None
+
+    async def _pairs_by_chunk(self, model: MatchModel, threshold: float, frequencies: TermFrequencies) -> None:
         # While a chunk is scored (in a thread), the database already finds the next chunk's pairs:
         # PostgreSQL and Python each keep a core busy.
         pending = asyncio.create_task(self._chunk(self.job.checkpoint.get("after")))
@@ -222,7 +277,6 @@ class _Run:
             pending.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pending
-        await self.advance("CLUSTERS")
 
     async def _chunk(self, after: str | None) -> tuple[list[str], list[tuple[str, str]], dict[str, PreparedRecord]]:
         ids = await self.store.next_chunk(after, self.options.chunk_size)
@@ -325,12 +379,23 @@ def score_chunk(
     position = {customer_id: i for i, customer_id in enumerate(ids)}
     ordered = [records[i] for i in ids]
     present = [(position[a], position[b]) for a, b in pairs if a in position and b in position]
+    return score_compared(model, ordered, compare_pairs(ordered, present), threshold, frequencies)
+
+
+def score_compared(
+    model: MatchModel,
+    records: Sequence[PreparedRecord],
+    compared: ComparedPairs,
+    threshold: float,
+    frequencies: TermFrequencies | None = None,
+) -> list[CandidateRow]:
+    """The compared pairs of ``records`` scoring at or above ``threshold``, with their explanations."""
     rows = []
-    for scored in model.score_pairs(ordered, compare_pairs(ordered, present), frequencies):
+    for scored, vector in zip(model.score_pairs(records, compared, frequencies), compared.vectors, strict=True):
         if scored.probability < threshold:
             continue
-        left, right = ordered[scored.left], ordered[scored.right]
-        result = model.score_prepared(left, right, frequencies)
+        left, right = records[scored.left], records[scored.right]
+        result = model.score_prepared(left, right, frequencies, vector)
         rows.append(
             CandidateRow(
                 low_id=left.record_id,

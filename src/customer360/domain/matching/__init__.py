@@ -50,6 +50,7 @@ from customer360.domain.matching.blocking import (
     DEFAULT_MAX_BLOCK_SIZE,
     blocking_keys,
     candidate_pairs,
+    key_is_strong,
     prepared_blocking_keys,
 )
 from customer360.domain.matching.clustering import cluster
@@ -102,6 +103,7 @@ __all__ = [
     "canonical_given_names",
     "cluster",
     "compare_pairs",
+    "key_is_strong",
     "normalise_domain",
     "normalise_email",
     "normalise_national_id",

@@ -28,6 +28,19 @@ from customer360.domain.matching.text import soundex
 DEFAULT_MAX_BLOCK_SIZE = 100
 """A key shared by more records than this is a stop key (see the module docstring)."""
 
+# Key families that identify on their own (an identifier, a full name, a birth date with a name, a company
+# name); the others (a name's sound with a city or a street, a street with a postcode...) only narrow the
+# search down and are worth a comparison when a pair shares two keys or a strong one.
+_STRONG_FAMILIES = frozenset(("Pnn", "Pny", "Pdi", "Pdp", "Pds", "Oon", "Oow"))
+_IDENTIFIER_TAGS = frozenset("etvwi")
+
+
+def key_is_strong(key: str) -> bool:
+    """Whether a blocking key alone makes a pair worth scoring in a batch scan (see `_STRONG_FAMILIES`)."""
+    family = key.partition(":")[0]
+    return family in _STRONG_FAMILIES or (len(family) == 2 and family[1] in _IDENTIFIER_TAGS)
+
+
 _MAX_KEY_LENGTH = 120
 
 

@@ -243,14 +243,18 @@ class MatchModel:
         return self.score_prepared(self.prepare(a), self.prepare(b), frequencies)
 
     def score_prepared(
-        self, a: PreparedRecord, b: PreparedRecord, frequencies: TermFrequencies | None = None
+        self,
+        a: PreparedRecord,
+        b: PreparedRecord,
+        frequencies: TermFrequencies | None = None,
+        vector: ComparisonVector | None = None,
     ) -> MatchResult:
-        """`score` for records already prepared with `prepare`."""
+        """`score` for records already prepared with `prepare` (and their ``vector``, if compared already)."""
         contributions = [FieldContribution(PRIOR, "baseline", self.prior_weight(frequencies))]
         if a.kind != b.kind:
             contributions.append(FieldContribution("kind", "different", KIND_MISMATCH_WEIGHT))
         else:
-            vector = comparison_vector(a, b)
+            vector = vector or comparison_vector(a, b)
             weights = self._field_weights(agreed_terms(a, b, vector), vector, frequencies)
             for index, level in enumerate(vector):
                 if level != MISSING:

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 import orjson
 
-from customer360.domain.matching import PreparedRecord
+from customer360.domain.matching import PreparedRecord, key_is_strong
 from customer360.domain.matching.contact_points import is_shared_line, is_valid_tax_id
 from customer360.domain.matching.features import PreparedAddress
 
@@ -64,9 +65,16 @@ ADDRESS_FIELDS = (
 )
 
 
+@lru_cache(maxsize=1 << 18)
 def key_hash(key: str) -> int:
-    """The stored form of a blocking key: a signed 64-bit BLAKE2b digest."""
-    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+    """The stored form of a blocking key (or a term): a signed 64-bit BLAKE2b digest whose lowest bit says
+    whether the key is strong (``key_is_strong``), so the scan can tell strong keys by their hash."""
+    digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+    return (digest & ~1) | int(key_is_strong(key))
+
+
+def is_strong_hash(key_hash_: int) -> bool:
+    return bool(key_hash_ & 1)
 
 
 def key_hashes(keys: Iterable[str]) -> list[int]:

@@ -3,14 +3,18 @@
 Candidate pairs are found in SQL: for each profile of a chunk, its key hashes (``match_record.keys``)
 probe ``match_key``'s primary key for the profiles *above* it in id order, so every pair is produced
 exactly once, by the chunk holding its lower id. Stop keys and decided pairs are filtered out there,
-and so are pairs whose only shared key is a big one (``match_stop_key`` lists every key shared by more
-than the scan's big-block size, with its count): see ``application.duplicate_scan``.
+and so are pairs that share one key only unless it is strong (its hash's lowest bit, see
+``match_codec.key_hash``) and small (``match_stop_key`` lists every key shared by more than the scan's
+big-block size, with its count): see ``application.duplicate_scan``. A tenant that fits the training
+sample is read once instead (``everything``) and blocked in memory by the same rules.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from itertools import combinations
 from typing import Any
 
 import orjson
@@ -19,13 +23,13 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.types import Double, Text
 
-from customer360.application.duplicate_ports import CandidateRow, ScanJob, StoredModel
+from customer360.application.duplicate_ports import CandidateRow, Everything, ScanJob, StoredModel
 from customer360.domain.duplicates import DuplicatePolicy
 from customer360.domain.matching import LabelledPair, MatchModel, PreparedRecord, TermFrequencies
 from customer360.infrastructure.persistence.customer_repository import SqlCustomerRepository
 from customer360.infrastructure.persistence.database import tenant_transaction
 from customer360.infrastructure.persistence.decision_labels import decision_labels
-from customer360.infrastructure.persistence.match_codec import HashedCounts, features_from_json
+from customer360.infrastructure.persistence.match_codec import HashedCounts, features_from_json, is_strong_hash
 from customer360.infrastructure.persistence.match_index import policy_from_row, stored_model_from_row, upsert_model
 from customer360.infrastructure.persistence.match_sync import sync_match_data
 from customer360.infrastructure.persistence.scan_jobs import latest_unfinished, load_job, store_job
@@ -56,7 +60,7 @@ _PAIRS = text(
           FROM chunk_keys c
           JOIN match_key k ON k.tenant_id = :tenant AND k.key_hash = c.key_hash AND k.customer_id > c.customer_id
          GROUP BY c.customer_id, k.customer_id
-        HAVING count(*) >= 2 OR (bool_or(c.block IS NULL) AND count(*) >= :min_shared)
+        HAVING count(*) >= 2 OR (bool_or(c.block IS NULL AND (c.key_hash & 1) = 1) AND count(*) >= :min_shared)
     )
     SELECT p.low_id, p.high_id
       FROM shared p
@@ -66,6 +70,33 @@ _PAIRS = text(
 ).bindparams(bindparam("ids", type_=ARRAY(Text)))
 # Per scan transaction: room to aggregate a chunk's pairs in memory; range probes, not memoized scans.
 _SCAN_SESSION = (text("SET LOCAL work_mem = '64MB'"), text("SET LOCAL enable_memoize = off"))
+
+_EVERYTHING = (
+    "SELECT customer_id, CAST(features AS text), keys FROM match_record WHERE tenant_id = $1 ORDER BY customer_id"
+)
+_DECIDED = "SELECT low_id, high_id FROM duplicate_pair WHERE tenant_id = $1"
+
+
+def blocked_in_memory(
+    keys: Sequence[Sequence[int]], max_block_size: int, big_block_size: int
+) -> list[tuple[int, int, int]]:
+    """(i, j, shared keys) of the records (positions, in id order) that ``_PAIRS`` would pair: sharing two
+    keys of blocks under the cap, or one strong key of a small block."""
+    postings: dict[int, list[int]] = {}
+    for position, record_keys in enumerate(keys):
+        for h in record_keys:
+            postings.setdefault(h, []).append(position)
+    shared: Counter[tuple[int, int]] = Counter()
+    enough_alone: set[tuple[int, int]] = set()
+    for h, members in postings.items():
+        size = len(members)
+        if size < 2 or size > max_block_size:
+            continue
+        shared.update(combinations(members, 2))
+        if size <= big_block_size and is_strong_hash(h):
+            enough_alone.update(combinations(members, 2))
+    return sorted((i, j, n) for (i, j), n in shared.items() if n >= 2 or (i, j) in enough_alone)
+
 
 # Read on the driver's connection: tens of thousands of rows per chunk, no ORM-level row processing.
 _RECORDS = "SELECT customer_id, CAST(features AS text) FROM match_record WHERE tenant_id = $1 AND customer_id = ANY($2)"
@@ -265,6 +296,17 @@ class SqlScanStore:
             )
             counts = {term_hash: int(count) for term_hash, count in rows}
         return TermFrequencies(population=await self.count_records(), counts=HashedCounts(counts))
+
+    async def everything(self, max_block_size: int, big_block_size: int) -> Everything:
+        async with self._tx() as connection:
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            rows = await driver.fetch(_EVERYTHING, self._tenant)
+            decided = {(low, high) for low, high in await driver.fetch(_DECIDED, self._tenant)}
+        records = [features_from_json(customer_id, features) for customer_id, features, _ in rows]
+        pairs = blocked_in_memory([keys for _, _, keys in rows], max_block_size, big_block_size)
+        ids = [r.record_id for r in records]
+        return Everything(records, [(i, j, shared) for i, j, shared in pairs if (ids[i], ids[j]) not in decided])
 
     async def labelled_pairs(self) -> list[LabelledPair]:
         async with self._tx() as connection:
