@@ -116,13 +116,15 @@ async def scan(
     chunk_size: int = 1000,
     min_training_records: int = 1000,
     big_block_size: int = 20,
+    training_records: int = 10_000,
     on_progress: Progress | None = None,
     job_id: str | None = None,
 ) -> ScanJob:
-    """A batch scan of the tenant, run in this process (the CLI's and the API's runner)."""
+    """A batch scan of the tenant, run in this process (the CLI's and the API's runner). A tenant of more
+    than ``training_records`` profiles is scanned chunk by chunk, a smaller one read whole."""
     options = ScanOptions(
         chunk_size=chunk_size,
-        training_records=10_000,
+        training_records=training_records,
         min_training_records=min_training_records,
         big_block_size=big_block_size,
     )
