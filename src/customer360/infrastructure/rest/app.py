@@ -14,6 +14,7 @@ from customer360.infrastructure.rest.console.setup import install_console
 from customer360.infrastructure.rest.dependencies import ApiServices
 from customer360.infrastructure.rest.errors import install_error_handlers
 from customer360.infrastructure.rest.middleware import EdgeMiddleware, HttpMetrics
+from customer360.infrastructure.rest.openapi_document import install_api_docs
 from customer360.infrastructure.rest.profile_read import ProfileReadRoute
 from customer360.infrastructure.rest.read_after_write import ReadAfterWrite
 from customer360.infrastructure.rest.routers import (
@@ -83,7 +84,8 @@ def create_app(settings: Settings, services: ApiServices | ServicesScope) -> Fas
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        # /docs and /redoc with local assets: openapi_document.install_api_docs.
+        docs_url=None,
         redoc_url=None,
         # operationIds are the endpoint function names: stable, readable, and the targets of OpenAPI links.
         generate_unique_id_function=lambda route: route.name,
@@ -94,6 +96,7 @@ def create_app(settings: Settings, services: ApiServices | ServicesScope) -> Fas
     if isinstance(services, ApiServices):
         app.state.services = services
     install_error_handlers(app)
+    install_api_docs(app)
     # Added first, so it runs inside the edge middleware (correlation id, metrics, request log).
     app.add_middleware(ProfileReadRoute, stands_for=customers.get_customer_route())
     # Outside the plain lookup route, which reads with the caller's floor too.

@@ -73,15 +73,20 @@ def services(request: Request) -> ApiServices:
 Services = Annotated[ApiServices, Depends(services)]
 
 
-def require(permission: str) -> Callable[[Request], Awaitable[Principal]]:
-    """A FastAPI dependency: the authenticated principal, if it holds ``permission``."""
+class Requirement:
+    """A FastAPI dependency: the authenticated principal, if it holds ``permission``. The OpenAPI document
+    reads ``permission`` from it (rest/openapi_document.py): every operation states what it needs."""
 
-    async def dependency(request: Request) -> Principal:
+    def __init__(self, permission: str) -> None:
+        self.permission = permission
+
+    async def __call__(self, request: Request) -> Principal:
         principal = await services(request).authenticator.authenticate(request)
-        if not principal.may(permission):
-            raise Forbidden(permission)
+        if not principal.may(self.permission):
+            raise Forbidden(self.permission)
         request.state.tenant_id = principal.tenant_id
         return principal
 
-    dependency.__name__ = f"require_{permission.replace('.', '_').replace(':', '_')}"
-    return dependency
+
+def require(permission: str) -> Requirement:
+    return Requirement(permission)

@@ -1,0 +1,139 @@
+"""The OpenAPI document as clients need it, and /docs and /redoc served without a CDN.
+
+FastAPI writes the paths and schemas from the routes; this adds what it cannot know:
+
+- **security schemes**: the API gateway's trusted headers (``X-User-Id``, ``X-Tenant-ID``, ``X-User-Roles``,
+  ``X-User-Permissions``) and a bearer JWT (``AUTH_MODE=jwt``); an operation is satisfied by the user and
+  tenant headers with roles or permissions, or by the token; operations without a permission (health,
+  metrics) need none;
+- **permissions**: each operation's ``x-permissions`` and a line of its description, read from the
+  ``Requirement`` dependency the route itself uses (dependencies.py), so the document cannot drift.
+
+The pages use Swagger UI's and ReDoc's files from the ``fastapi-offline`` package (which ships them), served
+by the service under ``/docs/assets``: the documentation works without internet access.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from importlib.resources import files
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.staticfiles import StaticFiles
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from customer360.infrastructure.rest.dependencies import Requirement
+
+ASSETS = "/docs/assets"
+GATEWAY_SCHEMES = {
+    "gatewayUser": ("X-User-Id", "The caller, as the API gateway authenticated it"),
+    "gatewayTenant": ("X-Tenant-ID", "The caller's tenant"),
+    "gatewayRoles": ("X-User-Roles", "Comma-separated roles: TENANT_ADMIN has every permission in its tenant"),
+    "gatewayPermissions": ("X-User-Permissions", "Comma-separated permissions, e.g. crm.customer:read"),
+}
+BEARER = "bearerJwt"
+# The user and tenant headers with roles, or with permissions, or a token (AUTH_MODE=jwt).
+SECURITY: list[dict[str, list[str]]] = [
+    {"gatewayUser": [], "gatewayTenant": [], "gatewayRoles": []},
+    {"gatewayUser": [], "gatewayTenant": [], "gatewayPermissions": []},
+    {BEARER: []},
+]
+
+
+def _requirements(dependant: Dependant) -> Iterator[str]:
+    for dependency in dependant.dependencies:
+        if isinstance(dependency.call, Requirement):
+            yield dependency.call.permission
+        yield from _requirements(dependency)
+
+
+def _permissions(app: FastAPI) -> dict[tuple[str, str], list[str]]:
+    """(path, method) → the permissions its route requires."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute) and route.include_in_schema:
+            permissions = sorted(set(_requirements(route.dependant)))
+            for method in route.methods or ():
+                found[(context.path_format or route.path_format, method.lower())] = permissions
+    return found
+
+
+def build_document(app: FastAPI) -> dict[str, Any]:
+    document = get_openapi(
+        title=app.title,
+        version=app.version,
+        openapi_version=app.openapi_version,
+        description=app.description,
+        routes=app.routes,
+        separate_input_output_schemas=app.separate_input_output_schemas,
+    )
+    schemes: dict[str, Any] = {
+        name: {"type": "apiKey", "in": "header", "name": header, "description": description}
+        for name, (header, description) in GATEWAY_SCHEMES.items()
+    }
+    schemes[BEARER] = {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "AUTH_MODE=jwt: a token signed by the configured keys (tenant, roles, permissions in claims)",
+    }
+    document.setdefault("components", {})["securitySchemes"] = schemes
+    permissions = _permissions(app)
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
+            needed = permissions.get((path, method), [])
+            if not needed:
+                operation["security"] = []
+                continue
+            operation["security"] = SECURITY
+            operation["x-permissions"] = needed
+            line = f"**Permission:** {', '.join(f'`{p}`' for p in needed)} (or the role `TENANT_ADMIN`)."
+            operation["description"] = f"{line}\n\n{operation.get('description', '')}".rstrip()
+    return document
+
+
+def install_api_docs(app: FastAPI) -> None:
+    """/openapi.json with the additions above, /docs (Swagger UI) and /redoc (ReDoc) with local assets."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = build_document(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    assets = files("fastapi_offline") / "static"
+    app.mount(ASSETS, StaticFiles(directory=str(assets)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} - Swagger UI",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+            swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{ASSETS}/favicon.png",
+            # Credentials entered under "Authorize" survive a reload; "Try it out" needs them.
+            swagger_ui_parameters={"persistAuthorization": True, "displayRequestDuration": True},
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
