@@ -68,7 +68,7 @@ async def test_a_database_stopped_under_load_gives_503_and_loses_no_acknowledged
     own_postgres: StoppablePostgres, tmp_path: Path
 ) -> None:
     """While it is down: 503 SERVICE_UNAVAILABLE with Retry-After and the error body, never a 500; one
-    warning in the log; after it is back: creates succeed again and every 201 is readable."""
+    warning in the log (nothing else warns); after it is back: creates succeed again and every 201 is readable."""
     database = await FreshDatabase(own_postgres.url).create()
     service = ServiceProcess(database.render_as_string(hide_password=False), tmp_path / "service.log")
     await asyncio.to_thread(service.start)
@@ -95,8 +95,5 @@ async def test_a_database_stopped_under_load_gives_503_and_loses_no_acknowledged
     assert readback == [200] * len(load.acknowledged)
     assert "crm_customer360_database_unavailable_responses_total" in metrics
     log = [json.loads(line) for line in service.log_path.read_text().splitlines() if line.startswith("{")]
-    events = [entry["event"] for entry in log]
-    assert (events.count("database unreachable: answering 503 until it is back"), "unexpected error" in events) == (
-        1,
-        False,
-    )
+    warnings = [entry["event"] for entry in log if entry["level"] in ("warning", "error", "critical")]
+    assert warnings == ["database unreachable: answering 503 until it is back"]

@@ -6,7 +6,8 @@ writes the buffer in batches — when ``ACCESS_LOG_BATCH_SIZE`` entries are wait
 that tenant's own transaction (row-level security applies as everywhere). The price: entries of the last
 interval are lost if the process is killed (not on a normal shutdown); when the database is unreachable
 the entries wait, up to ``ACCESS_LOG_MAX_BUFFER``, beyond which new ones are dropped and counted
-(``crm_customer360_access_log_dropped_total``) rather than exhausting memory.
+(``crm_customer360_access_log_dropped_total``) rather than exhausting memory. An outage is one warning,
+the one availability.py logs; the access log's own warnings are for its own failures.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customer360.application.queries import Document, Page
+from customer360.infrastructure.availability import database_unavailable
 from customer360.infrastructure.persistence.database import tenant_transaction
 from customer360.infrastructure.persistence.profile_queries import decode_number_cursor, encode_cursor
 from customer360.infrastructure.persistence.tables import data_access_log
@@ -128,7 +130,7 @@ class AccessLog:
                 written += len(entries)
             except Exception as exc:  # the database may be down: keep the entries for the next attempt
                 if not self._failing:  # once per streak of failures, not at every flush of an outage
-                    _log.warning("access log not written; retrying", extra={"error_type": type(exc).__name__})
+                    _log_failure(exc)
                 self._failing = True
                 self._buffer[:0] = entries[: max(0, self._max_buffer - len(self._buffer))]
         if written and self._failing:
@@ -190,6 +192,15 @@ class AccessLog:
             rows = (await connection.execute(query)).mappings().all()
         items = [_document(r) for r in rows[:limit]]
         return Page(items, encode_cursor(str(items[-1]["id"])) if len(rows) > limit else None)
+
+
+def _log_failure(exc: Exception) -> None:
+    """The database away is the outage's one warning (availability.py, logged by the requests it fails);
+    here it is a line of information. Any other failure is the access log's own, and a warning."""
+    if database_unavailable(exc):
+        _log.info("access log waits for the database", extra={"error_type": type(exc).__name__})
+    else:
+        _log.warning("access log not written; retrying", extra={"error_type": type(exc).__name__})
 
 
 def _document(row: Any) -> Document:
