@@ -51,10 +51,10 @@ class TestThroughTheApi:
     async def test_a_request_without_tenant_is_refused(
         self, client: httpx.AsyncClient, headers: dict[str, str]
     ) -> None:
-        """No X-Tenant-ID: 400, never a default tenant."""
+        """No X-Tenant-ID: 401 TENANT_REQUIRED (an incomplete identity), never a default tenant."""
         without = {k: v for k, v in headers.items() if k != "X-Tenant-ID"}
         response = await client.get(CUSTOMERS, headers=without)
-        assert (response.status_code, response.json()["error"]) == (400, "TENANT_REQUIRED")
+        assert (response.status_code, response.json()["error"]) == (401, "TENANT_REQUIRED")
 
 
 class TestThroughSql:

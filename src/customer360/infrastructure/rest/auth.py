@@ -37,7 +37,8 @@ class Forbidden(Exception):
 
 
 class TenantRequired(Exception):
-    """No usable tenant: HTTP 400 (fail closed, never a default tenant)."""
+    """No usable tenant: HTTP 401 (fail closed, never a default tenant). An identity without its tenant is
+    not a complete identity: the request is not authenticated, whichever header is missing."""
 
 
 @dataclass(frozen=True, slots=True)

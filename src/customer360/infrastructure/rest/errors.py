@@ -161,7 +161,9 @@ async def _forbidden(request: Request, exc: Exception) -> Response:
 
 
 async def _tenant_required(request: Request, exc: Exception) -> Response:
-    return error_response(request, 400, "TENANT_REQUIRED", str(exc), {"header": "X-Tenant-ID"})
+    response = error_response(request, 401, "TENANT_REQUIRED", str(exc), {"header": "X-Tenant-ID"})
+    response.headers["WWW-Authenticate"] = "Bearer"
+    return response
 
 
 def log_unexpected(exc: BaseException) -> str:

@@ -178,7 +178,7 @@ def error_page(request: Request, exc: Exception) -> Response:
             "Nothing was changed. Open the page again and repeat the action.",
         )
     elif isinstance(exc, TenantRequired | Unauthenticated):
-        status = 401 if isinstance(exc, Unauthenticated) else 400
+        status = 401
         context.update(
             code="UNAUTHENTICATED",
             message="Open the console through the ERP's gateway, which tells the service who you are.",
