@@ -38,7 +38,12 @@ def check_preferred_channel(
         )
 
 
-def check_subscriptions(
+def new_subscription_topics(before: CommunicationPreferences, after: CommunicationPreferences) -> set[str]:
+    """The topics a change opts in for the first time (their purpose policies are needed to check them)."""
+    return {topic for _, topic in _subscriptions(after) - _subscriptions(before)}
+
+
+def check_preferences_respect_consent(
     before: CommunicationPreferences,
     after: CommunicationPreferences,
     records: Collection[ConsentRecord],
@@ -48,6 +53,7 @@ def check_subscriptions(
     now: datetime,
     field: str,
 ) -> None:
+    check_preferred_channel(before, after, records, field)
     for channel, topic in sorted(_subscriptions(after) - _subscriptions(before)):
         decision = decide(
             records,
@@ -69,24 +75,3 @@ def check_subscriptions(
                     "consentId": decision.deciding_record.id if decision.deciding_record else None,
                 },
             )
-
-
-def new_subscription_topics(before: CommunicationPreferences, after: CommunicationPreferences) -> set[str]:
-    """The topics a change opts in for the first time (their purpose policies are needed to check them)."""
-    return {topic for _, topic in _subscriptions(after) - _subscriptions(before)}
-
-
-def check_preferences_respect_consent(
-    before: CommunicationPreferences,
-    after: CommunicationPreferences,
-    records: Collection[ConsentRecord],
-    *,
-    policy_for: Callable[[str], PurposePolicy],
-    contact_point: ContactPoint | None,
-    now: datetime,
-    field: str,
-) -> None:
-    check_preferred_channel(before, after, records, field)
-    check_subscriptions(
-        before, after, records, policy_for=policy_for, contact_point=contact_point, now=now, field=field
-    )

@@ -41,6 +41,17 @@ if TYPE_CHECKING:
 API = "API"
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Erasure:
+    """What an erased profile records of its erasure: the request, the lineage it erased, the classes of
+    data erased, and whether this profile's erasure is the one announced."""
+
+    request_id: str
+    erased_ids: tuple[str, ...]
+    data_classes: tuple[str, ...]
+    announce: bool
+
+
 class CustomerProfile:
     """Aggregate root: one customer (organization or person) with its contacts."""
 
@@ -297,11 +308,8 @@ class CustomerProfile:
         self,
         tombstone: ProfileAttributes,
         contacts: Mapping[str, ContactAttributes],
+        erasure: Erasure,
         *,
-        request_id: str,
-        erased_ids: tuple[str, ...],
-        data_classes: tuple[str, ...],
-        announce: bool,
         actor: str,
         now: datetime,
     ) -> None:
@@ -321,13 +329,13 @@ class CustomerProfile:
                 actor=actor,
                 changes=(
                     FieldChange("status", previous.value, CustomerStatus.ERASED.value),
-                    FieldChange("erasureRequestId", None, request_id),
-                    FieldChange("erasedCustomerIds", None, list(erased_ids)),
-                    FieldChange("dataClasses", None, list(data_classes)),
+                    FieldChange("erasureRequestId", None, erasure.request_id),
+                    FieldChange("erasedCustomerIds", None, list(erasure.erased_ids)),
+                    FieldChange("dataClasses", None, list(erasure.data_classes)),
                 ),
-                erasure_request_id=request_id,
-                erased_customer_ids=erased_ids,
-                announce=announce,
+                erasure_request_id=erasure.request_id,
+                erased_customer_ids=erasure.erased_ids,
+                announce=erasure.announce,
             )
         )
 

@@ -55,12 +55,10 @@ class CustomerProfileCreated(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CustomerProfileUpdated(DomainEvent):
-    """Any change to a profile or to what belongs to it; ``what`` names the kind of change."""
+class NamedActivity(DomainEvent):
+    """An event whose ``what`` is its audit action, about any entity (the profile unless named)."""
 
     what: str
-    version: int
-    source: str = "API"
     entity_type: str = "CUSTOMER"
     entity_id: str | None = None
 
@@ -71,6 +69,14 @@ class CustomerProfileUpdated(DomainEvent):
     @property
     def entity(self) -> tuple[str, str]:
         return (self.entity_type, self.entity_id or self.customer_id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerProfileUpdated(NamedActivity):
+    """Any change to a profile or to what belongs to it; ``what`` names the kind of change."""
+
+    version: int
+    source: str = "API"
 
     @property
     def changed_fields(self) -> list[str]:
@@ -95,16 +101,11 @@ class ConsentUpdated(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CustomerMerged(DomainEvent):
-    """``customer_id`` is the surviving target; the audit row is about the merge record."""
+class MergeEvent(DomainEvent):
+    """A merge or its undoing: the audit row is about the merge record."""
 
     source_customer_id: str
     merge_id: str
-    merge_reason: str
-
-    @property
-    def action(self) -> str:
-        return "CUSTOMER_MERGED"
 
     @property
     def entity(self) -> tuple[str, str]:
@@ -112,19 +113,23 @@ class CustomerMerged(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CustomerUnmerged(DomainEvent):
-    """``customer_id`` is the former target; the source is active again."""
+class CustomerMerged(MergeEvent):
+    """``customer_id`` is the surviving target."""
 
-    source_customer_id: str
-    merge_id: str
+    merge_reason: str
+
+    @property
+    def action(self) -> str:
+        return "CUSTOMER_MERGED"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerUnmerged(MergeEvent):
+    """``customer_id`` is the former target; the source is active again."""
 
     @property
     def action(self) -> str:
         return "CUSTOMER_UNMERGED"
-
-    @property
-    def entity(self) -> tuple[str, str]:
-        return ("MERGE", self.merge_id)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -148,21 +153,9 @@ class CustomerErased(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PrivacyActivity(DomainEvent):
+class PrivacyActivity(NamedActivity):
     """Audit-only: an export of personal data, a legal hold placed or released, an erasure blocked,
     a privacy flag set or cleared. ``changes`` names ids and codes, never personal values."""
-
-    what: str
-    entity_type: str = "CUSTOMER"
-    entity_id: str | None = None
-
-    @property
-    def action(self) -> str:
-        return self.what
-
-    @property
-    def entity(self) -> tuple[str, str]:
-        return (self.entity_type, self.entity_id or self.customer_id)
 
     @property
     def published(self) -> bool:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from customer360.domain.customer import CustomerProfile
+from customer360.domain.customer import CustomerProfile, Erasure
 from customer360.domain.errors import BusinessRuleViolation, Conflict, InvalidValue, NotFound
 from customer360.domain.profile_attributes import ContactAttributes, ProfileAttributes
 from customer360.domain.values import CustomerStatus, clean_text
@@ -160,10 +160,7 @@ def erase_profile(
             c.id: ContactAttributes(name=ERASED, roles=c.attributes.roles, primary_roles=c.attributes.primary_roles)
             for c in profile.contacts
         },
-        request_id=request_id,
-        erased_ids=erased_ids,
-        data_classes=data_classes,
-        announce=announce,
+        Erasure(request_id, erased_ids, data_classes, announce),
         actor=actor,
         now=now,
     )
