@@ -13,8 +13,8 @@ nothing records no event at all, so not even a no-op can bounce between the syst
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Protocol
 
 from customer360.application.customers import (
@@ -87,31 +87,16 @@ async def survivor(uow: UnitOfWork, customer_id: str, *, for_update: bool = Fals
 
 @dataclass(frozen=True, slots=True)
 class RecordServiceOrder:
-    service_order_id: str
-    customer_id: str
-    order_number: str | None
-    order_type: str | None
-    priority: str | None
-    status: str
-    opened_at: datetime
-    summary: str | None
+    #: As the event names it: not yet validated, and its customer may since have been merged.
+    order: ServiceOrder
     event_id: str
 
 
 async def record_service_order(
     cmd: RecordServiceOrder, uow: UnitOfWork, env: HandlerEnv, store: IntegrationStore
 ) -> bool:
-    profile = await survivor(uow, cmd.customer_id)
-    order = ServiceOrder.create(
-        service_order_id=cmd.service_order_id,
-        customer_id=profile.id,
-        order_number=cmd.order_number,
-        order_type=cmd.order_type,
-        priority=cmd.priority,
-        status=cmd.status,
-        opened_at=cmd.opened_at,
-        summary=cmd.summary,
-    )
+    profile = await survivor(uow, cmd.order.customer_id)
+    order = replace(cmd.order, customer_id=profile.id).checked()
     return await store.add_service_order(order, cmd.event_id, env.clock.now())
 
 
@@ -120,30 +105,15 @@ async def record_service_order(
 
 @dataclass(frozen=True, slots=True)
 class ActivateContract:
-    contract_id: str
-    customer_id: str
-    services: tuple[str, ...]
-    sla_tier: str
-    response_time_minutes: int
-    resolution_time_minutes: int
-    valid_from: date
-    valid_to: date | None
+    #: As the event names it: not yet validated, and its customer may since have been merged.
+    contract: Entitlement
     activated_at: datetime
     event_id: str
 
 
 async def activate_contract(cmd: ActivateContract, uow: UnitOfWork, env: HandlerEnv, store: IntegrationStore) -> bool:
-    profile = await survivor(uow, cmd.customer_id)
-    entitlement = Entitlement.create(
-        contract_id=cmd.contract_id,
-        customer_id=profile.id,
-        services=list(cmd.services),
-        sla_tier=cmd.sla_tier,
-        response_time_minutes=cmd.response_time_minutes,
-        resolution_time_minutes=cmd.resolution_time_minutes,
-        valid_from=cmd.valid_from,
-        valid_to=cmd.valid_to,
-    )
+    profile = await survivor(uow, cmd.contract.customer_id)
+    entitlement = replace(cmd.contract, customer_id=profile.id).checked()
     return await store.upsert_entitlement(entitlement, cmd.activated_at, cmd.event_id)
 
 

@@ -7,7 +7,7 @@ of the customer's service history, and the credit terms Finance/AR owns (shown r
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -56,23 +56,24 @@ class Entitlement:
         valid_from: date,
         valid_to: date | None,
     ) -> Entitlement:
-        if not services:
+        terms = (sla_tier, response_time_minutes, resolution_time_minutes, valid_from, valid_to)
+        return cls(contract_id, customer_id, tuple(services), *terms).checked()
+
+    def checked(self) -> Entitlement:
+        """The entitlement as Contracts sent it, validated: codes upper-case, services once each."""
+        if not self.services:
             raise InvalidValue("services", "must name at least one service")
-        if not 0 < response_time_minutes <= _MAX_RESPONSE_MINUTES:
+        if not 0 < self.response_time_minutes <= _MAX_RESPONSE_MINUTES:
             raise InvalidValue("responseTimeMinutes", f"must be between 1 and {_MAX_RESPONSE_MINUTES}")
-        if not response_time_minutes <= resolution_time_minutes <= _MAX_RESOLUTION_MINUTES:
+        if not self.response_time_minutes <= self.resolution_time_minutes <= _MAX_RESOLUTION_MINUTES:
             raise InvalidValue("resolutionTimeMinutes", "must be at least the response time and at most a year")
-        if valid_to is not None and valid_to < valid_from:
+        if self.valid_to is not None and self.valid_to < self.valid_from:
             raise InvalidValue("validTo", "must not be before validFrom")
-        return cls(
-            contract_id=clean_text(contract_id, "contractId", max_length=128),
-            customer_id=customer_id,
-            services=tuple(dict.fromkeys(code(s, f"services[{i}]") for i, s in enumerate(services))),
-            sla_tier=code(sla_tier, "slaTier"),
-            response_time_minutes=response_time_minutes,
-            resolution_time_minutes=resolution_time_minutes,
-            valid_from=valid_from,
-            valid_to=valid_to,
+        return replace(
+            self,
+            contract_id=clean_text(self.contract_id, "contractId", max_length=128),
+            services=tuple(dict.fromkeys(code(s, f"services[{i}]") for i, s in enumerate(self.services))),
+            sla_tier=code(self.sla_tier, "slaTier"),
         )
 
     def active_on(self, day: date) -> bool:
@@ -104,28 +105,16 @@ class ServiceOrder:
     opened_at: datetime
     summary: str | None
 
-    @classmethod
-    def create(
-        cls,
-        *,
-        service_order_id: str,
-        customer_id: str,
-        order_number: str | None,
-        order_type: str | None,
-        priority: str | None,
-        status: str,
-        opened_at: datetime,
-        summary: str | None,
-    ) -> ServiceOrder:
-        return cls(
-            service_order_id=clean_text(service_order_id, "serviceOrderId", max_length=128),
-            customer_id=customer_id,
-            order_number=clean_optional_text(order_number, "orderNumber", max_length=64),
-            order_type=None if order_type is None else code(order_type, "orderType"),
-            priority=None if priority is None else code(priority, "priority"),
-            status=code(status, "status"),
-            opened_at=opened_at,
-            summary=clean_optional_text(summary, "summary", max_length=1000),
+    def checked(self) -> ServiceOrder:
+        """The order as Service Management sent it, validated: codes upper-case, texts cleaned."""
+        return replace(
+            self,
+            service_order_id=clean_text(self.service_order_id, "serviceOrderId", max_length=128),
+            order_number=clean_optional_text(self.order_number, "orderNumber", max_length=64),
+            order_type=None if self.order_type is None else code(self.order_type, "orderType"),
+            priority=None if self.priority is None else code(self.priority, "priority"),
+            status=code(self.status, "status"),
+            summary=clean_optional_text(self.summary, "summary", max_length=1000),
         )
 
 

@@ -30,7 +30,7 @@ from customer360.application.integration_events import (
 )
 from customer360.application.leads import LeadCreated, LeadIntake
 from customer360.application.ports import UnitOfWork
-from customer360.domain.entitlements import CreditTermsChange
+from customer360.domain.entitlements import CreditTermsChange, Entitlement, ServiceOrder
 from customer360.infrastructure.messaging.avro_codec import (
     HEADER_CONTENT_TYPE,
     HEADER_TENANT_ID,
@@ -212,7 +212,7 @@ def _lead(envelope: dict[str, Any]) -> LeadCreated:
 
 def _service_order(envelope: dict[str, Any]) -> RecordServiceOrder:
     p = envelope["payload"]
-    return RecordServiceOrder(
+    order = ServiceOrder(
         service_order_id=p["serviceOrderId"],
         customer_id=p["customerId"],
         order_number=p.get("orderNumber"),
@@ -221,13 +221,13 @@ def _service_order(envelope: dict[str, Any]) -> RecordServiceOrder:
         status=p["status"],
         opened_at=_timestamp(p["openedAt"]),
         summary=p.get("summary"),
-        event_id=envelope["eventId"],
     )
+    return RecordServiceOrder(order, event_id=envelope["eventId"])
 
 
 def _contract(envelope: dict[str, Any]) -> ActivateContract:
     p = envelope["payload"]
-    return ActivateContract(
+    contract = Entitlement(
         contract_id=p["contractId"],
         customer_id=p["customerId"],
         services=tuple(p["services"]),
@@ -236,9 +236,8 @@ def _contract(envelope: dict[str, Any]) -> ActivateContract:
         resolution_time_minutes=int(p["resolutionTimeMinutes"]),
         valid_from=date.fromisoformat(p["validFrom"]),
         valid_to=date.fromisoformat(p["validTo"]) if p.get("validTo") else None,
-        activated_at=_timestamp(envelope["timestamp"]),
-        event_id=envelope["eventId"],
     )
+    return ActivateContract(contract, activated_at=_timestamp(envelope["timestamp"]), event_id=envelope["eventId"])
 
 
 def _master_update(envelope: dict[str, Any]) -> ApplyMasterUpdate:
