@@ -13,6 +13,7 @@ from customer360.domain.errors import CustomerNotFound
 from customer360.infrastructure.rest.access import record_reads
 from customer360.infrastructure.rest.console.dependencies import Seen, services_of
 from customer360.infrastructure.rest.console.rendering import ConsoleRoute, render_page
+from customer360.infrastructure.rest.console.security import Viewer
 from customer360.infrastructure.rest.dependencies import ApiServices
 from customer360.infrastructure.rest.parameters import CustomerId
 
@@ -37,10 +38,7 @@ async def customer_page(
     seen.require("crm.customer:read")
     services = services_of(request)
     tenant = seen.principal.tenant_id
-    profile = await services.profiles.profile(tenant, customer_id)
-    if profile is None:
-        raise CustomerNotFound(customer_id)
-    record_reads(request, seen.principal, "PROFILE_READ", [customer_id])
+    profile = await read_profile(request, seen, customer_id)
     today = services.clock.now().date()
     context: dict[str, Any] = {
         "customer": profile,
@@ -63,6 +61,15 @@ async def customer_page(
     if seen.may("crm.events:read"):
         context["events"] = await services.history.customer_events(tenant, customer_id, SHOWN)
     return render_page(request, seen, "customer.html", context)
+
+
+async def read_profile(request: Request, seen: Viewer, customer_id: str) -> dict[str, Any]:
+    """The profile a page shows, recorded as read; 404 when the tenant has none of that id."""
+    profile: dict[str, Any] | None = await services_of(request).profiles.profile(seen.principal.tenant_id, customer_id)
+    if profile is None:
+        raise CustomerNotFound(customer_id)
+    record_reads(request, seen.principal, "PROFILE_READ", [customer_id])
+    return profile
 
 
 def hierarchy_tree(profile: dict[str, Any], hierarchy: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Form, Path, Request
 from starlette.responses import Response
 
 from customer360.application import privacy as uc
-from customer360.domain.errors import CustomerNotFound, InvalidValue
+from customer360.domain.errors import InvalidValue
 from customer360.domain.ids import LEGAL_HOLD_PREFIX, id_pattern
 from customer360.domain.privacy import LegalHoldActive
 from customer360.infrastructure.rest.access import record_reads
 from customer360.infrastructure.rest.auth import Forbidden
+from customer360.infrastructure.rest.console.customer import read_profile
 from customer360.infrastructure.rest.console.dependencies import Acting, Seen, services_of
 from customer360.infrastructure.rest.console.rendering import ConsoleRoute, redirect, render_page
 from customer360.infrastructure.rest.dispatch import context_of, render
@@ -34,10 +35,7 @@ async def privacy_page(customer_id: CustomerId, request: Request, seen: Seen, no
         raise Forbidden(" or ".join(PRIVACY_PERMISSIONS))
     services = services_of(request)
     tenant = seen.principal.tenant_id
-    profile = await services.profiles.profile(tenant, customer_id)
-    if profile is None:
-        raise CustomerNotFound(customer_id)
-    record_reads(request, seen.principal, "PROFILE_READ", [customer_id])
+    profile = await read_profile(request, seen, customer_id)
     now = services.clock.now()
     context: dict[str, Any] = {
         "customer": profile,

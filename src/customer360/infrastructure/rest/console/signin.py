@@ -33,35 +33,16 @@ PERMISSIONS = (
     "crm.privacy:erase",
     "crm.privacy:hold",
 )
+_PRIVACY = tuple(p for p in PERMISSIONS if p.startswith("crm.privacy:"))
+# A data steward may do everything but answer privacy requests and administer or write consent.
+_STEWARD = tuple(p for p in PERMISSIONS if p not in {*_PRIVACY, "crm.consent:write", "crm.consent:admin"})
 PROFILES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "steward": (
-        "Data steward",
-        (
-            "crm.customer:read",
-            "crm.customer:write",
-            "crm.customer:merge",
-            "crm.duplicates:read",
-            "crm.duplicates:write",
-            "crm.consent:read",
-            "crm.audit:read",
-            "crm.events:read",
-        ),
-    ),
+    "steward": ("Data steward", _STEWARD),
     "reviewer": (
         "Reviewer (no merge)",
         ("crm.customer:read", "crm.duplicates:read", "crm.duplicates:write", "crm.consent:read", "crm.audit:read"),
     ),
-    "privacy": (
-        "Privacy officer",
-        (
-            "crm.customer:read",
-            "crm.consent:read",
-            "crm.audit:read",
-            "crm.privacy:export",
-            "crm.privacy:erase",
-            "crm.privacy:hold",
-        ),
-    ),
+    "privacy": ("Privacy officer", ("crm.customer:read", "crm.consent:read", "crm.audit:read", *_PRIVACY)),
     "readonly": ("Read only", ("crm.customer:read", "crm.duplicates:read")),
     "admin": ("Tenant admin (everything in the tenant)", ()),
     "custom": ("Custom: the permissions ticked below", ()),
