@@ -37,8 +37,9 @@ from opentelemetry.propagators.textmap import (
     default_setter,
 )
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
+from customer360.infrastructure.asgi import HttpMiddleware
 from customer360.infrastructure.trace_context import TRACEPARENT, correlation_id_of, trace_id_for
 from customer360.settings import Settings
 
@@ -136,18 +137,12 @@ def configure_tracing(settings: Settings) -> bool:
 # --- HTTP -----------------------------------------------------------------------------------------------
 
 
-class CorrelatedRequests:
+class CorrelatedRequests(HttpMiddleware):
     """Outside FastAPI (whose own telemetry starts the request's span before any middleware runs): decides
     the request's correlation id once — the edge middleware uses it — so that its span takes that id's
     trace when it starts a trace."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         correlation = correlation_id_of(scope["headers"])
         scope.setdefault("state", {})["correlation_id"] = correlation
         with rooted_in(correlation):

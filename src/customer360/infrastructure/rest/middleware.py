@@ -26,6 +26,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from customer360.infrastructure.asgi import HttpMiddleware
 from customer360.infrastructure.availability import DatabaseOutage, database_unavailable
 from customer360.infrastructure.rest.errors import (
     error_body,
@@ -61,7 +62,7 @@ def _too_large(limit: int, correlation: str) -> bytes:
     )
 
 
-class EdgeMiddleware:
+class EdgeMiddleware(HttpMiddleware):
     def __init__(
         self,
         app: ASGIApp,
@@ -72,17 +73,14 @@ class EdgeMiddleware:
         body_limits: Mapping[str, int] | None = None,
         streamed_paths: frozenset[str] = frozenset(),
     ) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
         self.outage = outage
         self.body_limits = dict(body_limits or {})
         self.streamed_paths = streamed_paths
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         # Decided before FastAPI when tracing (tracing.CorrelatedRequests), else here.
         state = scope.setdefault("state", {})

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from http.cookies import CookieError, SimpleCookie
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from customer360.application import consistency
+from customer360.infrastructure.asgi import HttpMiddleware
 
 HEADER = b"x-read-after"
 COOKIE = "c360-read-after"
@@ -21,14 +22,8 @@ COOKIE = "c360-read-after"
 COOKIE_SECONDS = 300
 
 
-class ReadAfterWrite:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class ReadAfterWrite(HttpMiddleware):
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         floor = consistency.begin(requested_floor(scope))
 
         async def send_position(message: Message) -> None:
