@@ -30,6 +30,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.sql.schema import SchemaItem
 
 SCHEMA = "crm_customer360"
 
@@ -55,17 +56,57 @@ def _ts(name: str, *, nullable: bool = False) -> Column[object]:
     return Column(name, DateTime(timezone=True), nullable=nullable)
 
 
+def tenant_table(name: str, key: tuple[str, ...], *items: SchemaItem) -> Table:
+    """One tenant's rows: ``tenant_id`` leads the primary key (after it, ``key``) and row-level security filters
+    on it (the migrations enable it for every table)."""
+    return Table(name, metadata, _tenant(), *items, PrimaryKeyConstraint("tenant_id", *key))
+
+
+def _id() -> Column[str]:
+    return Column("id", ID, nullable=False)
+
+
+def _customer_id() -> Column[str]:
+    return Column("customer_id", ID, nullable=False)
+
+
+def _correlation_id() -> Column[str]:
+    return Column("correlation_id", String(128), nullable=False)
+
+
+def _jsonb(name: str, empty: str = "{}") -> Column[object]:
+    """A JSONB value object that is never NULL: ``empty`` (``{}`` or ``[]``) when there is nothing."""
+    return Column(name, JSONB, nullable=False, server_default=text(f"'{empty}'::jsonb"))
+
+
+def _texts(name: str) -> Column[list[str]]:
+    return Column(name, ARRAY(Text), nullable=False, server_default=text("'{}'::text[]"))
+
+
+def _versioned() -> tuple[Column[int], Column[object], Column[str]]:
+    """A tenant's settings row: its version (If-Match) and who changed it when."""
+    return (
+        Column("version", Integer, nullable=False),
+        _ts("updated_at"),
+        Column("updated_by", Text, nullable=False),
+    )
+
+
+def _profile_ref(column: str = "customer_id", name: str | None = None) -> ForeignKeyConstraint:
+    """The row belongs to a profile of its own tenant."""
+    return ForeignKeyConstraint(["tenant_id", column], ["customer_profile.tenant_id", "customer_profile.id"], name=name)
+
+
 # Profiles that may not be contactable whatever their consent (ix_customer_profile_contact_restricted).
 CONTACT_RESTRICTED = (
     "status = 'ERASED' OR privacy_flags <> '{}'::text[]"
     """ OR (communication -> 'channels') @> '[{"optIn": false}]'::jsonb"""
 )
 
-customer_profile = Table(
+customer_profile = tenant_table(
     "customer_profile",
-    metadata,
-    _tenant(),
-    Column("id", ID, nullable=False),
+    ("id",),
+    _id(),
     Column("kind", String(20), nullable=False),
     Column("status", String(20), nullable=False),
     Column("name", Text, nullable=False),
@@ -77,13 +118,13 @@ customer_profile = Table(
     Column("industry", Text),
     Column("website", Text),
     Column("domain", Text),
-    Column("tax_ids", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
-    Column("emails", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
-    Column("phones", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
-    Column("addresses", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
-    Column("locale", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    Column("communication", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    Column("tags", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    _jsonb("tax_ids", "[]"),
+    _jsonb("emails", "[]"),
+    _jsonb("phones", "[]"),
+    _jsonb("addresses", "[]"),
+    _jsonb("locale"),
+    _jsonb("communication"),
+    _texts("tags"),
     # Accent-free, lower-case name variants (see domain.search_terms).
     Column("search_text", Text, nullable=False),
     Column("merged_into", ID),
@@ -94,9 +135,8 @@ customer_profile = Table(
     Column("version", Integer, nullable=False),
     # Privacy (migration 0006): flags such as SUPPRESSED_CONTACT_POINT, and the erasure's tombstone
     # ({erasedAt, erasureRequestId}); written by the privacy store, not by the aggregate's repository.
-    Column("privacy_flags", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    _texts("privacy_flags"),
     Column("tombstone", JSONB),
-    PrimaryKeyConstraint("tenant_id", "id"),
     Index(None, "tenant_id", "status", "id"),
     # The merge lineage, downwards (profiles merged into one): erasure and data-subject export.
     Index(
@@ -117,57 +157,51 @@ customer_profile = Table(
     Index("ix_customer_profile_tenant_id_tags", "tenant_id", "tags", postgresql_using="gin"),
     # Migration 0009: the profile's name and address tokens (domain.search_terms), posted in search_token
     # by a trigger.
-    Column("search_tokens", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    _texts("search_tokens"),
 )
 
-contact = Table(
+contact = tenant_table(
     "contact",
-    metadata,
-    _tenant(),
-    Column("id", ID, nullable=False),
-    Column("customer_id", ID, nullable=False),
+    ("id",),
+    _id(),
+    _customer_id(),
     Column("name", Text, nullable=False),
     Column("given_name", Text),
     Column("family_name", Text),
     Column("job_title", Text),
-    Column("roles", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
-    Column("primary_roles", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
-    Column("emails", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
-    Column("phones", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
-    Column("communication", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    _texts("roles"),
+    _texts("primary_roles"),
+    _jsonb("emails", "[]"),
+    _jsonb("phones", "[]"),
+    _jsonb("communication"),
     _ts("created_at"),
     _ts("updated_at"),
     _ts("removed_at", nullable=True),
-    PrimaryKeyConstraint("tenant_id", "id"),
-    ForeignKeyConstraint(["tenant_id", "customer_id"], ["customer_profile.tenant_id", "customer_profile.id"]),
+    _profile_ref(),
     Index(None, "tenant_id", "customer_id"),
 )
 
 # Normalised keys for exact look-ups (e-mail, phone, national phone digits, tax id, web domain),
 # of the profile itself (owner '') and of its contacts (owner = contact id).
-customer_key = Table(
+customer_key = tenant_table(
     "customer_key",
-    metadata,
-    _tenant(),
+    ("key_type", "key_value", "customer_id", "owner"),
     Column("key_type", String(16), nullable=False),
     Column("key_value", Text, nullable=False),
-    Column("customer_id", ID, nullable=False),
+    _customer_id(),
     Column("owner", String(40), nullable=False, server_default=""),
-    PrimaryKeyConstraint("tenant_id", "key_type", "key_value", "customer_id", "owner"),
-    ForeignKeyConstraint(["tenant_id", "customer_id"], ["customer_profile.tenant_id", "customer_profile.id"]),
+    _profile_ref(),
     Index(None, "tenant_id", "customer_id"),
 )
 
-external_reference = Table(
+external_reference = tenant_table(
     "external_reference",
-    metadata,
-    _tenant(),
+    ("source_system", "external_id"),
     Column("source_system", String(40), nullable=False),
     Column("external_id", Text, nullable=False),
-    Column("customer_id", ID, nullable=False),
+    _customer_id(),
     _ts("created_at"),
-    PrimaryKeyConstraint("tenant_id", "source_system", "external_id"),
-    ForeignKeyConstraint(["tenant_id", "customer_id"], ["customer_profile.tenant_id", "customer_profile.id"]),
+    _profile_ref(),
     Index(None, "tenant_id", "customer_id"),
     # Free-text search (q) by an external id of any source system (migration 0009).
     Index(None, "tenant_id", "external_id"),
@@ -176,32 +210,27 @@ external_reference = Table(
 # --- Search (migration 0009, search_sql.py) ----------------------------------------------------
 # The word index: one posting per (token, profile), in byte order so that a prefix is a range. Kept by a
 # trigger on customer_profile.search_tokens; derived data, like customer_key: no foreign key.
-search_token = Table(
+search_token = tenant_table(
     "search_token",
-    metadata,
-    _tenant(),
+    ("token", "customer_id"),
     Column("token", Text(collation="C"), nullable=False),
-    Column("customer_id", ID, nullable=False),
-    PrimaryKeyConstraint("tenant_id", "token", "customer_id"),
+    _customer_id(),
 )
 
 # The tenant's vocabulary of name, street and city words, for the fuzzy fallback (trigram similarity on
 # words, not on every profile). A word leaves it with its last posting.
-search_word = Table(
+search_word = tenant_table(
     "search_word",
-    metadata,
-    _tenant(),
+    ("field", "word"),
     Column("field", String(1), nullable=False),
     Column("word", Text, nullable=False),
-    PrimaryKeyConstraint("tenant_id", "field", "word"),
     Index(None, "tenant_id", "word", postgresql_using="gin", postgresql_ops={"word": "gin_trgm_ops"}),
 )
 
-customer_relationship = Table(
+customer_relationship = tenant_table(
     "customer_relationship",
-    metadata,
-    _tenant(),
-    Column("id", ID, nullable=False),
+    ("id",),
+    _id(),
     Column("from_customer_id", ID, nullable=False),
     Column("to_customer_id", ID, nullable=False),
     Column("type", String(20), nullable=False),
@@ -210,27 +239,17 @@ customer_relationship = Table(
     _ts("created_at"),
     Column("created_by", Text, nullable=False),
     _ts("removed_at", nullable=True),
-    PrimaryKeyConstraint("tenant_id", "id"),
-    ForeignKeyConstraint(
-        ["tenant_id", "from_customer_id"],
-        ["customer_profile.tenant_id", "customer_profile.id"],
-        name="fk_customer_relationship_from_customer",
-    ),
-    ForeignKeyConstraint(
-        ["tenant_id", "to_customer_id"],
-        ["customer_profile.tenant_id", "customer_profile.id"],
-        name="fk_customer_relationship_to_customer",
-    ),
+    _profile_ref("from_customer_id", "fk_customer_relationship_from_customer"),
+    _profile_ref("to_customer_id", "fk_customer_relationship_to_customer"),
     Index(None, "tenant_id", "from_customer_id"),
     Index(None, "tenant_id", "to_customer_id"),
 )
 
-consent_record = Table(
+consent_record = tenant_table(
     "consent_record",
-    metadata,
-    _tenant(),
-    Column("id", ID, nullable=False),
-    Column("customer_id", ID, nullable=False),
+    ("id",),
+    _id(),
+    _customer_id(),
     Column("channel", String(10), nullable=False),
     Column("purpose", String(40), nullable=False),
     Column("status", String(10), nullable=False),
@@ -239,13 +258,12 @@ consent_record = Table(
     Column("legal_basis", String(24), nullable=False),
     Column("source", String(16), nullable=False),
     Column("policy_version", Text),
-    Column("evidence", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    _jsonb("evidence"),
     _ts("effective_at"),
     _ts("recorded_at"),
     Column("recorded_by", Text, nullable=False),
     _ts("expires_at", nullable=True),
-    PrimaryKeyConstraint("tenant_id", "id"),
-    ForeignKeyConstraint(["tenant_id", "customer_id"], ["customer_profile.tenant_id", "customer_profile.id"]),
+    _profile_ref(),
     Index(None, "tenant_id", "customer_id", "recorded_at", "id"),
     # Migration 0006. GET /consent/expiring (per tenant), and the expiry sweep of the worker role across tenants
     # (a documented exception to tenant-first indexes, like the outbox purge indexes).
@@ -258,10 +276,9 @@ consent_record = Table(
     Index("ix_consent_record_expires_at", "expires_at", postgresql_where=text("expires_at IS NOT NULL")),
 )
 
-audit_log = Table(
+audit_log = tenant_table(
     "audit_log",
-    metadata,
-    _tenant(),
+    ("id",),
     Column("id", BigInteger, Identity(always=True), nullable=False),
     Column("customer_id", ID),
     Column("entity_type", String(20), nullable=False),
@@ -269,28 +286,25 @@ audit_log = Table(
     Column("action", String(40), nullable=False),
     Column("actor", Text, nullable=False),
     Column("source", String(20), nullable=False),
-    Column("correlation_id", String(128), nullable=False),
+    _correlation_id(),
     _ts("occurred_at"),
-    Column("changes", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
-    PrimaryKeyConstraint("tenant_id", "id"),
+    _jsonb("changes", "[]"),
     Index(None, "tenant_id", "customer_id", "id"),
 )
 
-event_outbox = Table(
+event_outbox = tenant_table(
     "event_outbox",
-    metadata,
-    _tenant(),
+    ("position",),
     # Positions are allocated under an EXCLUSIVE table lock at commit, so they follow commit order.
     Column("position", BigInteger, Identity(always=True), nullable=False),
     Column("event_id", String(40), nullable=False),
     Column("event_type", String(64), nullable=False),
     Column("aggregate_id", ID, nullable=False),
-    Column("correlation_id", String(128), nullable=False),
+    _correlation_id(),
     Column("envelope", JSONB, nullable=False),
     _ts("created_at"),
     _ts("published_at", nullable=True),
     Column("attempts", SmallInteger, nullable=False, server_default=text("0")),
-    PrimaryKeyConstraint("tenant_id", "position"),
     Index(None, "tenant_id", "event_id", unique=True),
     # One customer's events, newest first (the console's 360 page).
     Index("ix_event_outbox_aggregate", "tenant_id", "aggregate_id", "position"),
@@ -298,17 +312,15 @@ event_outbox = Table(
     Index("ix_event_outbox_published_at", "published_at", postgresql_where=text("published_at IS NOT NULL")),
 )
 
-idempotency_record = Table(
+idempotency_record = tenant_table(
     "idempotency_record",
-    metadata,
-    _tenant(),
+    ("key",),
     Column("key", String(255), nullable=False),
     Column("fingerprint", String(64), nullable=False),
     Column("status_code", SmallInteger, nullable=False),
     Column("body", LargeBinary, nullable=False),
-    Column("headers", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    _jsonb("headers"),
     _ts("created_at"),
-    PrimaryKeyConstraint("tenant_id", "key"),
     Index(None, "created_at"),
 )
 
@@ -317,10 +329,9 @@ EXTERNAL_ID = String(128)
 
 # One row per consumed event, written in the transaction that applied it: a redelivery finds it and
 # changes nothing. The purge index on processed_at serves the worker role across tenants.
-consumer_inbox = Table(
+consumer_inbox = tenant_table(
     "consumer_inbox",
-    metadata,
-    _tenant(),
+    ("consumer", "event_id"),
     Column("consumer", String(64), nullable=False),
     Column("event_id", EXTERNAL_ID, nullable=False),
     Column("event_type", String(64), nullable=False),
@@ -328,33 +339,29 @@ consumer_inbox = Table(
     Column("partition", Integer, nullable=False),
     Column("offset", BigInteger, nullable=False),
     _ts("processed_at"),
-    PrimaryKeyConstraint("tenant_id", "consumer", "event_id"),
     Index(None, "processed_at"),
 )
 
 # Which profile a Sales lead created or was attached to (a lead id is handled once, whatever its event id).
-lead_link = Table(
+lead_link = tenant_table(
     "lead_link",
-    metadata,
-    _tenant(),
+    ("lead_id",),
     Column("lead_id", EXTERNAL_ID, nullable=False),
-    Column("customer_id", ID, nullable=False),
+    _customer_id(),
     Column("outcome", String(10), nullable=False),
     Column("matched_on", String(20)),
     Column("lead_source", String(40), nullable=False),
     Column("event_id", EXTERNAL_ID, nullable=False),
     _ts("linked_at"),
-    PrimaryKeyConstraint("tenant_id", "lead_id"),
-    ForeignKeyConstraint(["tenant_id", "customer_id"], ["customer_profile.tenant_id", "customer_profile.id"]),
+    _profile_ref(),
     Index(None, "tenant_id", "customer_id"),
 )
 
-service_history = Table(
+service_history = tenant_table(
     "service_history",
-    metadata,
-    _tenant(),
+    ("service_order_id",),
     Column("service_order_id", EXTERNAL_ID, nullable=False),
-    Column("customer_id", ID, nullable=False),
+    _customer_id(),
     Column("order_number", Text),
     Column("order_type", String(40)),
     Column("priority", String(20)),
@@ -363,18 +370,16 @@ service_history = Table(
     Column("summary", Text),
     Column("event_id", EXTERNAL_ID, nullable=False),
     _ts("recorded_at"),
-    PrimaryKeyConstraint("tenant_id", "service_order_id"),
-    ForeignKeyConstraint(["tenant_id", "customer_id"], ["customer_profile.tenant_id", "customer_profile.id"]),
+    _profile_ref(),
     Index(None, "tenant_id", "customer_id", "opened_at"),
 )
 
 # The entitlement view: one row per contract, upserted by ContractActivatedEvent.
-entitlement = Table(
+entitlement = tenant_table(
     "entitlement",
-    metadata,
-    _tenant(),
+    ("contract_id",),
     Column("contract_id", EXTERNAL_ID, nullable=False),
-    Column("customer_id", ID, nullable=False),
+    _customer_id(),
     Column("services", ARRAY(Text), nullable=False),
     Column("sla_tier", String(40), nullable=False),
     Column("response_time_minutes", Integer, nullable=False),
@@ -385,17 +390,15 @@ entitlement = Table(
     _ts("activated_at"),
     Column("event_id", EXTERNAL_ID, nullable=False),
     _ts("updated_at"),
-    PrimaryKeyConstraint("tenant_id", "contract_id"),
-    ForeignKeyConstraint(["tenant_id", "customer_id"], ["customer_profile.tenant_id", "customer_profile.id"]),
+    _profile_ref(),
     Index(None, "tenant_id", "customer_id", "valid_from"),
 )
 
 # Finance/AR's credit data, shown read-only (Finance/AR owns it and feeds it through master updates).
-customer_credit = Table(
+customer_credit = tenant_table(
     "customer_credit",
-    metadata,
-    _tenant(),
-    Column("customer_id", ID, nullable=False),
+    ("customer_id",),
+    _customer_id(),
     Column("credit_limit", Numeric(18, 2)),
     Column("currency", String(3)),
     Column("payment_terms", String(40)),
@@ -404,23 +407,17 @@ customer_credit = Table(
     _ts("source_updated_at"),
     Column("event_id", EXTERNAL_ID, nullable=False),
     _ts("updated_at"),
-    PrimaryKeyConstraint("tenant_id", "customer_id"),
-    ForeignKeyConstraint(["tenant_id", "customer_id"], ["customer_profile.tenant_id", "customer_profile.id"]),
+    _profile_ref(),
 )
 
 
 # --- Merge workflow (migration 0003) ---------------------------------------------------------------
-def _profile_ref(column: str, name: str) -> ForeignKeyConstraint:
-    return ForeignKeyConstraint(["tenant_id", column], ["customer_profile.tenant_id", "customer_profile.id"], name=name)
-
-
 # The merge audit record: before-images of both profiles, the golden record and its decisions, every
 # re-pointed row (``record``, see merge_documents.py); closed (never rewritten) by the unmerge.
-customer_merge = Table(
+customer_merge = tenant_table(
     "customer_merge",
-    metadata,
-    _tenant(),
-    Column("id", ID, nullable=False),
+    ("id",),
+    _id(),
     Column("target_id", ID, nullable=False),
     Column("source_id", ID, nullable=False),
     Column("reason", String(40), nullable=False),
@@ -428,11 +425,10 @@ customer_merge = Table(
     Column("record", JSONB, nullable=False),
     _ts("merged_at"),
     Column("merged_by", Text, nullable=False),
-    Column("correlation_id", String(128), nullable=False),
+    _correlation_id(),
     _ts("unmerged_at", nullable=True),
     Column("unmerged_by", Text),
     Column("unmerge_report", JSONB),
-    PrimaryKeyConstraint("tenant_id", "id"),
     _profile_ref("target_id", "fk_customer_merge_target"),
     _profile_ref("source_id", "fk_customer_merge_source"),
     Index(None, "tenant_id", "target_id", "merged_at"),
@@ -449,10 +445,9 @@ customer_merge = Table(
 
 # Decisions about a pair of profiles, lower id first. The merge workflow writes MERGED and, on unmerge,
 # NOT_DUPLICATE; the duplicate-review queue reuses the table (dismissals) and may add columns.
-duplicate_pair = Table(
+duplicate_pair = tenant_table(
     "duplicate_pair",
-    metadata,
-    _tenant(),
+    ("low_id", "high_id"),
     Column("low_id", ID, nullable=False),
     Column("high_id", ID, nullable=False),
     Column("status", String(20), nullable=False),
@@ -460,142 +455,118 @@ duplicate_pair = Table(
     Column("decided_by", Text, nullable=False),
     _ts("decided_at"),
     Column("merge_id", ID),
-    PrimaryKeyConstraint("tenant_id", "low_id", "high_id"),
     _profile_ref("low_id", "fk_duplicate_pair_low"),
     _profile_ref("high_id", "fk_duplicate_pair_high"),
     Index(None, "tenant_id", "high_id"),
 )
 
 # Per golden record: which record and rule gave each field (domain.provenance; fingerprints, no values).
-customer_provenance = Table(
+customer_provenance = tenant_table(
     "customer_provenance",
-    metadata,
-    _tenant(),
-    Column("customer_id", ID, nullable=False),
+    ("customer_id",),
+    _customer_id(),
     Column("document", JSONB, nullable=False),
     _ts("updated_at"),
-    PrimaryKeyConstraint("tenant_id", "customer_id"),
-    ForeignKeyConstraint(["tenant_id", "customer_id"], ["customer_profile.tenant_id", "customer_profile.id"]),
+    _profile_ref(),
 )
 
 # The tenant's survivorship rules (absent: the service default from the settings).
-survivorship_policy = Table(
+survivorship_policy = tenant_table(
     "survivorship_policy",
-    metadata,
-    _tenant(),
+    (),
     Column("document", JSONB, nullable=False),
-    Column("version", Integer, nullable=False),
-    _ts("updated_at"),
-    Column("updated_by", Text, nullable=False),
-    PrimaryKeyConstraint("tenant_id"),
+    *_versioned(),
 )
 
 # --- Duplicate detection (migration 0005) ------------------------------------------------------
 # Per matchable profile: the matching engine's prepared record (match_codec.py) and the hashes of its
 # blocking keys (so a save removes exactly the old ones). Written by every flush of the profile;
 # merged and erased profiles have none. Derived data, like customer_key: no foreign key (bulk loads).
-match_record = Table(
+match_record = tenant_table(
     "match_record",
-    metadata,
-    _tenant(),
-    Column("customer_id", ID, nullable=False),
+    ("customer_id",),
+    _customer_id(),
     Column("features", JSONB, nullable=False),
     Column("keys", ARRAY(BigInteger), nullable=False),
     Column("terms", ARRAY(BigInteger), nullable=False, server_default=text("'{}'::bigint[]")),
-    PrimaryKeyConstraint("tenant_id", "customer_id"),
 )
 
 # Blocking-key postings: profiles sharing a key hash are duplicate candidates. The primary key is the
 # only index (tenant, key, profile): a look-up by key is an index-only range scan.
-match_key = Table(
+match_key = tenant_table(
     "match_key",
-    metadata,
-    _tenant(),
+    ("key_hash", "customer_id"),
     Column("key_hash", BigInteger, nullable=False),
-    Column("customer_id", ID, nullable=False),
-    PrimaryKeyConstraint("tenant_id", "key_hash", "customer_id"),
+    _customer_id(),
 )
 
 # Term postings (migration 0008): per profile, the values whose frequency weighs an exact agreement (names
 # per country, company names, premises, the kind and country). Counting a term is an index-only scan.
-match_term = Table(
+match_term = tenant_table(
     "match_term",
-    metadata,
-    _tenant(),
+    ("term_hash", "customer_id"),
     Column("term_hash", BigInteger, nullable=False),
-    Column("customer_id", ID, nullable=False),
-    PrimaryKeyConstraint("tenant_id", "term_hash", "customer_id"),
+    _customer_id(),
 )
 
 # Keys shared by many profiles (more than the scan's big-block size) with their count, refreshed by every
 # scan; those above the block cap (100) are stop keys, which the real-time check skips too.
-match_stop_key = Table(
+match_stop_key = tenant_table(
     "match_stop_key",
-    metadata,
-    _tenant(),
+    ("key_hash",),
     Column("key_hash", BigInteger, nullable=False),
     Column("profiles", Integer, nullable=False),
     _ts("refreshed_at"),
-    PrimaryKeyConstraint("tenant_id", "key_hash"),
 )
 
 # The tenant's Fellegi-Sunter model (MatchModel.to_dict), trained by scans and refined by decisions.
-match_model = Table(
+match_model = tenant_table(
     "match_model",
-    metadata,
-    _tenant(),
+    (),
     Column("document", JSONB, nullable=False),
     Column("version", Integer, nullable=False),
     Column("source", String(20), nullable=False),
-    Column("training", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    _jsonb("training"),
     _ts("trained_at", nullable=True),
     _ts("updated_at"),
     Column("updated_by", Text, nullable=False),
-    PrimaryKeyConstraint("tenant_id"),
 )
 
 # The tenant's thresholds (absent: the DUPLICATE_* settings).
-duplicate_policy = Table(
+duplicate_policy = tenant_table(
     "duplicate_policy",
-    metadata,
-    _tenant(),
+    (),
     Column("review_threshold", Double, nullable=False),
     Column("likely_threshold", Double, nullable=False),
     Column("auto_merge", Boolean, nullable=False),
     Column("auto_merge_threshold", Double, nullable=False),
-    Column("version", Integer, nullable=False),
-    _ts("updated_at"),
-    Column("updated_by", Text, nullable=False),
-    PrimaryKeyConstraint("tenant_id"),
+    *_versioned(),
 )
 
 # Batch scans: phase, checkpoint (resume point), progress and result.
-duplicate_scan = Table(
+duplicate_scan = tenant_table(
     "duplicate_scan",
-    metadata,
-    _tenant(),
-    Column("id", ID, nullable=False),
+    ("id",),
+    _id(),
     Column("status", String(20), nullable=False),
     Column("phase", String(20), nullable=False),
-    Column("checkpoint", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    _jsonb("checkpoint"),
     Column("processed", BigInteger, nullable=False, server_default=text("0")),
     Column("total", BigInteger, nullable=False, server_default=text("0")),
-    Column("result", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    _jsonb("result"),
     Column("error", String(80)),
     Column("requested_by", Text, nullable=False),
     _ts("requested_at"),
     _ts("started_at", nullable=True),
     _ts("finished_at", nullable=True),
-    PrimaryKeyConstraint("tenant_id", "id"),
     Index(None, "tenant_id", "requested_at"),
 )
 
 # Candidate pairs at or above the review threshold, lower id first, as the latest scan found them.
 # Decisions live in duplicate_pair. The queue reads by probability, then ids, newest first.
-duplicate_candidate = Table(
+duplicate_candidate = tenant_table(
     "duplicate_candidate",
-    metadata,
-    _tenant(),
+    ("low_id", "high_id"),
     Column("low_id", ID, nullable=False),
     Column("high_id", ID, nullable=False),
     Column("probability", Double, nullable=False),
@@ -604,7 +575,6 @@ duplicate_candidate = Table(
     Column("cluster_id", ID),
     Column("scan_id", ID, nullable=False),
     _ts("found_at"),
-    PrimaryKeyConstraint("tenant_id", "low_id", "high_id"),
     _profile_ref("low_id", "fk_duplicate_candidate_low"),
     _profile_ref("high_id", "fk_duplicate_candidate_high"),
     Index(None, "tenant_id", "probability", "low_id", "high_id"),
@@ -613,46 +583,39 @@ duplicate_candidate = Table(
 )
 
 # Transitive groups of candidate pairs (union-find over pairs at or above the review threshold).
-duplicate_cluster = Table(
+duplicate_cluster = tenant_table(
     "duplicate_cluster",
-    metadata,
-    _tenant(),
-    Column("id", ID, nullable=False),
+    ("id",),
+    _id(),
     Column("members", ARRAY(Text), nullable=False),
     Column("size", Integer, nullable=False),
     Column("max_probability", Double, nullable=False),
     Column("scan_id", ID, nullable=False),
     _ts("found_at"),
-    PrimaryKeyConstraint("tenant_id", "id"),
     Index(None, "tenant_id", "max_probability", "id"),
 )
 
 # --- Privacy (migration 0006) ------------------------------------------------------------------
 # A tenant's rules per consent purpose (absent: the defaults of domain.consent_policy).
-consent_purpose_policy = Table(
+consent_purpose_policy = tenant_table(
     "consent_purpose_policy",
-    metadata,
-    _tenant(),
+    ("purpose",),
     Column("purpose", String(40), nullable=False),
     Column("legal_bases", ARRAY(Text), nullable=False),
     Column("grant_validity_days", Integer),
-    Column("double_opt_in_sources", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
-    Column("version", Integer, nullable=False),
-    _ts("updated_at"),
-    Column("updated_by", Text, nullable=False),
-    PrimaryKeyConstraint("tenant_id", "purpose"),
+    _texts("double_opt_in_sources"),
+    *_versioned(),
 )
 
 # The deciding channel-wide record per (customer, channel, purpose), kept by a trigger on consent_record
 # (privacy_sql.py) in the order of domain.consent.precedence: what the bulk consent check reads instead
 # of sorting the history. Derived data: ids, statuses and dates, no contact points.
-consent_state = Table(
+consent_state = tenant_table(
     "consent_state",
-    metadata,
-    _tenant(),
+    ("channel", "purpose", "customer_id"),
     Column("channel", String(10), nullable=False),
     Column("purpose", String(40), nullable=False),
-    Column("customer_id", ID, nullable=False),
+    _customer_id(),
     Column("consent_id", String(40, collation="C"), nullable=False),
     Column("status", String(10), nullable=False),
     Column("legal_basis", String(24), nullable=False),
@@ -660,87 +623,76 @@ consent_state = Table(
     _ts("effective_at"),
     Column("status_rank", SmallInteger, nullable=False),
     _ts("recorded_at"),
-    PrimaryKeyConstraint("tenant_id", "channel", "purpose", "customer_id"),
 )
 
 # Double opt-in: the SHA-256 of a single-use token (the token itself is only ever in one response).
-consent_confirmation = Table(
+consent_confirmation = tenant_table(
     "consent_confirmation",
-    metadata,
-    _tenant(),
+    ("token_hash",),
     Column("token_hash", String(64), nullable=False),
     Column("consent_id", ID, nullable=False),
-    Column("customer_id", ID, nullable=False),
+    _customer_id(),
     _ts("created_at"),
     _ts("expires_at"),
     _ts("used_at", nullable=True),
     Column("confirmation_consent_id", ID),
-    PrimaryKeyConstraint("tenant_id", "token_hash"),
     Index(None, "tenant_id", "consent_id"),
 )
 
-legal_hold = Table(
+legal_hold = tenant_table(
     "legal_hold",
-    metadata,
-    _tenant(),
-    Column("id", ID, nullable=False),
-    Column("customer_id", ID, nullable=False),
+    ("id",),
+    _id(),
+    _customer_id(),
     Column("reason", Text, nullable=False),
     Column("placed_by", Text, nullable=False),
     _ts("placed_at"),
     _ts("expires_at", nullable=True),
     _ts("released_at", nullable=True),
     Column("released_by", Text),
-    PrimaryKeyConstraint("tenant_id", "id"),
-    ForeignKeyConstraint(["tenant_id", "customer_id"], ["customer_profile.tenant_id", "customer_profile.id"]),
+    _profile_ref(),
     Index(None, "tenant_id", "customer_id"),
 )
 
 # Erasure requests (Art. 17) and what became of them: ids and codes, no personal values.
-erasure_request = Table(
+erasure_request = tenant_table(
     "erasure_request",
-    metadata,
-    _tenant(),
-    Column("id", ID, nullable=False),
-    Column("customer_id", ID, nullable=False),
+    ("id",),
+    _id(),
+    _customer_id(),
     Column("reason", Text, nullable=False),
     Column("requester", Text, nullable=False),
     Column("status", String(10), nullable=False),
     _ts("requested_at"),
     Column("requested_by", Text, nullable=False),
     _ts("completed_at", nullable=True),
-    Column("erased_customer_ids", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
-    Column("data_classes", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    _texts("erased_customer_ids"),
+    _texts("data_classes"),
     Column("blocked_by", ID),
-    PrimaryKeyConstraint("tenant_id", "id"),
-    ForeignKeyConstraint(["tenant_id", "customer_id"], ["customer_profile.tenant_id", "customer_profile.id"]),
+    _profile_ref(),
     Index(None, "tenant_id", "customer_id"),
 )
 
 # Keyed hashes (HMAC, SUPPRESSION_HASH_KEY) of erased e-mails and phones; never the values.
-suppressed_contact_point = Table(
+suppressed_contact_point = tenant_table(
     "suppressed_contact_point",
-    metadata,
-    _tenant(),
+    ("kind", "hash"),
     Column("kind", String(10), nullable=False),
     Column("hash", String(64), nullable=False),
     Column("erasure_request_id", ID, nullable=False),
     _ts("suppressed_at"),
-    PrimaryKeyConstraint("tenant_id", "kind", "hash"),
 )
 
 # Who read whose personal data (profile reads, lists, searches, exports): ids and codes only.
-data_access_log = Table(
+data_access_log = tenant_table(
     "data_access_log",
-    metadata,
-    _tenant(),
+    ("id",),
     Column("id", BigInteger, Identity(always=True), nullable=False),
-    Column("customer_id", ID, nullable=False),
+    _customer_id(),
     Column("actor", Text, nullable=False),
     Column("action", String(24), nullable=False),
-    Column("correlation_id", String(128), nullable=False),
+    _correlation_id(),
     _ts("occurred_at"),
-    PrimaryKeyConstraint("tenant_id", "id"),
     Index(None, "tenant_id", "customer_id", "id"),
     Index(None, "tenant_id", "actor", "id"),
 )
@@ -748,52 +700,46 @@ data_access_log = Table(
 # --- Bulk import (migration 0011) -------------------------------------------------------------
 # An import job: options (mapping, duplicate policy, dry run), rows staged, the resume point
 # (processed_rows: every row up to it is applied, saved in the transaction that applied them), counts.
-import_job = Table(
+import_job = tenant_table(
     "import_job",
-    metadata,
-    _tenant(),
-    Column("id", ID, nullable=False),
+    ("id",),
+    _id(),
     Column("status", String(20), nullable=False),
     Column("format", String(10), nullable=False),
-    Column("options", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    _jsonb("options"),
     Column("staged_rows", BigInteger, nullable=False, server_default=text("0")),
     Column("processed_rows", BigInteger, nullable=False, server_default=text("0")),
-    Column("counts", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    _jsonb("counts"),
     Column("error", String(40)),
     Column("error_details", JSONB),
     Column("requested_by", Text, nullable=False),
-    Column("correlation_id", String(128), nullable=False),
+    _correlation_id(),
     _ts("requested_at"),
     _ts("started_at", nullable=True),
     _ts("finished_at", nullable=True),
-    PrimaryKeyConstraint("tenant_id", "id"),
     Index(None, "tenant_id", "requested_at"),
 )
 
 # Staging: the validated create body (JSON text) of every well-formed row, copied in before any is
 # applied; deleted when the job finishes (personal data).
-import_row = Table(
+import_row = tenant_table(
     "import_row",
-    metadata,
-    _tenant(),
+    ("job_id", "row_number"),
     Column("job_id", ID, nullable=False),
     Column("row_number", BigInteger, nullable=False),
     Column("body", Text, nullable=False),
-    PrimaryKeyConstraint("tenant_id", "job_id", "row_number"),
 )
 
 # The report: per row, the field and the reason it was refused or skipped (never the value).
-import_issue = Table(
+import_issue = tenant_table(
     "import_issue",
-    metadata,
-    _tenant(),
+    ("job_id", "row_number", "field"),
     Column("job_id", ID, nullable=False),
     Column("row_number", BigInteger, nullable=False),
     Column("field", String(200), nullable=False),
     Column("outcome", String(20), nullable=False),
     Column("reason", Text, nullable=False),
     Column("customer_id", ID),
-    PrimaryKeyConstraint("tenant_id", "job_id", "row_number", "field"),
 )
 
 TENANT_TABLES = (
