@@ -10,12 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from customer360.application.queries import Document, Page
 from customer360.domain.consent import ConsentRecord
 from customer360.infrastructure.persistence.consent_repository import record_from_row
+from customer360.infrastructure.persistence.customer_rows import customer_page, customer_rows
 from customer360.infrastructure.persistence.database import tenant_transaction
 from customer360.infrastructure.persistence.profile_queries import (
-    customer_exists,
     decode_cursor,
     decode_number_cursor,
-    encode_cursor,
 )
 from customer360.infrastructure.persistence.tables import audit_log, consent_record, event_outbox
 
@@ -61,51 +60,38 @@ class SqlHistoryQueries:
         self._engine = engine
 
     async def consent_history(self, tenant_id: str, customer_id: str, cursor: str | None, limit: int) -> Page | None:
-        after = decode_cursor(cursor)
-        async with tenant_transaction(self._engine, tenant_id) as connection:
-            if not await customer_exists(connection, tenant_id, customer_id):
-                return None
-            query = (
-                select(consent_record)
-                .where(consent_record.c.tenant_id == tenant_id, consent_record.c.customer_id == customer_id)
-                .order_by(consent_record.c.id)
-                .limit(limit + 1)
-            )
-            if after:
-                query = query.where(consent_record.c.id > after)
-            rows = (await connection.execute(query)).mappings().all()
-        items = [consent_document(r) for r in rows[:limit]]
-        return Page(items, encode_cursor(items[-1]["id"]) if len(rows) > limit else None)
+        c = consent_record.c
+        query = select(consent_record).where(c.tenant_id == tenant_id, c.customer_id == customer_id)
+        return await customer_page(
+            self._engine,
+            tenant_id,
+            customer_id,
+            query,
+            key=c.id,
+            after=decode_cursor(cursor),
+            limit=limit,
+            document=consent_document,
+        )
 
     async def consent_records(self, tenant_id: str, customer_id: str) -> list[ConsentRecord] | None:
-        async with tenant_transaction(self._engine, tenant_id) as connection:
-            if not await customer_exists(connection, tenant_id, customer_id):
-                return None
-            rows = (
-                await connection.execute(
-                    select(consent_record).where(
-                        consent_record.c.tenant_id == tenant_id, consent_record.c.customer_id == customer_id
-                    )
-                )
-            ).mappings()
-            return [record_from_row(r) for r in rows]
+        c = consent_record.c
+        query = select(consent_record).where(c.tenant_id == tenant_id, c.customer_id == customer_id)
+        rows = await customer_rows(self._engine, tenant_id, customer_id, query)
+        return None if rows is None else [record_from_row(r) for r in rows]
 
     async def audit(self, tenant_id: str, customer_id: str, cursor: str | None, limit: int) -> Page | None:
-        after = decode_number_cursor(cursor)
-        async with tenant_transaction(self._engine, tenant_id) as connection:
-            if not await customer_exists(connection, tenant_id, customer_id):
-                return None
-            query = (
-                select(audit_log)
-                .where(audit_log.c.tenant_id == tenant_id, audit_log.c.customer_id == customer_id)
-                .order_by(audit_log.c.id)
-                .limit(limit + 1)
-            )
-            if after is not None:
-                query = query.where(audit_log.c.id > after)
-            rows = (await connection.execute(query)).mappings().all()
-        items = [_audit_document(r) for r in rows[:limit]]
-        return Page(items, encode_cursor(str(items[-1]["id"])) if len(rows) > limit else None)
+        a = audit_log.c
+        query = select(audit_log).where(a.tenant_id == tenant_id, a.customer_id == customer_id)
+        return await customer_page(
+            self._engine,
+            tenant_id,
+            customer_id,
+            query,
+            key=a.id,
+            after=decode_number_cursor(cursor),
+            limit=limit,
+            document=_audit_document,
+        )
 
     async def recent_audit(self, tenant_id: str, customer_id: str, limit: int) -> list[Document]:
         """The customer's latest audit entries, newest first (the console's 360 page)."""

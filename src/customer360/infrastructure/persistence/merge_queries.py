@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customer360.application.queries import Document, Page
 from customer360.domain.ids import MERGE_PREFIX, is_valid_id
+from customer360.infrastructure.persistence.customer_rows import customer_page
 from customer360.infrastructure.persistence.database import tenant_transaction
-from customer360.infrastructure.persistence.profile_queries import customer_exists, decode_cursor, encode_cursor
+from customer360.infrastructure.persistence.profile_queries import decode_cursor
 from customer360.infrastructure.persistence.tables import customer_merge
 
 M = customer_merge.c
@@ -36,21 +37,19 @@ class SqlMergeQueries:
 
     async def merges_of(self, tenant_id: str, customer_id: str, cursor: str | None, limit: int) -> Page | None:
         """Merges where the customer was the target or the source, oldest first."""
-        after = decode_cursor(cursor)
-        async with tenant_transaction(self._engine, tenant_id) as connection:
-            if not await customer_exists(connection, tenant_id, customer_id):
-                return None
-            query = (
-                select(customer_merge)
-                .where(M.tenant_id == tenant_id, or_(M.target_id == customer_id, M.source_id == customer_id))
-                .order_by(M.id)
-                .limit(limit + 1)
-            )
-            if after:
-                query = query.where(M.id > after)
-            rows = (await connection.execute(query)).mappings().all()
-        items = [_summary(r) for r in rows[:limit]]
-        return Page(items, encode_cursor(items[-1]["id"]) if len(rows) > limit else None)
+        query = select(customer_merge).where(
+            M.tenant_id == tenant_id, or_(M.target_id == customer_id, M.source_id == customer_id)
+        )
+        return await customer_page(
+            self._engine,
+            tenant_id,
+            customer_id,
+            query,
+            key=M.id,
+            after=decode_cursor(cursor),
+            limit=limit,
+            document=_summary,
+        )
 
     async def merge(self, tenant_id: str, merge_id: str) -> Document | None:
         if not is_valid_id(MERGE_PREFIX, merge_id):
