@@ -25,7 +25,6 @@ from customer360.application.queries import Answer
 from customer360.domain.consent import (
     CaptureSource,
     ConsentEvidence,
-    ConsentRecord,
     ConsentStatus,
     ContactPoint,
     LegalBasis,
@@ -82,16 +81,11 @@ async def confirm_consent(cmd: ConfirmConsent, uow: UnitOfWork, env: HandlerEnv)
     expires_at = pending.expires_at or policy.expiry_for(now)
     if expires_at is not None and expires_at <= now:
         raise ConfirmationRefused("EXPIRED")
-    grant = ConsentRecord.capture(
+    grant = pending.restate(
         id=env.new_id(CONSENT_PREFIX),
         customer_id=profile.id,
-        channel=pending.channel,
-        purpose=pending.purpose,
         status=ConsentStatus.GRANTED,
-        contact_point=pending.contact_point,
-        legal_basis=pending.legal_basis,
         source=pending.source,
-        policy_version=pending.policy_version,
         evidence=ConsentEvidence(
             captured_by=CONFIRMATION_CAPTURER,
             text=f"confirms {pending.id}",
@@ -123,16 +117,11 @@ async def expire_consents(cmd: ExpireConsents, uow: UnitOfWork, env: HandlerEnv)
         if not grant.expired_at(now):
             continue
         assert grant.expires_at is not None
-        record = ConsentRecord.capture(
+        record = grant.restate(
             id=env.new_id(CONSENT_PREFIX),
             customer_id=profile.id,
-            channel=grant.channel,
-            purpose=grant.purpose,
             status=ConsentStatus.EXPIRED,
-            contact_point=grant.contact_point,
-            legal_basis=grant.legal_basis,
             source=grant.source,
-            policy_version=grant.policy_version,
             evidence=ConsentEvidence(
                 captured_by=EXPIRY_CAPTURER, captured_at=grant.expires_at, text=f"expires {grant.id}"
             ),

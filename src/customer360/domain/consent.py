@@ -164,6 +164,36 @@ class ConsentRecord:
         )
         return record
 
+    def restate(
+        self,
+        *,
+        id: str,
+        customer_id: str,
+        status: ConsentStatus,
+        source: CaptureSource,
+        evidence: ConsentEvidence,
+        actor: str,
+        now: datetime,
+        expires_at: datetime | None = None,
+    ) -> ConsentRecord:
+        """A new record about this one's statement (channel, purpose, contact point, legal basis, policy
+        version): its confirmation, its expiry, or its repetition on a merge's survivor."""
+        return ConsentRecord.capture(
+            id=id,
+            customer_id=customer_id,
+            channel=self.channel,
+            purpose=self.purpose,
+            status=status,
+            contact_point=self.contact_point,
+            legal_basis=self.legal_basis,
+            source=source,
+            policy_version=self.policy_version,
+            evidence=evidence,
+            actor=actor,
+            now=now,
+            expires_at=expires_at,
+        )
+
     @property
     def state_key(self) -> str:
         point = self.contact_point.key if self.contact_point else "*"

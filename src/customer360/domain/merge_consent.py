@@ -54,16 +54,11 @@ def _follow(
     now: datetime,
 ) -> ConsentRecord:
     """A new record repeating ``model``'s statement for ``customer_id``, captured by the merge workflow."""
-    return ConsentRecord.capture(
+    return model.restate(
         id=new_id(),
         customer_id=customer_id,
-        channel=model.channel,
-        purpose=model.purpose,
         status=model.status,
-        contact_point=model.contact_point,
-        legal_basis=model.legal_basis,
         source=CaptureSource.MERGE,
-        policy_version=model.policy_version,
         evidence=ConsentEvidence(
             captured_by=MERGE_CAPTURER, captured_at=effective_at if effective_at != now else None, text=text
         ),
