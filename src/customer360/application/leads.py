@@ -17,7 +17,7 @@ into a web form) are dropped rather than losing the lead; their field names are 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol, TypeVar
 
@@ -211,27 +211,16 @@ def _new_profile(candidate: LeadCandidate) -> CreateCustomerProfile:
     if candidate.tax_id is not None and lead.tax_id:
         tax_ids = (TaxIdInput(country=candidate.tax_id.country, value=lead.tax_id.strip().upper()),)
     sales_ref = ExternalRefInput(source_system=SALES, external_id=lead.lead_id)
+    profile = ProfileInput(kind=candidate.kind, tax_ids=tax_ids, external_refs=(sales_ref,))
     if candidate.kind is CustomerKind.PERSON:
-        person = ProfileInput(
-            kind=candidate.kind,
-            given_name=candidate.given_name,
-            family_name=candidate.family_name,
-            emails=emails,
-            phones=phones,
-            tax_ids=tax_ids,
-            external_refs=(sales_ref,),
+        person = replace(
+            profile, given_name=candidate.given_name, family_name=candidate.family_name, emails=emails, phones=phones
         )
         return CreateCustomerProfile(attributes=person, status="ACTIVE")
+    organization = replace(profile, name=candidate.name)
     if not (candidate.given_name or candidate.family_name):
-        organization = ProfileInput(
-            kind=candidate.kind,
-            name=candidate.name,
-            emails=emails,
-            phones=phones,
-            tax_ids=tax_ids,
-            external_refs=(sales_ref,),
-        )
-        return CreateCustomerProfile(attributes=organization, status="ACTIVE")
+        reachable = replace(organization, emails=emails, phones=phones)
+        return CreateCustomerProfile(attributes=reachable, status="ACTIVE")
     # The contact person becomes the primary SALES contact of the new organisation.
     contact = ContactInput(
         given_name=candidate.given_name,
@@ -241,7 +230,6 @@ def _new_profile(candidate: LeadCandidate) -> CreateCustomerProfile:
         roles=(ContactRole.SALES,),
         primary_roles=(ContactRole.SALES,),
     )
-    organization = ProfileInput(kind=candidate.kind, name=candidate.name, tax_ids=tax_ids, external_refs=(sales_ref,))
     return CreateCustomerProfile(attributes=organization, status="ACTIVE", contacts=(contact,))
 
 
