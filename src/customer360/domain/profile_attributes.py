@@ -38,6 +38,28 @@ def _dedupe(values: tuple[Any, ...], key: Any) -> tuple[Any, ...]:
     return tuple(kept)
 
 
+def _name_from_parts(values: dict[str, Any]) -> None:
+    """The display name a person or contact gets when none is given: given and family name joined."""
+    parts = [values.get("given_name"), values.get("family_name")]
+    values["name"] = " ".join(p for p in parts if p)
+
+
+def _reachable_once(values: dict[str, Any]) -> None:
+    """Each e-mail address (by its key) and phone number (by E.164) kept once, the first one given."""
+    values["emails"] = _dedupe(tuple(values.get("emails", ())), lambda e: e.key)
+    values["phones"] = _dedupe(tuple(values.get("phones", ())), lambda p: p.e164)
+
+
+def _changes(before: Any, after: Any, prefix: str) -> list[FieldChange]:
+    """Every field of two attribute values of one type that differs, keyed ``prefix`` + camelCase name."""
+    changes = []
+    for f in dataclasses.fields(before):
+        old, new = getattr(before, f.name), getattr(after, f.name)
+        if old != new:
+            changes.append(FieldChange(f"{prefix}{camel(f.name)}", to_primitive(old), to_primitive(new)))
+    return changes
+
+
 @dataclass(frozen=True, slots=True)
 class ProfileAttributes:
     """Everything about a profile a caller may set; built through :meth:`build`, which enforces the rules."""
@@ -66,12 +88,10 @@ class ProfileAttributes:
         """Derive a person's display name, drop repeated values, then check the kind-specific rules."""
         kind = values["kind"]
         if kind is CustomerKind.PERSON and not values.get("name"):
-            parts = [values.get("given_name"), values.get("family_name")]
-            values["name"] = " ".join(p for p in parts if p)
+            _name_from_parts(values)
         if not values.get("name"):
             raise InvalidValue("name", "is required")
-        values["emails"] = _dedupe(tuple(values.get("emails", ())), lambda e: e.key)
-        values["phones"] = _dedupe(tuple(values.get("phones", ())), lambda p: p.e164)
+        _reachable_once(values)
         values["tax_ids"] = _dedupe(tuple(values.get("tax_ids", ())), lambda t: t.key)
         values["addresses"] = _dedupe(tuple(values.get("addresses", ())), lambda a: a)
         values["tags"] = _dedupe(tuple(values.get("tags", ())), str.casefold)
@@ -96,12 +116,7 @@ class ProfileAttributes:
         # sides (the source system holds the duplicate too). Each stays unique per tenant (its table's key).
 
     def diff(self, other: ProfileAttributes) -> list[FieldChange]:
-        changes = []
-        for f in dataclasses.fields(self):
-            old, new = getattr(self, f.name), getattr(other, f.name)
-            if old != new:
-                changes.append(FieldChange(camel(f.name), to_primitive(old), to_primitive(new)))
-        return changes
+        return _changes(self, other, "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,24 +134,17 @@ class ContactAttributes:
     @classmethod
     def build(cls, **values: Any) -> ContactAttributes:
         if not values.get("name"):
-            parts = [values.get("given_name"), values.get("family_name")]
-            values["name"] = " ".join(p for p in parts if p)
+            _name_from_parts(values)
         if not values.get("name"):
             raise InvalidValue("name", "is required (or givenName/familyName)")
-        values["emails"] = _dedupe(tuple(values.get("emails", ())), lambda e: e.key)
-        values["phones"] = _dedupe(tuple(values.get("phones", ())), lambda p: p.e164)
+        _reachable_once(values)
         attributes = cls(**values)
         if not attributes.primary_roles <= attributes.roles:
             raise InvalidValue("primaryRoles", "a contact can only be primary for roles it has")
         return attributes
 
     def diff(self, other: ContactAttributes, prefix: str) -> list[FieldChange]:
-        changes = []
-        for f in dataclasses.fields(self):
-            old, new = getattr(self, f.name), getattr(other, f.name)
-            if old != new:
-                changes.append(FieldChange(f"{prefix}.{camel(f.name)}", to_primitive(old), to_primitive(new)))
-        return changes
+        return _changes(self, other, f"{prefix}.")
 
 
 @dataclass(slots=True)
