@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from jinja2 import Environment
 
+from customer360.application.executor import Handler
 from customer360.infrastructure.rest.console.security import ConsoleSecurity, Viewer
 from customer360.infrastructure.rest.dependencies import ApiServices, services
+from customer360.infrastructure.rest.dispatch import context_of
+
+C = TypeVar("C")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +26,11 @@ class Console:
 def console_of(request: Request) -> Console:
     console: Console = request.app.state.console
     return console
+
+
+async def run_as(request: Request, seen: Viewer, handler: Handler[C, R], command: C) -> R:
+    """Execute a use case in one transaction as the person at the console."""
+    return await services(request).executor.execute(context_of(request, seen.principal), handler, command)
 
 
 def services_of(request: Request) -> ApiServices:

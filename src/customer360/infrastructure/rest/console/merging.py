@@ -13,11 +13,10 @@ from customer360.domain.errors import CustomerNotFound
 from customer360.domain.ids import CUSTOMER_PREFIX, id_pattern
 from customer360.domain.primitives import to_primitive
 from customer360.domain.survivorship import FIELDS, UNION_ONLY
-from customer360.infrastructure.rest.console.dependencies import Acting, Seen, services_of
+from customer360.infrastructure.rest.console.dependencies import Acting, Seen, run_as, services_of
 from customer360.infrastructure.rest.console.rendering import ConsoleRoute, brief, is_fragment, redirect, render_page
 from customer360.infrastructure.rest.console.security import Viewer
 from customer360.infrastructure.rest.console.side_by_side import comparable
-from customer360.infrastructure.rest.dispatch import context_of
 from customer360.infrastructure.rest.parameters import CustomerId
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
@@ -104,8 +103,9 @@ def _origin(provenance: dict[str, Any], field: str, multi: bool) -> list[str]:
 async def _merge_form(
     request: Request, seen: Viewer, target: str, source: str, choices: dict[str, str], fragment: bool
 ) -> Response:
-    preview: uc.MergePreview = await services_of(request).executor.execute(
-        context_of(request, seen.principal),
+    preview: uc.MergePreview = await run_as(
+        request,
+        seen,
         uc.preview_merge,
         uc.MergeCustomers(target_id=target, source_id=source, field_choices=choices),
     )
@@ -158,7 +158,7 @@ async def merge(
         target_version=target_version,
         source_version=source_version,
     )
-    await services_of(request).executor.execute(context_of(request, seen.principal), uc.merge_customers, command)
+    await run_as(request, seen, uc.merge_customers, command)
     return redirect(f"/console/customers/{target}?notice=merged")
 
 
@@ -173,9 +173,7 @@ async def unmerge(
     """Undo a merge from the merge history; the conflicts the unmerge reports are shown, not hidden."""
     seen.require("crm.customer:merge")
     command = uc.UnmergeCustomers(customer_id, source, version)
-    outcome: uc.UnmergeOutcome = await services_of(request).executor.execute(
-        context_of(request, seen.principal), uc.unmerge_customers, command
-    )
+    outcome: uc.UnmergeOutcome = await run_as(request, seen, uc.unmerge_customers, command)
     tenant = seen.principal.tenant_id
     context = {
         "outcome": outcome,

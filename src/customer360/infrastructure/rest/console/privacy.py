@@ -15,7 +15,7 @@ from customer360.domain.privacy import LegalHoldActive
 from customer360.infrastructure.rest.access import record_reads
 from customer360.infrastructure.rest.auth import Forbidden
 from customer360.infrastructure.rest.console.customer import read_profile
-from customer360.infrastructure.rest.console.dependencies import Acting, Seen, services_of
+from customer360.infrastructure.rest.console.dependencies import Acting, Seen, run_as, services_of
 from customer360.infrastructure.rest.console.rendering import ConsoleRoute, redirect, render_page
 from customer360.infrastructure.rest.dispatch import context_of, render
 from customer360.infrastructure.rest.models.privacy import PersonalDataExport
@@ -55,10 +55,7 @@ async def privacy_page(customer_id: CustomerId, request: Request, seen: Seen, no
 async def export_personal_data(customer_id: CustomerId, request: Request, seen: Seen) -> Response:
     """Everything held about the person, as the API's export (audited, in the access log), as a file."""
     seen.require("crm.privacy:export")
-    services = services_of(request)
-    document = await services.executor.execute(
-        context_of(request, seen.principal), uc.export_personal_data, uc.ExportPersonalData(customer_id)
-    )
+    document = await run_as(request, seen, uc.export_personal_data, uc.ExportPersonalData(customer_id))
     record_reads(request, seen.principal, "EXPORT", document["lineage"])
     rendered = render(PersonalDataExport, document)
     rendered.headers["Content-Disposition"] = f'attachment; filename="personal-data-{customer_id}.json"'
@@ -85,7 +82,7 @@ async def place_legal_hold(
 ) -> Response:
     seen.require("crm.privacy:hold")
     command = uc.PlaceLegalHold(customer_id, reason.strip(), _end_of_day(expires))
-    await services_of(request).executor.execute(context_of(request, seen.principal), uc.place_legal_hold, command)
+    await run_as(request, seen, uc.place_legal_hold, command)
     return redirect(f"/console/customers/{customer_id}/privacy?notice=hold-placed")
 
 
@@ -93,7 +90,7 @@ async def place_legal_hold(
 async def release_legal_hold(customer_id: CustomerId, hold_id: HoldId, request: Request, seen: Acting) -> Response:
     seen.require("crm.privacy:hold")
     command = uc.ReleaseLegalHold(customer_id, hold_id)
-    await services_of(request).executor.execute(context_of(request, seen.principal), uc.release_legal_hold, command)
+    await run_as(request, seen, uc.release_legal_hold, command)
     return redirect(f"/console/customers/{customer_id}/privacy?notice=hold-released")
 
 

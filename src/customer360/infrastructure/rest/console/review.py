@@ -12,10 +12,9 @@ from customer360.application.queries import QUEUE_STATUSES, QueueFilter
 from customer360.domain.duplicates import PAIR_ID_PATTERN, parse_pair_id
 from customer360.domain.errors import NotFound
 from customer360.infrastructure.rest.access import record_reads
-from customer360.infrastructure.rest.console.dependencies import Acting, Seen, services_of
+from customer360.infrastructure.rest.console.dependencies import Acting, Seen, run_as, services_of
 from customer360.infrastructure.rest.console.rendering import ConsoleRoute, is_fragment, redirect, render_page
 from customer360.infrastructure.rest.console.side_by_side import compare, explain
-from customer360.infrastructure.rest.dispatch import context_of
 
 router = APIRouter(prefix="/console/duplicates", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -109,9 +108,7 @@ async def dismiss_pair(
     low, high = parse_pair_id(pair)
     services = services_of(request)
     before = services.clock.now()
-    decision = await services.executor.execute(
-        context_of(request, seen.principal), uc.dismiss_pair, uc.DismissPair(low, high, note.strip() or None)
-    )
+    decision = await run_as(request, seen, uc.dismiss_pair, uc.DismissPair(low, high, note.strip() or None))
     if decision.decided_at < before:
         # Someone decided first: say so instead of pretending this decision was recorded.
         item = await find_pair(request, seen.principal.tenant_id, f"{low}~{high}")
