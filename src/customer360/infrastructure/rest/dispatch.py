@@ -6,10 +6,10 @@ import hashlib
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, overload
+from typing import Annotated, Any, TypeVar, overload
 
 import orjson
-from fastapi import Request
+from fastapi import Depends, Header, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
@@ -25,8 +25,11 @@ C = TypeVar("C")
 R = TypeVar("R")
 V = TypeVar("V")
 
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,10})"?$')
+# What expected_version accepts, for the OpenAPI document (servers strip the spaces around a header value).
+IF_MATCH_PATTERN = r'^(\*|(W/)?"?\d{1,10}"?)$'
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,24 +51,53 @@ def context_of(request: Request, principal: Principal, source: str = "API") -> R
     )
 
 
-def expected_version(request: Request) -> int | None:
-    """The version named by If-Match (an ETag such as "3"); ``*`` or no header means any version."""
-    value = request.headers.get("if-match")
-    if value is None or value.strip() == "*":
+def _if_match(
+    value: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            pattern=IF_MATCH_PATTERN,
+            description='The version the change is based on, as its ETag ("3"); 412 if it is no longer current. '
+            "`*` or no header: any version",
+        ),
+    ] = None,
+) -> int | None:
+    """The version named by If-Match; a parameter of the routes that honour it, so the OpenAPI document
+    declares it there."""
+    if value is None:
         return None
     match = _ETAG.match(value.strip())
-    if match is None:
-        raise InvalidValue("If-Match", 'must be an ETag of this API, such as "3"')
-    return int(match.group(1))
+    return int(match.group(1)) if match is not None else None
+
+
+IfMatch = Annotated[int | None, Depends(_if_match)]
+
+
+def _idempotency_key(
+    value: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            pattern=IDEMPOTENCY_KEY_PATTERN,
+            description="Makes the POST safe to retry: a retry with the same key and request gets the first answer "
+            "back (Idempotent-Replayed: true); the same key with another request is 422 IDEMPOTENCY_KEY_REUSED",
+        ),
+    ] = None,
+) -> str | None:
+    return value
+
+
+# For the POST routes whose command run_command executes: it declares the header that run_command honours.
+IDEMPOTENT = Depends(_idempotency_key)
 
 
 def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def not_modified(request: Request, tag: str) -> bool:
-    """Whether If-None-Match names ``tag`` (a list, weak ``W/`` tags and ``*`` included, RFC 9110 13.1.2)."""
-    value = request.headers.get("if-none-match")
+def not_modified(value: str | None, tag: str) -> bool:
+    """Whether If-None-Match (``value``) names ``tag`` (a list, weak ``W/`` tags and ``*`` included, RFC 9110
+    13.1.2)."""
     if value is None:
         return False
     candidates = [candidate.strip() for candidate in value.split(",")]

@@ -46,6 +46,48 @@ SECURITY: list[dict[str, list[str]]] = [
 ]
 
 
+CORRELATION_PARAMETER: dict[str, Any] = {
+    "name": "X-Correlation-ID",
+    "in": "header",
+    "required": False,
+    "description": "Your id for the request (1-128 of A-Z a-z 0-9 . _ : -), echoed and carried into the logs and "
+    "events; another value is replaced by a generated one (or a valid traceparent's trace id)",
+    "schema": {"type": "string"},
+}
+CORRELATION_HEADER: dict[str, Any] = {
+    "description": "The request's correlation id: the one sent, or the one generated (errors carry it as traceId)",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:\\-]{1,128}$"},
+}
+RETRY_AFTER_HEADER: dict[str, Any] = {
+    "description": "Seconds to wait before retrying",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+}
+SERVICE_UNAVAILABLE: dict[str, Any] = {
+    "description": "The database cannot be reached (SERVICE_UNAVAILABLE); retry after Retry-After seconds",
+    "headers": {"Retry-After": RETRY_AFTER_HEADER},
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+}
+
+
+def _declare_headers(operation: dict[str, Any], uses_database: bool) -> None:
+    """What the edge does for every request (middleware.py): the correlation id in and out, and 503 with
+    Retry-After while the database is away for every operation that reads or writes it."""
+    parameters = operation.setdefault("parameters", [])
+    if not any(p.get("in") == "header" and p.get("name") == "X-Correlation-ID" for p in parameters):
+        parameters.append(CORRELATION_PARAMETER)
+    responses = operation.setdefault("responses", {})
+    if uses_database:
+        responses.setdefault("503", SERVICE_UNAVAILABLE)
+    for status, response in responses.items():
+        # New dicts: FastAPI's response objects and the constants above may be shared between operations.
+        responses[status] = {
+            **response,
+            "headers": {**response.get("headers", {}), "X-Correlation-ID": CORRELATION_HEADER},
+        }
+
+
 def _requirements(dependant: Dependant) -> Iterator[str]:
     for dependency in dependant.dependencies:
         if isinstance(dependency.call, Requirement):
@@ -89,6 +131,8 @@ def build_document(app: FastAPI) -> dict[str, Any]:
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
             needed = permissions.get((path, method), [])
+            # Operations that need a permission are the tenant's data, read from the database.
+            _declare_headers(operation, uses_database=bool(needed))
             if not needed:
                 operation["security"] = []
                 continue

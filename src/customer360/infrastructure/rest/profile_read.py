@@ -66,7 +66,7 @@ class ProfileReadRoute:
         name_server_span("GET", self.stands_for.path_format)
         record_reads(request, principal, "PROFILE_READ", [customer_id])
         tag = etag(profile.version)
-        if not_modified(request, tag):
+        if not_modified(request.headers.get("if-none-match"), tag):
             await send({"type": "http.response.start", "status": 304, "headers": [(b"etag", tag.encode())]})
             await send({"type": "http.response.body", "body": b""})
             return True

@@ -65,6 +65,35 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+# Response headers an operation declares where it sends them (``responses={200: headers("ETag")}``); the
+# headers every answer carries (X-Correlation-ID, Retry-After on 503) are added by openapi_document.py.
+_RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
+    "ETag": {
+        "description": 'The version of the resource ("3"): send it as If-Match to change what you read',
+        "required": True,
+        "schema": {"type": "string", "pattern": '^"[0-9]+"$'},
+    },
+    "Location": {
+        "description": "The path of what was created (or of the job that was started)",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^/api/v1/crm/"},
+    },
+    "Link": {
+        "description": 'For a merged profile: `<path of the survivor>; rel="canonical"`',
+        "schema": {"type": "string"},
+    },
+    "Content-Location": {
+        "description": "With resolve=true for a merged profile: the path of the survivor the body describes",
+        "schema": {"type": "string"},
+    },
+}
+
+
+def headers(*names: str) -> dict[str, Any]:
+    """The response headers named, as a ``responses`` entry of a route."""
+    return {"headers": {name: _RESPONSE_HEADERS[name] for name in names}}
+
+
 def links(source: str, targets: dict[str, str], **parameters: str) -> dict[str, Any]:
     """OpenAPI links from an operation's response to the operations its result identifies (clients and
     schemathesis' stateful tests follow them). ``parameters`` maps a path parameter to a runtime expression."""
@@ -75,9 +104,15 @@ def links(source: str, targets: dict[str, str], **parameters: str) -> dict[str, 
 
 
 def created_with_links(
-    model: type[BaseModel], source: str, targets: dict[str, str], **parameters: str
+    model: type[BaseModel], source: str, targets: dict[str, str], *, sends: tuple[str, ...] = (), **parameters: str
 ) -> dict[int | str, dict[str, Any]]:
+    """The 201 answer with its links and the response headers it ``sends``."""
     return {
         **ERROR_RESPONSES,
-        201: {"model": model, "description": "Created", "links": links(source, targets, **parameters)},
+        201: {
+            "model": model,
+            "description": "Created",
+            "links": links(source, targets, **parameters),
+            **headers(*sends),
+        },
     }

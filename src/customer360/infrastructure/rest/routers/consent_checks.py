@@ -19,8 +19,8 @@ from customer360.domain.primitives import iso_millis
 from customer360.domain.values import Channel
 from customer360.infrastructure.rest.auth import Principal
 from customer360.infrastructure.rest.dependencies import Services, require
-from customer360.infrastructure.rest.dispatch import Rendered, etag, expected_version, render, run_command
-from customer360.infrastructure.rest.models.common import ERROR_RESPONSES
+from customer360.infrastructure.rest.dispatch import IDEMPOTENT, IfMatch, Rendered, etag, render, run_command
+from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, headers
 from customer360.infrastructure.rest.models.consent_checks import (
     BulkCheckIn,
     BulkCheckOut,
@@ -241,6 +241,7 @@ def _render_confirmed(answer: Answer[uc.ConsentConfirmed]) -> Rendered:
     status_code=201,
     response_model=ConsentRecordOut,
     summary="Double opt-in: confirm a pending grant with its single-use token",
+    dependencies=[IDEMPOTENT],
 )
 async def confirm_consent(body: ConfirmIn, request: Request, principal: ConsentWriter) -> Response:
     command = uc.ConfirmConsent(body.token, body.ip_address, body.user_agent)
@@ -290,16 +291,17 @@ async def list_consent_policies(principal: ConsentReader, services: Services) ->
     "/consent/policies/{purpose}",
     response_model=PurposePolicyOut,
     summary="Set the tenant's policy of a purpose (legal bases, grant validity, double opt-in sources)",
+    responses={200: headers("ETag")},
 )
 async def set_consent_policy(
-    purpose: PurposePath, body: PurposePolicyIn, request: Request, principal: PolicyAdmin
+    purpose: PurposePath, body: PurposePolicyIn, request: Request, principal: PolicyAdmin, version: IfMatch
 ) -> Response:
     command = uc.SetPurposePolicy(
         purpose=purpose,
         legal_bases=[b.value for b in body.legal_bases],
         grant_validity_days=body.grant_validity_days,
         double_opt_in_sources=[s.value for s in body.double_opt_in_sources],
-        expected_version=expected_version(request),
+        expected_version=version,
     )
 
     return await run_command(request, principal, uc.set_purpose_policy, command, _render_policy, uc.policy_answer)

@@ -14,7 +14,7 @@ from customer360.domain.errors import CustomerNotFound
 from customer360.domain.primitives import iso_millis
 from customer360.infrastructure.rest.auth import Principal
 from customer360.infrastructure.rest.dependencies import Services, require
-from customer360.infrastructure.rest.dispatch import Rendered, render, run_command
+from customer360.infrastructure.rest.dispatch import IDEMPOTENT, Rendered, render, run_command
 from customer360.infrastructure.rest.models.common import ERROR_RESPONSES
 from customer360.infrastructure.rest.models.consents import (
     ConsentHistoryPage,
@@ -50,6 +50,7 @@ def confirmation_token(answer: Answer[uc.ConsentRecorded]) -> dict[str, Any]:
     status_code=201,
     response_model=ConsentRecordOut,
     summary="Record a consent grant or revocation (PENDING with a confirmation token when double opt-in applies)",
+    dependencies=[IDEMPOTENT],
 )
 async def record_consent(
     customer_id: CustomerId, body: ConsentIn, request: Request, principal: ConsentWriter, services: Services

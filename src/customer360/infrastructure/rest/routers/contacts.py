@@ -13,8 +13,8 @@ from customer360.domain.errors import ContactNotFound, CustomerNotFound
 from customer360.domain.ids import CONTACT_PREFIX, id_pattern
 from customer360.infrastructure.rest.access import record_reads
 from customer360.infrastructure.rest.dependencies import Services
-from customer360.infrastructure.rest.dispatch import Rendered, etag, expected_version, render, run_command
-from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, created_with_links
+from customer360.infrastructure.rest.dispatch import IDEMPOTENT, IfMatch, Rendered, etag, render, run_command
+from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, created_with_links, headers
 from customer360.infrastructure.rest.models.customers import ContactIn, ContactList, ContactOut, ContactPatch
 from customer360.infrastructure.rest.parameters import CustomerId, Reader, Writer
 
@@ -67,26 +67,45 @@ async def list_contacts(customer_id: CustomerId, request: Request, principal: Re
         ContactOut,
         "add_contact",
         {"UpdateContact": "update_contact", "RemoveContact": "remove_contact"},
+        sends=("ETag", "Location"),
         customerId="$request.path.customerId",
         contactId="$response.body#/id",
     ),
+    dependencies=[IDEMPOTENT],
 )
-async def add_contact(customer_id: CustomerId, body: ContactIn, request: Request, principal: Writer) -> Response:
-    command = uc.AddContact(customer_id, body.to_input(), expected_version(request))
+async def add_contact(
+    customer_id: CustomerId, body: ContactIn, request: Request, principal: Writer, version: IfMatch
+) -> Response:
+    command = uc.AddContact(customer_id, body.to_input(), version)
     return await run_command(request, principal, uc.add_contact, command, render_added, uc.profile_answer)
 
 
-@router.patch("/{contactId}", response_model=ContactOut, summary="Update a contact (JSON merge patch)")
+@router.patch(
+    "/{contactId}",
+    response_model=ContactOut,
+    summary="Update a contact (JSON merge patch)",
+    responses={200: headers("ETag")},
+)
 async def update_contact(
-    customer_id: CustomerId, contact_id: ContactId, body: ContactPatch, request: Request, principal: Writer
+    customer_id: CustomerId,
+    contact_id: ContactId,
+    body: ContactPatch,
+    request: Request,
+    principal: Writer,
+    version: IfMatch,
 ) -> Response:
-    command = uc.UpdateContact(customer_id, contact_id, body.to_input(), expected_version(request))
+    command = uc.UpdateContact(customer_id, contact_id, body.to_input(), version)
     return await run_command(request, principal, uc.update_contact, command, render_updated, uc.profile_answer)
 
 
-@router.delete("/{contactId}", status_code=204, summary="Remove a contact (kept for history, hidden from reads)")
+@router.delete(
+    "/{contactId}",
+    status_code=204,
+    summary="Remove a contact (kept for history, hidden from reads)",
+    responses={204: headers("ETag")},
+)
 async def remove_contact(
-    customer_id: CustomerId, contact_id: ContactId, request: Request, principal: Writer
+    customer_id: CustomerId, contact_id: ContactId, request: Request, principal: Writer, version: IfMatch
 ) -> Response:
-    command = uc.RemoveContact(customer_id, contact_id, expected_version(request))
+    command = uc.RemoveContact(customer_id, contact_id, version)
     return await run_command(request, principal, uc.remove_contact, command, render_removed, uc.profile_answer)

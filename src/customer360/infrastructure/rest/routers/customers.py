@@ -21,14 +21,15 @@ from customer360.infrastructure.rest.access import record_reads
 from customer360.infrastructure.rest.auth import Principal
 from customer360.infrastructure.rest.dependencies import Services, require
 from customer360.infrastructure.rest.dispatch import (
+    IDEMPOTENT,
+    IfMatch,
     Rendered,
     etag,
-    expected_version,
     not_modified,
     render,
     run_command,
 )
-from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, created_with_links
+from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, created_with_links, headers
 from customer360.infrastructure.rest.models.customers import (
     CustomerCreate,
     CustomerOut,
@@ -88,7 +89,10 @@ _CUSTOMER_LINKS = {
     status_code=201,
     response_model=CustomerOut,
     summary="Create a customer profile",
-    responses=created_with_links(CustomerOut, "create_customer", _CUSTOMER_LINKS, customerId="$response.body#/id"),
+    responses=created_with_links(
+        CustomerOut, "create_customer", _CUSTOMER_LINKS, sends=("ETag", "Location"), customerId="$response.body#/id"
+    ),
+    dependencies=[IDEMPOTENT],
 )
 async def create_customer(
     body: CustomerCreate,
@@ -187,7 +191,15 @@ async def search_customers(
     return render(SearchResults, {"items": hits}).response()
 
 
-@router.get("/{customerId}", response_model=CustomerOut, summary="Get a customer profile (GetCustomerProfileById)")
+@router.get(
+    "/{customerId}",
+    response_model=CustomerOut,
+    summary="Get a customer profile (GetCustomerProfileById)",
+    responses={
+        200: headers("ETag", "Link", "Content-Location"),
+        304: {"description": "Not modified: If-None-Match names the current version", **headers("ETag", "Link")},
+    },
+)
 async def get_customer(
     customer_id: CustomerId,
     request: Request,
@@ -196,6 +208,10 @@ async def get_customer(
     resolve: Annotated[
         bool, Query(description="For a merged id, answer with its survivor (Content-Location names it)")
     ] = False,
+    if_none_match: Annotated[
+        str | None,
+        Header(alias="If-None-Match", description="ETags the caller holds: 304 without a body if one is current"),
+    ] = None,
 ) -> Response:
     profiles = services.profiles
     document = await profiles.profile(principal.tenant_id, customer_id)
@@ -212,7 +228,7 @@ async def get_customer(
             headers["Link"] = f'<{location}>; rel="canonical"'
     record_reads(request, principal, "PROFILE_READ", [customer_id, document["id"]])
     tag = etag(document["version"])
-    if not_modified(request, tag):
+    if not_modified(if_none_match, tag):
         return Response(status_code=304, headers={"ETag": tag, **headers})
     rendered = render(CustomerOut, document, ETag=tag)
     rendered.headers.update(headers)
@@ -228,20 +244,31 @@ def get_customer_route() -> APIRoute:
     "/{customerId}",
     response_model=CustomerOut,
     summary="Update a customer profile (JSON merge patch; If-Match honoured)",
+    responses={200: headers("ETag")},
     openapi_extra={
         "requestBody": {
             "content": {"application/merge-patch+json": {"schema": {"$ref": "#/components/schemas/CustomerPatch"}}}
         }
     },
 )
-async def patch_customer(customer_id: CustomerId, body: CustomerPatch, request: Request, principal: Writer) -> Response:
-    command = uc.UpdateCustomerProfile(customer_id, body.to_input(), expected_version(request))
+async def patch_customer(
+    customer_id: CustomerId, body: CustomerPatch, request: Request, principal: Writer, version: IfMatch
+) -> Response:
+    command = uc.UpdateCustomerProfile(customer_id, body.to_input(), version)
     return await run_command(request, principal, uc.update_customer_profile, command, render_profile, uc.profile_answer)
 
 
-@router.post("/{customerId}/status", response_model=CustomerOut, summary="Change the status")
-async def change_status(customer_id: CustomerId, body: StatusChange, request: Request, principal: Writer) -> Response:
-    command = uc.ChangeCustomerStatus(customer_id, body.status, body.reason, expected_version(request))
+@router.post(
+    "/{customerId}/status",
+    response_model=CustomerOut,
+    summary="Change the status",
+    responses={200: headers("ETag")},
+    dependencies=[IDEMPOTENT],
+)
+async def change_status(
+    customer_id: CustomerId, body: StatusChange, request: Request, principal: Writer, version: IfMatch
+) -> Response:
+    command = uc.ChangeCustomerStatus(customer_id, body.status, body.reason, version)
     return await run_command(request, principal, uc.change_customer_status, command, render_profile, uc.profile_answer)
 
 

@@ -19,8 +19,16 @@ from customer360.domain.merge import PairDecision
 from customer360.infrastructure.rest.access import record_reads
 from customer360.infrastructure.rest.auth import Principal
 from customer360.infrastructure.rest.dependencies import Services, require
-from customer360.infrastructure.rest.dispatch import Rendered, context_of, etag, expected_version, render, run_command
-from customer360.infrastructure.rest.models.common import ERROR_RESPONSES
+from customer360.infrastructure.rest.dispatch import (
+    IDEMPOTENT,
+    IfMatch,
+    Rendered,
+    context_of,
+    etag,
+    render,
+    run_command,
+)
+from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, headers
 from customer360.infrastructure.rest.models.customers import CustomerCreate
 from customer360.infrastructure.rest.models.duplicates import (
     ClusterPage,
@@ -58,7 +66,12 @@ def render_check(result: uc.CheckResult) -> Rendered:
     return render(DuplicateCheckOut, _check_document(result))
 
 
-@router.post(f"{DUPLICATES}/check", response_model=DuplicateCheckOut, summary="Check a would-be profile for duplicates")
+@router.post(
+    f"{DUPLICATES}/check",
+    response_model=DuplicateCheckOut,
+    summary="Check a would-be profile for duplicates",
+    dependencies=[IDEMPOTENT],
+)
 async def check_duplicates(body: CustomerCreate, request: Request, principal: Reader) -> Response:
     """The create body, scored against the tenant's profiles (nothing is written): candidates at or above
     the review threshold, and whether one reaches the likely-duplicate threshold (create would answer 409)."""
@@ -115,7 +128,12 @@ def render_dismissal(decision: PairDecision) -> Rendered:
     return render(DismissOut, {"pairId": pair_id(decision.low_id, decision.high_id), "decision": _decision(decision)})
 
 
-@router.post(f"{DUPLICATES}/{{pairId}}/dismiss", response_model=DismissOut, summary="Dismiss a pair: not a duplicate")
+@router.post(
+    f"{DUPLICATES}/{{pairId}}/dismiss",
+    response_model=DismissOut,
+    summary="Dismiss a pair: not a duplicate",
+    dependencies=[IDEMPOTENT],
+)
 async def dismiss_duplicate(pair: PairId, body: DismissIn, request: Request, principal: Writer) -> Response:
     """Records the pair as NOT_DUPLICATE (never suggested again), audits it on both profiles and refines
     the tenant's model with the decision. Dismissing again answers the first decision."""
@@ -139,6 +157,7 @@ async def list_duplicate_clusters(
     status_code=202,
     response_model=ScanStartedOut,
     summary="Start (or resume) a batch duplicate scan",
+    responses={202: headers("Location")},
 )
 async def start_duplicate_scan(principal: Writer, services: Services) -> Response:
     """202 with the job id (`Location` is its status). An interrupted or queued scan is taken up where it
@@ -167,7 +186,12 @@ def _policy_document(policy: DuplicatePolicy) -> dict[str, Any]:
     }
 
 
-@router.get(f"{DUPLICATES}/settings", response_model=DuplicatePolicyOut, summary="The tenant's duplicate thresholds")
+@router.get(
+    f"{DUPLICATES}/settings",
+    response_model=DuplicatePolicyOut,
+    summary="The tenant's duplicate thresholds",
+    responses={200: headers("ETag")},
+)
 async def get_duplicate_settings(principal: Reader, services: Services) -> Response:
     policy = await services.duplicates.policy(principal.tenant_id)
     return render(DuplicatePolicyOut, _policy_document(policy), ETag=etag(policy.version)).response()
@@ -177,20 +201,32 @@ def render_policy(policy: DuplicatePolicy) -> Rendered:
     return render(DuplicatePolicyOut, _policy_document(policy), ETag=etag(policy.version))
 
 
-@router.put(f"{DUPLICATES}/settings", response_model=DuplicatePolicyOut, summary="Set the tenant's thresholds")
-async def put_duplicate_settings(body: DuplicatePolicyIn, request: Request, principal: Writer) -> Response:
+@router.put(
+    f"{DUPLICATES}/settings",
+    response_model=DuplicatePolicyOut,
+    summary="Set the tenant's thresholds",
+    responses={200: headers("ETag")},
+)
+async def put_duplicate_settings(
+    body: DuplicatePolicyIn, request: Request, principal: Writer, version: IfMatch
+) -> Response:
     """review ≤ likely ≤ automatic merge; `If-Match` with the version read guards concurrent edits."""
     command = uc.UpdateDuplicatePolicy(
         body.review_threshold,
         body.likely_threshold,
         body.auto_merge,
         body.auto_merge_threshold,
-        expected_version(request),
+        version,
     )
     return await run_command(request, principal, uc.update_duplicate_policy, command, render_policy)
 
 
-@router.get(f"{DUPLICATES}/model", response_model=MatchModelOut, summary="The tenant's match model")
+@router.get(
+    f"{DUPLICATES}/model",
+    response_model=MatchModelOut,
+    summary="The tenant's match model",
+    responses={200: headers("ETag")},
+)
 async def get_match_model(principal: Reader, services: Services) -> Response:
     """Its m and u per field and level and its prior, how and when it was trained (version 0: defaults)."""
     document = await services.duplicates.model(principal.tenant_id)

@@ -33,7 +33,7 @@ from customer360.infrastructure.rest.auth import Principal
 from customer360.infrastructure.rest.dependencies import Services, require
 from customer360.infrastructure.rest.dispatch import render
 from customer360.infrastructure.rest.errors import correlation_id
-from customer360.infrastructure.rest.models.common import ERROR_RESPONSES
+from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, headers
 from customer360.infrastructure.rest.models.imports import ImportJobOut, ImportJobPage, ImportReportPage
 from customer360.infrastructure.rest.parameters import ISO_TIMESTAMP, Cursor, Limit
 
@@ -118,6 +118,7 @@ async def _body(request: Request, limit: int) -> AsyncIterator[bytes]:
     status_code=202,
     response_model=ImportJobOut,
     summary="Import customers from a CSV or NDJSON file (streamed; gzip accepted); answers the job",
+    responses={202: headers("Location")},
     openapi_extra={"requestBody": _BODY},
 )
 async def start_import(

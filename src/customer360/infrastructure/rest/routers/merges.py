@@ -16,8 +16,8 @@ from customer360.domain.primitives import to_primitive
 from customer360.domain.survivorship import SurvivorshipPolicy
 from customer360.infrastructure.rest.auth import Principal
 from customer360.infrastructure.rest.dependencies import Services, require
-from customer360.infrastructure.rest.dispatch import Rendered, etag, expected_version, render, run_command
-from customer360.infrastructure.rest.models.common import ERROR_RESPONSES
+from customer360.infrastructure.rest.dispatch import IDEMPOTENT, IfMatch, Rendered, etag, render, run_command
+from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, headers
 from customer360.infrastructure.rest.models.merges import (
     MergeIn,
     MergeOut,
@@ -45,20 +45,19 @@ MergeId = Annotated[str, Path(alias="mergeId", pattern=id_pattern(MERGE_PREFIX))
 POLICY = "/survivorship-policy"
 
 
-def _target_version(request: Request, in_body: int | None) -> int | None:
-    in_header = expected_version(request)
+def _target_version(in_header: int | None, in_body: int | None) -> int | None:
     if in_header is not None and in_body is not None and in_header != in_body:
         raise InvalidValue("targetVersion", "differs from If-Match")
     return in_body if in_body is not None else in_header
 
 
-def _merge_command(customer_id: str, body: MergeIn, request: Request) -> uc.MergeCustomers:
+def _merge_command(customer_id: str, body: MergeIn, in_header: int | None) -> uc.MergeCustomers:
     return uc.MergeCustomers(
         target_id=customer_id,
         source_id=body.source_customer_id,
         reason=body.merge_reason,
         field_choices=dict(body.field_choices or {}),
-        target_version=_target_version(request, body.target_version),
+        target_version=_target_version(in_header, body.target_version),
         source_version=body.source_version,
     )
 
@@ -141,9 +140,13 @@ def render_policy(result: SurvivorshipPolicy) -> Rendered:
     "/customers/{customerId}/merge",
     response_model=MergeOut,
     summary="Merge a source profile into this one (MergeCustomerProfiles); If-Match and sourceVersion required",
+    responses={200: headers("ETag")},
+    dependencies=[IDEMPOTENT],
 )
-async def merge_customer(customer_id: CustomerId, body: MergeIn, request: Request, principal: Merger) -> Response:
-    command = _merge_command(customer_id, body, request)
+async def merge_customer(
+    customer_id: CustomerId, body: MergeIn, request: Request, principal: Merger, version: IfMatch
+) -> Response:
+    command = _merge_command(customer_id, body, version)
     return await run_command(request, principal, uc.merge_customers, command, render_merge, uc.merge_answer)
 
 
@@ -151,9 +154,12 @@ async def merge_customer(customer_id: CustomerId, body: MergeIn, request: Reques
     "/customers/{customerId}/merge/preview",
     response_model=MergePreviewOut,
     summary="The golden record a merge would produce, and what it would move; changes nothing",
+    dependencies=[IDEMPOTENT],
 )
-async def preview_merge(customer_id: CustomerId, body: MergeIn, request: Request, principal: Reader) -> Response:
-    command = _merge_command(customer_id, body, request)
+async def preview_merge(
+    customer_id: CustomerId, body: MergeIn, request: Request, principal: Reader, version: IfMatch
+) -> Response:
+    command = _merge_command(customer_id, body, version)
     return await run_command(request, principal, uc.preview_merge, command, render_preview)
 
 
@@ -161,9 +167,13 @@ async def preview_merge(customer_id: CustomerId, body: MergeIn, request: Request
     "/customers/{customerId}/unmerge",
     response_model=UnmergeOut,
     summary="Undo the merge of a source into this profile; later changes stay, conflicts are reported",
+    responses={200: headers("ETag")},
+    dependencies=[IDEMPOTENT],
 )
-async def unmerge_customer(customer_id: CustomerId, body: UnmergeIn, request: Request, principal: Merger) -> Response:
-    command = uc.UnmergeCustomers(customer_id, body.source_customer_id, _target_version(request, body.target_version))
+async def unmerge_customer(
+    customer_id: CustomerId, body: UnmergeIn, request: Request, principal: Merger, version: IfMatch
+) -> Response:
+    command = uc.UnmergeCustomers(customer_id, body.source_customer_id, _target_version(version, body.target_version))
     return await run_command(request, principal, uc.unmerge_customers, command, render_unmerge, uc.unmerge_answer)
 
 
@@ -200,12 +210,19 @@ async def get_merge(merge_id: MergeId, principal: Auditor, services: Services) -
     return render(MergeRecordOut, document).response()
 
 
-@router.get(POLICY, response_model=PolicyOut, summary="The tenant's survivorship policy")
+@router.get(
+    POLICY, response_model=PolicyOut, summary="The tenant's survivorship policy", responses={200: headers("ETag")}
+)
 async def get_survivorship_policy(request: Request, principal: Reader) -> Response:
     return await run_command(request, principal, gr.get_policy, gr.GetSurvivorshipPolicy(), render_policy)
 
 
-@router.put(POLICY, response_model=PolicyOut, summary="Set the tenant's survivorship policy (If-Match honoured)")
-async def set_survivorship_policy(body: PolicyIn, request: Request, principal: Merger) -> Response:
-    command = gr.SetSurvivorshipPolicy(dict(body.rules), body.source_priority, expected_version(request))
+@router.put(
+    POLICY,
+    response_model=PolicyOut,
+    summary="Set the tenant's survivorship policy (If-Match honoured)",
+    responses={200: headers("ETag")},
+)
+async def set_survivorship_policy(body: PolicyIn, request: Request, principal: Merger, version: IfMatch) -> Response:
+    command = gr.SetSurvivorshipPolicy(dict(body.rules), body.source_priority, version)
     return await run_command(request, principal, gr.set_policy, command, render_policy)

@@ -14,7 +14,7 @@ from customer360.domain.privacy import SUPPRESSED_FLAG, ErasureRequest, LegalHol
 from customer360.infrastructure.rest.access import record_reads
 from customer360.infrastructure.rest.auth import Principal
 from customer360.infrastructure.rest.dependencies import Services, require
-from customer360.infrastructure.rest.dispatch import Rendered, context_of, render, run_command
+from customer360.infrastructure.rest.dispatch import IDEMPOTENT, Rendered, context_of, render, run_command
 from customer360.infrastructure.rest.models.common import ERROR_RESPONSES
 from customer360.infrastructure.rest.models.privacy import (
     AccessLogPage,
@@ -101,6 +101,7 @@ def _render_request(result: ErasureRequest) -> Rendered:
     status_code=201,
     response_model=ErasureRequestOut,
     summary="Erasure (Art. 17) of the customer and its whole merge lineage; 409 while a legal hold is active",
+    dependencies=[IDEMPOTENT],
 )
 async def erase_customer(
     customer_id: CustomerId, body: ErasureIn, request: Request, principal: Eraser, services: Services
@@ -133,6 +134,7 @@ async def list_erasure_requests(customer_id: CustomerId, principal: Eraser, serv
     status_code=201,
     response_model=LegalHoldOut,
     summary="Place a legal hold: erasure of the customer's lineage is refused while it is active",
+    dependencies=[IDEMPOTENT],
 )
 async def place_legal_hold(
     customer_id: CustomerId, body: LegalHoldIn, request: Request, principal: HoldKeeper, services: Services
@@ -159,6 +161,7 @@ async def list_legal_holds(customer_id: CustomerId, principal: HoldKeeper, servi
     "/customers/{customerId}/legal-holds/{holdId}/release",
     response_model=LegalHoldOut,
     summary="Release a legal hold",
+    dependencies=[IDEMPOTENT],
 )
 async def release_legal_hold(
     customer_id: CustomerId, hold_id: HoldId, request: Request, principal: HoldKeeper, services: Services

@@ -12,7 +12,7 @@ from customer360.application.queries import Answer
 from customer360.domain.errors import CustomerNotFound, RelationshipNotFound
 from customer360.domain.ids import RELATIONSHIP_PREFIX, id_pattern
 from customer360.infrastructure.rest.dependencies import Services
-from customer360.infrastructure.rest.dispatch import Rendered, render, run_command
+from customer360.infrastructure.rest.dispatch import IDEMPOTENT, Rendered, render, run_command
 from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, IsoDate, created_with_links
 from customer360.infrastructure.rest.models.relationships import (
     HierarchyOut,
@@ -61,6 +61,7 @@ def render_removed(answer: Answer[uc.RelationshipChanged]) -> Rendered:
         customerId="$request.path.customerId",
         relationshipId="$response.body#/id",
     ),
+    dependencies=[IDEMPOTENT],
 )
 async def add_relationship(
     customer_id: CustomerId, body: RelationshipIn, request: Request, principal: Writer
