@@ -134,3 +134,15 @@ def test_created_and_versioned_answers_declare_etag_location_and_link(service: S
     read = operations["get_customer"]["responses"]
     assert {"ETag", "Location"} <= set(created)
     assert {"ETag", "Link"} <= set(read["200"]["headers"]) & set(read["304"]["headers"])
+
+
+def test_optional_headers_are_never_declared_as_null(service: ServiceProcess) -> None:
+    """An optional header parameter is a string schema (sent or not), never one that admits null."""
+    operations = _operations(httpx.get(f"{service.url}/openapi.json").json())
+    nullable = [
+        f"{name} {p['name']}"
+        for name, op in operations.items()
+        for p in op.get("parameters", [])
+        if p["in"] == "header" and p["schema"].get("type") != "string"
+    ]
+    assert (nullable, operations["patch_customer"]["parameters"][1]["schema"]["type"]) == ([], "string")

@@ -71,10 +71,22 @@ SERVICE_UNAVAILABLE: dict[str, Any] = {
 }
 
 
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A header is sent or not: an optional one's ``anyOf [..., null]`` (FastAPI's ``str | None``) would let
+    clients and generators send the text "null"."""
+    members = [m for m in schema.get("anyOf", []) if m.get("type") != "null"]
+    if len(members) != 1 or len(members) == len(schema.get("anyOf", [])):
+        return schema
+    return {**{k: v for k, v in schema.items() if k != "anyOf"}, **members[0]}
+
+
 def _declare_headers(operation: dict[str, Any], uses_database: bool) -> None:
     """What the edge does for every request (middleware.py): the correlation id in and out, and 503 with
     Retry-After while the database is away for every operation that reads or writes it."""
     parameters = operation.setdefault("parameters", [])
+    for parameter in parameters:
+        if parameter.get("in") == "header":
+            parameter["schema"] = _without_null(parameter.get("schema", {}))
     if not any(p.get("in") == "header" and p.get("name") == "X-Correlation-ID" for p in parameters):
         parameters.append(CORRELATION_PARAMETER)
     responses = operation.setdefault("responses", {})
