@@ -161,8 +161,8 @@ def scan(base_url: str, tenant: str, timeout: float = 120.0) -> None:
                 return
             if status == "FAILED":
                 raise AssertionError(f"scan {job} failed")
-            # INTERRUPTED can show for a moment at the start and the end of a running scan (the status
-            # row and the scan's lock are not changed together), so only COMPLETED and FAILED end the wait.
+            if status == "INTERRUPTED":
+                raise AssertionError(f"scan {job} stopped")
             time.sleep(0.3)
     raise AssertionError(f"scan {job} did not finish within {timeout} s")
 
@@ -177,3 +177,14 @@ def api_get(base_url: str, tenant: str, path: str) -> Any:
 def api_patch(base_url: str, tenant: str, customer_id: str, body: dict[str, Any]) -> None:
     response = httpx.patch(f"{base_url}{API}/customers/{customer_id}", json=body, headers=_headers(tenant), timeout=30)
     response.raise_for_status()
+
+
+def import_file(tag: str) -> bytes:
+    """A CSV file for the console's import page: two good rows and a third with a malformed e-mail address
+    (references ``IMP-<tag>:1..3``)."""
+    return (
+        "name,email,phone,street,postalCode,city,country,externalRef\n"
+        f"Lindenhof Gartenbau GmbH,info@lindenhof.example,030 5550101,Lindenweg 2,10117,Berlin,DE,IMP-{tag}:1\n"
+        f"Brückner Metallbau KG,post@brueckner.example,,Hafenstraße 9,28195,Bremen,DE,IMP-{tag}:2\n"
+        f"Seidel Druck OHG,not-an-address,,Marktplatz 4,04109,Leipzig,DE,IMP-{tag}:3\n"
+    ).encode()

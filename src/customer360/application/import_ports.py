@@ -3,7 +3,8 @@ that applies a chunk of rows set-based.
 
 An import job goes RECEIVING (rows are being staged) → QUEUED → RUNNING → COMPLETED, or FAILED (an
 unreadable file, a wrong encoding, a missing required column: nothing was applied). A RUNNING job
-whose process died is shown as INTERRUPTED by the read side and resumes where it stopped.
+whose process died is shown as INTERRUPTED by the read side and resumes where it stopped; resuming puts
+it back to QUEUED first, so that it never reads as stopped while its new process is starting.
 """
 
 from __future__ import annotations
@@ -243,8 +244,8 @@ class ImportIntake(Protocol):
         """Create the job and stage the stream's rows; the job QUEUED, or FAILED with the file's error raised."""
         ...
 
-    def start(self, tenant_id: str, job_id: str) -> None:
-        """Apply (or resume) the job in the background."""
+    async def start(self, tenant_id: str, job_id: str) -> None:
+        """Apply (or resume) the job in the background; an interrupted job reads QUEUED until it is claimed."""
         ...
 
 

@@ -26,6 +26,7 @@ from customer360.application.context import Clock, RequestContext
 from customer360.application.duplicate_ports import ScanJob
 from customer360.application.duplicate_scan import (
     FAILED,
+    QUEUED,
     Merger,
     Progress,
     ScanInProgress,
@@ -42,6 +43,7 @@ from customer360.domain.duplicates import SCAN_PREFIX, DuplicatePolicy
 from customer360.domain.errors import DomainError
 from customer360.domain.ids import new_id
 from customer360.infrastructure.persistence.database import tenant_transaction
+from customer360.infrastructure.persistence.scan_jobs import latest_unfinished, store_job
 from customer360.infrastructure.persistence.scan_lock import scan_running, try_lock_scan, unlock_scan
 from customer360.infrastructure.persistence.scan_store import SqlScanStore
 
@@ -151,15 +153,18 @@ class ScanLauncher:
     async def start(self, tenant_id: str, actor: str) -> tuple[ScanJob, bool]:
         """Queue a new job (or take up the tenant's queued or interrupted one) and start it; the bool
         says whether an existing job is resumed. Raises ScanInProgress while one runs."""
-        store = SqlScanStore(self._engine, tenant_id, DuplicatePolicy())
         async with tenant_transaction(self._engine, tenant_id) as connection:
             await connection.execute(_START_LOCK, {"tenant": tenant_id})
-            unfinished = await store.unfinished()
+            unfinished = await latest_unfinished(connection, tenant_id)
             if await scan_running(connection, tenant_id):
                 raise ScanInProgress(unfinished.id if unfinished else None)
-        job = unfinished or new_job(new_id(SCAN_PREFIX), actor, self._clock)
-        if unfinished is None:
-            await store.save_job(job)
+            # An interrupted job goes back to QUEUED: until the new worker claims it, it is waiting to
+            # run, not stopped (it read INTERRUPTED while the process started).
+            job = unfinished or new_job(new_id(SCAN_PREFIX), actor, self._clock)
+            if job.status != QUEUED:
+                job = dataclasses.replace(job, status=QUEUED)
+            if unfinished is None or unfinished.status != QUEUED:
+                await store_job(connection, tenant_id, job)
         self._launch(tenant_id, job.id)
         return job, unfinished is not None
 

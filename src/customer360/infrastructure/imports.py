@@ -42,7 +42,12 @@ from customer360.application.import_ports import (
 )
 from customer360.application.imports import ImportRun, PlannedRow, Progress, plan_with, run_import
 from customer360.infrastructure.import_files import ColumnMapping, UnreadableFile, csv_rows, ndjson_rows, text_lines
-from customer360.infrastructure.persistence.import_store import SqlImportJobs, try_lock_import, unlock_import
+from customer360.infrastructure.persistence.import_store import (
+    SqlImportJobs,
+    requeue_import,
+    try_lock_import,
+    unlock_import,
+)
 
 _log = logging.getLogger("customer360.imports")
 STAGE_BATCH = 5000
@@ -260,7 +265,8 @@ class ImportDesk:
         await jobs.create(job)
         return await stage_file(jobs, job, chunks, gzipped=gzipped, mapping=mapping, clock=self._clock)
 
-    def start(self, tenant_id: str, job_id: str) -> None:
+    async def start(self, tenant_id: str, job_id: str) -> None:
+        await requeue_import(self._engine, tenant_id, job_id)
         self._launcher.start(tenant_id, job_id)
 
     async def wait(self) -> None:

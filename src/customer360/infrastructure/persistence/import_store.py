@@ -17,6 +17,7 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from customer360.application.import_ports import ImportJob, ImportOptions, RowIssue, StagedRow
+from customer360.infrastructure.persistence.advisory_locks import LOCK_HELD, advisory_lock_held
 from customer360.infrastructure.persistence.bulk_insert import columns_of, insert_rows
 from customer360.infrastructure.persistence.database import tenant_transaction
 from customer360.infrastructure.persistence.tables import import_issue, import_job, import_row
@@ -146,7 +147,6 @@ class SqlImportJobs:
 IMPORT_LOCK_CLASS = 360_012_001
 _TRY_LOCK = text("SELECT pg_try_advisory_lock(:cls, hashtext(:key))")
 _UNLOCK = text("SELECT pg_advisory_unlock(:cls, hashtext(:key))")
-_PROBE = text("SELECT pg_try_advisory_xact_lock(:cls, hashtext(:key))")
 
 
 def _lock_key(tenant_id: str, job_id: str) -> dict[str, object]:
@@ -162,6 +162,19 @@ async def unlock_import(connection: AsyncConnection, tenant_id: str, job_id: str
     await connection.execute(_UNLOCK, _lock_key(tenant_id, job_id))
 
 
+_REQUEUE = text(
+    "UPDATE import_job SET status = 'QUEUED' WHERE tenant_id = :tenant AND id = :id AND status = 'RUNNING' "
+    f"AND NOT {LOCK_HELD}"
+)
+
+
+async def requeue_import(engine: AsyncEngine, tenant_id: str, job_id: str) -> None:
+    """An interrupted job (RUNNING, nobody holding it) goes back to QUEUED before its worker is started:
+    until that worker claims it, the job reads as waiting to run, not as stopped."""
+    async with tenant_transaction(engine, tenant_id) as connection:
+        await connection.execute(_REQUEUE, {"tenant": tenant_id, "id": job_id, **_lock_key(tenant_id, job_id)})
+
+
 async def import_running(connection: AsyncConnection, tenant_id: str, job_id: str) -> bool:
-    """Whether a process holds the job's lock (probed inside the caller's transaction)."""
-    return not (await connection.execute(_PROBE, _lock_key(tenant_id, job_id))).scalar_one()
+    """Whether a process holds the job's lock (read without taking it: advisory_locks.py)."""
+    return await advisory_lock_held(connection, IMPORT_LOCK_CLASS, f"{tenant_id}/{job_id}")

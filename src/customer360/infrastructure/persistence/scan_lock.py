@@ -9,12 +9,13 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from customer360.infrastructure.persistence.advisory_locks import advisory_lock_held
+
 SCAN_LOCK_CLASS = 360_004_005
 """First half of the advisory lock key (the second is ``hashtext(tenant_id)``)."""
 
 _TRY_LOCK = text("SELECT pg_try_advisory_lock(:cls, hashtext(:tenant))")
 _UNLOCK = text("SELECT pg_advisory_unlock(:cls, hashtext(:tenant))")
-_PROBE = text("SELECT pg_try_advisory_xact_lock(:cls, hashtext(:tenant))")
 
 
 async def try_lock_scan(connection: AsyncConnection, tenant_id: str) -> bool:
@@ -27,6 +28,5 @@ async def unlock_scan(connection: AsyncConnection, tenant_id: str) -> None:
 
 
 async def scan_running(connection: AsyncConnection, tenant_id: str) -> bool:
-    """Whether a scan of the tenant holds its lock (probed inside the caller's transaction)."""
-    acquired = (await connection.execute(_PROBE, {"cls": SCAN_LOCK_CLASS, "tenant": tenant_id})).scalar_one()
-    return not acquired
+    """Whether a scan of the tenant holds its lock (read without taking it: advisory_locks.py)."""
+    return await advisory_lock_held(connection, SCAN_LOCK_CLASS, tenant_id)

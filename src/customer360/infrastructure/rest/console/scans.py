@@ -82,9 +82,6 @@ async def scan_page(job_id: JobId, request: Request, seen: Seen) -> Response:
     context = {
         "job": job,
         "running": job["status"] in ("QUEUED", "RUNNING"),
-        # A running scan can read as INTERRUPTED for a moment (its row and its lock change apart): keep
-        # looking, more slowly, so the page does not stop on a scan that is in fact going on.
-        "watching": job["status"] == "INTERRUPTED",
         "phase_words": PHASE_WORDS,
         "phases": PHASES,
         "percent": round(100 * progress["processed"] / progress["total"]) if progress["total"] else None,

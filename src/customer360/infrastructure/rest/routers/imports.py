@@ -19,6 +19,7 @@ from customer360.application.import_ports import (
     ImportNotFound,
     ImportNotResumable,
     ImportOptions,
+    ImportQueries,
     OnDuplicate,
     RowIssue,
     new_import_job,
@@ -30,7 +31,7 @@ from customer360.domain.ids import IMPORT_PREFIX, id_pattern
 from customer360.domain.values import CustomerKind
 from customer360.infrastructure.export_files import csv_export, ndjson_export
 from customer360.infrastructure.rest.auth import Principal
-from customer360.infrastructure.rest.dependencies import Services, require
+from customer360.infrastructure.rest.dependencies import ApiServices, Services, require
 from customer360.infrastructure.rest.dispatch import render
 from customer360.infrastructure.rest.errors import correlation_id
 from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, headers
@@ -92,7 +93,7 @@ def _format(request: Request, requested: str | None) -> str:
     return _MEDIA[media]
 
 
-def _mapping(raw: str | None) -> dict[str, str] | None:
+def parse_mapping(raw: str | None) -> dict[str, str] | None:
     if raw is None:
         return None
     try:
@@ -104,9 +105,10 @@ def _mapping(raw: str | None) -> dict[str, str] | None:
     return value
 
 
-async def _body(request: Request, limit: int) -> AsyncIterator[bytes]:
+async def limited(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+    """The uploaded file's chunks, refused once it grows past the import limit."""
     size = 0
-    async for chunk in request.stream():
+    async for chunk in chunks:
         size += len(chunk)
         if size > limit:
             raise InvalidValue("body", f"is larger than the import limit of {limit} bytes")
@@ -134,18 +136,18 @@ async def start_import(
     ] = None,
 ) -> Response:
     options = ImportOptions(format=_format(request, format), on_duplicate=on_duplicate, dry_run=dry_run)
-    given = _mapping(mapping)
+    given = parse_mapping(mapping)
     job = new_import_job(options, principal.user_id, correlation_id(request), services.clock)
     gzipped = request.headers.get("content-encoding", "").lower() == "gzip" or None
-    body = _body(request, services.settings.import_max_body_bytes)
+    body = limited(request.stream(), services.settings.import_max_body_bytes)
     job = await services.imports.receive(principal.tenant_id, job, body, gzipped=gzipped, mapping=given)
     if job.status == QUEUED:
-        services.imports.start(principal.tenant_id, job.id)
+        await services.imports.start(principal.tenant_id, job.id)
     location = f"{IMPORTS_PATH}/{job.id}"
     return render(ImportJobOut, job_document(job, job.status), 202, Location=location).response()
 
 
-def _view(view: ImportJobView | None, job_id: str) -> dict[str, Any]:
+def view_document(view: ImportJobView | None, job_id: str) -> dict[str, Any]:
     if view is None:
         raise ImportNotFound(job_id)
     return job_document(view.job, view.status)
@@ -154,7 +156,7 @@ def _view(view: ImportJobView | None, job_id: str) -> dict[str, Any]:
 @router.get("/imports/{jobId}", response_model=ImportJobOut, summary="An import job: status, progress and counts")
 async def get_import(job_id: JobId, principal: Importer, services: Services) -> Response:
     view = await services.import_queries.job(principal.tenant_id, job_id)
-    return render(ImportJobOut, _view(view, job_id)).response()
+    return render(ImportJobOut, view_document(view, job_id)).response()
 
 
 @router.get("/imports", response_model=ImportJobPage, summary="The tenant's import jobs, newest first")
@@ -168,12 +170,17 @@ async def list_imports(principal: Importer, services: Services, cursor: Cursor =
     "/imports/{jobId}/resume", status_code=202, response_model=ImportJobOut, summary="Resume an interrupted import"
 )
 async def resume_import(job_id: JobId, principal: Importer, services: Services) -> Response:
-    view = await services.import_queries.job(principal.tenant_id, job_id)
-    document = _view(view, job_id)
+    document = await resume(services, principal.tenant_id, job_id)
+    return render(ImportJobOut, document, 202).response()
+
+
+async def resume(services: ApiServices, tenant_id: str, job_id: str) -> dict[str, Any]:
+    """Start an interrupted (or still queued) job again; the job as it reads right after."""
+    document = view_document(await services.import_queries.job(tenant_id, job_id), job_id)
     if document["status"] not in ("INTERRUPTED", QUEUED):
         raise ImportNotResumable(job_id, document["status"])
-    services.imports.start(principal.tenant_id, job_id)
-    return render(ImportJobOut, document, 202).response()
+    await services.imports.start(tenant_id, job_id)
+    return view_document(await services.import_queries.job(tenant_id, job_id), job_id)
 
 
 def _issue(issue: RowIssue) -> dict[str, Any]:
@@ -195,7 +202,7 @@ async def import_report(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
     queries = services.import_queries
-    _view(await queries.job(principal.tenant_id, job_id), job_id)
+    view_document(await queries.job(principal.tenant_id, job_id), job_id)
     issues, next_cursor = await queries.report(principal.tenant_id, job_id, cursor, limit)
     return render(ImportReportPage, {"items": [_issue(i) for i in issues], "nextCursor": next_cursor}).response()
 
@@ -203,14 +210,8 @@ async def import_report(
 REPORT_COLUMNS = ("row", "field", "outcome", "reason", "customerId")
 
 
-@router.get(
-    "/imports/{jobId}/report.csv",
-    summary="The report as a CSV file (row, field, outcome, reason, customerId)",
-    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The report"}},
-)
-async def import_report_csv(job_id: JobId, principal: Importer, services: Services) -> Response:
-    queries = services.import_queries
-    _view(await queries.job(principal.tenant_id, job_id), job_id)
+def report_csv(queries: ImportQueries, tenant_id: str, job_id: str) -> StreamingResponse:
+    """The job's report as a streamed CSV download (the API's and the console's)."""
 
     async def lines() -> AsyncIterator[bytes]:
         out = io.StringIO()
@@ -218,7 +219,7 @@ async def import_report_csv(job_id: JobId, principal: Importer, services: Servic
         writer.writerow(REPORT_COLUMNS)
         cursor: str | None = None
         while True:
-            issues, cursor = await queries.report(principal.tenant_id, job_id, cursor, 5000)
+            issues, cursor = await queries.report(tenant_id, job_id, cursor, 5000)
             writer.writerows([i.row, i.field, i.outcome, i.reason, i.customer_id or ""] for i in issues)
             yield out.getvalue().encode()
             out.seek(0)
@@ -228,6 +229,17 @@ async def import_report_csv(job_id: JobId, principal: Importer, services: Servic
 
     headers = {"Content-Disposition": f'attachment; filename="{job_id}-report.csv"'}
     return StreamingResponse(lines(), media_type="text/csv", headers=headers)
+
+
+@router.get(
+    "/imports/{jobId}/report.csv",
+    summary="The report as a CSV file (row, field, outcome, reason, customerId)",
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The report"}},
+)
+async def import_report_csv(job_id: JobId, principal: Importer, services: Services) -> Response:
+    queries = services.import_queries
+    view_document(await queries.job(principal.tenant_id, job_id), job_id)
+    return report_csv(queries, principal.tenant_id, job_id)
 
 
 @router.get(
