@@ -10,11 +10,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from playwright.async_api import Page
+from playwright.async_api import FilePayload, Page
 
 from customer360.infrastructure.persistence.database import derive_urls
 from tests.support.browser import chromium
-from tests.support.console_data import Seeded, seed
+from tests.support.console_data import Seeded, import_file, seed
 from tests.support.console_pages import signed_in
 from tests.support.database import FreshDatabase, embedded_server
 from tests.support.service import ServiceProcess
@@ -50,6 +50,14 @@ async def take(base_url: str, seeded: Seeded, directory: Path) -> None:
         await page.wait_for_load_state("networkidle")
         await page.screenshot(path=str(directory / "merge.png"), full_page=True)
         await _shoot(page, "/console/duplicates/clusters", directory / "clusters.png")
+        admin = await signed_in(browser, base_url, TENANT, profile="admin", user="migration-1")
+        await admin.goto("/console/imports")
+        upload: FilePayload = {"name": "customers.csv", "mimeType": "text/csv", "buffer": import_file("DEMO")}
+        await admin.set_input_files("#import-file", files=[upload])
+        await admin.click("button:has-text('Import')")
+        await admin.wait_for_selector("#import-progress:has-text('completed')", timeout=120_000)
+        await admin.screenshot(path=str(directory / "import.png"), full_page=True)
+        await _shoot(admin, "/console/imports", directory / "imports.png")
         officer = await signed_in(browser, base_url, TENANT, profile="privacy", user="privacy-officer")
         await _shoot(officer, f"/console/customers/{seeded.original}/privacy", directory / "privacy.png")
 

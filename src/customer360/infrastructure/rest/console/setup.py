@@ -10,7 +10,16 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from customer360.domain.errors import NotFound
-from customer360.infrastructure.rest.console import customer, merging, privacy, review, scans, search, signin
+from customer360.infrastructure.rest.console import (
+    customer,
+    imports,
+    merging,
+    privacy,
+    review,
+    scans,
+    search,
+    signin,
+)
 from customer360.infrastructure.rest.console.dependencies import Console
 from customer360.infrastructure.rest.console.rendering import ConsoleRoute, build_templates
 from customer360.infrastructure.rest.console.security import ConsoleSecurity, is_loopback
@@ -41,7 +50,15 @@ def install_console(app: FastAPI, settings: Settings) -> None:
     app.state.console = Console(ConsoleSecurity(key, developer_sign_in=developer_sign_in), build_templates())
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
     # scans before review: /duplicates/clusters and /duplicates/scans must not be read as a pair id.
-    routers = [search.router, customer.router, privacy.router, merging.router, scans.router, review.router]
+    routers = [
+        search.router,
+        customer.router,
+        privacy.router,
+        merging.router,
+        scans.router,
+        review.router,
+        imports.router,
+    ]
     if developer_sign_in:
         routers.append(signin.router)
     for router in [*routers, _fallback]:

@@ -22,6 +22,8 @@ PERMISSIONS = (
     "crm.customer:read",
     "crm.customer:write",
     "crm.customer:merge",
+    "crm.customer:import",
+    "crm.customer:export",
     "crm.duplicates:read",
     "crm.duplicates:write",
     "crm.consent:read",
