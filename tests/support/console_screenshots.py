@@ -57,7 +57,6 @@ async def take(base_url: str, seeded: Seeded, directory: Path) -> None:
         await admin.click("button:has-text('Import')")
         await admin.wait_for_selector("#import-progress:has-text('completed')", timeout=120_000)
         await admin.screenshot(path=str(directory / "import.png"), full_page=True)
-        await _shoot(admin, "/console/imports", directory / "imports.png")
         officer = await signed_in(browser, base_url, TENANT, profile="privacy", user="privacy-officer")
         await _shoot(officer, f"/console/customers/{seeded.original}/privacy", directory / "privacy.png")
 
