@@ -36,8 +36,10 @@ PERMISSIONS = (
     "crm.privacy:hold",
 )
 _PRIVACY = tuple(p for p in PERMISSIONS if p.startswith("crm.privacy:"))
-# A data steward may do everything but answer privacy requests and administer or write consent.
-_STEWARD = tuple(p for p in PERMISSIONS if p not in {*_PRIVACY, "crm.consent:write", "crm.consent:admin"})
+_BULK = ("crm.customer:import", "crm.customer:export")
+# A data steward may do everything but answer privacy requests, administer or write consent, and load or
+# unload the tenant in bulk (a migration's permissions).
+_STEWARD = tuple(p for p in PERMISSIONS if p not in {*_PRIVACY, *_BULK, "crm.consent:write", "crm.consent:admin"})
 PROFILES: dict[str, tuple[str, tuple[str, ...]]] = {
     "steward": ("Data steward", _STEWARD),
     "reviewer": (
