@@ -45,13 +45,14 @@ async def browser() -> AsyncIterator[Browser]:
 @pytest.fixture(scope="session")
 def console_service(database: DatabaseUrls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     """The service for the console's journeys: look-alike profiles may be created (the tests make duplicates
-    on purpose), and scans run inside the service so the page can follow them."""
+    on purpose), and scans and imports run inside the service so the page can follow them."""
     log = tmp_path_factory.mktemp("console") / "service.log"
     process = ServiceProcess(
         database.admin.render_as_string(hide_password=False),
         log,
         DUPLICATE_CHECK_ON_CREATE="false",
         DUPLICATE_SCAN_RUNNER="inline",
+        IMPORT_RUNNER="inline",
     )
     process.start()
     try:

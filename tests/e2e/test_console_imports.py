@@ -40,7 +40,7 @@ class TestImportJourney:
         tag = secrets.token_hex(3)
         await _upload(admin, import_file(tag))
         progress = admin.locator("#import-progress")
-        await expect(progress).to_contain_text("completed", timeout=60_000)
+        await expect(progress).to_contain_text("completed", timeout=120_000)
         await expect(progress.locator("dl.facts")).to_contain_text("Created2")
         await expect(progress.locator("table")).to_contain_text("emails[0].address")
         async with admin.expect_download() as download:
@@ -62,7 +62,7 @@ class TestImportJourney:
         """The dry run's counts say what would happen; the API finds none of its references."""
         tag = secrets.token_hex(3)
         await _upload(admin, import_file(tag), dry_run=True)
-        await expect(admin.locator("#import-progress")).to_contain_text("completed", timeout=60_000)
+        await expect(admin.locator("#import-progress")).to_contain_text("completed", timeout=120_000)
         await expect(admin.locator("#import-progress")).to_contain_text("dry run")
         found = api_get(console_service.url, seeded.tenant, f"/customers/search?externalRef=IMP-{tag}:1")["items"]
         assert found == []
@@ -74,7 +74,7 @@ class TestImportJourney:
         await admin.goto("/console/imports")
         listed = await serious_violations(admin)
         await _upload(admin, import_file(secrets.token_hex(3)))
-        await expect(admin.locator("#import-progress")).to_contain_text("completed", timeout=60_000)
+        await expect(admin.locator("#import-progress")).to_contain_text("completed", timeout=120_000)
         assert (listed, await serious_violations(admin)) == ([], [])
 
 
