@@ -150,7 +150,6 @@ class ConsentRulesContract:
         token = Confirmation("a" * 64, pending.id, customer_id, T0, T0 + timedelta(days=2))
         async with units() as uow:
             await uow.consents.add(pending)
-            await uow.flush()
             await uow.consent_rules.add_confirmation(token)
         async with units() as uow:
             found = await uow.consent_rules.confirmation_for_update(token.token_hash)

@@ -34,7 +34,7 @@ class UnitOfWorkContract:
 
         async def write_everything(uow: UnitOfWork) -> None:
             await uow.customers.add(new)
-            await uow.flush()
+            await uow.consents.add(consent(new.id))
             await uow.consents.add(consent(target.id))
             await uow.relationships.add(link(target.id, source.id))
             await uow.merges.add(record)
@@ -69,3 +69,23 @@ class UnitOfWorkContract:
             ]
             lineage = await uow.privacy.lineage(target.id)
         assert (left, lineage) == ([[], [], [], None, None, 0, [], False, [], [], 0, 0], [target.id])
+
+    async def test_rows_queued_after_a_new_profile_may_refer_to_it_without_a_flush(self, units: Units) -> None:
+        """A consent, a link and a decision added right after their new profile are kept by the commit."""
+        [existing] = await stored(units, profile("Old"))
+        new = profile("New")
+        decision = PairDecision.of(
+            new.id, existing, PairStatus.NOT_DUPLICATE, reason="DISMISSED", decided_by="c", decided_at=T0
+        )
+        async with units() as uow:
+            await uow.customers.add(new)
+            await uow.consents.add(consent(new.id))
+            await uow.relationships.add(link(new.id, existing))
+            await uow.merges.decide_pair(decision)
+        async with units() as uow:
+            kept = (
+                len(await uow.consents.for_customer(new.id)),
+                [r.id for r in await uow.links.relationships_touching([new.id])] != [],
+                await uow.duplicates.decision(decision.low_id, decision.high_id) is not None,
+            )
+        assert kept == (1, True, True)

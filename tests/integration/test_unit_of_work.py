@@ -43,7 +43,6 @@ async def _everything_then_fail(cmd: None, uow: UnitOfWork, env: HandlerEnv) -> 
         command = customers.CreateCustomerProfile(attributes, contacts=(ContactInput(name="Ann"),))
         made.append((await customers.create_customer_profile(command, uow, env)).customer_id)
     target, source = made
-    await uow.flush()  # the rows below refer to the new profiles (queued writes run before profiles)
     await consents.record_consent(consents.RecordConsent(source, "SMS", "REVOKED"), uow, env)
     await relationships.add_relationship(relationships.AddRelationship(source, target, "PARTNER_OF"), uow, env)
     await privacy.place_legal_hold(privacy.PlaceLegalHold(target, "litigation"), uow, env)

@@ -111,7 +111,6 @@ async def check_on_create(profile: CustomerProfile, check: DuplicateCheck, uow: 
             ),
         )
     )
-    await uow.flush()  # the decisions refer to the new profile: its row must exist first
     for candidate in candidates:
         await uow.merges.decide_pair(
             PairDecision.of(

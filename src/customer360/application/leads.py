@@ -187,7 +187,6 @@ class LeadIntake:
         else:
             customer_id = await _attach(candidate, match.customer_id, uow, env)
             outcome = LeadOutcome(customer_id, "ATTACHED", match.matched_on, candidate.dropped)
-        await uow.flush()  # the link row refers to the profile: it must be written first
         await store.link_lead(
             LeadLink(
                 lead_id=candidate.sales_ref.external_id,

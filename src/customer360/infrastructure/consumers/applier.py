@@ -153,7 +153,7 @@ class EventApplier:
             )
             if not first_time:
                 return Outcome.DUPLICATE
-            await route.handler(cmd, uow, env, SqlIntegrationStore(uow.connection, tenant))
+            await route.handler(cmd, uow, env, SqlIntegrationStore(uow.writes, tenant))
             return Outcome.APPLIED
 
         outcome: Outcome = await self._executor.execute(context, in_one_transaction, command)

@@ -17,7 +17,7 @@ from customer360.domain.consent import (
     LegalBasis,
 )
 from customer360.domain.values import Channel
-from customer360.infrastructure.persistence.pending_writes import SqlExecutor
+from customer360.infrastructure.persistence.pending_writes import PendingWrites
 from customer360.infrastructure.persistence.tables import consent_record
 
 
@@ -60,55 +60,51 @@ def record_from_row(row: Any) -> ConsentRecord:
     )
 
 
+_INSERT_RECORD = insert(consent_record)
+
+
 class SqlConsentRepository:
-    def __init__(self, connection: SqlExecutor, tenant_id: str) -> None:
-        self._conn = connection
+    """A new record's insert is queued when it is added (in the use case's order, batched with the
+    records added right after it); a read runs the queue first, so it sees them."""
+
+    def __init__(self, writes: PendingWrites, tenant_id: str) -> None:
+        self._writes = writes
         self._tenant = tenant_id
-        self._new: list[ConsentRecord] = []
         self._seen: list[ConsentRecord] = []
 
     def seen(self) -> list[ConsentRecord]:
         return list(self._seen)
 
     async def add(self, record: ConsentRecord) -> None:
-        self._new.append(record)
         self._seen.append(record)
+        self._writes.insert_later(_INSERT_RECORD, self._row(record))
 
     async def for_customer(self, customer_id: str) -> list[ConsentRecord]:
         rows = (
-            await self._conn.execute(
+            await self._writes.execute(
                 select(consent_record)
                 .where(consent_record.c.tenant_id == self._tenant, consent_record.c.customer_id == customer_id)
                 .order_by(consent_record.c.recorded_at, consent_record.c.id)
             )
         ).mappings()
-        return [record_from_row(r) for r in rows] + [r for r in self._new if r.customer_id == customer_id]
+        return [record_from_row(r) for r in rows]
 
-    async def flush(self) -> None:
-        if not self._new:
-            return
-        await self._conn.execute(
-            insert(consent_record),
-            [
-                {
-                    "tenant_id": self._tenant,
-                    "id": r.id,
-                    "customer_id": r.customer_id,
-                    "channel": r.channel.value,
-                    "purpose": r.purpose,
-                    "status": r.status.value,
-                    "contact_point_kind": r.contact_point.kind.value if r.contact_point else None,
-                    "contact_point_value": r.contact_point.value if r.contact_point else None,
-                    "legal_basis": r.legal_basis.value,
-                    "source": r.source.value,
-                    "policy_version": r.policy_version,
-                    "evidence": evidence_document(r.evidence),
-                    "effective_at": r.effective_at,
-                    "recorded_at": r.recorded_at,
-                    "recorded_by": r.recorded_by,
-                    "expires_at": r.expires_at,
-                }
-                for r in self._new
-            ],
-        )
-        self._new.clear()
+    def _row(self, r: ConsentRecord) -> dict[str, Any]:
+        return {
+            "tenant_id": self._tenant,
+            "id": r.id,
+            "customer_id": r.customer_id,
+            "channel": r.channel.value,
+            "purpose": r.purpose,
+            "status": r.status.value,
+            "contact_point_kind": r.contact_point.kind.value if r.contact_point else None,
+            "contact_point_value": r.contact_point.value if r.contact_point else None,
+            "legal_basis": r.legal_basis.value,
+            "source": r.source.value,
+            "policy_version": r.policy_version,
+            "evidence": evidence_document(r.evidence),
+            "effective_at": r.effective_at,
+            "recorded_at": r.recorded_at,
+            "recorded_by": r.recorded_by,
+            "expires_at": r.expires_at,
+        }

@@ -1,8 +1,10 @@
 """CustomerRepository on PostgreSQL: one profile row, its contacts, its look-up keys and external refs.
 
-Changes are written when the unit of work flushes, each changed profile with an optimistic version
-check on top of the row lock taken when it was loaded for update; the flush says which profiles it
-wrote (the unit of work brings their matching data in line next).
+A new profile's insert is queued on the unit of work's pending writes when it is added, so it is
+written in the use case's order: before any row queued later that refers to it. Changes of loaded
+profiles are written when the unit of work flushes, each with an optimistic version check on top of
+the row lock taken when it was loaded for update; the flush says which profiles were written since
+the last one (the unit of work brings their matching data in line next).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from customer360.infrastructure.persistence.documents import (
     tax_id_from,
     to_document,
 )
-from customer360.infrastructure.persistence.pending_writes import SqlExecutor
+from customer360.infrastructure.persistence.pending_writes import PendingWrites, SqlExecutor
 from customer360.infrastructure.persistence.tables import (
     contact,
     customer_key,
@@ -97,6 +99,8 @@ class SqlCustomerRepository:
         self._tenant = tenant_id
         self._seen: dict[str, CustomerProfile] = {}
         self._new: set[str] = set()
+        # New profiles whose queued insert ran since the last flush (their matching data is due).
+        self._inserted: list[CustomerProfile] = []
         self._loaded_refs: dict[str, set[ExternalReference]] = {}
 
     def seen(self) -> list[CustomerProfile]:
@@ -105,6 +109,9 @@ class SqlCustomerRepository:
     async def add(self, profile: CustomerProfile) -> None:
         self._seen[profile.id] = profile
         self._new.add(profile.id)
+        if isinstance(self._conn, PendingWrites):
+            # Queued writes run on the bare connection (the queue is being run when they run).
+            self._conn.later(lambda connection: self._insert_new(profile, connection))
 
     async def get(self, customer_id: str) -> CustomerProfile:
         return await self._load(customer_id, lock=False)
@@ -113,7 +120,10 @@ class SqlCustomerRepository:
         return await self._load(customer_id, lock=True)
 
     async def owner_of_external_ref(self, ref: ExternalReference) -> str | None:
-        result = await self._conn.execute(
+        return await self._owner(ref, self._conn)
+
+    async def _owner(self, ref: ExternalReference, db: SqlExecutor) -> str | None:
+        result = await db.execute(
             select(external_reference.c.customer_id).where(
                 external_reference.c.tenant_id == self._tenant,
                 external_reference.c.source_system == ref.source_system,
@@ -165,22 +175,34 @@ class SqlCustomerRepository:
         return profile
 
     async def flush(self) -> WrittenProfiles:
-        written = WrittenProfiles([p for p in self._seen.values() if p.id in self._new or p.changed], set(self._new))
-        for profile in self._seen.values():
-            if profile.id in self._new:
-                await self._insert(profile)
+        inserted = self._inserted
+        self._inserted = []
+        written = WrittenProfiles(list(inserted), {p.id for p in inserted})
+        for profile in list(self._seen.values()):
+            if profile.id in self._new:  # added outside a unit of work: nothing was queued
+                await self._insert_new(profile, self._conn)
+                inserted = self._inserted
+                self._inserted = []
+                written.profiles.extend(inserted)
+                written.new_ids.update(p.id for p in inserted)
             elif profile.changed:
-                await self._update(profile)
-            profile.mark_saved()
-        self._new.clear()
+                await self._update(profile, self._conn)
+                profile.mark_saved()
+                if profile.id not in written.new_ids:
+                    written.profiles.append(profile)
         return written
 
-    async def _insert(self, profile: CustomerProfile) -> None:
-        await self._conn.execute(insert(customer_profile), [self._profile_values(profile)])
-        await self._write_children(profile, set())
+    async def _insert_new(self, profile: CustomerProfile, db: SqlExecutor) -> None:
+        if profile.id not in self._new:
+            return
+        self._new.discard(profile.id)
+        await db.execute(insert(customer_profile), [self._profile_values(profile)])
+        await self._write_children(profile, set(), db)
+        profile.mark_saved()
+        self._inserted.append(profile)
 
-    async def _update(self, profile: CustomerProfile) -> None:
-        result = await self._conn.execute(
+    async def _update(self, profile: CustomerProfile, db: SqlExecutor) -> None:
+        result = await db.execute(
             update(customer_profile)
             .where(
                 customer_profile.c.tenant_id == self._tenant,
@@ -191,20 +213,22 @@ class SqlCustomerRepository:
         )
         if result.rowcount != 1:
             raise ConcurrentModification(f"Customer {profile.id} was changed concurrently", {"customerId": profile.id})
-        await self._write_children(profile, self._loaded_refs.get(profile.id, set()))
+        await self._write_children(profile, self._loaded_refs.get(profile.id, set()), db)
 
-    async def _write_children(self, profile: CustomerProfile, loaded_refs: set[ExternalReference]) -> None:
+    async def _write_children(
+        self, profile: CustomerProfile, loaded_refs: set[ExternalReference], db: SqlExecutor
+    ) -> None:
         if profile.contacts:
             # executemany with one compiled statement: multi-row VALUES would recompile per row count.
-            await self._conn.execute(_UPSERT_CONTACT, [self._contact_values(profile.id, c) for c in profile.contacts])
-        await self._conn.execute(
+            await db.execute(_UPSERT_CONTACT, [self._contact_values(profile.id, c) for c in profile.contacts])
+        await db.execute(
             delete(customer_key).where(
                 customer_key.c.tenant_id == self._tenant, customer_key.c.customer_id == profile.id
             )
         )
         keys = profile_keys(profile)
         if keys:
-            await self._conn.execute(
+            await db.execute(
                 insert(customer_key).values(
                     [
                         {
@@ -218,12 +242,14 @@ class SqlCustomerRepository:
                     ]
                 )
             )
-        await self._write_external_refs(profile, loaded_refs)
+        await self._write_external_refs(profile, loaded_refs, db)
 
-    async def _write_external_refs(self, profile: CustomerProfile, loaded: set[ExternalReference]) -> None:
+    async def _write_external_refs(
+        self, profile: CustomerProfile, loaded: set[ExternalReference], db: SqlExecutor
+    ) -> None:
         current = set(profile.attributes.external_refs)
         for ref in loaded - current:
-            await self._conn.execute(
+            await db.execute(
                 delete(external_reference).where(
                     and_(
                         external_reference.c.tenant_id == self._tenant,
@@ -234,7 +260,7 @@ class SqlCustomerRepository:
                 )
             )
         for ref in sorted(current - loaded, key=lambda r: r.source_system):
-            inserted = await self._conn.execute(
+            inserted = await db.execute(
                 _INSERT_REFERENCE,
                 {
                     "tenant_id": self._tenant,
@@ -245,7 +271,7 @@ class SqlCustomerRepository:
                 },
             )
             # Already ours is fine: a merge or unmerge re-points reference rows before the flush.
-            if inserted.first() is None and await self.owner_of_external_ref(ref) != profile.id:
+            if inserted.first() is None and await self._owner(ref, db) != profile.id:
                 # Another transaction took the reference after our check: the database is the arbiter.
                 raise DuplicateExternalReference(ref.source_system, None)
         self._loaded_refs[profile.id] = current

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customer360.application.integration_events import LeadLink
 from customer360.domain.entitlements import CreditTermsChange, Entitlement, ServiceOrder
+from customer360.infrastructure.persistence.pending_writes import SqlExecutor
 from customer360.infrastructure.persistence.tables import (
     SCHEMA,
     consumer_inbox,
@@ -55,7 +56,9 @@ class SqlInbox:
 
 
 class SqlIntegrationStore:
-    def __init__(self, connection: AsyncConnection, tenant_id: str) -> None:
+    """Runs on the unit of work's pending writes: its statements follow the writes queued before them."""
+
+    def __init__(self, connection: SqlExecutor, tenant_id: str) -> None:
         self._conn = connection
         self._tenant = tenant_id
 

@@ -1,9 +1,14 @@
 """The unit of work's writes, kept in the order the use case made them, written at its flush.
 
 A repository inside the unit of work does not write when it is called: it queues the write here
-(``later``), and the unit of work's ``flush`` runs the queue, in order, before it writes the aggregates.
-A statement run through ``execute`` (a read, or a write whose result the caller needs now) runs the
-queue first, so a use case always reads what it has written, as it would from the in-memory fakes.
+(``later``), and the unit of work's ``flush`` runs the queue, in order, before it writes the changes of
+profiles it loaded. A new profile's insert is queued too, so a row that refers to it (a consent, a link,
+a decision) may be queued right after it. A statement run through ``execute`` (a read, or a write whose
+result the caller needs now) runs the queue first, so a use case always reads what it has written, as
+it would from the in-memory fakes.
+
+``insert_later`` queues one row of an INSERT: rows queued one after another for the same statement are
+sent as one executemany (asyncpg pipelines it: one round trip), keeping the use case's order.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVarTuple, overload
 
-from sqlalchemy import CursorResult, Executable
+from sqlalchemy import CursorResult, Executable, Insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
@@ -29,6 +34,19 @@ class SqlExecutor(Protocol):
     async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[*tuple[Any, ...]]: ...
 
 
+class _Rows:
+    """Rows of one INSERT queued one after another: written together."""
+
+    __slots__ = ("rows", "statement")
+
+    def __init__(self, statement: Insert, row: dict[str, Any]) -> None:
+        self.statement = statement
+        self.rows = [row]
+
+    async def __call__(self, connection: AsyncConnection) -> object:
+        return await connection.execute(self.statement, self.rows)
+
+
 class PendingWrites:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
@@ -37,6 +55,14 @@ class PendingWrites:
     def later(self, write: Write) -> None:
         """Queue a write (a statement, or a few with their checks) for the next flush."""
         self._queue.append(write)
+
+    def insert_later(self, statement: Insert, row: dict[str, Any]) -> None:
+        """Queue one row of ``statement`` (the same statement object for rows meant to go together)."""
+        last = self._queue[-1] if self._queue else None
+        if isinstance(last, _Rows) and last.statement is statement:
+            last.rows.append(row)
+        else:
+            self._queue.append(_Rows(statement, row))
 
     async def flush(self) -> None:
         """Run the queued writes in the order they were queued."""

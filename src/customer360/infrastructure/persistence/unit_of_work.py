@@ -1,12 +1,14 @@
 """The unit of work: one connection, one transaction, the tenant set, one commit.
 
 Repositories write nothing when a use case calls them: row writes are queued on ``writes``
-(pending_writes.py) and aggregates are kept in the repositories. ``flush`` writes, in this order:
+(pending_writes.py) and loaded aggregates are kept in the repositories. ``flush`` writes, in this order:
 
-1. the queued row writes, in the order the use case made them (re-pointed links, merge records,
-   provenance, decisions, holds, policies …; a read through the unit of work runs them first);
-2. the customer profiles (with contacts, look-up keys, external references), then consent records;
-3. the matching data of every profile just written (match_sync.sync_match_data).
+1. the queued row writes, in the order the use case made them (new profiles with their contacts,
+   look-up keys and external references, consent records, re-pointed links, merge records,
+   provenance, decisions, holds, policies …; a read through the unit of work runs them first), so a
+   row may refer to a profile added before it in the same unit;
+2. the changes of the customer profiles loaded and changed;
+3. the matching data of every profile written since the last flush (match_sync.sync_match_data).
 
 ``commit`` flushes, then writes the audit and outbox rows of every recorded event, then commits: the
 change, its audit trail and its events become visible together or not at all.
@@ -181,7 +183,6 @@ class SqlUnitOfWork:
     async def flush(self) -> None:
         await self.writes.flush()
         written = await self.customers.flush()
-        await self.consents.flush()
         await sync_match_data(self.writes, self.context.tenant_id, written.profiles, written.new_ids)
 
     async def commit(self) -> None:
