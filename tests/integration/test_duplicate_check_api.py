@@ -131,16 +131,45 @@ class TestCheckOnCreate:
         response = await checking.post(CUSTOMERS, json=other, headers=headers)
         assert response.status_code == 201, response.text
 
-    async def test_the_overridden_pair_is_not_suggested_again(
+    async def test_the_overridden_pair_waits_in_the_review_queue(
         self, checking: httpx.AsyncClient, headers: dict[str, str]
     ) -> None:
-        """The override is the creator's decision "not a duplicate": the new profile's candidates leave it out."""
+        """ "Create anyway" is no verdict: the pair is in the queue as PENDING_REVIEW with the reason recorded."""
         anna = await created(checking, headers, ANNA)
         override = {**headers, "X-Override-Reason": "checked by phone"}
         again = await created(checking, override, ANNA_AGAIN, override="true")
-        response = await checking.get(f"{CUSTOMERS}/{again}/duplicates", headers=headers)
-        pair = await checking.get(f"{CUSTOMERS}/{anna}/duplicates", headers=headers)
-        assert (response.json()["candidates"], pair.json()["candidates"]) == ([], [])
+        queue = (await checking.get(DUPLICATES, params={"status": "PENDING_REVIEW"}, headers=headers)).json()
+        [item] = queue["items"]
+        assert (
+            item["pairId"],
+            item["status"],
+            item["probability"] >= 0.9,
+            item["review"]["reason"],
+            item["decision"],
+        ) == (
+            "~".join(sorted((anna, again))),
+            "PENDING_REVIEW",
+            True,
+            "CREATE_OVERRIDE",
+            None,
+        )
+
+    async def test_the_overridden_pair_is_still_a_candidate_of_both_profiles(
+        self, checking: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        """Undecided pairs are listed: each profile's duplicates name the other until a steward decides."""
+        anna = await created(checking, headers, ANNA)
+        override = {**headers, "X-Override-Reason": "checked by phone"}
+        again = await created(checking, override, ANNA_AGAIN, override="true")
+        mine = await checking.get(f"{CUSTOMERS}/{again}/duplicates", headers=headers)
+        theirs = await checking.get(f"{CUSTOMERS}/{anna}/duplicates", headers=headers)
+        assert (
+            [c["customerId"] for c in mine.json()["candidates"]],
+            [c["customerId"] for c in theirs.json()["candidates"]],
+        ) == (
+            [anna],
+            [again],
+        )
 
 
 class TestAdHocChecks:

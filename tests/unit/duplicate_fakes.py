@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from customer360.application.duplicate_ports import Matching, MatchingLimits, StoredModel
+from customer360.application.duplicate_ports import CandidateRow, Matching, MatchingLimits, StoredModel
 from customer360.domain.duplicates import MATCHABLE_STATUSES, DuplicatePolicy, match_record_of
 from customer360.domain.errors import ConcurrentModification
 from customer360.domain.events import DomainEvent
@@ -38,6 +38,7 @@ class DuplicateState:
     model_version: int = 0
     model_sources: list[str] = field(default_factory=list)
     audited: list[DomainEvent] = field(default_factory=list)
+    queued: dict[tuple[str, str], CandidateRow] = field(default_factory=dict)
 
 
 class FakeDuplicates:
@@ -56,7 +57,8 @@ class FakeDuplicates:
         for profile in self._store.profiles.values():
             if profile.id == subject.record_id or profile.status not in MATCHABLE_STATUSES:
                 continue
-            if exclude_decided and tuple(sorted((profile.id, subject.record_id))) in self._store.pairs:
+            decided = self._store.pairs.get((min(profile.id, subject.record_id), max(profile.id, subject.record_id)))
+            if exclude_decided and decided is not None and decided.status.is_verdict:
                 continue
             record = prepare(match_record_of(profile.id, profile.attributes, profile.contacts))
             if keys & prepared_blocking_keys(record):
@@ -72,6 +74,10 @@ class FakeDuplicates:
 
     async def decision(self, low_id: str, high_id: str) -> PairDecision | None:
         return self._store.pairs.get((low_id, high_id))
+
+    async def queue_for_review(self, rows: Sequence[CandidateRow], *, found_at: datetime) -> None:
+        for row in rows:
+            self._state.queued.setdefault((row.low_id, row.high_id), row)
 
     async def save_policy(self, policy: DuplicatePolicy, *, actor: str, now: datetime) -> DuplicatePolicy:
         if policy.version != self._state.policy.version:

@@ -53,20 +53,43 @@ class TestCheckOnCreate:
         await _create(store, ANNA_AGAIN)
         assert len(store.profiles) == 2
 
-    async def test_an_override_creates_audits_and_records_the_pairs_as_not_duplicates(self) -> None:
-        """The reason and candidates go to an audit-only event; each pair becomes NOT_DUPLICATE."""
+    async def test_an_override_creates_audits_and_queues_the_pairs_for_review(self) -> None:
+        """The reason and candidates go to an audit-only event; each pair is PENDING_REVIEW, in the queue."""
         store = Store()
         anna = await _create(store, ANNA)
         again = await _create(store, ANNA_AGAIN, duplicates.DuplicateCheck(override_reason="twin sister"))
         [activity] = store.duplicates.audited
         assert isinstance(activity, DuplicateActivity)
         changes = {c.field: c.new for c in activity.changes}
-        decision = store.pairs[(min(anna, again), max(anna, again))]
-        assert (activity.what, activity.published, changes["overrideReason"], decision.status) == (
+        pair = (min(anna, again), max(anna, again))
+        decision = store.pairs[pair]
+        assert (
+            activity.what,
+            changes["overrideReason"],
+            decision.status,
+            decision.reason,
+            list(store.duplicates.queued),
+        ) == (
             "DUPLICATE_OVERRIDE",
-            False,
             "twin sister",
+            PairStatus.PENDING_REVIEW,
+            "CREATE_OVERRIDE",
+            [pair],
+        )
+
+    async def test_a_pair_queued_by_an_override_can_be_dismissed(self) -> None:
+        """PENDING_REVIEW is no verdict: a steward's dismissal records NOT_DUPLICATE and refines the model."""
+        store = Store()
+        anna = await _create(store, ANNA)
+        again = await _create(store, ANNA_AGAIN, duplicates.DuplicateCheck(override_reason="twin sister"))
+        uow = FakeUnitOfWork(store)
+        low, high = sorted((anna, again))
+        decision = await duplicates.dismiss_pair(duplicates.DismissPair(low, high), uow, env())
+        await uow.commit()
+        assert (decision.status, decision.reason, store.duplicates.model_sources) == (
             PairStatus.NOT_DUPLICATE,
+            "DISMISSED",
+            ["REFINED"],
         )
 
 

@@ -57,7 +57,7 @@ class DuplicateIndex(Protocol):
     async def candidates(self, subject: PreparedRecord, *, exclude_decided: bool) -> list[PreparedRecord]:
         """Profiles sharing a blocking key with ``subject`` (stop keys and over-shared keys skipped, best
         ``max_candidates`` by shared keys), never ``subject`` itself; with ``exclude_decided`` not those
-        already decided as a pair with it."""
+        with a steward's verdict about the pair (a pair only queued for review is still a candidate)."""
         ...
 
     async def frequencies(self, subject: PreparedRecord) -> TermFrequencies:
@@ -66,6 +66,11 @@ class DuplicateIndex(Protocol):
         ...
 
     async def decision(self, low_id: str, high_id: str) -> PairDecision | None: ...
+
+    async def queue_for_review(self, rows: Sequence[CandidateRow], *, found_at: datetime) -> None:
+        """Put scored pairs in the review queue now (not from a scan): they stay there until a steward
+        decides, and a scan that scores them again updates their score."""
+        ...
 
     async def save_policy(self, policy: DuplicatePolicy, *, actor: str, now: datetime) -> DuplicatePolicy:
         """Store with an optimistic check on ``policy.version``; return it with its new version."""

@@ -6,11 +6,14 @@ reads a few rows per key and skips stop keys); the tenant's model scores them; c
 the threshold are returned best first with their explanations (field, level, weight — never values).
 On create, a candidate at or above the tenant's *likely duplicate* threshold refuses the profile with
 ``DuplicateCustomer`` (409) unless the caller overrides with a reason: then the profile is created, the
-override is audited on it, and each listed candidate is recorded as *not a duplicate* of it (the
-creator's explicit decision), so no scan suggests those pairs again.
+override is audited on it, and each listed candidate is put in the review queue with it as
+``PENDING_REVIEW`` (reason ``CREATE_OVERRIDE``). "Create anyway" is the creator's wish, not a steward's
+verdict: the pair is not settled, scans keep scoring it, and it never trains the model — else a tenant
+whose clerks override often would teach its model that duplicates are different customers.
 
 **Dismissing** records the pair as ``NOT_DUPLICATE`` in the merge workflow's pair decisions (which
 unmerge also writes), audits it on both profiles and refines the tenant's model with the decision.
+Verdicts — a dismissal, a merge, an unmerge — are the only labels the model learns from.
 Handlers never commit.
 """
 
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from customer360.application.duplicate_ports import Matching
+from customer360.application.duplicate_ports import CandidateRow, Matching
 from customer360.application.environment import HandlerEnv
 from customer360.application.inputs import ContactInput, ProfileInput
 from customer360.application.ports import UnitOfWork
@@ -116,12 +119,19 @@ async def check_on_create(profile: CustomerProfile, check: DuplicateCheck, uow: 
             PairDecision.of(
                 profile.id,
                 candidate.customer_id,
-                PairStatus.NOT_DUPLICATE,
+                PairStatus.PENDING_REVIEW,
                 reason=OVERRIDE_REASON,
                 decided_by=env.context.actor,
                 decided_at=now,
             )
         )
+    await uow.duplicates.queue_for_review([_queued(profile.id, c) for c in candidates], found_at=now)
+
+
+def _queued(customer_id: str, candidate: DuplicateCandidate) -> CandidateRow:
+    low, high = sorted((customer_id, candidate.customer_id))
+    explanation = [c.to_dict() for c in candidate.explanation]
+    return CandidateRow(low, high, candidate.probability, candidate.match_weight, explanation)
 
 
 # -- ad-hoc checks -------------------------------------------------------------------------------------
@@ -187,7 +197,7 @@ async def dismiss_pair(cmd: DismissPair, uow: UnitOfWork, env: HandlerEnv) -> Pa
     existing = await uow.duplicates.decision(low.id, high.id)
     if existing is not None and existing.status is PairStatus.MERGED:
         raise PairAlreadyMerged(low.id, high.id)
-    if existing is not None:
+    if existing is not None and existing.status.is_verdict:
         return existing
     for profile in (low, high):
         profile.check_is_not_merged()

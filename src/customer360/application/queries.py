@@ -142,7 +142,8 @@ async def survivor(profiles: ProfileQueries, tenant_id: str, document: Document)
     return document
 
 
-QUEUE_STATUSES = ("OPEN", "DISMISSED", "MERGED", "ALL")
+# OPEN: undecided, PENDING_REVIEW among them (queued by a create that overrode the check).
+QUEUE_STATUSES = ("OPEN", "PENDING_REVIEW", "DISMISSED", "MERGED", "ALL")
 
 
 @dataclass(frozen=True, slots=True)

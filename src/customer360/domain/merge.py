@@ -228,10 +228,17 @@ def check_can_unmerge(record: MergeRecord | None, target: CustomerProfile, sourc
 
 
 class PairStatus(StrEnum):
-    """A steward's decision about two profiles (the duplicate-review queue extends this)."""
+    """What is known about two profiles: a steward's verdict (merged, not a duplicate) or a pair queued
+    for one (a profile created despite a likely duplicate: the creator's "create anyway" is no verdict)."""
 
     MERGED = "MERGED"
     NOT_DUPLICATE = "NOT_DUPLICATE"
+    PENDING_REVIEW = "PENDING_REVIEW"
+
+    @property
+    def is_verdict(self) -> bool:
+        """A steward decided it: the pair is settled, left out of scans, and a label for the model."""
+        return self is not PairStatus.PENDING_REVIEW
 
 
 @dataclass(frozen=True, slots=True)

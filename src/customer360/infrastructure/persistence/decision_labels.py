@@ -2,7 +2,8 @@
 
 Dismissed and unmerged pairs (``NOT_DUPLICATE``) compare the two profiles as they are now; merged pairs
 compare the merge's before-images (the golden record agrees with its source by construction). Pairs
-involving an erased profile are left out.
+involving an erased profile are left out, and so are pairs only queued for review (``PENDING_REVIEW``:
+a profile created despite the check is the creator's wish, not a verdict).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ _DECISIONS = text(
       JOIN customer_profile h ON h.tenant_id = d.tenant_id AND h.id = d.high_id
       LEFT JOIN customer_merge m ON m.tenant_id = d.tenant_id AND m.id = d.merge_id
      WHERE d.tenant_id = :tenant AND l.status <> 'ERASED' AND h.status <> 'ERASED'
+       AND d.status IN ('MERGED', 'NOT_DUPLICATE')
      ORDER BY d.low_id, d.high_id
     """
 )

@@ -17,9 +17,11 @@ from customer360.infrastructure.persistence.match_index import policy_from_row, 
 from customer360.infrastructure.persistence.profile_queries import decode_cursor, encode_cursor
 from customer360.infrastructure.persistence.scan_lock import scan_running
 
+_LIVE = "l.status NOT IN ('MERGED', 'ERASED') AND h.status NOT IN ('MERGED', 'ERASED')"
 _STATUS_FILTERS = {
     # Undecided, and both profiles still take part in matching (a merge elsewhere retires the pair).
-    "OPEN": "d.status IS NULL AND l.status NOT IN ('MERGED', 'ERASED') AND h.status NOT IN ('MERGED', 'ERASED')",
+    "OPEN": f"(d.status IS NULL OR d.status = 'PENDING_REVIEW') AND {_LIVE}",
+    "PENDING_REVIEW": f"d.status = 'PENDING_REVIEW' AND {_LIVE}",
     "DISMISSED": "d.status = 'NOT_DUPLICATE'",
     "MERGED": "d.status = 'MERGED'",
     "ALL": "TRUE",
@@ -53,11 +55,11 @@ def _queue_sql(status: str, with_cursor: bool) -> Any:
 def queue_status(row: Any) -> str:
     if row.decision == "MERGED":
         return "MERGED"
-    if row.decision is not None:
+    if row.decision == "NOT_DUPLICATE":
         return "DISMISSED"
     if "MERGED" in (row.left_status, row.right_status) or "ERASED" in (row.left_status, row.right_status):
         return "RETIRED"
-    return "OPEN"
+    return "PENDING_REVIEW" if row.decision == "PENDING_REVIEW" else "OPEN"
 
 
 def queue_item(row: Any) -> Document:
@@ -75,6 +77,7 @@ def queue_item(row: Any) -> Document:
         "left": row.left_doc,
         "right": row.right_doc,
         "decision": None,
+        "review": None,
         "links": {
             "dismiss": {"method": "POST", "href": f"/api/v1/crm/duplicates/{pair_id(low, high)}/dismiss"},
             "mergePreview": {
@@ -94,7 +97,9 @@ def queue_item(row: Any) -> Document:
             },
         },
     }
-    if row.decision is not None:
+    if row.decision == "PENDING_REVIEW":
+        item["review"] = {"reason": row.reason, "requestedBy": row.decided_by, "requestedAt": row.decided_at}
+    elif row.decision is not None:
         item["decision"] = {
             "status": row.decision,
             "reason": row.reason,

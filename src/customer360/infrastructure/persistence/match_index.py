@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,9 +20,9 @@ import orjson
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.types import BigInteger, Text
+from sqlalchemy.types import BigInteger, Double, Text
 
-from customer360.application.duplicate_ports import Matching, MatchingLimits, StoredModel
+from customer360.application.duplicate_ports import CandidateRow, Matching, MatchingLimits, StoredModel
 from customer360.domain.duplicates import DuplicatePolicy
 from customer360.domain.errors import ConcurrentModification
 from customer360.domain.events import DomainEvent
@@ -141,9 +141,27 @@ _CANDIDATES = text(
      WHERE NOT (:exclude_decided AND EXISTS (
            SELECT 1 FROM duplicate_pair d
             WHERE d.tenant_id = :tenant AND d.low_id = LEAST(:self, r.customer_id)
-              AND d.high_id = GREATEST(:self, r.customer_id)))
+              AND d.high_id = GREATEST(:self, r.customer_id) AND d.status <> 'PENDING_REVIEW'))
     """
 ).bindparams(bindparam("keys", type_=ARRAY(BigInteger)), bindparam("self", type_=Text))
+
+
+# Pairs queued outside a scan (no scan id); a pair already in the queue keeps its scan's row and score.
+_QUEUE_PAIRS = text(
+    """
+    INSERT INTO duplicate_candidate (tenant_id, low_id, high_id, probability, match_weight, explanation, found_at)
+    SELECT :tenant, t.low_id, t.high_id, t.probability, t.match_weight, CAST(t.explanation AS jsonb), :found_at
+      FROM unnest(:lows, :highs, :probabilities, :weights, :explanations)
+           AS t(low_id, high_id, probability, match_weight, explanation)
+        ON CONFLICT (tenant_id, low_id, high_id) DO NOTHING
+    """
+).bindparams(
+    bindparam("lows", type_=ARRAY(Text)),
+    bindparam("highs", type_=ARRAY(Text)),
+    bindparam("probabilities", type_=ARRAY(Double)),
+    bindparam("weights", type_=ARRAY(Double)),
+    bindparam("explanations", type_=ARRAY(Text)),
+)
 
 
 def policy_from_row(row: Any, default: DuplicatePolicy) -> DuplicatePolicy:
@@ -288,6 +306,20 @@ class SqlDuplicateIndex:
         return PairDecision(
             row.low_id, row.high_id, PairStatus(row.status), row.reason, row.decided_by, row.decided_at, row.merge_id
         )
+
+    async def queue_for_review(self, rows: Sequence[CandidateRow], *, found_at: datetime) -> None:
+        if not rows:
+            return
+        statement = _QUEUE_PAIRS.bindparams(
+            tenant=self._tenant,
+            found_at=found_at,
+            lows=[r.low_id for r in rows],
+            highs=[r.high_id for r in rows],
+            probabilities=[r.probability for r in rows],
+            weights=[r.match_weight for r in rows],
+            explanations=[orjson.dumps(list(r.explanation)).decode() for r in rows],
+        )
+        self._db.later(lambda connection: connection.execute(statement))
 
     async def save_policy(self, policy: DuplicatePolicy, *, actor: str, now: datetime) -> DuplicatePolicy:
         p = duplicate_policy.c

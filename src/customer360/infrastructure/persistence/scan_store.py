@@ -65,7 +65,8 @@ _PAIRS = text(
     SELECT p.low_id, p.high_id
       FROM shared p
      WHERE NOT EXISTS (SELECT 1 FROM duplicate_pair d
-                        WHERE d.tenant_id = :tenant AND d.low_id = p.low_id AND d.high_id = p.high_id)
+                        WHERE d.tenant_id = :tenant AND d.low_id = p.low_id AND d.high_id = p.high_id
+                          AND d.status <> 'PENDING_REVIEW')
     """
 ).bindparams(bindparam("ids", type_=ARRAY(Text)))
 # Per scan transaction: room to aggregate a chunk's pairs in memory; range probes, not memoized scans.
@@ -74,7 +75,8 @@ _SCAN_SESSION = (text("SET LOCAL work_mem = '64MB'"), text("SET LOCAL enable_mem
 _EVERYTHING = (
     "SELECT customer_id, CAST(features AS text), keys FROM match_record WHERE tenant_id = $1 ORDER BY customer_id"
 )
-_DECIDED = "SELECT low_id, high_id FROM duplicate_pair WHERE tenant_id = $1"
+# Pairs with a steward's verdict; a pair queued by an override (PENDING_REVIEW) is scored again.
+_DECIDED = "SELECT low_id, high_id FROM duplicate_pair WHERE tenant_id = $1 AND status <> 'PENDING_REVIEW'"
 
 
 def blocked_in_memory(
@@ -404,9 +406,12 @@ class SqlScanStore:
         async with self._tx() as connection:
             rows = await connection.execute(
                 text(
+                    # A pair someone created despite the check waits for a steward, never merged by itself.
                     """SELECT c.low_id, c.high_id, c.probability, c.match_weight, c.explanation
                          FROM duplicate_candidate c
                         WHERE c.tenant_id = :tenant AND c.scan_id = :scan AND c.probability >= :threshold
+                          AND NOT EXISTS (SELECT 1 FROM duplicate_pair d WHERE d.tenant_id = :tenant
+                                             AND d.low_id = c.low_id AND d.high_id = c.high_id)
                         ORDER BY c.probability DESC, c.low_id, c.high_id"""
                 ),
                 {"tenant": self._tenant, "scan": scan_id, "threshold": threshold},

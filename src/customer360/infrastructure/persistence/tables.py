@@ -444,7 +444,8 @@ customer_merge = tenant_table(
 )
 
 # Decisions about a pair of profiles, lower id first. The merge workflow writes MERGED and, on unmerge,
-# NOT_DUPLICATE; the duplicate-review queue reuses the table (dismissals) and may add columns.
+# NOT_DUPLICATE; the duplicate-review queue reuses the table (dismissals: NOT_DUPLICATE) and a create that
+# overrides the check writes PENDING_REVIEW (reason CREATE_OVERRIDE): queued, not decided (migration 0013).
 duplicate_pair = tenant_table(
     "duplicate_pair",
     ("low_id", "high_id"),
@@ -573,7 +574,7 @@ duplicate_candidate = tenant_table(
     Column("match_weight", Double, nullable=False),
     Column("explanation", JSONB, nullable=False),
     Column("cluster_id", ID),
-    Column("scan_id", ID, nullable=False),
+    Column("scan_id", ID),  # null: queued by a create that overrode the check (migration 0013)
     _ts("found_at"),
     _profile_ref("low_id", "fk_duplicate_candidate_low"),
     _profile_ref("high_id", "fk_duplicate_candidate_high"),

@@ -43,6 +43,8 @@ FIELD_LABELS = {
     "street": "Street",
     "website": "Website",
     "domain": "Web domain",
+    "household": "Household",
+    "same_site": "Same site",
 }
 LEVEL_WORDS = {
     "exact": "agree exactly",
@@ -58,6 +60,14 @@ LEVEL_WORDS = {
     "one_edit": "differ by one digit",
     "day_month_swapped": "agree with day and month swapped",
     "same_year": "share only the year",
+    # the interaction levels: why two look-alikes are probably two customers
+    "twin": "twins? same home, family name and birth date, another given name",
+    "sibling": "siblings? same family name and birth date, another given name",
+    "household_member": "one household: same home and family name, another given name and birth date",
+    "flatmate": "one household: same home, another family name",
+    "other_generation": "parent and child? same name and home, born 18 or more years apart",
+    "namesake_nearby": "namesakes nearby: same name in the street, nothing else in common",
+    "other_company": "another company at the same site: another name or another valid VAT number",
 }
 
 

@@ -48,23 +48,31 @@ class PairDecisionOut(ApiOutput):
     merge_id: str | None = None
 
 
+class ReviewRequestOut(ApiOutput):
+    reason: str = Field(description="CREATE_OVERRIDE: created despite the likely duplicate (the audit keeps the words)")
+    requested_by: str
+    requested_at: datetime
+
+
 class DuplicatePairOut(ApiOutput):
     """A candidate pair with both profiles side by side; the lower id is ``left``."""
 
     pair_id: str = Field(description="`{lowId}~{highId}`")
-    status: Literal["OPEN", "DISMISSED", "MERGED", "RETIRED"] = Field(
-        description="RETIRED: undecided, but one side was merged elsewhere or erased"
+    status: Literal["OPEN", "PENDING_REVIEW", "DISMISSED", "MERGED", "RETIRED"] = Field(
+        description="PENDING_REVIEW: undecided, queued by a create that overrode the duplicate check (see "
+        "`review`); RETIRED: undecided, but one side was merged elsewhere or erased"
     )
     probability: float
     match_weight: float
     explanation: list[FieldContributionOut]
     cluster_id: str | None
     cluster_size: int | None
-    scan_id: str
+    scan_id: str | None = Field(description="The scan that scored the pair last (null: queued by a create)")
     found_at: datetime
     left: CustomerOut
     right: CustomerOut
-    decision: PairDecisionOut | None
+    decision: PairDecisionOut | None = Field(description="A steward's verdict (null while undecided)")
+    review: ReviewRequestOut | None = Field(description="Who queued the pair for review and why (PENDING_REVIEW)")
     links: dict[str, LinkOut] = Field(description="dismiss, mergePreview, merge (the merge workflow's endpoints)")
 
 
@@ -89,7 +97,7 @@ class ClusterOut(ApiOutput):
     customer_ids: list[str]
     size: int
     max_probability: float
-    scan_id: str
+    scan_id: str | None = Field(description="The scan that scored the pair last (null: queued by a create)")
     found_at: datetime
 
 
