@@ -37,7 +37,13 @@ class TestCreateCustomer:
         )
         assert created["emails"][0]["address"] == "Anna.Schmidt@mueller.example"
         assert (created["phones"][0]["e164"], created["phones"][0]["original"]) == ("+49301234567", "030 1234567")
-        assert created["taxIds"][0] == {"country": "DE", "type": "VAT", "value": "DE136695976", "validated": True}
+        assert created["taxIds"][0] == {
+            "country": "DE",
+            "type": "VAT",
+            "value": "DE136695976",
+            "validated": True,
+            "invalidReason": None,
+        }
         assert created["domain"] == "mueller.example"
 
     async def test_a_person_gets_a_display_name(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
@@ -47,17 +53,45 @@ class TestCreateCustomer:
         )
         assert (created["name"], created["birthDate"]) == ("Zoë Ångström", "1980-02-29")
 
-    async def test_an_invalid_vat_id_is_refused_with_the_field(
+    async def test_a_vat_id_failing_its_checksum_is_kept_flagged(
         self, client: httpx.AsyncClient, headers: dict[str, str]
     ) -> None:
-        """A VAT id failing its checksum is a 400 naming the field, not the value."""
+        """A VAT id failing its checksum no longer refuses the record: kept as given, validated false."""
+        created = await create_customer(client, headers, taxIds=[{"country": "DE", "value": "DE 136 695 977"}])
+        stored = (await client.get(f"{CUSTOMERS}/{created['id']}", headers=headers)).json()
+        assert stored["taxIds"] == [
+            {
+                "country": "DE",
+                "type": "VAT",
+                "value": "DE136695977",
+                "validated": False,
+                "invalidReason": "fails its check digits",
+            }
+        ]
+
+    async def test_an_impossible_phone_is_kept_flagged(
+        self, client: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        """A phone that cannot be a number no longer refuses the record: its digits kept, validated false."""
+        created = await create_customer(client, headers, phones=[{"number": "+49 30 12", "type": "LANDLINE"}])
+        stored = (await client.get(f"{CUSTOMERS}/{created['id']}", headers=headers)).json()
+        phone = stored["phones"][0]
+        assert (phone["e164"], phone["original"], phone["validated"], phone["invalidReason"]) == (
+            "+493012",
+            "+49 30 12",
+            False,
+            "is not a possible phone number",
+        )
+
+    async def test_a_phone_with_a_control_character_is_still_refused(
+        self, client: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        """Keeping unvalidated values stops at hostile text: a control character is a 400 naming the field."""
         response = await client.post(
-            CUSTOMERS, json={"name": "X", "taxIds": [{"country": "DE", "value": "DE136695977"}]}, headers=headers
+            CUSTOMERS, json={"name": "X", "phones": [{"number": "030\x071234567"}]}, headers=headers
         )
         assert response.status_code == 400
-        assert response.json()["details"]["fields"] == [
-            {"field": "taxIds[0].value", "reason": "is not a valid VAT number for DE"}
-        ]
+        assert response.json()["details"]["fields"][0]["field"].startswith("phones[0]")
 
     async def test_an_external_reference_belongs_to_one_customer(
         self, client: httpx.AsyncClient, headers: dict[str, str]

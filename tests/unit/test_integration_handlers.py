@@ -157,15 +157,30 @@ class TestLeadIntake:
 
 
 class TestLeadCandidate:
-    def test_invalid_optional_values_are_dropped_by_name(self) -> None:
-        """A bad e-mail and phone are left out and reported by field name."""
-        candidate = lead_candidate(lead(given_name="Eva", email="nope", phone="12"), region="DE")
+    def test_unreadable_optional_values_are_dropped_by_name(self) -> None:
+        """An e-mail that is no address and a phone without digits are left out, reported by field name."""
+        candidate = lead_candidate(lead(given_name="Eva", email="nope", phone="n/a"), region="DE")
         assert (
             candidate.kind,
             candidate.email,
             candidate.phone,
             candidate.dropped,
         ) == (CustomerKind.PERSON, None, None, ("email", "phone"))
+
+    def test_an_impossible_phone_is_kept_flagged(self) -> None:
+        """A phone that cannot be a number is kept on the lead, not validated, and nothing is dropped."""
+        candidate = lead_candidate(lead(given_name="Eva", phone="12"), region="DE")
+        assert (candidate.phone.validated if candidate.phone else None, candidate.dropped) == (False, ())
+
+    async def test_a_tax_id_failing_its_checksum_does_not_attach_a_lead(self) -> None:
+        """A mistyped VAT number another profile holds is no identity: the lead becomes a profile of its own."""
+        store, integration = Store(), FakeIntegrationStore()
+        existing = await existing_customer(store, tax_ids=[{"country": "DE", "value": "DE136695977"}])
+        integration.keys[("TAX_ID", "DE136695977")] = [existing]
+        outcome = await LeadIntake()(
+            lead(company_name="Omega Textil AG", tax_id="DE136695977"), FakeUnitOfWork(store), env("SALES"), integration
+        )
+        assert (outcome.outcome, outcome.customer_id != existing) == ("CREATED", True)
 
     def test_a_lead_without_any_name_is_refused(self) -> None:
         """No company and no contact name: InvalidValue (the consumer dead-letters it after its retries)."""

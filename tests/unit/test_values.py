@@ -63,10 +63,20 @@ class TestPhone:
         """The caller's formatting survives next to the E.164 form."""
         assert PhoneNumber.parse("030 / 1234567", "phone", default_region="DE").original == "030 / 1234567"
 
-    def test_impossible_numbers_are_refused(self) -> None:
-        """Two digits are not a phone number."""
+    def test_an_impossible_number_is_kept_flagged(self) -> None:
+        """Two digits are not a phone number: kept as given, its digits after the country code, flagged."""
+        phone = PhoneNumber.parse("12", "phone", default_region="DE")
+        assert (phone.e164, phone.original, phone.validated, phone.invalid_reason) == (
+            "+4912",
+            "12",
+            False,
+            "is not a possible phone number",
+        )
+
+    def test_text_without_digits_is_refused(self) -> None:
+        """A phone field holding no digit at all is no number to keep."""
         with pytest.raises(InvalidValue):
-            PhoneNumber.parse("12", "phone", default_region="DE")
+            PhoneNumber.parse("n/a", "phone", default_region="DE")
 
 
 class TestTaxId:
@@ -76,10 +86,10 @@ class TestTaxId:
             "taxIds[0]", country="de", type=TaxIdType.VAT, value="DE 136 695 976"
         )
 
-    def test_a_wrong_checksum_is_refused(self) -> None:
-        """One wrong digit fails the checksum."""
-        with pytest.raises(InvalidValue):
-            TaxId.parse("taxIds[0]", country="DE", type=TaxIdType.VAT, value="DE136695977")
+    def test_a_wrong_checksum_is_kept_flagged_with_the_reason(self) -> None:
+        """One wrong digit fails the checksum: the compact value is kept, not validated, with why."""
+        tax = TaxId.parse("taxIds[0]", country="DE", type=TaxIdType.VAT, value="DE 136 695 977")
+        assert (tax.value, tax.validated, tax.invalid_reason) == ("DE136695977", False, "fails its check digits")
 
     def test_ids_without_a_validator_are_kept_unvalidated(self) -> None:
         """A registration number stdnum does not know is compacted and flagged, not lost."""

@@ -10,8 +10,11 @@ the candidate with normalised values and may read through the unit of work and t
 of the same transaction.
 
 A lead id is handled once whatever its event ids: the link is stored (``lead_link``) and a second event
-for the same lead finds it. Optional values that do not validate (an e-mail, a phone, a tax id typed
-into a web form) are dropped rather than losing the lead; their field names are reported, never values.
+for the same lead finds it. A phone that cannot be a number or a tax id failing its checksum is kept,
+flagged ``validated: false`` (as by every create); optional values that cannot be read at all (an e-mail
+that is no address, a phone without digits, a tax id without a country) are dropped rather than losing the
+lead; their field names are reported, never values. Only a tax id that passed its check attaches a lead
+by itself: a mistyped one shared with another profile is evidence for the duplicate check, not an identity.
 """
 
 from __future__ import annotations
@@ -113,7 +116,7 @@ class ExactKeyMatcher:
         owner = await uow.customers.owner_of_external_ref(candidate.sales_ref)
         if owner is not None:
             return LeadMatch(owner, "externalRef")
-        if candidate.tax_id is not None:
+        if candidate.tax_id is not None and candidate.tax_id.invalid_reason is None:
             found = await store.customers_with_key("TAX_ID", [candidate.tax_id.value])
             if found:
                 return LeadMatch(found[0], "taxId")

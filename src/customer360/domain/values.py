@@ -18,6 +18,7 @@ import phonenumbers
 import pycountry
 import stdnum
 from email_validator import EmailNotValidError, validate_email
+from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
 from stdnum.exceptions import ValidationError as StdnumValidationError
 
 from customer360.domain.errors import InvalidValue
@@ -160,10 +161,20 @@ class EmailAddress:
 
 @dataclass(frozen=True, slots=True)
 class PhoneNumber:
+    """A phone number as given (``original``) and in E.164.
+
+    A number that cannot be a phone number ("not possible": digits lost or added) is kept, not refused:
+    real CRM feeds are full of them and the rest of the record is worth having. It is stored with
+    ``validated`` False and its reason, and ``e164`` holds its digits (after "+" and the country code
+    when the number says which), the normalised string that search, consent and matching compare.
+    """
+
     e164: str
     original: str
     type: PhoneType = PhoneType.OTHER
     country: str | None = None
+    validated: bool = True
+    invalid_reason: str | None = None
 
     @classmethod
     def parse(
@@ -172,7 +183,7 @@ class PhoneNumber:
         original = clean_text(raw, field, max_length=64)
         number = parse_phone(original, default_region)
         if number is None:
-            raise InvalidValue(field, "is not a possible phone number (give it in international format)")
+            return cls._unvalidated(original, field, default_region, type)
         return cls(
             e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
             original=original,
@@ -180,9 +191,36 @@ class PhoneNumber:
             country=phonenumbers.region_code_for_number(number),
         )
 
+    @classmethod
+    def _unvalidated(cls, original: str, field: str, default_region: str | None, type: PhoneType) -> PhoneNumber:
+        digits = "".join(ch for ch in original if ch.isdigit())
+        if not digits:
+            raise InvalidValue(field, "has no digits (give it in international format)")
+        region = default_region if default_region and not original.lstrip().startswith("+") else None
+        try:
+            number = phonenumbers.parse(original, region)
+        except phonenumbers.NumberParseException:
+            international = original.lstrip().startswith(("+", "00"))
+            normalised = "+" + digits.removeprefix("00") if international else digits
+            country = None
+        else:
+            normalised = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            country = phonenumbers.region_code_for_country_code(number.country_code or 0)
+        return cls(
+            e164=normalised,
+            original=original,
+            type=type,
+            country=None if country == phonenumbers.UNKNOWN_REGION else country,
+            validated=False,
+            invalid_reason="is not a possible phone number",
+        )
+
     @property
     def national_number(self) -> str:
-        return str(phonenumbers.parse(self.e164).national_number)
+        try:
+            return str(phonenumbers.parse(self.e164).national_number)
+        except phonenumbers.NumberParseException:
+            return self.e164.lstrip("+")  # an unvalidated number without a country code
 
 
 def parse_phone(text: str, default_region: str | None) -> phonenumbers.PhoneNumber | None:
@@ -237,28 +275,35 @@ class PostalAddress:
 
 @dataclass(frozen=True, slots=True)
 class TaxId:
+    """A tax id, validated by python-stdnum where it has a module for the country and type.
+
+    ``validated`` False means either that no module exists (``invalid_reason`` None: not checked) or
+    that the value fails the check (``invalid_reason`` says how). A failing value is kept in its compact
+    form, not refused: the rest of the record is worth having, and two records sharing the same mistyped
+    number are still evidence for matching (never as a valid id of a legal entity).
+    """
+
     country: str
     type: TaxIdType
     value: str
     validated: bool
+    invalid_reason: str | None = None
 
     @classmethod
     def parse(cls, field: str, *, country: str, type: TaxIdType, value: str) -> TaxId:
-        """Validate with python-stdnum's module for the country and type when one exists.
-
-        Without a module the compact form is kept and marked unvalidated: refusing ids from countries
-        stdnum does not cover would lose real data.
-        """
         cc = country_code(country, f"{field}.country")
         raw = clean_text(value, f"{field}.value", max_length=64)
         module_name = {TaxIdType.VAT: "vat", TaxIdType.TIN: "tin"}.get(type)
         module = stdnum.get_cc_module(cc.lower(), module_name) if module_name else None
+        compact = re.sub(r"[\s.\-/]", "", raw).upper()
+        if not compact:
+            raise InvalidValue(f"{field}.value", "has no letters or digits")
         if module is None:
-            return cls(country=cc, type=type, value=re.sub(r"[\s.\-/]", "", raw).upper(), validated=False)
+            return cls(country=cc, type=type, value=compact, validated=False)
         try:
             compact = module.validate(raw)
-        except StdnumValidationError:
-            raise InvalidValue(f"{field}.value", f"is not a valid {type.value} number for {cc}") from None
+        except StdnumValidationError as error:
+            return cls(country=cc, type=type, value=compact, validated=False, invalid_reason=_tax_id_failure(error))
         if type is TaxIdType.VAT:
             prefix = "EL" if cc == "GR" else cc
             compact = compact if compact.startswith(prefix) else prefix + compact
@@ -267,6 +312,19 @@ class TaxId:
     @property
     def key(self) -> str:
         return f"{self.country}:{self.type.value}:{self.value}"
+
+
+def _tax_id_failure(error: StdnumValidationError) -> str:
+    """Why a tax id failed its country's check, in words that name no value."""
+    if isinstance(error, InvalidChecksum):
+        return "fails its check digits"
+    if isinstance(error, InvalidLength):
+        return "has the wrong length"
+    if isinstance(error, InvalidFormat):
+        return "has the wrong format"
+    if isinstance(error, InvalidComponent):
+        return "has an invalid component"
+    return "fails its country's check"
 
 
 _SOURCE_SYSTEM = re.compile(r"^[A-Z0-9][A-Z0-9_.\-]{0,39}$")

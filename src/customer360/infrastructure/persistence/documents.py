@@ -34,7 +34,15 @@ def email_from(doc: dict[str, Any]) -> EmailAddress:
 
 
 def phone_from(doc: dict[str, Any]) -> PhoneNumber:
-    return PhoneNumber(e164=doc["e164"], original=doc["original"], type=PhoneType(doc["type"]), country=doc["country"])
+    return PhoneNumber(
+        e164=doc["e164"],
+        original=doc["original"],
+        type=PhoneType(doc["type"]),
+        country=doc["country"],
+        # documents written before unvalidated numbers were kept hold validated ones only
+        validated=doc.get("validated", True),
+        invalid_reason=doc.get("invalidReason"),
+    )
 
 
 def address_from(doc: dict[str, Any]) -> PostalAddress:
@@ -49,7 +57,13 @@ def address_from(doc: dict[str, Any]) -> PostalAddress:
 
 
 def tax_id_from(doc: dict[str, Any]) -> TaxId:
-    return TaxId(country=doc["country"], type=TaxIdType(doc["type"]), value=doc["value"], validated=doc["validated"])
+    return TaxId(
+        country=doc["country"],
+        type=TaxIdType(doc["type"]),
+        value=doc["value"],
+        validated=doc["validated"],
+        invalid_reason=doc.get("invalidReason"),
+    )
 
 
 def locale_from(doc: dict[str, Any]) -> LocalePreferences:

@@ -250,10 +250,14 @@ class EmailOut(ApiOutput):
 
 
 class PhoneOut(ApiOutput):
-    e164: str
+    e164: str = Field(
+        description="E.164 when validated; otherwise the digits as given (after + and the country code when known)"
+    )
     original: str
     type: str
     country: str | None
+    validated: bool = Field(True, description="false: kept as given, it is not a possible phone number")
+    invalid_reason: str | None = Field(None, description="why it is not validated (null when it is)")
 
 
 class AddressOut(ApiOutput):
@@ -269,7 +273,10 @@ class TaxIdOut(ApiOutput):
     country: str
     type: str
     value: str
-    validated: bool
+    validated: bool = Field(description="checked against the country's rules (python-stdnum) and passed")
+    invalid_reason: str | None = Field(
+        None, description="why the check failed (the value is kept as given); null when it passed or none exists"
+    )
 
 
 class ExternalRefOut(ApiOutput):
