@@ -3,13 +3,11 @@ audited reason), ad hoc, for an existing profile, and on the lead path."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from customer360.application.leads import LeadIntake
 from customer360.bootstrap import Services
@@ -17,20 +15,7 @@ from customer360.infrastructure.consumers.applier import EventApplier
 from customer360.infrastructure.messaging.avro_codec import AvroEventCodec
 from tests.support.api import CUSTOMERS
 from tests.support.consumed import lead, message
-from tests.support.duplicates import ANNA, ANNA_AGAIN, BERND, DUPLICATES, checking_app, created
-
-
-@pytest.fixture(scope="module")
-def app_that_checks(services: Services) -> FastAPI:
-    return checking_app(services)
-
-
-@pytest.fixture
-async def checking(app_that_checks: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the service with the check on create switched on."""
-    transport = httpx.ASGITransport(app=app_that_checks)
-    async with httpx.AsyncClient(transport=transport, base_url="http://customer360.test") as http:
-        yield http
+from tests.support.duplicates import ANNA, ANNA_AGAIN, BERND, DUPLICATES, created
 
 
 async def _customers(client: httpx.AsyncClient, headers: dict[str, str]) -> list[str]:
@@ -41,6 +26,13 @@ async def _audit(client: httpx.AsyncClient, headers: dict[str, str], customer_id
     response = await client.get(f"{CUSTOMERS}/{customer_id}/audit", headers=headers)
     assert response.status_code == 200, response.text
     return list(response.json()["items"])
+
+
+async def _overridden(checking: httpx.AsyncClient, headers: dict[str, str]) -> tuple[str, str]:
+    """Anna, then Anna again created anyway (override with a reason)."""
+    anna = await created(checking, headers, ANNA)
+    again = await created(checking, {**headers, "X-Override-Reason": "checked by phone"}, ANNA_AGAIN, override="true")
+    return anna, again
 
 
 class TestCheckOnCreate:
@@ -135,9 +127,7 @@ class TestCheckOnCreate:
         self, checking: httpx.AsyncClient, headers: dict[str, str]
     ) -> None:
         """ "Create anyway" is no verdict: the pair is in the queue as PENDING_REVIEW with the reason recorded."""
-        anna = await created(checking, headers, ANNA)
-        override = {**headers, "X-Override-Reason": "checked by phone"}
-        again = await created(checking, override, ANNA_AGAIN, override="true")
+        anna, again = await _overridden(checking, headers)
         queue = (await checking.get(DUPLICATES, params={"status": "PENDING_REVIEW"}, headers=headers)).json()
         [item] = queue["items"]
         assert (
@@ -158,9 +148,7 @@ class TestCheckOnCreate:
         self, checking: httpx.AsyncClient, headers: dict[str, str]
     ) -> None:
         """Undecided pairs are listed: each profile's duplicates name the other until a steward decides."""
-        anna = await created(checking, headers, ANNA)
-        override = {**headers, "X-Override-Reason": "checked by phone"}
-        again = await created(checking, override, ANNA_AGAIN, override="true")
+        anna, again = await _overridden(checking, headers)
         mine = await checking.get(f"{CUSTOMERS}/{again}/duplicates", headers=headers)
         theirs = await checking.get(f"{CUSTOMERS}/{anna}/duplicates", headers=headers)
         assert (

@@ -4,38 +4,22 @@ it again, it never trains the model, and the migration turns the old override de
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
 import httpx
 import orjson
-import pytest
-from fastapi import FastAPI
 from sqlalchemy import text
 
 from customer360.bootstrap import Services
 from customer360.infrastructure.persistence import migrations
 from customer360.infrastructure.persistence.database import DatabaseUrls, create_engine
-from tests.support.duplicates import ANNA, ANNA_AGAIN, BERND, DUPLICATES, checking_app, created, queue, scan, strangers
+from tests.support.duplicates import ANNA, ANNA_AGAIN, BERND, DUPLICATES, created, queue, scan, strangers
 
 OVERRIDE = {"X-Override-Reason": "the clerk was sure"}
 # A tenant big enough for the scan to train its model (EM) on: PEOPLE profiles and half as many copies.
 PEOPLE = 80
-
-
-@pytest.fixture(scope="module")
-def app_that_checks(services: Services) -> FastAPI:
-    return checking_app(services)
-
-
-@pytest.fixture
-async def checking(app_that_checks: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the service with the check on create switched on."""
-    transport = httpx.ASGITransport(app=app_that_checks)
-    async with httpx.AsyncClient(transport=transport, base_url="http://customer360.test") as http:
-        yield http
 
 
 def _migration() -> ModuleType:

@@ -146,6 +146,15 @@ _CANDIDATES = text(
 ).bindparams(bindparam("keys", type_=ARRAY(BigInteger)), bindparam("self", type_=Text))
 
 
+# The arrays a statement unnests into duplicate_candidate rows (pairs queued here, a scan's chunk).
+CANDIDATE_ARRAYS = (
+    bindparam("lows", type_=ARRAY(Text)),
+    bindparam("highs", type_=ARRAY(Text)),
+    bindparam("probabilities", type_=ARRAY(Double)),
+    bindparam("weights", type_=ARRAY(Double)),
+    bindparam("explanations", type_=ARRAY(Text)),
+)
+
 # Pairs queued outside a scan (no scan id); a pair already in the queue keeps its scan's row and score.
 _QUEUE_PAIRS = text(
     """
@@ -155,13 +164,7 @@ _QUEUE_PAIRS = text(
            AS t(low_id, high_id, probability, match_weight, explanation)
         ON CONFLICT (tenant_id, low_id, high_id) DO NOTHING
     """
-).bindparams(
-    bindparam("lows", type_=ARRAY(Text)),
-    bindparam("highs", type_=ARRAY(Text)),
-    bindparam("probabilities", type_=ARRAY(Double)),
-    bindparam("weights", type_=ARRAY(Double)),
-    bindparam("explanations", type_=ARRAY(Text)),
-)
+).bindparams(*CANDIDATE_ARRAYS)
 
 
 def policy_from_row(row: Any, default: DuplicatePolicy) -> DuplicatePolicy:

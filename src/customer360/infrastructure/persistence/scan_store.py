@@ -21,7 +21,7 @@ import orjson
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.types import Double, Text
+from sqlalchemy.types import Text
 
 from customer360.application.duplicate_ports import CandidateRow, Everything, ScanJob, StoredModel
 from customer360.domain.duplicates import DuplicatePolicy
@@ -30,7 +30,12 @@ from customer360.infrastructure.persistence.customer_repository import SqlCustom
 from customer360.infrastructure.persistence.database import tenant_transaction
 from customer360.infrastructure.persistence.decision_labels import decision_labels
 from customer360.infrastructure.persistence.match_codec import HashedCounts, features_from_json, is_strong_hash
-from customer360.infrastructure.persistence.match_index import policy_from_row, stored_model_from_row, upsert_model
+from customer360.infrastructure.persistence.match_index import (
+    CANDIDATE_ARRAYS,
+    policy_from_row,
+    stored_model_from_row,
+    upsert_model,
+)
 from customer360.infrastructure.persistence.match_sync import sync_match_data
 from customer360.infrastructure.persistence.scan_jobs import latest_unfinished, load_job, store_job
 from customer360.infrastructure.persistence.tables import duplicate_cluster
@@ -114,13 +119,7 @@ _SAVE_CANDIDATES = text(
        SET probability = EXCLUDED.probability, match_weight = EXCLUDED.match_weight,
            explanation = EXCLUDED.explanation, scan_id = EXCLUDED.scan_id, cluster_id = NULL
     """
-).bindparams(
-    bindparam("lows", type_=ARRAY(Text)),
-    bindparam("highs", type_=ARRAY(Text)),
-    bindparam("probabilities", type_=ARRAY(Double)),
-    bindparam("weights", type_=ARRAY(Double)),
-    bindparam("explanations", type_=ARRAY(Text)),
-)
+).bindparams(*CANDIDATE_ARRAYS)
 
 _LABEL_CLUSTERS = text(
     """
