@@ -32,7 +32,7 @@ class TestMalformedInput:
             ({"name": "X", "contacts": [{"name": "A", "role": "JANITOR"}]}, "contacts[0].role"),
             ({"name": "X", "unknownField": 1}, "unknownField"),
             ({"name": "X", "emails": [{"address": "not-an-email"}]}, "emails[0].address"),
-            ({"name": "X", "phones": [{"number": "12"}]}, "phones[0].number"),
+            ({"name": "X", "phones": [{"number": "n/a"}]}, "phones[0].number"),
             (
                 {"name": "X", "addresses": [{"type": "BILLING", "lines": ["a"], "city": "B", "country": "XX"}]},
                 "addresses[0].country",
