@@ -46,7 +46,7 @@ from customer360.infrastructure.persistence.history_queries import SqlHistoryQue
 from customer360.infrastructure.persistence.idempotency import IdempotencyPurge, SqlIdempotencyLookup
 from customer360.infrastructure.persistence.import_queries import SqlImportQueries
 from customer360.infrastructure.persistence.import_store import SqlImportJobs
-from customer360.infrastructure.persistence.import_unit import SqlImportUnit
+from customer360.infrastructure.persistence.import_unit import SqlImportUnit, encode_created
 from customer360.infrastructure.persistence.integration_queries import SqlIntegrationQueries
 from customer360.infrastructure.persistence.match_index import ModelCache
 from customer360.infrastructure.persistence.merge_queries import SqlMergeQueries
@@ -217,6 +217,7 @@ async def build_services(settings: Settings, registry: CollectorRegistry | None 
             phone_region=settings.phone_default_region,
             hasher=hasher,
             read_row=row_input,
+            encode=functools.partial(encode_created, envelope),
             settings=ImportSettings(
                 chunk_size=settings.import_chunk_size,
                 max_block_size=settings.duplicate_max_block_size,

@@ -24,6 +24,7 @@ from customer360.domain.duplicates import DuplicateCandidate
 from customer360.domain.errors import Conflict, NotFound
 from customer360.domain.ids import IMPORT_PREFIX, new_id
 from customer360.domain.matching import PreparedRecord
+from customer360.domain.privacy import ContactPointValue
 from customer360.domain.values import ExternalReference
 
 RECEIVING, QUEUED, RUNNING, COMPLETED, FAILED = "RECEIVING", "QUEUED", "RUNNING", "COMPLETED", "FAILED"
@@ -171,8 +172,9 @@ class ImportUnit(UnitOfWork, Protocol):
         """The profile holding each reference (absent: none)."""
         ...
 
-    async def suppressed(self, profiles: Sequence[CustomerProfile]) -> set[str]:
-        """Ids of the profiles with an e-mail or phone on the tenant's suppression list."""
+    async def suppressed(self, points: Mapping[str, Collection[ContactPointValue]]) -> set[str]:
+        """Of the profiles given with their e-mails and phones, the ids of those with one on the tenant's
+        suppression list."""
         ...
 
     async def postings(self, keys: Collection[str], max_block_size: int) -> dict[str, list[str]]:
@@ -184,8 +186,8 @@ class ImportUnit(UnitOfWork, Protocol):
         """The stored matching records of these profiles."""
         ...
 
-    def add_created(self, profile: CustomerProfile, record: PreparedRecord) -> None:
-        """A new profile (with its matching record), written set-based at commit."""
+    def add_created(self, rows: EncodedRows) -> None:
+        """A new profile's rows (``RowEncoder``), written set-based at commit."""
         ...
 
     def queue_pairs(self, job_id: str, pairs: Sequence[QueuedPair]) -> None: ...
@@ -195,6 +197,18 @@ class ImportUnit(UnitOfWork, Protocol):
     def save_job(self, job: ImportJob) -> None:
         """Saved in this transaction (the resume point commits with the rows it covers)."""
         ...
+
+
+EncodedRows = Mapping[str, Sequence[tuple[Any, ...]]]
+"""A new profile's rows per table (profile, contacts, keys, references, matching data, audit and outbox
+rows), every value already as the database takes it: opaque to the application."""
+
+
+class RowEncoder(Protocol):
+    """Encodes a new profile (with its events) and its matching record as rows. It runs where the row is
+    planned (a worker process): plain tuples travel back far cheaper than the domain objects."""
+
+    def __call__(self, context: RequestContext, profile: CustomerProfile, record: PreparedRecord) -> EncodedRows: ...
 
 
 class ImportUnitFactory(Protocol):

@@ -51,12 +51,14 @@ from customer360.application.import_ports import (
     DUPLICATE,
     INVALID,
     RUNNING,
+    EncodedRows,
     ImportJob,
     ImportJobs,
     ImportUnit,
     ImportUnitFactory,
     OnDuplicate,
     QueuedPair,
+    RowEncoder,
     RowInput,
     RowIssue,
     RowReader,
@@ -69,6 +71,7 @@ from customer360.domain.customer import CustomerProfile
 from customer360.domain.duplicates import match_record_of, rank_candidates
 from customer360.domain.errors import Conflict, DomainError, InvalidValue
 from customer360.domain.matching import PreparedRecord, prepare, prepared_blocking_keys
+from customer360.domain.privacy import ContactPointValue, personal_contact_points
 from customer360.domain.values import ExternalReference
 
 IMPORT_ACTOR_SOURCE = "IMPORT"
@@ -111,9 +114,10 @@ def _refs_of(row: RowInput) -> list[ExternalReference]:
     return [parse_external_ref(r, f"externalRefs[{i}]") for i, r in enumerate(given)]
 
 
-def _target(row: RowInput, refs: list[ExternalReference], owners: Mapping[ExternalReference, str]) -> str | None:
+def _target(
+    named: str | None, refs: Sequence[ExternalReference], owners: Mapping[ExternalReference, str]
+) -> str | None:
     """The profile a row updates: its customer id, else the one owner of its references."""
-    named = row.customer_id
     found = {owners[r] for r in refs if r in owners}
     if len(found) > 1:
         raise InvalidValue("externalRefs", "name two different customers")
@@ -135,12 +139,17 @@ class PlannedRow:
     possibly in another process (so refusals are report lines, not exceptions: those pickle badly)."""
 
     row: StagedRow
+    # None for a row planned as a create (read again from the row in the rare case it updates after all).
     input: RowInput | None = None
     refs: tuple[ExternalReference, ...] = ()
     refs_issue: RowIssue | None = None
-    profile: CustomerProfile | None = None
+    customer_id: str | None = None  # of the profile it would create
     record: PreparedRecord | None = None
     keys: tuple[str, ...] = ()
+    points: frozenset[ContactPointValue] = frozenset()
+    # The new profile as rows (planned with an encoder), or as the aggregate (planned without one).
+    encoded: EncodedRows | None = None
+    profile: CustomerProfile | None = None
     create_issue: RowIssue | None = None
 
 
@@ -150,16 +159,18 @@ def issue_of(row: StagedRow, error: DomainError, outcome: str = INVALID) -> RowI
     return RowIssue(row.number, "row", outcome, f"{error.code}: {error.message}")
 
 
-def plan_rows(rows: Sequence[StagedRow], env: HandlerEnv, read: RowReader) -> list[PlannedRow]:
-    """The CPU-bound part of applying rows: reading, validating, building new profiles and their
-    matching records. Pure: the same rows give the same plan wherever it runs."""
+def plan_rows(
+    rows: Sequence[StagedRow], env: HandlerEnv, read: RowReader, encode: RowEncoder | None = None
+) -> list[PlannedRow]:
+    """The CPU-bound part of applying rows: reading, validating, building new profiles, their matching
+    records and (with ``encode``) their rows. Pure: the same rows give the same plan wherever it runs."""
     planned = []
     for row in rows:
         given = read(row.body)
         try:
             refs = tuple(_refs_of(given))
         except DomainError as error:
-            planned.append(PlannedRow(row, given, refs_issue=issue_of(row, error)))
+            planned.append(PlannedRow(row, refs_issue=issue_of(row, error)))
             continue
         if given.customer_id is not None:
             planned.append(PlannedRow(row, given, refs))
@@ -167,15 +178,22 @@ def plan_rows(rows: Sequence[StagedRow], env: HandlerEnv, read: RowReader) -> li
         try:
             profile = new_profile(_create_command(given), env)
         except DomainError as error:
-            planned.append(PlannedRow(row, given, refs, create_issue=issue_of(row, error)))
+            planned.append(PlannedRow(row, refs=refs, create_issue=issue_of(row, error)))
             continue
         record = prepare(match_record_of(profile.id, profile.attributes, profile.contacts))
         keys = tuple(dict.fromkeys(prepared_blocking_keys(record)))
-        planned.append(PlannedRow(row, given, refs, profile=profile, record=record, keys=keys))
+        points = frozenset(personal_contact_points(profile))
+        if encode is None:
+            planned.append(PlannedRow(row, None, refs, None, profile.id, record, keys, points, profile=profile))
+        else:
+            encoded = encode(env.context, profile, record)
+            planned.append(PlannedRow(row, None, refs, None, profile.id, record, keys, points, encoded=encoded))
     return planned
 
 
-Planner = Callable[[Sequence[StagedRow], RequestContext, "str | None", RowReader], Awaitable[list[PlannedRow]]]
+Planner = Callable[
+    [Sequence[StagedRow], RequestContext, "str | None", RowReader, RowEncoder], Awaitable[list[PlannedRow]]
+]
 
 
 async def _update(unit: ImportUnit, env: HandlerEnv, customer_id: str, row: RowInput) -> bool:
@@ -238,12 +256,15 @@ async def _check_and_add(
     settings: ImportSettings,
     creates: list[PlannedRow],
     chunk: _Chunk,
+    read: RowReader,
 ) -> None:
     """The duplicate check of the chunk's new profiles, then add them (skipped ones excepted)."""
     policy = job.options.on_duplicate
-    profiles = [p.profile for p in creates if p.profile is not None]
     matching = await unit.duplicates.matching()
-    flagged = await unit.suppressed(profiles)
+    flagged = await unit.suppressed({p.customer_id: p.points for p in creates if p.customer_id is not None})
+    if flagged:
+        # Rare: planned again here as the aggregate, which goes the ordinary way (below).
+        creates = [_as_aggregate(p, env, read) if p.customer_id in flagged else p for p in creates]
     candidates: dict[str, list[str]] = {}
     stored: dict[str, PreparedRecord] = {}
     if policy is not OnDuplicate.CREATE:
@@ -251,18 +272,18 @@ async def _check_and_add(
             await unit.postings({k for p in creates for k in p.keys}, settings.max_block_size), settings
         )
         for planned in creates:
-            assert planned.profile is not None
-            candidates[planned.profile.id] = index.of(planned.profile.id, planned.keys)
-            index.add(planned.profile.id, planned.keys)
-        new_ids = {p.id for p in profiles}
+            assert planned.customer_id is not None
+            candidates[planned.customer_id] = index.of(planned.customer_id, planned.keys)
+            index.add(planned.customer_id, planned.keys)
+        new_ids = {p.customer_id for p in creates}
         stored = await unit.records({c for cs in candidates.values() for c in cs if c not in new_ids})
     created: dict[str, PreparedRecord] = {}
     review = matching.policy.review_threshold
     for planned in creates:
-        profile, record = planned.profile, planned.record
-        assert profile is not None
+        customer_id, record = planned.customer_id, planned.record
+        assert customer_id is not None
         assert record is not None
-        others = [created.get(c) or stored.get(c) for c in candidates.get(profile.id, [])]
+        others = [created.get(c) or stored.get(c) for c in candidates.get(customer_id, [])]
         ranked = rank_candidates(
             matching.model, record, [o for o in others if o is not None], threshold=review, limit=settings.results
         )
@@ -273,24 +294,35 @@ async def _check_and_add(
             chunk.issues.append(RowIssue(planned.row.number, "row", DUPLICATE, reason, best.customer_id))
             chunk.counts["skipped"] += 1
             continue
-        created[profile.id] = record
+        created[customer_id] = record
         chunk.counts["created"] += 1
-        chunk.pairs += [QueuedPair(profile.id, c) for c in ranked]
+        chunk.pairs += [QueuedPair(customer_id, c) for c in ranked]
         if job.options.dry_run:
             continue
-        if profile.id in flagged:
-            # Rare: the ordinary path, so the flag and its audit row are exactly the API's.
-            await unit.customers.add(profile)
-            await flag_if_suppressed(profile, unit, env)
+        if planned.profile is not None:
+            # The ordinary path, so the suppression flag and its audit row are exactly the API's.
+            await unit.customers.add(planned.profile)
+            await flag_if_suppressed(planned.profile, unit, env)
         else:
-            unit.add_created(profile, record)
+            assert planned.encoded is not None
+            unit.add_created(planned.encoded)
     chunk.counts["pairsQueued"] += len(chunk.pairs)
     if chunk.pairs and not job.options.dry_run:
         unit.queue_pairs(job.id, chunk.pairs)
 
 
+def _as_aggregate(planned: PlannedRow, env: HandlerEnv, read: RowReader) -> PlannedRow:
+    """The row planned again with its profile as the aggregate (a new id: the encoded one is dropped)."""
+    return plan_rows([planned.row], env, read)[0]
+
+
 async def _apply_rows(
-    unit: ImportUnit, env: HandlerEnv, job: ImportJob, settings: ImportSettings, planned: Sequence[PlannedRow]
+    unit: ImportUnit,
+    env: HandlerEnv,
+    job: ImportJob,
+    settings: ImportSettings,
+    planned: Sequence[PlannedRow],
+    read: RowReader,
 ) -> _Chunk:
     chunk = _Chunk()
     owners = await unit.owners({r for p in planned for r in p.refs})
@@ -305,10 +337,10 @@ async def _apply_rows(
             chunk.refuse(p.refs_issue)
             continue
         try:
-            assert p.input is not None
-            target = _target(p.input, list(p.refs), owners)
+            given = p.input
+            target = _target(given.customer_id if given is not None else None, p.refs, owners)
             if target is not None:
-                changed = await _update(unit, env, target, p.input)
+                changed = await _update(unit, env, target, given if given is not None else read(p.row.body))
                 chunk.counts["updated" if changed else "unchanged"] += 1
             elif p.create_issue is not None:
                 chunk.refuse(p.create_issue)
@@ -318,22 +350,22 @@ async def _apply_rows(
         except DomainError as error:
             chunk.refuse(issue_of(p.row, error))
     if creates:
-        await _check_and_add(unit, env, job, settings, creates, chunk)
+        await _check_and_add(unit, env, job, settings, creates, chunk, read)
     return chunk
 
 
 def plan_with(
-    rows: Sequence[StagedRow], context: RequestContext, region: str | None, read: RowReader
+    rows: Sequence[StagedRow], context: RequestContext, region: str | None, read: RowReader, encode: RowEncoder
 ) -> list[PlannedRow]:
     """``plan_rows`` from picklable arguments (what a worker process receives)."""
     env = HandlerEnv(context=context, clock=SystemClock(), phone_region=region, hasher=_no_hasher)
-    return plan_rows(rows, env, read)
+    return plan_rows(rows, env, read, encode)
 
 
 async def plan_in_process(
-    rows: Sequence[StagedRow], context: RequestContext, region: str | None, read: RowReader
+    rows: Sequence[StagedRow], context: RequestContext, region: str | None, read: RowReader, encode: RowEncoder
 ) -> list[PlannedRow]:
-    return plan_with(rows, context, region, read)
+    return plan_with(rows, context, region, read, encode)
 
 
 def _no_hasher(value: str) -> str:
@@ -351,6 +383,8 @@ class ImportRun:
     hasher: Callable[[str], str]
     # The staged body's typed input (given by the composition root: the HTTP edge's request model).
     read_row: RowReader
+    # A new profile as rows (given by the composition root: persistence's encoding; picklable).
+    encode: RowEncoder
     settings: ImportSettings = ImportSettings()
     # Plans chunks ahead of the one being applied (in worker processes in production).
     planner: Planner = plan_in_process
@@ -368,7 +402,7 @@ async def _apply_chunk(
 ) -> tuple[ImportJob, int]:
     """Apply (a leading part of) the planned rows in one transaction; the job and how many were applied."""
     async with run.units(env.context) as unit:
-        chunk = await _apply_rows(unit, env, job, run.settings, planned)
+        chunk = await _apply_rows(unit, env, job, run.settings, planned, run.read_row)
         advanced = dataclasses.replace(job.counted(chunk.counts), processed_rows=chunk.last_row)
         if job.options.dry_run:
             await run.jobs.save_progress(advanced, chunk.issues)
@@ -417,7 +451,7 @@ class _Pipeline:
                 self._exhausted = True
                 return
             self._fetched = rows[-1].number
-            plan = self._planner(rows, self._context, self._run.phone_region, self._run.read_row)
+            plan = self._planner(rows, self._context, self._run.phone_region, self._run.read_row, self._run.encode)
             self._pending.append(asyncio.ensure_future(plan))
 
     async def next(self) -> list[PlannedRow]:

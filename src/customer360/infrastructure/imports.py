@@ -36,6 +36,7 @@ from customer360.application.import_ports import (
     ImportJob,
     ImportJobs,
     ImportNotFound,
+    RowEncoder,
     RowIssue,
     RowReader,
     StagedRow,
@@ -157,7 +158,12 @@ class ProcessPlanner:
         self._pool: ProcessPoolExecutor | None = None
 
     async def __call__(
-        self, rows: Sequence[StagedRow], context: RequestContext, region: str | None, read: RowReader
+        self,
+        rows: Sequence[StagedRow],
+        context: RequestContext,
+        region: str | None,
+        read: RowReader,
+        encode: RowEncoder,
     ) -> list[PlannedRow]:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
@@ -167,7 +173,7 @@ class ProcessPlanner:
                 initargs=(os.getpid(),),
             )
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, plan_with, list(rows), context, region, read)
+        return await loop.run_in_executor(self._pool, plan_with, list(rows), context, region, read, encode)
 
     def close(self) -> None:
         if self._pool is not None:

@@ -47,16 +47,14 @@ def insert_sql(table: str, columns: Sequence[Column], suffix: str = "") -> str:
 async def insert_rows(
     driver: asyncpg.Connection, table: str, columns: Sequence[Column], rows: Sequence[Sequence[Any]], suffix: str = ""
 ) -> None:
-    """Insert ``rows`` (tuples in ``columns`` order; array columns as lists, JSON ones as JSON text)."""
+    """Insert ``rows`` (tuples in ``columns`` order; array columns as lists or their literal, JSON ones as
+    JSON text)."""
     if not rows:
         return
-    arrays: list[list[Any]] = [[] for _ in columns]
-    for row in rows:
-        for i, value in enumerate(row):
-            arrays[i].append(value)
+    arrays: list[list[Any]] = [list(column) for column in zip(*rows, strict=True)]
     for i, (_, pg_type) in enumerate(columns):
         if pg_type.endswith("[]"):
-            arrays[i] = [None if v is None else array_literal(v) for v in arrays[i]]
+            arrays[i] = [v if v is None or isinstance(v, str) else array_literal(v) for v in arrays[i]]
     await driver.execute(insert_sql(table, columns, suffix), *arrays)
 
 

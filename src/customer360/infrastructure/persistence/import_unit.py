@@ -12,7 +12,7 @@ every event in commit order), then commits. A unique-key clash with a concurrent
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -21,25 +21,28 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customer360.application.context import RequestContext
-from customer360.application.import_ports import ImportJob, QueuedPair, RowIssue
+from customer360.application.import_ports import EncodedRows, ImportJob, QueuedPair, RowIssue
 from customer360.application.imports import DatabaseConflict
 from customer360.domain.customer import CustomerProfile
-from customer360.domain.events import DomainEvent
 from customer360.domain.matching import PreparedRecord, prepared_blocking_keys, record_terms
-from customer360.domain.privacy import personal_contact_points
+from customer360.domain.privacy import ContactPointValue
 from customer360.domain.values import ExternalReference
 from customer360.infrastructure.persistence import tables as t
-from customer360.infrastructure.persistence.bulk_insert import Column, columns_of, insert_rows
+from customer360.infrastructure.persistence.bulk_insert import Column, array_literal, columns_of, insert_rows
 from customer360.infrastructure.persistence.customer_repository import contact_row, profile_keys, profile_row
 from customer360.infrastructure.persistence.import_store import ISSUE_COLUMNS, issue_rows, job_values
-from customer360.infrastructure.persistence.journal import LOCK_OUTBOX, NOTIFY_RELAY, audit_row, outbox_row
+from customer360.infrastructure.persistence.journal import (
+    LOCK_OUTBOX,
+    NOTIFY_RELAY,
+    EnvelopeSerializer,
+    audit_row,
+    outbox_row,
+)
 from customer360.infrastructure.persistence.match_codec import features_from_json, features_json, key_hash
 from customer360.infrastructure.persistence.unit_of_work import SqlUnitOfWork
 
 _PROFILE_COLUMNS = [c.name for c in t.customer_profile.columns if c.name not in ("privacy_flags", "tombstone")]
-_JSON_PROFILE = ("tax_ids", "emails", "phones", "addresses", "locale", "communication")
 _CONTACT_COLUMNS = [c.name for c in t.contact.columns]
-_JSON_CONTACT = ("emails", "phones", "communication")
 _AUDIT_COLUMNS = [c.name for c in t.audit_log.columns if c.name != "id"]
 _OUTBOX_COLUMNS = ["tenant_id", "event_id", "event_type", "aggregate_id", "correlation_id", "envelope", "created_at"]
 _TABLES: dict[str, list[Column]] = {
@@ -86,16 +89,60 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def _record(row: dict[str, Any], columns: Sequence[str], json_columns: Iterable[str]) -> tuple[Any, ...]:
-    for name in json_columns:
-        row[name] = _json(row[name])
-    return tuple(row[name] for name in columns)
+def _record(row: Mapping[str, Any], table: str) -> tuple[Any, ...]:
+    """The row as ``insert_rows`` takes it: JSON and array values as their text."""
+    values = []
+    for name, pg_type in _TABLES[table]:
+        value = row[name]
+        if pg_type == "jsonb":
+            value = _json(value)
+        elif pg_type.endswith("[]") and value is not None:
+            value = array_literal(value)
+        values.append(value)
+    return tuple(values)
+
+
+def encode_created(
+    envelope: EnvelopeSerializer, context: RequestContext, profile: CustomerProfile, record: PreparedRecord
+) -> EncodedRows:
+    """``RowEncoder``: a new profile's rows, the same as the repository, ``sync_match_data`` and the journal
+    write (with a ``partial`` of the envelope, it is what the planning worker processes run)."""
+    tenant, customer_id = context.tenant_id, profile.id
+    hashes = sorted({key_hash(k) for k in prepared_blocking_keys(record)})
+    terms = sorted({key_hash(term) for term in record_terms(record)})
+    return {
+        "customer_profile": [_record(profile_row(tenant, profile), "customer_profile")],
+        "contact": [_record(contact_row(tenant, customer_id, c), "contact") for c in profile.contacts],
+        "customer_key": [(tenant, k, v, customer_id, o) for k, v, o in profile_keys(profile)],
+        "external_reference": [
+            (tenant, r.source_system, r.external_id, customer_id, profile.updated_at)
+            for r in profile.attributes.external_refs
+        ],
+        "match_record": [(tenant, customer_id, features_json(record), array_literal(hashes), array_literal(terms))],
+        "match_key": [(tenant, h, customer_id) for h in hashes],
+        "match_term": [(tenant, h, customer_id) for h in terms],
+        "audit_log": [_record(audit_row(context, e), "audit_log") for e in profile.events],
+        "event_outbox": [
+            _record(outbox_row(context, e, envelope), "event_outbox") for e in profile.events if e.published
+        ],
+    }
+
+
+_CREATED_TABLES = (
+    "customer_profile",
+    "contact",
+    "customer_key",
+    "external_reference",
+    "match_record",
+    "match_key",
+    "match_term",
+)
 
 
 class SqlImportUnit(SqlUnitOfWork):
     def __init__(self, engine: AsyncEngine, context: RequestContext, *args: Any, **options: Any) -> None:
         super().__init__(engine, context, *args, **options)
-        self._created: list[tuple[CustomerProfile, PreparedRecord]] = []
+        self._created: list[EncodedRows] = []
         self._pairs: list[tuple[str, QueuedPair]] = []
         self._issues: list[tuple[str, RowIssue]] = []
         self._job: ImportJob | None = None
@@ -118,10 +165,9 @@ class SqlImportUnit(SqlUnitOfWork):
         )
         return {ExternalReference(system, external_id): owner for system, external_id, owner in rows}
 
-    async def suppressed(self, profiles: Sequence[CustomerProfile]) -> set[str]:
-        points = {p.id: personal_contact_points(p) for p in profiles}
+    async def suppressed(self, points: Mapping[str, Collection[ContactPointValue]]) -> set[str]:
         listed = await self.privacy.suppressed_among({point for ps in points.values() for point in ps})
-        return {customer_id for customer_id, ps in points.items() if ps & listed}
+        return {customer_id for customer_id, ps in points.items() if not listed.isdisjoint(ps)}
 
     async def postings(self, keys: Collection[str], max_block_size: int) -> dict[str, list[str]]:
         if not keys:
@@ -145,8 +191,8 @@ class SqlImportUnit(SqlUnitOfWork):
         return {customer_id: features_from_json(customer_id, features) for customer_id, features in rows}
 
     # -- deferred writes ------------------------------------------------------------------------------
-    def add_created(self, profile: CustomerProfile, record: PreparedRecord) -> None:
-        self._created.append((profile, record))
+    def add_created(self, rows: EncodedRows) -> None:
+        self._created.append(rows)
 
     def queue_pairs(self, job_id: str, pairs: Sequence[QueuedPair]) -> None:
         self._pairs += [(job_id, pair) for pair in pairs]
@@ -156,9 +202,6 @@ class SqlImportUnit(SqlUnitOfWork):
 
     def save_job(self, job: ImportJob) -> None:
         self._job = job
-
-    def collect_events(self) -> list[DomainEvent]:
-        return [*super().collect_events(), *(e for profile, _ in self._created for e in profile.events)]
 
     async def commit(self) -> None:
         try:
@@ -179,13 +222,11 @@ class SqlImportUnit(SqlUnitOfWork):
             )
         events = self.collect_events()
         context = self.context
-        audit = [_record(audit_row(context, e), _AUDIT_COLUMNS, ("changes",)) for e in events]
+        audit = [_record(audit_row(context, e), "audit_log") for e in events]
+        audit += [row for rows in self._created for row in rows["audit_log"]]
         await insert_rows(driver, "audit_log", _TABLES["audit_log"], audit)
-        published = [
-            _record(outbox_row(context, e, self._envelope), _OUTBOX_COLUMNS, ("envelope",))
-            for e in events
-            if e.published
-        ]
+        published = [_record(outbox_row(context, e, self._envelope), "event_outbox") for e in events if e.published]
+        published += [row for rows in self._created for row in rows["event_outbox"]]
         if published:
             await self.connection.execute(LOCK_OUTBOX)
             await insert_rows(driver, "event_outbox", _TABLES["event_outbox"], published)
@@ -196,42 +237,8 @@ class SqlImportUnit(SqlUnitOfWork):
         self._created.clear()
 
     async def _copy_created(self, driver: asyncpg.Connection) -> None:
-        if not self._created:
-            return
-        tenant = self.context.tenant_id
-        profiles: list[tuple[Any, ...]] = []
-        contacts: list[tuple[Any, ...]] = []
-        keys: list[tuple[Any, ...]] = []
-        refs: list[tuple[Any, ...]] = []
-        records: list[tuple[Any, ...]] = []
-        postings: list[tuple[Any, ...]] = []
-        term_postings: list[tuple[Any, ...]] = []
-        for profile, record in self._created:
-            profiles.append(_record(profile_row(tenant, profile), _PROFILE_COLUMNS, _JSON_PROFILE))
-            contacts += [
-                _record(contact_row(tenant, profile.id, c), _CONTACT_COLUMNS, _JSON_CONTACT) for c in profile.contacts
-            ]
-            keys += [(tenant, t, v, profile.id, o) for t, v, o in profile_keys(profile)]
-            refs += [
-                (tenant, r.source_system, r.external_id, profile.id, profile.updated_at)
-                for r in profile.attributes.external_refs
-            ]
-            hashes = sorted({key_hash(k) for k in prepared_blocking_keys(record)})
-            terms = sorted({key_hash(term) for term in record_terms(record)})
-            records.append((tenant, profile.id, features_json(record), hashes, terms))
-            postings += [(tenant, h, profile.id) for h in hashes]
-            term_postings += [(tenant, h, profile.id) for h in terms]
-            profile.mark_saved()
-        writes: list[tuple[str, list[tuple[Any, ...]]]] = [
-            ("customer_profile", profiles),
-            ("contact", contacts),
-            ("customer_key", keys),
-            ("external_reference", refs),
-            ("match_record", records),
-            ("match_key", postings),
-            ("match_term", term_postings),
-        ]
-        for table, rows in writes:
+        for table in _CREATED_TABLES:
+            rows = [row for created in self._created for row in created[table]]
             await insert_rows(driver, table, _TABLES[table], rows)
 
     async def _copy_pairs(self, driver: asyncpg.Connection) -> None:
