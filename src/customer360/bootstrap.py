@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -28,7 +29,8 @@ from customer360.domain.duplicates import DuplicatePolicy
 from customer360.domain.survivorship import Rule, SurvivorshipPolicy
 from customer360.infrastructure.duplicate_scans import ScanLauncher, auto_merger, run_scan_job
 from customer360.infrastructure.import_files import row_input
-from customer360.infrastructure.imports import ImportDesk, ImportLauncher, ProcessPlanner, run_import_job
+from customer360.infrastructure.imports import ImportDesk, ProcessPlanner, run_import_job
+from customer360.infrastructure.job_launcher import JobLauncher
 from customer360.infrastructure.messaging.envelopes import envelope
 from customer360.infrastructure.messaging.relay_runtime import RelayInServe
 from customer360.infrastructure.messaging.schema_documents import CatalogSchemas
@@ -260,19 +262,25 @@ async def build_services(settings: Settings, registry: CollectorRegistry | None 
     history = read_side(lambda e, _: SqlHistoryQueries(e))
     scans = ScanLauncher(
         engine,
-        urls.admin,
-        runner=settings.duplicate_scan_runner,
+        JobLauncher(
+            urls.admin,
+            command=("dedup", "scan"),
+            runner=settings.duplicate_scan_runner,
+            # ``services`` is bound below, before any scan can start.
+            run_inline=lambda tenant_id, job_id: services.scan(tenant_id, job_id=job_id),
+            log=logging.getLogger("customer360.duplicate_scan"),
+        ),
         clock=clock,
-        # ``services`` is bound below, before any scan can start.
-        run_inline=lambda tenant_id, job_id: services.scan(tenant_id, job_id=job_id),
     )
     imports = ImportDesk(
         engine,
-        ImportLauncher(
+        JobLauncher(
             urls.admin,
+            command=("import",),
             runner=settings.import_runner,
             # ``services`` is bound below, before any import can start.
             run_inline=lambda tenant_id, job_id: services.run_import(tenant_id, job_id),
+            log=logging.getLogger("customer360.imports"),
         ),
         clock,
     )

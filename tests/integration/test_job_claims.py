@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
@@ -17,7 +18,8 @@ from customer360.bootstrap import Services
 from customer360.domain.duplicates import SCAN_PREFIX
 from customer360.domain.ids import new_id
 from customer360.infrastructure.duplicate_scans import ScanLauncher
-from customer360.infrastructure.imports import ImportDesk, ImportLauncher
+from customer360.infrastructure.imports import ImportDesk
+from customer360.infrastructure.job_launcher import JobLauncher
 from customer360.infrastructure.persistence.database import tenant_transaction
 from customer360.infrastructure.persistence.import_store import (
     SqlImportJobs,
@@ -35,6 +37,13 @@ async def never_claimed() -> AsyncIterator[asyncio.Event]:
     released = asyncio.Event()
     yield released
     released.set()
+
+
+def _inline_launcher(services: Services, run: Callable[[str, str], Awaitable[object]]) -> JobLauncher:
+    """Jobs run inside the test by ``run``, as the console's demo runs them."""
+    return JobLauncher(
+        services.urls.admin, command=("job",), runner="inline", run_inline=run, log=logging.getLogger("test")
+    )
 
 
 async def _interrupted_import(services: Services, tenant: str) -> ImportJob:
@@ -87,9 +96,7 @@ class TestResuming:
             await never_claimed.wait()
             return job
 
-        desk = ImportDesk(
-            services.engine, ImportLauncher(services.urls.admin, runner="inline", run_inline=starting), services.clock
-        )
+        desk = ImportDesk(services.engine, _inline_launcher(services, starting), services.clock)
         await desk.start(tenant, job.id)
         after = await services.import_queries.job(tenant, job.id)
         assert (before and before.status, after and after.status) == ("INTERRUPTED", "QUEUED")
@@ -113,9 +120,25 @@ class TestResuming:
             await never_claimed.wait()
             return interrupted
 
-        launcher = ScanLauncher(
-            services.engine, services.urls.admin, runner="inline", clock=services.clock, run_inline=starting
-        )
+        launcher = ScanLauncher(services.engine, _inline_launcher(services, starting), clock=services.clock)
         job, resumed = await launcher.start(tenant, "steward-1")
         after = (await client.get(path, headers=headers)).json()["status"]
         assert (before, job.id, resumed, after) == ("INTERRUPTED", interrupted.id, True, "QUEUED")
+
+
+class TestStartingOnce:
+    async def test_a_scan_asked_for_again_before_its_worker_claims_it_is_started_once(
+        self, services: Services, tenant: str, never_claimed: asyncio.Event
+    ) -> None:
+        """Three requests while the queued job's worker starts: one worker, the same job for all three."""
+        started: list[str] = []
+
+        async def starting(tenant_id: str, job_id: str) -> object:
+            started.append(job_id)
+            await never_claimed.wait()
+            return None
+
+        launcher = ScanLauncher(services.engine, _inline_launcher(services, starting), clock=services.clock)
+        jobs = [(await launcher.start(tenant, "steward-1"))[0].id for _ in range(3)]
+        await asyncio.sleep(0)
+        assert (len(set(jobs)), len(started)) == (1, 1)

@@ -9,17 +9,10 @@ CPU-bound; the server's event loop and memory stay out of it), or inside the ser
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
 import logging
-import os
-import sys
-from collections.abc import Awaitable, Callable
-from typing import Literal
 
 from sqlalchemy import text
-from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customer360.application.context import Clock, RequestContext
@@ -42,6 +35,7 @@ from customer360.application.ports import UnitOfWork
 from customer360.domain.duplicates import SCAN_PREFIX, DuplicatePolicy
 from customer360.domain.errors import DomainError
 from customer360.domain.ids import new_id
+from customer360.infrastructure.job_launcher import JobLauncher
 from customer360.infrastructure.persistence.database import tenant_transaction
 from customer360.infrastructure.persistence.scan_jobs import latest_unfinished, store_job
 from customer360.infrastructure.persistence.scan_lock import scan_running, try_lock_scan, unlock_scan
@@ -128,27 +122,13 @@ async def run_scan_job(
             await unlock_scan(lock_connection, tenant_id)
 
 
-Runner = Literal["process", "inline"]
-
-
 class ScanLauncher:
     """Starts API-triggered scans (one per tenant at a time)."""
 
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        admin_url: URL,
-        *,
-        runner: Runner,
-        clock: Clock,
-        run_inline: Callable[[str, str], Awaitable[ScanJob]],
-    ) -> None:
+    def __init__(self, engine: AsyncEngine, jobs: JobLauncher, *, clock: Clock) -> None:
         self._engine = engine
-        self._admin_url = admin_url
-        self._runner = runner
+        self._jobs = jobs
         self._clock = clock
-        self._run_inline = run_inline
-        self._running: set[asyncio.Task[object]] = set()
 
     async def start(self, tenant_id: str, actor: str) -> tuple[ScanJob, bool]:
         """Queue a new job (or take up the tenant's queued or interrupted one) and start it; the bool
@@ -165,54 +145,9 @@ class ScanLauncher:
                 job = dataclasses.replace(job, status=QUEUED)
             if unfinished is None or unfinished.status != QUEUED:
                 await store_job(connection, tenant_id, job)
-        self._launch(tenant_id, job.id)
+        self._jobs.start(tenant_id, job.id)
         return job, unfinished is not None
-
-    def _launch(self, tenant_id: str, job_id: str) -> None:
-        task: asyncio.Task[object]
-        if self._runner == "inline":
-            task = asyncio.create_task(self._inline(tenant_id, job_id))
-        else:
-            task = asyncio.create_task(self._process(tenant_id, job_id))
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
-
-    async def _inline(self, tenant_id: str, job_id: str) -> object:
-        try:
-            return await self._run_inline(tenant_id, job_id)
-        except Exception as exc:  # the job row records the failure; the log gets the type only
-            _log.warning("duplicate scan failed", extra={"jobId": job_id, "error": type(exc).__name__})
-            return None
-
-    async def _process(self, tenant_id: str, job_id: str) -> object:
-        env = {
-            **os.environ,
-            "DATABASE_URL": self._admin_url.render_as_string(hide_password=False),
-            "MIGRATE_ON_START": "false",
-        }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "customer360",
-            "dedup",
-            "scan",
-            "--tenant",
-            tenant_id,
-            "--job",
-            job_id,
-            "--quiet",
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-        )
-        code = await process.wait()
-        if code:
-            _log.warning("duplicate scan process failed", extra={"jobId": job_id, "exitCode": code})
-        return code
 
     async def aclose(self) -> None:
         """Wait for inline scans to stop (they resume later); scan processes run on by themselves."""
-        for task in list(self._running):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self._jobs.aclose()

@@ -4,14 +4,13 @@
 memory stays flat whatever the file's size; a file that cannot be read fails the job before anything
 is applied. ``run_import_job`` holds the job's advisory lock on a connection of its own and applies the
 staged rows (``application.imports.run_import``); a job whose process died resumes from its last
-committed chunk when run again. ``ImportLauncher`` starts jobs for the API: as a ``customer360 import
---job …`` process by default (CPU-bound work stays out of the server's event loop), or inline.
+committed chunk when run again. ``ImportDesk`` stages files for the API and starts their jobs through a
+``JobLauncher`` (``customer360 import --job …``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ctypes
 import dataclasses
 import logging
@@ -19,11 +18,9 @@ import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import Literal
 
-from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customer360.application.context import Clock, RequestContext
@@ -43,6 +40,7 @@ from customer360.application.import_ports import (
 )
 from customer360.application.imports import ImportRun, PlannedRow, Progress, plan_with, run_import
 from customer360.infrastructure.import_files import ColumnMapping, UnreadableFile, csv_rows, ndjson_rows, text_lines
+from customer360.infrastructure.job_launcher import JobLauncher
 from customer360.infrastructure.persistence.import_store import (
     SqlImportJobs,
     requeue_import,
@@ -181,79 +179,10 @@ class ProcessPlanner:
             self._pool = None
 
 
-Runner = Literal["process", "inline"]
-
-
-class ImportLauncher:
-    """Starts the application of staged jobs for the API (processes by default)."""
-
-    def __init__(
-        self,
-        admin_url: URL,
-        *,
-        runner: Runner,
-        run_inline: Callable[[str, str], Awaitable[ImportJob]],
-    ) -> None:
-        self._admin_url = admin_url
-        self._runner = runner
-        self._run_inline = run_inline
-        self._running: set[asyncio.Task[object]] = set()
-
-    def start(self, tenant_id: str, job_id: str) -> None:
-        coroutine = self._inline(tenant_id, job_id) if self._runner == "inline" else self._process(tenant_id, job_id)
-        task: asyncio.Task[object] = asyncio.create_task(coroutine)
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
-
-    async def _inline(self, tenant_id: str, job_id: str) -> object:
-        try:
-            return await self._run_inline(tenant_id, job_id)
-        except Exception as exc:  # the job row shows where it stopped; the log gets the type only
-            _log.warning("import failed", extra={"jobId": job_id, "error": type(exc).__name__})
-            return None
-
-    async def _process(self, tenant_id: str, job_id: str) -> object:
-        env = {
-            **os.environ,
-            "DATABASE_URL": self._admin_url.render_as_string(hide_password=False),
-            "MIGRATE_ON_START": "false",
-        }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "customer360",
-            "import",
-            "--tenant",
-            tenant_id,
-            "--job",
-            job_id,
-            "--quiet",
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-        )
-        code = await process.wait()
-        if code:
-            _log.warning("import process failed", extra={"jobId": job_id, "exitCode": code})
-        return code
-
-    async def wait(self) -> None:
-        """Until the jobs started so far have run (tests)."""
-        while self._running:
-            await asyncio.gather(*list(self._running), return_exceptions=True)
-
-    async def aclose(self) -> None:
-        """Stop inline jobs (they resume later); processes run on by themselves."""
-        for task in list(self._running):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-
-
 class ImportDesk:
     """``ImportIntake``: a file received as a new job (staged here, in the request), then started."""
 
-    def __init__(self, engine: AsyncEngine, launcher: ImportLauncher, clock: Clock) -> None:
+    def __init__(self, engine: AsyncEngine, launcher: JobLauncher, clock: Clock) -> None:
         self._engine = engine
         self._launcher = launcher
         self._clock = clock
