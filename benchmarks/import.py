@@ -214,6 +214,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1_000_000, help="rows in the file")
     parser.add_argument("--on-duplicate", default="queue", choices=("queue", "skip", "create"))
+    parser.add_argument(
+        "--profile", type=Path, help="record the import and its workers with py-spy into this file (collapsed stacks)"
+    )
     args = parser.parse_args()
 
     CACHE.mkdir(exist_ok=True)
@@ -238,6 +241,21 @@ def main() -> None:
     before = canary()
     command = [sys.executable, "-m", "customer360", "import", str(path), "--tenant", TENANT, "--quiet"]
     command += ["--on-duplicate", args.on_duplicate]
+    if args.profile:
+        spy = Path(sys.executable).with_name("py-spy")
+        command = [
+            str(spy),
+            "record",
+            "--subprocesses",
+            "--format",
+            "raw",
+            "--rate",
+            "40",
+            "-o",
+            str(args.profile),
+            "--",
+            *command,
+        ]
     started = time.perf_counter()
     with PostgresCpu(CACHE / "pgdata") as postgres:
         subprocess.run(command, env=env, check=True)

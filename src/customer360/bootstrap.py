@@ -23,7 +23,7 @@ from customer360.application.duplicate_ports import MatchingLimits, ScanJob
 from customer360.application.duplicate_scan import Progress, ScanOptions
 from customer360.application.executor import CommandExecutor
 from customer360.application.import_ports import ImportJob
-from customer360.application.imports import ImportRun, ImportSettings, plan_in_process
+from customer360.application.imports import ImportRun, ImportSettings, plan_in_process, score_in_process
 from customer360.application.imports import Progress as ImportProgress
 from customer360.domain.duplicates import DuplicatePolicy
 from customer360.domain.survivorship import Rule, SurvivorshipPolicy
@@ -50,6 +50,7 @@ from customer360.infrastructure.persistence.import_queries import SqlImportQueri
 from customer360.infrastructure.persistence.import_store import SqlImportJobs
 from customer360.infrastructure.persistence.import_unit import SqlImportUnit, encode_created
 from customer360.infrastructure.persistence.integration_queries import SqlIntegrationQueries
+from customer360.infrastructure.persistence.match_codec import features_from_json
 from customer360.infrastructure.persistence.match_index import ModelCache
 from customer360.infrastructure.persistence.merge_queries import SqlMergeQueries
 from customer360.infrastructure.persistence.migrate import current_revision, head_revision, migrate
@@ -220,6 +221,7 @@ async def build_services(settings: Settings, registry: CollectorRegistry | None 
             hasher=hasher,
             read_row=row_input,
             encode=functools.partial(encode_created, envelope),
+            decode_record=features_from_json,
             settings=ImportSettings(
                 chunk_size=settings.import_chunk_size,
                 max_block_size=settings.duplicate_max_block_size,
@@ -228,6 +230,7 @@ async def build_services(settings: Settings, registry: CollectorRegistry | None 
                 results=settings.duplicate_check_results,
             ),
             planner=planner or plan_in_process,
+            scorer=planner.score if planner else score_in_process,
             plan_ahead=max(1, settings.import_workers),
         )
 

@@ -9,7 +9,7 @@ it back to QUEUED first, so that it never reads as stopped while its new process
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -177,13 +177,13 @@ class ImportUnit(UnitOfWork, Protocol):
         suppression list."""
         ...
 
-    async def postings(self, keys: Collection[str], max_block_size: int) -> dict[str, list[str]]:
-        """Per blocking key, the stored profiles holding it; stop keys and keys held by more than
-        ``max_block_size`` profiles are left out (too common to tell anything)."""
+    async def postings(self, keys: Collection[Hashable], max_block_size: int) -> dict[Hashable, list[str]]:
+        """Per blocking key (as ``EncodedProfile.keys``), the stored profiles holding it; stop keys and keys
+        held by more than ``max_block_size`` profiles are left out (too common to tell anything)."""
         ...
 
-    async def records(self, customer_ids: Collection[str]) -> dict[str, PreparedRecord]:
-        """The stored matching records of these profiles."""
+    async def records(self, customer_ids: Collection[str]) -> dict[str, str]:
+        """The stored matching records of these profiles, encoded (as ``EncodedProfile.record``)."""
         ...
 
     def add_created(self, rows: EncodedRows) -> None:
@@ -204,11 +204,26 @@ EncodedRows = Mapping[str, Sequence[tuple[Any, ...]]]
 rows), every value already as the database takes it: opaque to the application."""
 
 
-class RowEncoder(Protocol):
-    """Encodes a new profile (with its events) and its matching record as rows. It runs where the row is
-    planned (a worker process): plain tuples travel back far cheaper than the domain objects."""
+@dataclass(frozen=True, slots=True)
+class EncodedProfile:
+    """A new profile as the unit writes it and as the duplicate check reads it: its rows, its matching
+    record as stored (``records`` returns the same form; a ``RecordDecoder`` reads it back) and its blocking
+    keys as ``postings`` takes them. Opaque values: they only travel between adapters and the scorer."""
 
-    def __call__(self, context: RequestContext, profile: CustomerProfile, record: PreparedRecord) -> EncodedRows: ...
+    rows: EncodedRows
+    record: str
+    keys: tuple[Hashable, ...]
+
+
+class RowEncoder(Protocol):
+    """Encodes a new profile (with its events) and its matching record. It runs where the row is planned (a
+    worker process): plain tuples and text travel back far cheaper than the domain objects."""
+
+    def __call__(self, context: RequestContext, profile: CustomerProfile, record: PreparedRecord) -> EncodedProfile: ...
+
+
+RecordDecoder = Callable[[str, str], PreparedRecord]
+"""(customer id, a record as ``EncodedProfile.record`` / ``ImportUnit.records`` hold it) → the record."""
 
 
 class ImportUnitFactory(Protocol):

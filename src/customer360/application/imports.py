@@ -15,9 +15,11 @@ commit (``ImportUnit``). Updates go through the customer repository as usual.
 **The duplicate check** (rows that create): candidates are chosen as the batch scan chooses them
 (sharing a blocking key that is not over-shared; a pair sharing only keys of big blocks must share two),
 among the tenant's profiles and the earlier rows of the chunk (earlier chunks are stored already), and
-scored by the tenant's model. ``queue`` creates the row and puts every pair at or above the review
-threshold in the review queue; ``skip`` leaves out a row with a candidate at or above the likely
-threshold (the report names it); ``create`` creates without checking.
+scored by the tenant's model — where the rows are planned (``ImportRun.scorer``: the worker processes),
+from the encoded records, so that the importing process only chooses candidates, orders and writes.
+``queue`` creates the row and puts every pair at or above the review threshold in the review queue;
+``skip`` leaves out a row with a candidate at or above the likely threshold (the report names it);
+``create`` creates without checking.
 
 **Exactly once.** The job's resume point (``processed_rows``) commits with the chunk it covers. A chunk
 ends before a row that would create a second profile with a reference an earlier row of the chunk
@@ -32,7 +34,7 @@ import asyncio
 import dataclasses
 import inspect
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from customer360.application.context import Clock, RequestContext, SystemClock
@@ -51,13 +53,14 @@ from customer360.application.import_ports import (
     DUPLICATE,
     INVALID,
     RUNNING,
-    EncodedRows,
+    EncodedProfile,
     ImportJob,
     ImportJobs,
     ImportUnit,
     ImportUnitFactory,
     OnDuplicate,
     QueuedPair,
+    RecordDecoder,
     RowEncoder,
     RowInput,
     RowIssue,
@@ -68,9 +71,9 @@ from customer360.application.inputs import UNSET, ExternalRefInput
 from customer360.application.privacy import flag_if_suppressed
 from customer360.application.profile_input import parse_external_ref
 from customer360.domain.customer import CustomerProfile
-from customer360.domain.duplicates import match_record_of, rank_candidates
+from customer360.domain.duplicates import DuplicateCandidate, match_record_of, rank_candidates
 from customer360.domain.errors import Conflict, DomainError, InvalidValue
-from customer360.domain.matching import PreparedRecord, prepare, prepared_blocking_keys
+from customer360.domain.matching import MatchModel, PreparedRecord, prepare
 from customer360.domain.privacy import ContactPointValue, personal_contact_points
 from customer360.domain.values import ExternalReference
 
@@ -144,11 +147,10 @@ class PlannedRow:
     refs: tuple[ExternalReference, ...] = ()
     refs_issue: RowIssue | None = None
     customer_id: str | None = None  # of the profile it would create
-    record: PreparedRecord | None = None
-    keys: tuple[str, ...] = ()
     points: frozenset[ContactPointValue] = frozenset()
-    # The new profile as rows (planned with an encoder), or as the aggregate (planned without one).
-    encoded: EncodedRows | None = None
+    # The new profile encoded: its rows, matching record and blocking keys.
+    encoded: EncodedProfile | None = None
+    # Also as the aggregate when planned ``as_aggregate`` (then written the ordinary way, not from the rows).
     profile: CustomerProfile | None = None
     create_issue: RowIssue | None = None
 
@@ -160,10 +162,10 @@ def issue_of(row: StagedRow, error: DomainError, outcome: str = INVALID) -> RowI
 
 
 def plan_rows(
-    rows: Sequence[StagedRow], env: HandlerEnv, read: RowReader, encode: RowEncoder | None = None
+    rows: Sequence[StagedRow], env: HandlerEnv, read: RowReader, encode: RowEncoder, *, as_aggregate: bool = False
 ) -> list[PlannedRow]:
     """The CPU-bound part of applying rows: reading, validating, building new profiles, their matching
-    records and (with ``encode``) their rows. Pure: the same rows give the same plan wherever it runs."""
+    records and rows. Pure: the same rows give the same plan wherever it runs."""
     planned = []
     for row in rows:
         given = read(row.body)
@@ -181,14 +183,51 @@ def plan_rows(
             planned.append(PlannedRow(row, refs=refs, create_issue=issue_of(row, error)))
             continue
         record = prepare(match_record_of(profile.id, profile.attributes, profile.contacts))
-        keys = tuple(dict.fromkeys(prepared_blocking_keys(record)))
         points = frozenset(personal_contact_points(profile))
-        if encode is None:
-            planned.append(PlannedRow(row, None, refs, None, profile.id, record, keys, points, profile=profile))
-        else:
-            encoded = encode(env.context, profile, record)
-            planned.append(PlannedRow(row, None, refs, None, profile.id, record, keys, points, encoded=encoded))
+        encoded = encode(env.context, profile, record)
+        planned.append(
+            PlannedRow(row, None, refs, None, profile.id, points, encoded, profile if as_aggregate else None)
+        )
     return planned
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreTask:
+    """New profiles to score against their candidates (what a scoring worker process receives)."""
+
+    model: MatchModel
+    threshold: float
+    limit: int
+    # (subject, its candidates in the order they were chosen)
+    subjects: Sequence[tuple[str, Sequence[str]]]
+    # Every subject's and candidate's matching record, encoded.
+    records: Mapping[str, str]
+
+
+def score_with(task: ScoreTask, decode: RecordDecoder) -> dict[str, list[DuplicateCandidate]]:
+    """Each subject's candidates at or above the threshold, best first (``rank_candidates``)."""
+    decoded: dict[str, PreparedRecord] = {}
+
+    def record(customer_id: str) -> PreparedRecord:
+        found = decoded.get(customer_id)
+        if found is None:
+            found = decoded[customer_id] = decode(customer_id, task.records[customer_id])
+        return found
+
+    return {
+        subject: rank_candidates(
+            task.model, record(subject), [record(c) for c in others], threshold=task.threshold, limit=task.limit
+        )
+        for subject, others in task.subjects
+        if others
+    }
+
+
+async def score_in_process(task: ScoreTask, decode: RecordDecoder) -> dict[str, list[DuplicateCandidate]]:
+    return score_with(task, decode)
+
+
+Scorer = Callable[[ScoreTask, RecordDecoder], Awaitable[dict[str, list[DuplicateCandidate]]]]
 
 
 Planner = Callable[
@@ -222,12 +261,12 @@ async def _update(unit: ImportUnit, env: HandlerEnv, customer_id: str, row: RowI
 class _Candidates:
     """Blocking-key postings of the stored profiles and of the chunk's new profiles so far."""
 
-    def __init__(self, stored: Mapping[str, list[str]], settings: ImportSettings) -> None:
+    def __init__(self, stored: Mapping[Hashable, list[str]], settings: ImportSettings) -> None:
         self._stored = stored
         self._settings = settings
-        self._new: dict[str, list[str]] = {}
+        self._new: dict[Hashable, list[str]] = {}
 
-    def of(self, subject_id: str, keys: Sequence[str]) -> list[str]:
+    def of(self, subject_id: str, keys: Sequence[Hashable]) -> list[str]:
         """Profiles worth scoring against the subject, most shared keys first (at most max_candidates)."""
         shared: Counter[str] = Counter()
         small: set[str] = set()
@@ -244,7 +283,7 @@ class _Candidates:
         kept.sort(key=lambda item: (-item[0], item[1]))
         return [c for _, c in kept[: self._settings.max_candidates]]
 
-    def add(self, customer_id: str, keys: Sequence[str]) -> None:
+    def add(self, customer_id: str, keys: Sequence[Hashable]) -> None:
         for key in keys:
             self._new.setdefault(key, []).append(customer_id)
 
@@ -253,50 +292,51 @@ async def _check_and_add(
     unit: ImportUnit,
     env: HandlerEnv,
     job: ImportJob,
-    settings: ImportSettings,
+    run: ImportRun,
     creates: list[PlannedRow],
     chunk: _Chunk,
-    read: RowReader,
+    scorer: Scorer,
 ) -> None:
     """The duplicate check of the chunk's new profiles, then add them (skipped ones excepted)."""
-    policy = job.options.on_duplicate
+    policy, settings = job.options.on_duplicate, run.settings
     matching = await unit.duplicates.matching()
     flagged = await unit.suppressed({p.customer_id: p.points for p in creates if p.customer_id is not None})
     if flagged:
         # Rare: planned again here as the aggregate, which goes the ordinary way (below).
-        creates = [_as_aggregate(p, env, read) if p.customer_id in flagged else p for p in creates]
-    candidates: dict[str, list[str]] = {}
-    stored: dict[str, PreparedRecord] = {}
+        creates = [_as_aggregate(p, env, run) if p.customer_id in flagged else p for p in creates]
+    ranked: dict[str, list[DuplicateCandidate]] = {}
     if policy is not OnDuplicate.CREATE:
         index = _Candidates(
-            await unit.postings({k for p in creates for k in p.keys}, settings.max_block_size), settings
+            await unit.postings({k for p in creates for k in _encoded(p).keys}, settings.max_block_size), settings
         )
+        subjects: list[tuple[str, list[str]]] = []
         for planned in creates:
             assert planned.customer_id is not None
-            candidates[planned.customer_id] = index.of(planned.customer_id, planned.keys)
-            index.add(planned.customer_id, planned.keys)
-        new_ids = {p.customer_id for p in creates}
-        stored = await unit.records({c for cs in candidates.values() for c in cs if c not in new_ids})
-    created: dict[str, PreparedRecord] = {}
-    review = matching.policy.review_threshold
+            keys = _encoded(planned).keys
+            subjects.append((planned.customer_id, index.of(planned.customer_id, keys)))
+            index.add(planned.customer_id, keys)
+        records = {p.customer_id: _encoded(p).record for p in creates if p.customer_id is not None}
+        records.update(await unit.records({c for _, cs in subjects for c in cs if c not in records}))
+        # With skip, a candidate that is an earlier row of the chunk drops out if that row is skipped:
+        # every candidate above the threshold comes back, to keep the best ``results`` of those left.
+        limit = settings.max_candidates if policy is OnDuplicate.SKIP else settings.results
+        task = ScoreTask(matching.model, matching.policy.review_threshold, limit, subjects, records)
+        ranked = await scorer(task, run.decode_record)
+    skipped: set[str] = set()
     for planned in creates:
-        customer_id, record = planned.customer_id, planned.record
+        customer_id = planned.customer_id
         assert customer_id is not None
-        assert record is not None
-        others = [created.get(c) or stored.get(c) for c in candidates.get(customer_id, [])]
-        ranked = rank_candidates(
-            matching.model, record, [o for o in others if o is not None], threshold=review, limit=settings.results
-        )
-        likely = [c for c in ranked if c.probability >= matching.policy.likely_threshold]
+        found = [c for c in ranked.get(customer_id, ()) if c.customer_id not in skipped][: settings.results]
+        likely = [c for c in found if c.probability >= matching.policy.likely_threshold]
         if policy is OnDuplicate.SKIP and likely:
             best = likely[0]
             reason = f"likely duplicate (probability {best.probability:.4f}) of an existing profile"
             chunk.issues.append(RowIssue(planned.row.number, "row", DUPLICATE, reason, best.customer_id))
             chunk.counts["skipped"] += 1
+            skipped.add(customer_id)
             continue
-        created[customer_id] = record
         chunk.counts["created"] += 1
-        chunk.pairs += [QueuedPair(customer_id, c) for c in ranked]
+        chunk.pairs += [QueuedPair(customer_id, c) for c in found]
         if job.options.dry_run:
             continue
         if planned.profile is not None:
@@ -304,25 +344,24 @@ async def _check_and_add(
             await unit.customers.add(planned.profile)
             await flag_if_suppressed(planned.profile, unit, env)
         else:
-            assert planned.encoded is not None
-            unit.add_created(planned.encoded)
+            unit.add_created(_encoded(planned).rows)
     chunk.counts["pairsQueued"] += len(chunk.pairs)
     if chunk.pairs and not job.options.dry_run:
         unit.queue_pairs(job.id, chunk.pairs)
 
 
-def _as_aggregate(planned: PlannedRow, env: HandlerEnv, read: RowReader) -> PlannedRow:
+def _encoded(planned: PlannedRow) -> EncodedProfile:
+    assert planned.encoded is not None
+    return planned.encoded
+
+
+def _as_aggregate(planned: PlannedRow, env: HandlerEnv, run: ImportRun) -> PlannedRow:
     """The row planned again with its profile as the aggregate (a new id: the encoded one is dropped)."""
-    return plan_rows([planned.row], env, read)[0]
+    return plan_rows([planned.row], env, run.read_row, run.encode, as_aggregate=True)[0]
 
 
 async def _apply_rows(
-    unit: ImportUnit,
-    env: HandlerEnv,
-    job: ImportJob,
-    settings: ImportSettings,
-    planned: Sequence[PlannedRow],
-    read: RowReader,
+    unit: ImportUnit, env: HandlerEnv, job: ImportJob, run: ImportRun, planned: Sequence[PlannedRow], scorer: Scorer
 ) -> _Chunk:
     chunk = _Chunk()
     owners = await unit.owners({r for p in planned for r in p.refs})
@@ -340,7 +379,7 @@ async def _apply_rows(
             given = p.input
             target = _target(given.customer_id if given is not None else None, p.refs, owners)
             if target is not None:
-                changed = await _update(unit, env, target, given if given is not None else read(p.row.body))
+                changed = await _update(unit, env, target, given if given is not None else run.read_row(p.row.body))
                 chunk.counts["updated" if changed else "unchanged"] += 1
             elif p.create_issue is not None:
                 chunk.refuse(p.create_issue)
@@ -350,7 +389,7 @@ async def _apply_rows(
         except DomainError as error:
             chunk.refuse(issue_of(p.row, error))
     if creates:
-        await _check_and_add(unit, env, job, settings, creates, chunk, read)
+        await _check_and_add(unit, env, job, run, creates, chunk, scorer)
     return chunk
 
 
@@ -385,10 +424,14 @@ class ImportRun:
     read_row: RowReader
     # A new profile as rows (given by the composition root: persistence's encoding; picklable).
     encode: RowEncoder
+    # Its matching record back from that encoding (picklable: scoring workers decode).
+    decode_record: RecordDecoder
     settings: ImportSettings = ImportSettings()
     # Plans chunks ahead of the one being applied (in worker processes in production).
     planner: Planner = plan_in_process
     plan_ahead: int = 1
+    # Scores each chunk's new profiles against their candidates (in the same worker processes in production).
+    scorer: Scorer = score_in_process
 
     def env(self, job: ImportJob, tenant_id: str) -> HandlerEnv:
         context = RequestContext(
@@ -398,11 +441,11 @@ class ImportRun:
 
 
 async def _apply_chunk(
-    run: ImportRun, job: ImportJob, env: HandlerEnv, planned: Sequence[PlannedRow]
+    run: ImportRun, job: ImportJob, env: HandlerEnv, planned: Sequence[PlannedRow], scorer: Scorer
 ) -> tuple[ImportJob, int]:
     """Apply (a leading part of) the planned rows in one transaction; the job and how many were applied."""
     async with run.units(env.context) as unit:
-        chunk = await _apply_rows(unit, env, job, run.settings, planned, run.read_row)
+        chunk = await _apply_rows(unit, env, job, run, planned, scorer)
         advanced = dataclasses.replace(job.counted(chunk.counts), processed_rows=chunk.last_row)
         if job.options.dry_run:
             await run.jobs.save_progress(advanced, chunk.issues)
@@ -416,7 +459,7 @@ async def _apply_chunk(
 async def _apply_alone(run: ImportRun, job: ImportJob, env: HandlerEnv, planned: PlannedRow) -> ImportJob:
     """One row in its own transaction, after its chunk clashed with a concurrent change."""
     try:
-        return (await _apply_chunk(run, job, env, [planned]))[0]
+        return (await _apply_chunk(run, job, env, [planned], score_in_process))[0]
     except (DatabaseConflict, Conflict):
         number = planned.row.number
         issue = RowIssue(number, "row", CONFLICT, "clashed with a concurrent change; import the row again")
@@ -440,6 +483,7 @@ class _Pipeline:
         # Worker processes pay off for long files only: a small one is planned here, without starting any.
         small = job.staged_rows - job.processed_rows <= 2 * run.settings.chunk_size
         self._planner = plan_in_process if small else run.planner
+        self.scorer = score_in_process if small else run.scorer
         self._fetched = job.processed_rows
         self._exhausted = False
         self._pending: deque[asyncio.Task[list[PlannedRow]]] = deque()
@@ -484,7 +528,7 @@ async def run_import(run: ImportRun, tenant_id: str, job: ImportJob, on_progress
                 break
             batch, buffer = buffer[: run.settings.chunk_size], buffer[run.settings.chunk_size :]
             try:
-                job, consumed = await _apply_chunk(run, job, env, batch)
+                job, consumed = await _apply_chunk(run, job, env, batch, pipeline.scorer)
                 buffer = batch[consumed:] + buffer
             except (DatabaseConflict, Conflict):
                 for planned in batch:

@@ -33,12 +33,22 @@ from customer360.application.import_ports import (
     ImportJob,
     ImportJobs,
     ImportNotFound,
+    RecordDecoder,
     RowEncoder,
     RowIssue,
     RowReader,
     StagedRow,
 )
-from customer360.application.imports import ImportRun, PlannedRow, Progress, plan_with, run_import
+from customer360.application.imports import (
+    ImportRun,
+    PlannedRow,
+    Progress,
+    ScoreTask,
+    plan_with,
+    run_import,
+    score_with,
+)
+from customer360.domain.duplicates import DuplicateCandidate
 from customer360.infrastructure.import_files import ColumnMapping, UnreadableFile, csv_rows, ndjson_rows, text_lines
 from customer360.infrastructure.job_launcher import JobLauncher
 from customer360.infrastructure.persistence.import_store import (
@@ -148,12 +158,23 @@ _PR_SET_PDEATHSIG = 1
 
 
 class ProcessPlanner:
-    """Plans chunks of rows (parse, validate, build profiles and matching records: the CPU-bound part)
-    in worker processes, so that two cores work while the import's own process talks to PostgreSQL."""
+    """Plans chunks of rows (parse, validate, build profiles and matching records) and scores their new
+    profiles against the duplicate candidates — the CPU-bound parts — in worker processes, so that two
+    cores work while the import's own process orders the rows and talks to PostgreSQL."""
 
     def __init__(self, workers: int) -> None:
         self._workers = workers
         self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self._workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_die_with_parent,
+                initargs=(os.getpid(),),
+            )
+        return self._pool
 
     async def __call__(
         self,
@@ -163,15 +184,24 @@ class ProcessPlanner:
         read: RowReader,
         encode: RowEncoder,
     ) -> list[PlannedRow]:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                self._workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_die_with_parent,
-                initargs=(os.getpid(),),
-            )
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, plan_with, list(rows), context, region, read, encode)
+        return await loop.run_in_executor(self._executor(), plan_with, list(rows), context, region, read, encode)
+
+    async def score(self, task: ScoreTask, decode: RecordDecoder) -> dict[str, list[DuplicateCandidate]]:
+        """``Scorer``: the subjects split between the workers, each part with the records it needs."""
+        subjects = [s for s in task.subjects if s[1]]
+        size = -(-len(subjects) // self._workers) or 1
+        parts = []
+        for start in range(0, len(subjects), size):
+            part = subjects[start : start + size]
+            needed = {c for subject, others in part for c in (subject, *others)}
+            records = {c: task.records[c] for c in needed}
+            parts.append(dataclasses.replace(task, subjects=part, records=records))
+        loop = asyncio.get_running_loop()
+        scored = await asyncio.gather(
+            *(loop.run_in_executor(self._executor(), score_with, part, decode) for part in parts)
+        )
+        return {subject: ranked for part in scored for subject, ranked in part.items()}
 
     def close(self) -> None:
         if self._pool is not None:

@@ -12,7 +12,7 @@ every event in commit order), then commits. A unique-key clash with a concurrent
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -21,7 +21,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customer360.application.context import RequestContext
-from customer360.application.import_ports import EncodedRows, ImportJob, QueuedPair, RowIssue
+from customer360.application.import_ports import EncodedProfile, EncodedRows, ImportJob, QueuedPair, RowIssue
 from customer360.application.imports import DatabaseConflict
 from customer360.domain.customer import CustomerProfile
 from customer360.domain.matching import PreparedRecord, prepared_blocking_keys, record_terms
@@ -38,7 +38,7 @@ from customer360.infrastructure.persistence.journal import (
     audit_row,
     outbox_row,
 )
-from customer360.infrastructure.persistence.match_codec import features_from_json, features_json, key_hash
+from customer360.infrastructure.persistence.match_codec import features_json, key_hash
 from customer360.infrastructure.persistence.unit_of_work import SqlUnitOfWork
 
 _PROFILE_COLUMNS = [c.name for c in t.customer_profile.columns if c.name not in ("privacy_flags", "tombstone")]
@@ -104,13 +104,15 @@ def _record(row: Mapping[str, Any], table: str) -> tuple[Any, ...]:
 
 def encode_created(
     envelope: EnvelopeSerializer, context: RequestContext, profile: CustomerProfile, record: PreparedRecord
-) -> EncodedRows:
+) -> EncodedProfile:
     """``RowEncoder``: a new profile's rows, the same as the repository, ``sync_match_data`` and the journal
-    write (with a ``partial`` of the envelope, it is what the planning worker processes run)."""
+    write (with a ``partial`` of the envelope, it is what the planning worker processes run); the keys
+    are their stored hashes, the record its stored JSON (``features_from_json`` decodes it)."""
     tenant, customer_id = context.tenant_id, profile.id
     hashes = sorted({key_hash(k) for k in prepared_blocking_keys(record)})
     terms = sorted({key_hash(term) for term in record_terms(record)})
-    return {
+    features = features_json(record)
+    rows = {
         "customer_profile": [_record(profile_row(tenant, profile), "customer_profile")],
         "contact": [_record(contact_row(tenant, customer_id, c), "contact") for c in profile.contacts],
         "customer_key": [(tenant, k, v, customer_id, o) for k, v, o in profile_keys(profile)],
@@ -118,7 +120,7 @@ def encode_created(
             (tenant, r.source_system, r.external_id, customer_id, profile.updated_at)
             for r in profile.attributes.external_refs
         ],
-        "match_record": [(tenant, customer_id, features_json(record), array_literal(hashes), array_literal(terms))],
+        "match_record": [(tenant, customer_id, features, array_literal(hashes), array_literal(terms))],
         "match_key": [(tenant, h, customer_id) for h in hashes],
         "match_term": [(tenant, h, customer_id) for h in terms],
         "audit_log": [_record(audit_row(context, e), "audit_log") for e in profile.events],
@@ -126,6 +128,7 @@ def encode_created(
             _record(outbox_row(context, e, envelope), "event_outbox") for e in profile.events if e.published
         ],
     }
+    return EncodedProfile(rows, features, tuple(hashes))
 
 
 _CREATED_TABLES = (
@@ -169,26 +172,23 @@ class SqlImportUnit(SqlUnitOfWork):
         listed = await self.privacy.suppressed_among({point for ps in points.values() for point in ps})
         return {customer_id for customer_id, ps in points.items() if not listed.isdisjoint(ps)}
 
-    async def postings(self, keys: Collection[str], max_block_size: int) -> dict[str, list[str]]:
+    async def postings(self, keys: Collection[Hashable], max_block_size: int) -> dict[Hashable, list[str]]:
+        """``keys`` are key hashes (``encode_created``)."""
         if not keys:
             return {}
-        by_hash: dict[int, list[str]] = {}
-        for key in keys:
-            by_hash.setdefault(key_hash(key), []).append(key)
         rows = await (await self._driver()).fetch(
-            _POSTINGS, self.context.tenant_id, list(by_hash), max_block_size, max_block_size + 1
+            _POSTINGS, self.context.tenant_id, list(keys), max_block_size, max_block_size + 1
         )
-        postings: dict[str, list[str]] = {}
+        postings: dict[Hashable, list[str]] = {}
         for hashed, customer_id in rows:
-            for key in by_hash[hashed]:
-                postings.setdefault(key, []).append(customer_id)
+            postings.setdefault(hashed, []).append(customer_id)
         return postings
 
-    async def records(self, customer_ids: Collection[str]) -> dict[str, PreparedRecord]:
+    async def records(self, customer_ids: Collection[str]) -> dict[str, str]:
         if not customer_ids:
             return {}
         rows = await (await self._driver()).fetch(_RECORDS, self.context.tenant_id, list(customer_ids))
-        return {customer_id: features_from_json(customer_id, features) for customer_id, features in rows}
+        return dict(rows)
 
     # -- deferred writes ------------------------------------------------------------------------------
     def add_created(self, rows: EncodedRows) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Protocol, runtime_checkable
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -38,14 +38,12 @@ Text100 = Annotated[str, StringConstraints(max_length=100)]
 SettableStatus = Annotated[str, Field(pattern="^(ACTIVE|INACTIVE|ON_HOLD)$", examples=["ACTIVE"])]
 
 
-@runtime_checkable
-class _ToInput(Protocol):
-    def to_input(self) -> object: ...
-
-
 def _as_input(value: Any) -> Any:
-    if isinstance(value, _ToInput):
-        return value.to_input()
+    # Not isinstance(value, <a runtime-checkable protocol>): that inspects the class on every call, which
+    # was a quarter of the bulk import's parsing time.
+    to_input = getattr(type(value), "to_input", None)
+    if to_input is not None:
+        return to_input(value)
     if isinstance(value, list):
         return tuple(_as_input(item) for item in value)
     return value
