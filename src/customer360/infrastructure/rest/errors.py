@@ -15,9 +15,9 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.routing import Match
 
 from customer360.domain.errors import (
     BusinessRuleViolation,
@@ -136,15 +136,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    """Every method of every route on this path (Starlette's own Allow names only the first route's)."""
+    """Every method of every route on this path (Starlette's own Allow names only the first route's). The
+    app's routes are FastAPI's included routers: their routes, with the prefixes, are the route contexts."""
+    path = request.scope.get("path", "")
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        route_methods = getattr(route, "methods", None)
-        if not route_methods:
-            continue
-        match, _ = route.matches({**request.scope, "method": next(iter(route_methods))})
-        if match is Match.FULL:
-            methods |= set(route_methods)
+    for context in iter_route_contexts(request.app.routes):
+        regex = getattr(context, "path_regex", None)
+        if context.methods and regex is not None and regex.match(path):
+            methods |= context.methods
     methods.discard("HEAD")
     return sorted(methods)
 

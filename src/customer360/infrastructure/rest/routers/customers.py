@@ -39,7 +39,15 @@ from customer360.infrastructure.rest.models.customers import (
     StatusChange,
 )
 from customer360.infrastructure.rest.models.relationships import AuditPage
-from customer360.infrastructure.rest.parameters import ISO_TIMESTAMP, Cursor, CustomerId, Limit, Reader, Writer
+from customer360.infrastructure.rest.parameters import (
+    ISO_TIMESTAMP,
+    PROFILE_PATH,
+    Cursor,
+    CustomerId,
+    Limit,
+    Reader,
+    Writer,
+)
 
 router = APIRouter(prefix="/api/v1/crm/customers", tags=["customers"], responses=ERROR_RESPONSES)
 
@@ -192,7 +200,7 @@ async def search_customers(
 
 
 @router.get(
-    "/{customerId}",
+    PROFILE_PATH,
     response_model=CustomerOut,
     summary="Get a customer profile (GetCustomerProfileById)",
     responses={
@@ -241,7 +249,7 @@ def get_customer_route() -> APIRoute:
 
 
 @router.patch(
-    "/{customerId}",
+    PROFILE_PATH,
     response_model=CustomerOut,
     summary="Update a customer profile (JSON merge patch; If-Match honoured)",
     responses={200: headers("ETag")},
