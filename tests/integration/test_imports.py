@@ -83,6 +83,17 @@ class TestCsvImport:
         assert (job["status"], job["counts"]["created"], job["rows"]) == ("COMPLETED", 2, 2)
         assert (found["name"], found["phones"], found["addresses"][0]["city"]) == ("Schmidt Logistik AG", [], "Hamburg")
 
+    async def test_every_profile_of_one_insert_is_in_the_word_index(
+        self, client: httpx.AsyncClient, headers: dict[str, str], services: Services
+    ) -> None:
+        """The rows of a chunk are inserted by one statement; each is found by its name and city words."""
+        content = rows_csv(3).replace(b"Handel GmbH", b"Wortindex Handel GmbH")
+        job = await imported(client, headers, services, content)
+        found = await client.get(f"{CUSTOMERS}/search", params={"q": "Wortindex", "limit": 10}, headers=headers)
+        names = sorted(hit["customer"]["name"] for hit in found.json()["items"])
+        assert job["counts"]["created"] == 3
+        assert names == [f"Firma {i:05d} Wortindex Handel GmbH" for i in (1, 2, 3)]
+
     async def test_the_columns_are_inferred_from_the_header_and_unknown_ones_listed(
         self, client: httpx.AsyncClient, headers: dict[str, str], services: Services
     ) -> None:

@@ -2,7 +2,8 @@
 
 **The word index.** ``customer_profile.search_tokens`` holds a profile's tokens (``domain.search_terms``:
 ``n:mueller``, ``c:berlin`` …); the trigger ``sync_search_tokens`` posts them in ``search_token`` (primary key
-``(tenant_id, token, customer_id)``, byte order) for every writer, and keeps ``search_word``, the
+``(tenant_id, token, customer_id)``, byte order) for every writer (since migration 0014 once per INSERT
+statement for all its rows, and per row on update), and keeps ``search_word``, the
 tenant's vocabulary of name, street and city words, for the fuzzy fallback. Merged and erased profiles
 have no postings. A word whose last posting goes is removed from the vocabulary in the same statement
 (it may be personal data: the surname of an erased person).
@@ -72,6 +73,37 @@ $$""",
         f"""
 CREATE TRIGGER sync_search_tokens AFTER INSERT OR UPDATE OF search_tokens, status ON {schema}.customer_profile
 FOR EACH ROW EXECUTE FUNCTION {schema}.sync_search_tokens()""",
+    ]
+
+
+def statement_insert_trigger(schema: str) -> list[str]:
+    """Migration 0014: on INSERT, the postings of all the statement's rows in two statements (a transition
+    table) instead of a PL/pgSQL call and two statements per row; ``sync_search_tokens()`` keeps updates."""
+    return [
+        f"""
+CREATE OR REPLACE FUNCTION {schema}.sync_search_tokens_inserted() RETURNS trigger
+LANGUAGE plpgsql SECURITY INVOKER SET search_path = {schema}, public, pg_temp AS $$
+BEGIN
+  INSERT INTO search_token (tenant_id, token, customer_id)
+  SELECT n.tenant_id, x.token, n.id FROM inserted n CROSS JOIN LATERAL unnest(n.search_tokens) AS x(token)
+   WHERE n.status NOT IN ('MERGED', 'ERASED')
+  ON CONFLICT DO NOTHING;
+  INSERT INTO search_word (tenant_id, field, word)
+  SELECT DISTINCT n.tenant_id, left(x.token, 1), substr(x.token, 3)
+    FROM inserted n CROSS JOIN LATERAL unnest(n.search_tokens) AS x(token)
+   WHERE n.status NOT IN ('MERGED', 'ERASED') AND left(x.token, 1) IN ('n', 's', 'c')
+  ON CONFLICT DO NOTHING;
+  RETURN NULL;
+END
+$$""",
+        f"DROP TRIGGER sync_search_tokens ON {schema}.customer_profile",
+        f"""
+CREATE TRIGGER sync_search_tokens_on_update AFTER UPDATE OF search_tokens, status ON {schema}.customer_profile
+FOR EACH ROW EXECUTE FUNCTION {schema}.sync_search_tokens()""",
+        # Same name as the row trigger it replaces: bulk loaders that disable it while copying still do.
+        f"""
+CREATE TRIGGER sync_search_tokens AFTER INSERT ON {schema}.customer_profile
+REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION {schema}.sync_search_tokens_inserted()""",
     ]
 
 
