@@ -275,13 +275,28 @@ def drive(
     return Run(latencies, errors, {**cpu, "load generator": load_cpu})
 
 
+_postmaster: int | None = None
+
+
+def count_postgres_of(backend_pid: int) -> None:
+    """Count only the processes of the server that runs ``backend_pid`` (a connection's
+    ``pg_backend_pid()``): other PostgreSQL servers on a shared machine then stay out of the figures."""
+    global _postmaster
+    _postmaster = psutil.Process(backend_pid).ppid()
+
+
 def _cpu_snapshot(service_pid: int) -> dict[str, dict[int, float]]:
-    """CPU seconds per process of the service (with its children) and of every PostgreSQL process on this
-    machine (a server elsewhere counts as zero). Differences are taken per process, so a backend that
-    ends during a run drops out instead of subtracting its whole life; its last moments go uncounted."""
+    """CPU seconds per process of the service (with its children) and of the benchmark's PostgreSQL server
+    (``count_postgres_of``; else of every PostgreSQL process on this machine, and a server elsewhere counts
+    as zero). Differences are taken per process, so a backend that ends during a run drops out instead of
+    subtracting its whole life; its last moments go uncounted."""
     root = psutil.Process(service_pid)
     service = [root, *root.children(recursive=True)]
-    postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+    if _postmaster is not None:
+        server = psutil.Process(_postmaster)
+        postgres = [server, *server.children()]
+    else:
+        postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
     return {"service": _cpu_of(service), "PostgreSQL": _cpu_of(postgres)}
 
 

@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import asyncpg
 from benchmarks.cached_server import bench_database, database_server
 from benchmarks.duplicate_load import load
-from benchmarks.lookup import TENANT, Request, canary, drive, report
+from benchmarks.lookup import TENANT, Request, canary, count_postgres_of, drive, report
 from benchmarks.synthetic_customers import Synthetic, organisation, person
 from sqlalchemy.engine import URL
 from tests.support.service import ServiceProcess
@@ -125,6 +125,8 @@ async def samples(admin: URL, count: int) -> dict[str, Any]:
     """Ids, synthetic originals (names, e-mails, phones, addresses) and feed positions to ask for."""
     connection = await asyncpg.connect(**_dsn(admin, admin.database or ""))
     try:
+        if admin.host in (None, "localhost", "127.0.0.1", "::1"):  # a server of this machine
+            count_postgres_of(await connection.fetchval("SELECT pg_backend_pid()"))
         ids = [
             r[0]
             for r in await connection.fetch(

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import String, Text, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from customer360.domain.customer import CustomerProfile
@@ -59,6 +60,26 @@ _UPSERT_CONTACT = pg_insert(contact).on_conflict_do_update(
     },
 )
 _INSERT_REFERENCE = pg_insert(external_reference).on_conflict_do_nothing().returning(external_reference.c.customer_id)
+# A profile's look-up keys from three arrays (one fixed statement, whatever the number of keys).
+_KEYS = (
+    func.unnest(
+        bindparam("key_types", type_=ARRAY(Text)),
+        bindparam("key_values", type_=ARRAY(Text)),
+        bindparam("key_owners", type_=ARRAY(Text)),
+    )
+    .table_valued("key_type", "key_value", "owner")
+    .render_derived(name="k")
+)
+_INSERT_KEYS = insert(customer_key).from_select(
+    ["tenant_id", "key_type", "key_value", "customer_id", "owner"],
+    select(
+        bindparam("key_tenant", type_=String),
+        _KEYS.c.key_type,
+        _KEYS.c.key_value,
+        bindparam("key_customer", type_=String),
+        _KEYS.c.owner,
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,8 +217,16 @@ class SqlCustomerRepository:
         if profile.id not in self._new:
             return
         self._new.discard(profile.id)
-        await db.execute(insert(customer_profile), [self._profile_values(profile)])
-        await self._write_children(profile, set(), db)
+        values = self._profile_values(profile)
+        assert values.keys() == _PROFILE_COLUMN_SET, "profile_row and _PROFILE_COLUMNS differ"
+        keys = self._key_values(profile)
+        if keys is None:
+            await db.execute(_INSERT_PROFILE, values)
+        else:  # the profile and its keys in one round trip
+            await db.execute(_INSERT_PROFILE_AND_KEYS, {**values, **keys})
+        if profile.contacts:
+            await db.execute(_UPSERT_CONTACT, [self._contact_values(profile.id, c) for c in profile.contacts])
+        await self._write_external_refs(profile, set(), db)
         profile.mark_saved()
         self._inserted.append(profile)
 
@@ -226,23 +255,23 @@ class SqlCustomerRepository:
                 customer_key.c.tenant_id == self._tenant, customer_key.c.customer_id == profile.id
             )
         )
-        keys = profile_keys(profile)
-        if keys:
-            await db.execute(
-                insert(customer_key).values(
-                    [
-                        {
-                            "tenant_id": self._tenant,
-                            "key_type": t,
-                            "key_value": v,
-                            "customer_id": profile.id,
-                            "owner": o,
-                        }
-                        for t, v, o in keys
-                    ]
-                )
-            )
+        keys = self._key_values(profile)
+        if keys is not None:
+            await db.execute(_INSERT_KEYS, keys)
         await self._write_external_refs(profile, loaded_refs, db)
+
+    def _key_values(self, profile: CustomerProfile) -> dict[str, Any] | None:
+        """The parameters of ``_INSERT_KEYS`` for the profile's look-up keys (None: it has none)."""
+        keys = profile_keys(profile)
+        if not keys:
+            return None
+        return {
+            "key_tenant": self._tenant,
+            "key_customer": profile.id,
+            "key_types": [t for t, _, _ in keys],
+            "key_values": [v for _, v, _ in keys],
+            "key_owners": [o for _, _, o in keys],
+        }
 
     async def _write_external_refs(
         self, profile: CustomerProfile, loaded: set[ExternalReference], db: SqlExecutor
@@ -393,3 +422,18 @@ def _profile_from_rows(row: Any, contact_rows: Any, refs: tuple[ExternalReferenc
         version=row["version"],
         merged_into=row["merged_into"],
     )
+
+
+# A new profile's row, every column a parameter (profile_row's keys), alone or with its keys (a CTE: the
+# keys' foreign key is checked at the end of the statement, when the profile row is there).
+_PROFILE_COLUMNS = (
+    *("tenant_id", "id", "kind", "status", "name", "legal_name", "given_name", "family_name", "birth_date"),
+    *("segment", "industry", "website", "domain", "tax_ids", "emails", "phones", "addresses", "locale"),
+    *("communication", "tags", "search_text", "search_tokens", "merged_into", "created_at", "created_by"),
+    *("updated_at", "updated_by", "version"),
+)
+_PROFILE_COLUMN_SET = frozenset(_PROFILE_COLUMNS)
+_INSERT_PROFILE = insert(customer_profile).values(
+    {name: bindparam(name, type_=customer_profile.c[name].type) for name in _PROFILE_COLUMNS}
+)
+_INSERT_PROFILE_AND_KEYS = _INSERT_KEYS.add_cte(_INSERT_PROFILE.cte("new_profile"))

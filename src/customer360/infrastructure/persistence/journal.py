@@ -3,7 +3,9 @@
 The outbox insert takes an EXCLUSIVE lock on the outbox table first. Positions are then allocated in
 commit order, so a reader that has seen position N can never later find a committed row below N: the
 relay can publish "everything after the last position" and the change feed never skips an event.
-The lock is held only from the insert to the commit, at the very end of the transaction.
+The lock is held only from the insert to the commit, at the very end of the transaction: the audit rows
+and ``write_outbox`` (migration 0015: the lock, the outbox rows, the relay's wake-up at commit) are one
+statement, so the only round trip made while the lock is held is the commit's.
 
 The envelope (the published JSON form of an event) is messaging's business: the unit of work is given
 the function that writes it (``EnvelopeSerializer``), so persistence imports nothing from messaging.
@@ -14,13 +16,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import insert, text
+import orjson
+from sqlalchemy import BindParameter, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import DateTime, Text
 
 from customer360.application.context import RequestContext
 from customer360.domain.events import DomainEvent
 from customer360.domain.ids import EVENT_PREFIX, new_id
-from customer360.infrastructure.persistence.tables import SCHEMA, audit_log, event_outbox
+from customer360.infrastructure.persistence.tables import SCHEMA
 
 OUTBOX_CHANNEL = "crm_customer360_outbox"
 LOCK_OUTBOX = text(f"LOCK TABLE {SCHEMA}.event_outbox IN EXCLUSIVE MODE")
@@ -61,22 +66,65 @@ def outbox_row(context: RequestContext, event: DomainEvent, envelope: EnvelopeSe
     }
 
 
-async def write_audit(connection: AsyncConnection, context: RequestContext, events: Sequence[DomainEvent]) -> None:
-    if not events:
-        return
-    await connection.execute(insert(audit_log), [audit_row(context, event) for event in events])
+# The audit rows, then the outbox rows, of one commit: one statement (arrays, one element a row; the order
+# of the events is the order of the audit ids and of the outbox positions).
+_AUDIT = """
+INSERT INTO audit_log
+       (tenant_id, customer_id, entity_type, entity_id, action, actor, source, correlation_id, occurred_at, changes)
+SELECT :tenant, a.customer_id, a.entity_type, a.entity_id, a.action, :actor, :source, :correlation, a.occurred_at,
+       CAST(a.changes AS jsonb)
+  FROM unnest(:a_customers, :a_types, :a_ids, :a_actions, :a_times, :a_changes)
+       WITH ORDINALITY AS a(customer_id, entity_type, entity_id, action, occurred_at, changes, n)
+ ORDER BY a.n
+"""
+# The outbox rows by write_outbox (migration 0015): the lock, the rows, the relay's wake-up.
+_OUTBOX = "SELECT write_outbox(:tenant, :correlation, :o_ids, :o_types, :o_aggregates, :o_envelopes, :o_times)"
+_ARRAYS: dict[str, BindParameter[Any]] = {
+    **{
+        name: bindparam(name, type_=ARRAY(Text))
+        for name in (
+            *("a_customers", "a_types", "a_ids", "a_actions", "a_changes"),
+            *("o_ids", "o_types", "o_aggregates", "o_envelopes"),
+        )
+    },
+    **{name: bindparam(name, type_=ARRAY(DateTime(timezone=True))) for name in ("a_times", "o_times")},
+}
+WRITE_AUDIT = text(_AUDIT).bindparams(*(p for name, p in _ARRAYS.items() if name.startswith("a_")))
+WRITE_AUDIT_AND_OUTBOX = text(f"WITH audit AS ({_AUDIT}) {_OUTBOX}").bindparams(*_ARRAYS.values())
 
 
-async def write_outbox(
+async def write_journal(
     connection: AsyncConnection,
     context: RequestContext,
     events: Sequence[DomainEvent],
     envelope: EnvelopeSerializer,
 ) -> None:
-    rows = [outbox_row(context, e, envelope) for e in events if e.published]  # audit-only events stay out
-    if not rows:
+    """The audit rows of ``events`` and the outbox rows of the published ones, with the outbox lock and the
+    relay's wake-up when there are some: one round trip."""
+    if not events:
         return
-    await connection.execute(LOCK_OUTBOX)
-    await connection.execute(insert(event_outbox), rows)
-    # Delivered at commit, and only if the transaction commits: it wakes the relay.
-    await connection.execute(NOTIFY_RELAY)
+    audit = [audit_row(context, event) for event in events]
+    parameters: dict[str, Any] = {
+        "tenant": context.tenant_id,
+        "actor": context.actor,
+        "source": context.source,
+        "correlation": context.correlation_id,
+        "a_customers": [row["customer_id"] for row in audit],
+        "a_types": [row["entity_type"] for row in audit],
+        "a_ids": [row["entity_id"] for row in audit],
+        "a_actions": [row["action"] for row in audit],
+        "a_times": [row["occurred_at"] for row in audit],
+        "a_changes": [orjson.dumps(row["changes"]).decode() for row in audit],
+    }
+    outbox = [outbox_row(context, e, envelope) for e in events if e.published]  # audit-only events stay out
+    if not outbox:
+        await connection.execute(WRITE_AUDIT, parameters)
+        return
+    parameters.update(
+        o_ids=[row["event_id"] for row in outbox],
+        o_types=[row["event_type"] for row in outbox],
+        o_aggregates=[row["aggregate_id"] for row in outbox],
+        o_envelopes=[orjson.dumps(row["envelope"]).decode() for row in outbox],
+        o_times=[row["created_at"] for row in outbox],
+    )
+    await connection.execute(WRITE_AUDIT_AND_OUTBOX, parameters)

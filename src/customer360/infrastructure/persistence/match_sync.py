@@ -17,9 +17,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+import orjson
+from sqlalchemy import bindparam, delete, select, text, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.schema import Table
+from sqlalchemy.types import BigInteger, Text
 
 from customer360.domain.customer import CustomerProfile
 from customer360.domain.duplicates import MATCHABLE_STATUSES, match_record_of
@@ -43,20 +45,19 @@ def matching_rows(profile: CustomerProfile, previous: PreparedRecord | None = No
 
 
 class _Postings:
-    """Additions and removals of one posting table (keys or terms), applied in two statements."""
+    """Additions and removals of one posting table (keys or terms): removals in one statement, additions
+    in the statement that writes the records (``_WRITE``)."""
 
     def __init__(self, table: Table, column: str, tenant_id: str) -> None:
         self.table, self.column, self.tenant = table, column, tenant_id
-        self.added: list[dict[str, Any]] = []
+        self.added: list[tuple[int, str]] = []
         self.removed: list[tuple[int, str]] = []
 
     def change(self, customer_id: str, before: set[int], after: set[int]) -> None:
         self.removed += [(h, customer_id) for h in before - after]
-        self.added += [
-            {"tenant_id": self.tenant, self.column: h, "customer_id": customer_id} for h in sorted(after - before)
-        ]
+        self.added += [(h, customer_id) for h in sorted(after - before)]
 
-    async def apply(self, connection: SqlExecutor) -> None:
+    async def remove(self, connection: SqlExecutor) -> None:
         c = self.table.c
         if self.removed:
             await connection.execute(
@@ -64,8 +65,35 @@ class _Postings:
                     c.tenant_id == self.tenant, tuple_(c[self.column], c.customer_id).in_(self.removed)
                 )
             )
-        if self.added:
-            await connection.execute(insert(self.table).on_conflict_do_nothing(), self.added)
+
+
+# The postings added and the records written, in one round trip (arrays, one element a row; a record's
+# keys and terms as array literals).
+_WRITE = text(
+    """
+    WITH added_keys AS (
+        INSERT INTO match_key (tenant_id, key_hash, customer_id)
+        SELECT :tenant, a.h, a.id FROM unnest(:key_hashes, :key_ids) AS a(h, id)
+        ON CONFLICT DO NOTHING
+    ), added_terms AS (
+        INSERT INTO match_term (tenant_id, term_hash, customer_id)
+        SELECT :tenant, a.h, a.id FROM unnest(:term_hashes, :term_ids) AS a(h, id)
+        ON CONFLICT DO NOTHING
+    )
+    INSERT INTO match_record (tenant_id, customer_id, features, keys, terms)
+    SELECT :tenant, r.id, CAST(r.features AS jsonb), CAST(r.keys AS bigint[]), CAST(r.terms AS bigint[])
+      FROM unnest(:ids, :features, :keys, :terms) AS r(id, features, keys, terms)
+    ON CONFLICT (tenant_id, customer_id)
+    DO UPDATE SET features = EXCLUDED.features, keys = EXCLUDED.keys, terms = EXCLUDED.terms
+    """
+).bindparams(
+    *(bindparam(name, type_=ARRAY(BigInteger)) for name in ("key_hashes", "term_hashes")),
+    *(bindparam(name, type_=ARRAY(Text)) for name in ("key_ids", "term_ids", "ids", "features", "keys", "terms")),
+)
+
+
+def _array(values: Sequence[int]) -> str:
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 async def sync_match_data(
@@ -89,7 +117,7 @@ async def sync_match_data(
         }
     keys = _Postings(match_key, "key_hash", tenant_id)
     terms = _Postings(match_term, "term_hash", tenant_id)
-    records: list[dict[str, Any]] = []
+    records: dict[str, tuple[str, list[int], list[int]]] = {}
     gone: list[str] = []
     for profile in profiles:
         keys_before, terms_before, previous = old.get(profile.id, (set(), set(), None))
@@ -105,27 +133,25 @@ async def sync_match_data(
         term_list = key_hashes(record_terms(prepared))
         keys.change(profile.id, keys_before, set(key_list))
         terms.change(profile.id, terms_before, set(term_list))
-        records.append(
-            {
-                "tenant_id": tenant_id,
-                "customer_id": profile.id,
-                "features": encode_features(prepared),
-                "keys": key_list,
-                "terms": term_list,
-            }
-        )
-    await keys.apply(connection)
-    await terms.apply(connection)
+        records[profile.id] = (orjson.dumps(encode_features(prepared)).decode(), key_list, term_list)
+    await keys.remove(connection)
+    await terms.remove(connection)
     if gone:
         await connection.execute(delete(match_record).where(r.tenant_id == tenant_id, r.customer_id.in_(gone)))
-    if records:
-        statement = insert(match_record)
+    if records or keys.added or terms.added:
         await connection.execute(
-            statement.on_conflict_do_update(
-                index_elements=[r.tenant_id, r.customer_id],
-                set_={name: statement.excluded[name] for name in ("features", "keys", "terms")},
-            ),
-            records,
+            _WRITE,
+            {
+                "tenant": tenant_id,
+                "key_hashes": [h for h, _ in keys.added],
+                "key_ids": [i for _, i in keys.added],
+                "term_hashes": [h for h, _ in terms.added],
+                "term_ids": [i for _, i in terms.added],
+                "ids": list(records),
+                "features": [f for f, _, _ in records.values()],
+                "keys": [_array(k) for _, k, _ in records.values()],
+                "terms": [_array(t) for _, _, t in records.values()],
+            },
         )
 
 

@@ -10,8 +10,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Executable, Table, insert, or_, select, text, tuple_, update
+from sqlalchemy import Executable, Table, bindparam, insert, or_, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.types import Text
 
 from customer360.domain.errors import CustomerNotFound
 from customer360.domain.events import DomainEvent
@@ -80,6 +82,17 @@ def _plain(value: Any) -> Any:
 
 def export_row(row: Any, exclude: Collection[str] = ()) -> dict[str, Any]:
     return {camel(k): _plain(v) for k, v in row.items() if k != "tenant_id" and k not in exclude}
+
+
+# One fixed statement whatever the number of points (an IN list would be a statement per length).
+_ANY_SUPPRESSED = text(
+    """
+    SELECT 1 FROM unnest(:kinds, :hashes) AS p(kind, hash)
+     WHERE EXISTS (SELECT 1 FROM suppressed_contact_point s
+                    WHERE s.tenant_id = :tenant AND s.kind = p.kind AND s.hash = p.hash)
+     LIMIT 1
+    """
+).bindparams(bindparam("kinds", type_=ARRAY(Text)), bindparam("hashes", type_=ARRAY(Text)))
 
 
 class SqlPrivacyStore:
@@ -210,11 +223,10 @@ class SqlPrivacyStore:
     async def suppressed(self, points: Collection[ContactPointValue]) -> bool:
         if not points:
             return False
-        s = suppressed_contact_point.c
+        hashed = [self._hash(p) for p in points]
         found = await self._db.execute(
-            select(s.hash)
-            .where(s.tenant_id == self._tenant, tuple_(s.kind, s.hash).in_([self._hash(p) for p in points]))
-            .limit(1)
+            _ANY_SUPPRESSED,
+            {"tenant": self._tenant, "kinds": [k for k, _ in hashed], "hashes": [h for _, h in hashed]},
         )
         return found.first() is not None
 

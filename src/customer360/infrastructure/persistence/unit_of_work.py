@@ -34,7 +34,7 @@ from customer360.infrastructure.persistence.customer_links import SqlCustomerLin
 from customer360.infrastructure.persistence.customer_repository import SqlCustomerRepository
 from customer360.infrastructure.persistence.database import set_tenant
 from customer360.infrastructure.persistence.idempotency import SqlIdempotencyStore
-from customer360.infrastructure.persistence.journal import EnvelopeSerializer, write_audit, write_outbox
+from customer360.infrastructure.persistence.journal import EnvelopeSerializer, write_journal
 from customer360.infrastructure.persistence.match_index import ModelCache, SqlDuplicateIndex
 from customer360.infrastructure.persistence.match_sync import sync_match_data
 from customer360.infrastructure.persistence.merge_repository import SqlMergeRepository
@@ -188,8 +188,7 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         await self.flush()
         events = self.collect_events()
-        await write_audit(self.connection, self.context, events)
-        await write_outbox(self.connection, self.context, events, self._envelope)
+        await write_journal(self.connection, self.context, events, self._envelope)
         await self.connection.commit()
         if self._record_position and (floor := consistency.current()) is not None:
             await self._record_commit_position(floor)

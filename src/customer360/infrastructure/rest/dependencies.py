@@ -70,7 +70,12 @@ def services(request: Request) -> ApiServices:
     return found
 
 
-Services = Annotated[ApiServices, Depends(services)]
+async def _services(request: Request) -> ApiServices:
+    # A coroutine: FastAPI runs a plain function dependency in its thread pool (two thread switches a request).
+    return services(request)
+
+
+Services = Annotated[ApiServices, Depends(_services)]
 
 
 class Requirement:

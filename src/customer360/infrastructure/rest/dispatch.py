@@ -51,7 +51,7 @@ def context_of(request: Request, principal: Principal, source: str = "API") -> R
     )
 
 
-def _if_match(
+async def _if_match(
     value: Annotated[
         str | None,
         Header(
@@ -73,7 +73,7 @@ def _if_match(
 IfMatch = Annotated[int | None, Depends(_if_match)]
 
 
-def _idempotency_key(
+async def _idempotency_key(
     value: Annotated[
         str | None,
         Header(
