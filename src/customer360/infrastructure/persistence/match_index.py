@@ -5,7 +5,8 @@
 stop keys the scan keeps in ``match_stop_key``), the best ``max_candidates`` profiles by number of
 shared keys are kept, and their prepared records come back with them. The term frequencies of the
 subject's names and premises are a second round trip (postings counted up to a cap; the totals per
-kind and country and the tenant's size, which are large, cached per process for a minute).
+kind and country, the tenant's size and the counts of common terms, which are large, cached per process
+for a minute: when every term is common and cached, there is no second round trip).
 """
 
 from __future__ import annotations
@@ -44,12 +45,17 @@ DEFAULT_MODEL_SOURCE = "DEFAULT"
 
 TERM_COUNT_CAP = 5000
 """A term held by more profiles is common; counting further would not change its weight much."""
+COMMON_TERM = 1000
+"""A term held by at least this many profiles has its count cached like the totals: counting it is most of
+the term counts' cost (an index range of thousands of postings), and a minute of new profiles moves its
+weight by a fraction of a bit."""
 TOTALS_TTL_SECONDS = 60.0
 
 
 class TermTotals:
-    """Profiles per kind and country, and per tenant, cached for a minute: the denominators of name
-    frequencies are large (hundreds of thousands of postings) and change slowly."""
+    """Profiles per kind and country, per tenant, and per common term (``COMMON_TERM``), cached for a
+    minute: the denominators of name frequencies are large (hundreds of thousands of postings) and change
+    slowly, and so do the counts of common names."""
 
     def __init__(self, ttl_seconds: float = TOTALS_TTL_SECONDS, size: int = 10_000) -> None:
         self._ttl = ttl_seconds
@@ -279,10 +285,20 @@ class SqlDuplicateIndex:
         terms = record_terms(subject)
         total = total_term(subject)
         by_hash = {key_hash(term): term for term in terms if term != total}
-        rows = await self._db.execute(
-            _TERM_COUNTS, {"tenant": self._tenant, "terms": sorted(by_hash), "cap": TERM_COUNT_CAP}
-        )
-        counts = {by_hash[term_hash]: int(held) + 1 for term_hash, held in rows}
+        now = time.monotonic()
+        counts: dict[str, int] = {}
+        for term_hash in list(by_hash):
+            cached = self._totals.get(self._tenant, term_hash, now)
+            if cached is not None:
+                counts[by_hash.pop(term_hash)] = cached + 1
+        if by_hash:
+            rows = await self._db.execute(
+                _TERM_COUNTS, {"tenant": self._tenant, "terms": sorted(by_hash), "cap": TERM_COUNT_CAP}
+            )
+            for term_hash, held in rows:
+                counts[by_hash[term_hash]] = int(held) + 1
+                if held >= COMMON_TERM:
+                    self._totals.put(self._tenant, term_hash, int(held), now)
         total_hash = key_hash(total)
         counts[total] = await self._cached(total_hash, _TERM_TOTAL, {"term": total_hash}) + 1
         population = await self._cached(_TENANT_SIZE, _PROFILES, {}) + 1
