@@ -407,7 +407,9 @@ def comparison_vector(a: PreparedRecord, b: PreparedRecord) -> ComparisonVector:
             household = _TWIN if co_located else _SIBLING
         else:
             household = _HOUSEHOLD_MEMBER
-    elif birth == _GENERATION_GAP and co_located:
+    elif birth == _GENERATION_GAP and co_located and same_family and MISSING < given <= _GIVEN_CLOSE:
+        # the same name, another generation: a junior and a senior (with another name, the birth
+        # dates are two people's or a typo, and each field speaks for itself)
         household = _OTHER_GENERATION
     elif (
         address in _NEARBY

@@ -43,6 +43,7 @@ from customer360.domain.matching.frequencies import (
     GIVEN,
     ORGANISATION,
     TermFrequencies,
+    country_of,
     name_term,
     premise_terms,
     total_term,
@@ -110,6 +111,7 @@ class _Terms:
     organisation: str | None
     premises: frozenset[str]
     among: str
+    country_known: bool
 
     @classmethod
     def of(cls, r: PreparedRecord) -> _Terms:
@@ -119,10 +121,18 @@ class _Terms:
             organisation=name_term(ORGANISATION, r, r.org_key) if r.org_key else None,
             premises=premise_terms(r),
             among=total_term(r),
+            country_known=bool(country_of(r)),
         )
 
 
-def _agreed(a: _Terms, b: _Terms, vector: ComparisonVector) -> list[tuple[int, str, str | None]]:
+def _agreed(
+    a: _Terms, b: _Terms, vector: ComparisonVector, frequencies: TermFrequencies | None = None
+) -> list[tuple[int, str, str | None]]:
+    if not a.country_known and b.country_known and frequencies is not None and frequencies.counts.get(b.among):
+        # a record without an address has no country, and its names would count among the few such
+        # records, where every name is rare: the pair's names count among the other record's country
+        # (when its counts are at hand: the real-time check reads the new record's only)
+        a, b = b, a
     terms: list[tuple[int, str, str | None]] = []
     if vector[_GIVEN] == _EXACT and a.given:
         terms.append((_GIVEN, a.given, a.among))
@@ -137,10 +147,12 @@ def _agreed(a: _Terms, b: _Terms, vector: ComparisonVector) -> list[tuple[int, s
     return terms
 
 
-def agreed_terms(a: PreparedRecord, b: PreparedRecord, vector: ComparisonVector) -> list[tuple[int, str, str | None]]:
+def agreed_terms(
+    a: PreparedRecord, b: PreparedRecord, vector: ComparisonVector, frequencies: TermFrequencies | None = None
+) -> list[tuple[int, str, str | None]]:
     """(field, term, denominator term) of each exact agreement whose weight depends on how common the
     value is; names count among their kind and country, a premise among the whole tenant."""
-    return _agreed(_Terms.of(a), _Terms.of(b), vector)
+    return _agreed(_Terms.of(a), _Terms.of(b), vector, frequencies)
 
 
 _TF_LEVELS = {_GIVEN: (_EXACT,), _FAMILY: (_EXACT,), _ORGANISATION: (_EXACT,), _ADDRESS: (_SAME_UNIT, _SAME_PREMISE)}
@@ -157,6 +169,13 @@ def _explained(vector: ComparisonVector) -> tuple[int, frozenset[int]] | None:
         if level != MISSING:
             return index, explains[level - 1]
     return None
+
+
+def _replacing(pattern: float, explained: float) -> float:
+    # An interaction is another person or company at the same place: it corrects for fields that are
+    # not independent, so it may take evidence away, never add any. A tenant whose duplicates often
+    # show the pattern (FEBRL's corrupted copies) learns a weak pattern, not one that merges neighbours.
+    return min(pattern - explained, 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +239,7 @@ class MatchModel:
         fired = _explained(vector)
         if fired is not None:
             index, explains = fired
-            weights[index] -= sum(weights[f] for f in explains)
+            weights[index] = _replacing(weights[index], sum(weights[f] for f in explains))
         return weights
 
     def _frequency_adjustment(
@@ -235,7 +254,7 @@ class MatchModel:
         weights = [self._weights[f][level] for f, level in enumerate(vector)]
         fired = _explained(vector)
         if fired is not None:
-            weights[fired[0]] -= sum(weights[f] for f in fired[1])
+            weights[fired[0]] = _replacing(weights[fired[0]], sum(weights[f] for f in fired[1]))
         return self._prior_weight + sum(weights)
 
     def score(self, a: MatchRecord, b: MatchRecord, frequencies: TermFrequencies | None = None) -> MatchResult:
@@ -255,7 +274,7 @@ class MatchModel:
             contributions.append(FieldContribution("kind", "different", KIND_MISMATCH_WEIGHT))
         else:
             vector = vector or comparison_vector(a, b)
-            weights = self._field_weights(agreed_terms(a, b, vector), vector, frequencies)
+            weights = self._field_weights(agreed_terms(a, b, vector, frequencies), vector, frequencies)
             for index, level in enumerate(vector):
                 if level != MISSING:
                     comparison = COMPARISONS[index]
@@ -292,7 +311,9 @@ class MatchModel:
                 scored.append(ScoredPair(i, j, probability_from_weight(mismatch), mismatch))
                 continue
             agreed = (
-                _agreed(terms_of(i), terms_of(j), vector) if frequencies is not None and _may_adjust(vector) else []
+                _agreed(terms_of(i), terms_of(j), vector, frequencies)
+                if frequencies is not None and _may_adjust(vector)
+                else []
             )
             if agreed:
                 weight = prior + sum(self._field_weights(agreed, vector, frequencies))
