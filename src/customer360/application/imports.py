@@ -317,6 +317,8 @@ async def _check_and_add(
             index.add(planned.customer_id, keys)
         records = {p.customer_id: _encoded(p).record for p in creates if p.customer_id is not None}
         records.update(await unit.records({c for _, cs in subjects for c in cs if c not in records}))
+        # A posting whose profile has no stored record (gone since) is no candidate.
+        subjects = [(subject, [c for c in others if c in records]) for subject, others in subjects]
         # With skip, a candidate that is an earlier row of the chunk drops out if that row is skipped:
         # every candidate above the threshold comes back, to keep the best ``results`` of those left.
         limit = settings.max_candidates if policy is OnDuplicate.SKIP else settings.results
