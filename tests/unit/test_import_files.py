@@ -94,6 +94,12 @@ class TestStreams:
         """UTF-8 is decoded incrementally: 'ü' cut in half by a chunk boundary is still 'ü'."""
         assert await _lines("Müller\n".encode(), size=2) == ["Müller\n"]
 
+    async def test_a_header_that_is_not_csv_refuses_the_file(self) -> None:
+        """A carriage return inside the header row: UNREADABLE_FILE naming the header, not an unexpected error."""
+        with pytest.raises(UnreadableFile) as refused:
+            await _rows("na\rme,email\nAnna,a@x.example\n")
+        assert (refused.value.code, refused.value.field) == ("UNREADABLE_FILE", "header")
+
     async def test_text_that_is_not_utf8_is_refused_with_its_line(self) -> None:
         """Latin-1 on line 2: WRONG_ENCODING, line 2."""
         with pytest.raises(UnreadableFile) as refused:

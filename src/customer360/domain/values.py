@@ -92,14 +92,14 @@ class FrequencyPeriod(StrEnum):
 
 # Unicode categories that never belong in a stored name: controls, formats (zero-width and bidi
 # overrides, a classic spoofing trick), surrogates, private use and unassigned code points.
-_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 _WHITESPACE = re.compile(r"\s+")
 
 
 def clean_text(value: str, field: str, *, max_length: int = 200) -> str:
     """NFC-normalise, trim and collapse whitespace; reject controls, invisible characters and empties."""
     text = unicodedata.normalize("NFC", value)
-    if any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in text if ch not in "\t\n\r"):
+    if any(unicodedata.category(ch) in FORBIDDEN_CATEGORIES for ch in text if ch not in "\t\n\r"):
         raise InvalidValue(field, "contains control or invisible characters")
     text = _WHITESPACE.sub(" ", text).strip()
     if not text:

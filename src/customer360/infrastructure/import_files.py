@@ -265,7 +265,10 @@ async def csv_rows(
     if header_line is None:
         raise UnreadableFile("EMPTY_FILE", "file", "has no header row")
     delimiter = _dialect(header_line)
-    header = next(csv.reader([header_line], delimiter=delimiter))
+    try:
+        header = next(csv.reader([header_line], delimiter=delimiter))
+    except csv.Error as error:  # a NUL, say: the header is the file's, so the file is refused (not a 500)
+        raise UnreadableFile("UNREADABLE_FILE", "header", f"is not valid CSV ({error})") from None
     mapping = map_columns(header, given)
     yield mapping
     number = 0

@@ -96,8 +96,13 @@ def field_path(loc: tuple[Any, ...]) -> str:
 
 def status_of(exc: DomainError) -> int | None:
     """The HTTP status of a known error (the console renders the same errors as pages); None if unknown."""
-    for error_type, status in _STATUS_BY_ERROR:
-        if isinstance(exc, error_type):
+    return status_of_type(type(exc))
+
+
+def status_of_type(error_type: type[DomainError]) -> int | None:
+    """The HTTP status of an error class (the OpenAPI document lists what each operation can raise)."""
+    for known, status in _STATUS_BY_ERROR:
+        if issubclass(error_type, known):
             return status
     return None
 

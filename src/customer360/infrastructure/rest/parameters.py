@@ -31,7 +31,17 @@ PROFILE_PATH = "/{customerId:profile}"
 CustomerId = Annotated[
     str, Path(alias="customerId", pattern=id_pattern(CUSTOMER_PREFIX), examples=["CUST-01JDX3Y7ZK8V2N4Q6R8T0W2Y4A"])
 ]
-Cursor = Annotated[str | None, Query(max_length=300)]
+# Cursors are base64url without padding (persistence/profile_queries.py: encode_cursor); what they encode is
+# the API's own business, so only one it returned is a position.
+Cursor = Annotated[
+    str | None,
+    Query(max_length=300, pattern="^[A-Za-z0-9_-]+$", description="The nextCursor of the previous page, as given"),
+]
+# An e-mail address as a search key holds an @; as a lookup key, an @ with something before and after it.
+_TEXT = "[^\\u0000-\\u001f\\u007f-\\u009f]*"
+_SIGN = "[^\\u0000-\\u001f\\u007f-\\u009f@\\s]"
+SEARCH_EMAIL = f"^{_TEXT}@{_TEXT}$"
+WHOLE_EMAIL = f"^{_TEXT}{_SIGN}{_TEXT}@{_TEXT}{_SIGN}{_TEXT}$"
 Limit = Annotated[int, Query(ge=1, le=200)]
 # Numbers are not timestamps here (pydantic would read 0.5 as seconds since 1970).
 ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$"

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from customer360.domain.consent import CaptureSource, LegalBasis
+from customer360.domain.consent import LegalBasis
 from customer360.domain.values import Channel
-from customer360.infrastructure.rest.models.common import ApiInput, ApiOutput
-from customer360.infrastructure.rest.models.consents import ContactPointOut
-
-Purpose = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+from customer360.infrastructure.rest.models.common import TOPIC_PATTERN, ApiInput, ApiOutput
+from customer360.infrastructure.rest.models.consents import CapturedSource, ContactPointOut
 
 
 class QuietHoursAnswer(ApiOutput):
@@ -53,7 +51,10 @@ class BulkCheckIn(ApiInput):
     with channel and purpose as query parameters."""
 
     channel: Channel | None = None
-    purpose: Purpose | None = None
+    # Read by hand (routers/consent_checks.py), trimmed before its length counts.
+    purpose: Annotated[str, StringConstraints(pattern=TOPIC_PATTERN)] | Literal[""] | None = Field(
+        None, description="Empty or left out: the query's purpose"
+    )
     customer_ids: Annotated[list[Annotated[str, StringConstraints(max_length=64)]], Field(max_length=100_000)]
 
 
@@ -93,7 +94,7 @@ class ConfirmIn(ApiInput):
 class PurposePolicyIn(ApiInput):
     legal_bases: Annotated[list[LegalBasis], Field(min_length=1, max_length=4)]
     grant_validity_days: Annotated[int, Field(ge=1, le=36_500)] | None = None
-    double_opt_in_sources: Annotated[list[CaptureSource], Field(max_length=10)] = Field(default_factory=list)
+    double_opt_in_sources: Annotated[list[CapturedSource], Field(max_length=10)] = Field(default_factory=list)
 
 
 class PurposePolicyOut(ApiOutput):

@@ -5,19 +5,35 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
 
 from customer360.domain.consent import CaptureSource, LegalBasis
+from customer360.domain.ids import CONTACT_PREFIX, id_pattern
 from customer360.domain.values import Channel
-from customer360.infrastructure.rest.models.common import ApiInput, ApiOutput, IsoDateTime
+from customer360.infrastructure.rest.models.common import CLEANED, EMAIL, ApiInput, ApiOutput, IsoDateTime, TopicCode
+
+# MERGE records are derived by merges, never captured: the domain refuses MERGE from callers.
+CapturedSource = Annotated[
+    CaptureSource,
+    WithJsonSchema({"type": "string", "enum": [s.value for s in CaptureSource if s is not CaptureSource.MERGE]}),
+]
 
 
 class ContactPointIn(ApiInput):
     """Exactly one of email, phone or contactId; omit the whole object for every point of the channel."""
 
-    email: Annotated[str, StringConstraints(max_length=320)] | None = None
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": [name], "properties": {name: {"type": "string"}}}
+                for name in ("email", "phone", "contactId")
+            ]
+        }
+    )
+
+    email: Annotated[str, StringConstraints(max_length=320), EMAIL] | None = None
     phone: Annotated[str, StringConstraints(max_length=64)] | None = None
-    contact_id: Annotated[str, StringConstraints(max_length=40)] | None = None
+    contact_id: Annotated[str, StringConstraints(max_length=40, pattern=id_pattern(CONTACT_PREFIX))] | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ContactPointIn:
@@ -27,9 +43,9 @@ class ContactPointIn(ApiInput):
 
 
 class EvidenceIn(ApiInput):
-    captured_by: Annotated[str, StringConstraints(max_length=100)] | None = None
+    captured_by: Annotated[str, StringConstraints(max_length=100), CLEANED] | None = None
     captured_at: IsoDateTime | None = Field(None, description="When the customer gave or withdrew consent")
-    text: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    text: Annotated[str, StringConstraints(max_length=2000), CLEANED] | None = None
     ip_address: Annotated[str, StringConstraints(max_length=64)] | None = Field(
         None, description="Stored only as a keyed hash"
     )
@@ -43,11 +59,11 @@ class ConsentIn(ApiInput):
 
     type: Channel = Field(description="The channel: EMAIL, SMS, CALL or POST")
     status: Annotated[str, Field(pattern="^(GRANTED|REVOKED)$")]
-    purpose: Annotated[str, StringConstraints(max_length=40)] = "MARKETING"
+    purpose: TopicCode = "MARKETING"
     contact_point: ContactPointIn | None = None
     legal_basis: LegalBasis = LegalBasis.CONSENT
-    source: CaptureSource = CaptureSource.API
-    policy_version: Annotated[str, StringConstraints(max_length=50)] | None = None
+    source: CapturedSource = CaptureSource.API
+    policy_version: Annotated[str, StringConstraints(max_length=50), CLEANED] | None = None
     evidence: EvidenceIn | None = None
     expires_at: IsoDateTime | None = Field(
         None, description="A grant stops counting then; default: the purpose policy's grant validity, if any"

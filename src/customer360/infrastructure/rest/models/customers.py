@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+# Booleans in bodies are JSON booleans: pydantic would otherwise read "yes", 1 or "on" as true.
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, WithJsonSchema
 
 from customer360.application.inputs import (
     AddressInput,
@@ -31,10 +33,21 @@ from customer360.domain.values import (
     PhoneType,
     TaxIdType,
 )
-from customer360.infrastructure.rest.models.common import ApiInput, ApiOutput, IsoDate
+from customer360.infrastructure.rest.models.common import (
+    CLEANED,
+    EMAIL,
+    SPACE,
+    ApiInput,
+    ApiOutput,
+    IsoDate,
+    SourceSystem,
+    TopicCode,
+)
 
-Text200 = Annotated[str, StringConstraints(max_length=200)]
-Text100 = Annotated[str, StringConstraints(max_length=100)]
+CLOCK = "^([01][0-9]|2[0-3]):[0-5][0-9]$"
+TIME_ZONES = {"type": "string", "enum": sorted(zoneinfo.available_timezones()), "description": "An IANA time zone"}
+Text200 = Annotated[str, StringConstraints(max_length=200), CLEANED]
+Text100 = Annotated[str, StringConstraints(max_length=100), CLEANED]
 SettableStatus = Annotated[str, Field(pattern="^(ACTIVE|INACTIVE|ON_HOLD)$", examples=["ACTIVE"])]
 
 
@@ -56,16 +69,16 @@ def named(model: BaseModel, *, leave_out: frozenset[str] = frozenset()) -> dict[
 
 
 class EmailIn(ApiInput):
-    address: Annotated[str, StringConstraints(max_length=320)]
+    address: Annotated[str, StringConstraints(max_length=320), EMAIL]
     type: EmailType = EmailType.WORK
-    primary: bool = False
+    primary: StrictBool = False
 
     def to_input(self) -> EmailInput:
         return EmailInput(**named(self))
 
 
 class PhoneIn(ApiInput):
-    number: Annotated[str, StringConstraints(max_length=64)] = Field(
+    number: Annotated[str, StringConstraints(max_length=64), CLEANED] = Field(
         description="Any common format; without a country code the PHONE_DEFAULT_REGION (or country) is used"
     )
     type: PhoneType = PhoneType.OTHER
@@ -79,7 +92,7 @@ class AddressIn(ApiInput):
     type: AddressType
     lines: Annotated[list[Text200], Field(min_length=1, max_length=4)]
     city: Text100
-    postal_code: Annotated[str, StringConstraints(max_length=20)] | None = None
+    postal_code: Annotated[str, StringConstraints(max_length=20), CLEANED] | None = None
     region: Text100 | None = None
     country: Annotated[str, StringConstraints(pattern="^[A-Za-z]{2}$")] = Field(description="ISO 3166-1 alpha-2")
 
@@ -90,14 +103,14 @@ class AddressIn(ApiInput):
 class TaxIdIn(ApiInput):
     country: Annotated[str, StringConstraints(pattern="^[A-Za-z]{2}$")]
     type: TaxIdType = TaxIdType.VAT
-    value: Annotated[str, StringConstraints(max_length=64)]
+    value: Annotated[str, StringConstraints(max_length=64), CLEANED]
 
     def to_input(self) -> TaxIdInput:
         return TaxIdInput(**named(self))
 
 
 class ExternalRefIn(ApiInput):
-    source_system: Annotated[str, StringConstraints(max_length=40)]
+    source_system: SourceSystem
     external_id: Text100
 
     def to_input(self) -> ExternalRefInput:
@@ -105,9 +118,16 @@ class ExternalRefIn(ApiInput):
 
 
 class LocaleIn(ApiInput):
-    language: Annotated[str, StringConstraints(max_length=20)] | None = None
-    time_zone: Annotated[str, StringConstraints(max_length=64)] | None = None
-    currency: Annotated[str, StringConstraints(max_length=3)] | None = None
+    language: (
+        Annotated[
+            str, StringConstraints(max_length=20, pattern=r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$")
+        ]
+        | None
+    ) = Field(None, description="A BCP 47 tag such as de or de-CH")
+    time_zone: Annotated[str, StringConstraints(max_length=64), WithJsonSchema(TIME_ZONES)] | None = None
+    currency: Annotated[str, StringConstraints(max_length=3, pattern="^[A-Za-z]{3}$")] | None = Field(
+        None, description="ISO 4217, e.g. EUR"
+    )
 
     def to_input(self) -> LocaleInput:
         return LocaleInput(**named(self))
@@ -115,16 +135,16 @@ class LocaleIn(ApiInput):
 
 class ChannelPreferenceIn(ApiInput):
     channel: Channel
-    topic: Annotated[str, StringConstraints(max_length=40)] = "ALL"
-    opt_in: bool = True
+    topic: TopicCode = "ALL"
+    opt_in: StrictBool = True
 
     def to_input(self) -> ChannelPreferenceInput:
         return ChannelPreferenceInput(**named(self))
 
 
 class QuietHoursIn(ApiInput):
-    start: Annotated[str, StringConstraints(pattern="^[0-9]{2}:[0-9]{2}$")]
-    end: Annotated[str, StringConstraints(pattern="^[0-9]{2}:[0-9]{2}$")]
+    start: Annotated[str, StringConstraints(pattern=CLOCK)]
+    end: Annotated[str, StringConstraints(pattern=CLOCK)]
 
     def to_input(self) -> QuietHoursInput:
         return QuietHoursInput(**named(self))
@@ -157,11 +177,15 @@ class ContactIn(ApiInput):
     job_title: Text100 | None = None
     role: ContactRole | None = Field(None, description="Shortcut for roles: [role]")
     roles: Annotated[list[ContactRole], Field(max_length=4)] | None = None
-    primary: bool | None = Field(None, description="Shortcut: primary for every role of the contact")
+    primary: StrictBool | None = Field(None, description="Shortcut: primary for every role of the contact")
     primary_roles: Annotated[list[ContactRole], Field(max_length=4)] | None = None
-    email: Annotated[str, StringConstraints(max_length=320)] | None = Field(None, description="Shortcut for emails")
+    email: Annotated[str, StringConstraints(max_length=320), EMAIL] | None = Field(
+        None, description="Shortcut for emails"
+    )
     emails: Annotated[list[EmailIn], Field(max_length=20)] | None = None
-    phone: Annotated[str, StringConstraints(max_length=64)] | None = Field(None, description="Shortcut for phones")
+    phone: Annotated[str, StringConstraints(max_length=64), CLEANED] | None = Field(
+        None, description="Shortcut for phones"
+    )
     phones: Annotated[list[PhoneIn], Field(max_length=20)] | None = None
     communication: CommunicationIn | None = None
 
@@ -179,16 +203,22 @@ class ProfileFields(ApiInput):
     given_name: Text100 | None = None
     family_name: Text100 | None = None
     birth_date: IsoDate | None = None
-    segment: Annotated[str, StringConstraints(max_length=50)] | None = None
+    segment: Annotated[str, StringConstraints(max_length=50), CLEANED] | None = None
     industry: Text100 | None = None
-    website: Annotated[str, StringConstraints(max_length=255)] | None = None
+    website: Annotated[str, StringConstraints(max_length=255), CLEANED] | None = None
     tax_ids: Annotated[list[TaxIdIn], Field(max_length=20)] | None = None
     emails: Annotated[list[EmailIn], Field(max_length=20)] | None = None
     phones: Annotated[list[PhoneIn], Field(max_length=20)] | None = None
     addresses: Annotated[list[AddressIn], Field(max_length=20)] | None = None
     locale: LocaleIn | None = None
     communication: CommunicationIn | None = None
-    tags: Annotated[list[Annotated[str, StringConstraints(max_length=50)]], Field(max_length=50)] | None = None
+    tags: (
+        Annotated[
+            list[Annotated[str, StringConstraints(max_length=50, pattern=f"^{SPACE}*\\w(?:[\\w.:/\\-]|{SPACE})*$")]],
+            Field(max_length=50),
+        ]
+        | None
+    ) = None
     external_refs: Annotated[list[ExternalRefIn], Field(max_length=20)] | None = None
 
     def to_input(self) -> ProfileInput:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StrictBool, StringConstraints
 
-from customer360.infrastructure.rest.models.common import ApiInput, ApiOutput
+from customer360.infrastructure.rest.models.common import CLEANED, ApiInput, ApiOutput
 from customer360.infrastructure.rest.models.customers import CustomerOut
 
 Probability = Annotated[float, Field(gt=0, lt=1)]
@@ -82,7 +82,7 @@ class DuplicatePage(ApiOutput):
 
 
 class DismissIn(ApiInput):
-    note: Annotated[str, StringConstraints(max_length=500)] | None = Field(
+    note: Annotated[str, StringConstraints(max_length=500), CLEANED] | None = Field(
         None, description="Why they are different customers (kept in the audit trail)"
     )
 

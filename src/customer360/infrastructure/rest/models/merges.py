@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, StringConstraints
 
 from customer360.domain.ids import CUSTOMER_PREFIX, id_pattern
-from customer360.infrastructure.rest.models.common import ApiInput, ApiOutput
+from customer360.domain.survivorship import FIELDS_BY_NAME
+from customer360.infrastructure.rest.models.common import ApiInput, ApiOutput, SourceSystem, TopicCode
 from customer360.infrastructure.rest.models.customers import (
     AddressOut,
     CommunicationOut,
@@ -45,12 +46,16 @@ class MergeIn(ApiInput):
     )
 
     source_customer_id: CustomerRef
-    merge_reason: Annotated[str, StringConstraints(max_length=40)] = "DUPLICATE"
+    merge_reason: TopicCode = "DUPLICATE"
     source_version: Version | None = Field(None, description="Required: the source's version (its ETag)")
     target_version: Version | None = Field(None, description="The target's version, if not sent as If-Match")
-    field_choices: Annotated[dict[FieldName, Literal["TARGET", "SOURCE", "UNION"]], Field(max_length=20)] | None = (
-        Field(None, description="Per-field choices for this merge, overriding the tenant's survivorship policy")
-    )
+    field_choices: (
+        Annotated[
+            dict[FieldName, Literal["TARGET", "SOURCE", "UNION"]],
+            Field(max_length=20, json_schema_extra={"propertyNames": {"enum": sorted(FIELDS_BY_NAME)}}),
+        ]
+        | None
+    ) = Field(None, description="Per-field choices for this merge, overriding the tenant's survivorship policy")
 
 
 class UnmergeIn(ApiInput):
@@ -209,10 +214,13 @@ class PolicyIn(ApiInput):
     """The tenant's policy: rules per field (unlisted fields take the service default) and the ranking of
     source systems for SOURCE_PRIORITY."""
 
-    rules: Annotated[dict[FieldName, RuleName], Field(max_length=40)] = Field(default_factory=dict)
-    source_priority: Annotated[list[Annotated[str, StringConstraints(max_length=40)]], Field(max_length=20)] | None = (
-        None
-    )
+    rules: Annotated[
+        dict[FieldName, RuleName],
+        Field(max_length=40, json_schema_extra={"propertyNames": {"enum": sorted(FIELDS_BY_NAME)}}),
+    ] = Field(default_factory=dict)
+    source_priority: (
+        Annotated[list[SourceSystem], Field(max_length=20, json_schema_extra={"uniqueItems": True})] | None
+    ) = None
 
 
 class PolicyOut(ApiOutput):

@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, StringConstraints
 
 from customer360.infrastructure.rest.access import ACCESS_ACTIONS
-from customer360.infrastructure.rest.models.common import ApiInput, ApiOutput, IsoDateTime
+from customer360.infrastructure.rest.models.common import CLEANED, ApiInput, ApiOutput, IsoDateTime
 
 
 class LegalHoldIn(ApiInput):
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] = Field(
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500), CLEANED] = Field(
         description="The case or obligation (a reference, not personal data)"
     )
     expires_at: IsoDateTime | None = Field(None, description="The hold ends by itself then; none: until released")
@@ -35,8 +35,8 @@ class LegalHoldList(ApiOutput):
 
 
 class ErasureIn(ApiInput):
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
-    requester: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500), CLEANED]
+    requester: Annotated[str, StringConstraints(min_length=1, max_length=200), CLEANED] = Field(
         description="Who asked, as a reference (a ticket id or 'data subject'), not the person's name"
     )
 

@@ -20,7 +20,7 @@ from customer360.domain.values import Channel
 from customer360.infrastructure.rest.auth import Principal
 from customer360.infrastructure.rest.dependencies import Services, require
 from customer360.infrastructure.rest.dispatch import IDEMPOTENT, IfMatch, Rendered, etag, render, run_command
-from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, headers
+from customer360.infrastructure.rest.models.common import SPACE, TOPIC_PATTERN, headers
 from customer360.infrastructure.rest.models.consent_checks import (
     BulkCheckIn,
     BulkCheckOut,
@@ -35,12 +35,12 @@ from customer360.infrastructure.rest.models.consents import ConsentRecordOut
 from customer360.infrastructure.rest.parameters import Cursor, CustomerId, Limit
 
 BULK_CHECK_PATH = "/api/v1/crm/consent/check"
-router = APIRouter(prefix="/api/v1/crm", tags=["consent"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1/crm", tags=["consent"])
 
 ConsentReader = Annotated[Principal, Depends(require("crm.consent:read"))]
 ConsentWriter = Annotated[Principal, Depends(require("crm.consent:write"))]
 PolicyAdmin = Annotated[Principal, Depends(require("crm.consent:admin"))]
-PurposeQuery = Annotated[str, Query(min_length=1, max_length=40, examples=["MARKETING"])]
+PurposeQuery = Annotated[str, Query(min_length=1, max_length=40, pattern=TOPIC_PATTERN, examples=["MARKETING"])]
 PurposePath = Annotated[str, Path(min_length=1, max_length=40, pattern="^[A-Za-z][A-Za-z0-9_]{0,39}$")]
 
 
@@ -169,7 +169,7 @@ async def check_consent_bulk(
     principal: ConsentReader,
     services: Services,
     channel: Annotated[Channel | None, Query(description="Required unless given in a JSON body")] = None,
-    purpose: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
+    purpose: Annotated[str | None, Query(min_length=1, max_length=40, pattern=TOPIC_PATTERN)] = None,
 ) -> Response:
     body = await request.body()
     media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
@@ -210,7 +210,9 @@ async def check_consent_bulk(
 async def expiring_consents(
     principal: ConsentReader,
     services: Services,
-    within: Annotated[str, Query(max_length=8, description="30d, 12h…", examples=["30d"])] = "30d",
+    within: Annotated[
+        str, Query(max_length=8, pattern=f"^{SPACE}*[0-9]+[dDhH]{SPACE}*$", description="30d, 12h…", examples=["30d"])
+    ] = "30d",
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Response:

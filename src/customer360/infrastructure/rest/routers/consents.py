@@ -15,7 +15,6 @@ from customer360.domain.primitives import iso_millis
 from customer360.infrastructure.rest.auth import Principal
 from customer360.infrastructure.rest.dependencies import Services, require
 from customer360.infrastructure.rest.dispatch import IDEMPOTENT, Rendered, render, run_command
-from customer360.infrastructure.rest.models.common import ERROR_RESPONSES
 from customer360.infrastructure.rest.models.consents import (
     ConsentHistoryPage,
     ConsentIn,
@@ -24,7 +23,7 @@ from customer360.infrastructure.rest.models.consents import (
 )
 from customer360.infrastructure.rest.parameters import Cursor, CustomerId, Limit
 
-router = APIRouter(prefix="/api/v1/crm/customers/{customerId}/consent", tags=["consent"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1/crm/customers/{customerId}/consent", tags=["consent"])
 
 ConsentReader = Annotated[Principal, Depends(require("crm.consent:read"))]
 ConsentWriter = Annotated[Principal, Depends(require("crm.consent:write"))]

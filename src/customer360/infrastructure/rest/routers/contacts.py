@@ -14,11 +14,11 @@ from customer360.domain.ids import CONTACT_PREFIX, id_pattern
 from customer360.infrastructure.rest.access import record_reads
 from customer360.infrastructure.rest.dependencies import Services
 from customer360.infrastructure.rest.dispatch import IDEMPOTENT, IfMatch, Rendered, etag, render, run_command
-from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, created_with_links, headers
+from customer360.infrastructure.rest.models.common import created_with_links, headers
 from customer360.infrastructure.rest.models.customers import ContactIn, ContactList, ContactOut, ContactPatch
 from customer360.infrastructure.rest.parameters import CustomerId, Reader, Writer
 
-router = APIRouter(prefix="/api/v1/crm/customers/{customerId}/contacts", tags=["contacts"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1/crm/customers/{customerId}/contacts", tags=["contacts"])
 
 ContactId = Annotated[str, Path(alias="contactId", pattern=id_pattern(CONTACT_PREFIX))]
 

@@ -29,7 +29,7 @@ from customer360.infrastructure.rest.dispatch import (
     render,
     run_command,
 )
-from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, created_with_links, headers
+from customer360.infrastructure.rest.models.common import created_with_links, headers
 from customer360.infrastructure.rest.models.customers import (
     CustomerCreate,
     CustomerOut,
@@ -42,6 +42,7 @@ from customer360.infrastructure.rest.models.relationships import AuditPage
 from customer360.infrastructure.rest.parameters import (
     ISO_TIMESTAMP,
     PROFILE_PATH,
+    SEARCH_EMAIL,
     Cursor,
     CustomerId,
     Limit,
@@ -49,7 +50,7 @@ from customer360.infrastructure.rest.parameters import (
     Writer,
 )
 
-router = APIRouter(prefix="/api/v1/crm/customers", tags=["customers"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1/crm/customers", tags=["customers"])
 
 
 def duplicate_check(check_on_create: bool, override: bool, reason: str | None) -> DuplicateCheck | None:
@@ -164,7 +165,7 @@ async def search_customers(
     name: Annotated[
         str | None, Query(max_length=200, description="Accent/case-insensitive, partial, typo-tolerant")
     ] = None,
-    email: Annotated[str | None, Query(max_length=320)] = None,
+    email: Annotated[str | None, Query(max_length=320, pattern=SEARCH_EMAIL)] = None,
     phone: Annotated[str | None, Query(max_length=64, description="Any format")] = None,
     external_ref: Annotated[str | None, Query(alias="externalRef", max_length=150, description="SYSTEM:id")] = None,
     tax_id: Annotated[str | None, Query(alias="taxId", max_length=64)] = None,

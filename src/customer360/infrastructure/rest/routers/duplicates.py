@@ -28,7 +28,7 @@ from customer360.infrastructure.rest.dispatch import (
     render,
     run_command,
 )
-from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, headers
+from customer360.infrastructure.rest.models.common import headers
 from customer360.infrastructure.rest.models.customers import CustomerCreate
 from customer360.infrastructure.rest.models.duplicates import (
     ClusterPage,
@@ -44,7 +44,7 @@ from customer360.infrastructure.rest.models.duplicates import (
 )
 from customer360.infrastructure.rest.parameters import Cursor, CustomerId, Limit
 
-router = APIRouter(prefix="/api/v1/crm", tags=["duplicates"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1/crm", tags=["duplicates"])
 
 Reader = Annotated[Principal, Depends(require("crm.duplicates:read"))]
 Writer = Annotated[Principal, Depends(require("crm.duplicates:write"))]

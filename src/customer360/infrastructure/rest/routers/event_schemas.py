@@ -13,9 +13,9 @@ from customer360.application.queries import Document
 from customer360.infrastructure.rest.auth import Principal
 from customer360.infrastructure.rest.dependencies import Services, require
 from customer360.infrastructure.rest.dispatch import render
-from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, ApiOutput
+from customer360.infrastructure.rest.models.common import ApiOutput
 
-router = APIRouter(prefix="/api/v1/crm/events/schemas", tags=["events"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1/crm/events/schemas", tags=["events"])
 
 Reader = Annotated[Principal, Depends(require("crm.events:read"))]
 EventName = Annotated[

@@ -15,11 +15,11 @@ from customer360.domain.errors import CustomerNotFound
 from customer360.infrastructure.rest.access import record_reads
 from customer360.infrastructure.rest.dependencies import Services
 from customer360.infrastructure.rest.dispatch import render
-from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, IsoDate
+from customer360.infrastructure.rest.models.common import IsoDate
 from customer360.infrastructure.rest.models.integration import Billing, Entitlements, LookupResults, ServiceHistory
-from customer360.infrastructure.rest.parameters import Cursor, CustomerId, Limit, Reader
+from customer360.infrastructure.rest.parameters import WHOLE_EMAIL, Cursor, CustomerId, Limit, Reader
 
-router = APIRouter(prefix="/api/v1/crm/customers", tags=["integration"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1/crm/customers", tags=["integration"])
 
 
 @router.get("/lookup", response_model=LookupResults, summary="Profiles matching exact keys (Pipeline enrichment)")
@@ -27,7 +27,9 @@ async def lookup_customers(
     request: Request,
     principal: Reader,
     services: Services,
-    email: Annotated[str | None, Query(max_length=320, description="Of the profile or of a contact")] = None,
+    email: Annotated[
+        str | None, Query(max_length=320, pattern=WHOLE_EMAIL, description="Of the profile or of a contact")
+    ] = None,
     domain: Annotated[str | None, Query(max_length=255, description="Web domain (or an e-mail's domain)")] = None,
     phone: Annotated[str | None, Query(max_length=64, description="Any format")] = None,
     tax_id: Annotated[str | None, Query(alias="taxId", max_length=64)] = None,

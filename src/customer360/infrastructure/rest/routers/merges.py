@@ -17,7 +17,7 @@ from customer360.domain.survivorship import SurvivorshipPolicy
 from customer360.infrastructure.rest.auth import Principal
 from customer360.infrastructure.rest.dependencies import Services, require
 from customer360.infrastructure.rest.dispatch import IDEMPOTENT, IfMatch, Rendered, etag, render, run_command
-from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, headers
+from customer360.infrastructure.rest.models.common import headers
 from customer360.infrastructure.rest.models.merges import (
     MergeIn,
     MergeOut,
@@ -32,11 +32,7 @@ from customer360.infrastructure.rest.models.merges import (
 )
 from customer360.infrastructure.rest.parameters import Cursor, CustomerId, Limit
 
-RESPONSES: dict[int | str, dict[str, Any]] = {
-    **ERROR_RESPONSES,
-    428: {"model": ERROR_RESPONSES[400]["model"], "description": "The versions of both profiles are required"},
-}
-router = APIRouter(prefix="/api/v1/crm", tags=["merge"], responses=RESPONSES)
+router = APIRouter(prefix="/api/v1/crm", tags=["merge"])
 
 Reader = Annotated[Principal, Depends(require("crm.customer:read"))]
 Merger = Annotated[Principal, Depends(require("crm.customer:merge"))]

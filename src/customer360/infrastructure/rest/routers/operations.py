@@ -11,7 +11,6 @@ from starlette.responses import JSONResponse, Response
 from customer360.infrastructure.rest.auth import Principal
 from customer360.infrastructure.rest.dependencies import Services, require
 from customer360.infrastructure.rest.dispatch import render
-from customer360.infrastructure.rest.models.common import ERROR_RESPONSES
 from customer360.infrastructure.rest.models.relationships import EventFeedPage
 
 router = APIRouter()
@@ -43,7 +42,6 @@ async def metrics(services: Services) -> Response:
     "/api/v1/crm/events",
     tags=["events"],
     response_model=EventFeedPage,
-    responses=ERROR_RESPONSES,
     summary="Change feed of this tenant's events, in commit order",
 )
 async def events(

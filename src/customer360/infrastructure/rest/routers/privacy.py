@@ -15,7 +15,6 @@ from customer360.infrastructure.rest.access import record_reads
 from customer360.infrastructure.rest.auth import Principal
 from customer360.infrastructure.rest.dependencies import Services, require
 from customer360.infrastructure.rest.dispatch import IDEMPOTENT, Rendered, context_of, render, run_command
-from customer360.infrastructure.rest.models.common import ERROR_RESPONSES
 from customer360.infrastructure.rest.models.privacy import (
     AccessLogPage,
     ErasureIn,
@@ -29,7 +28,7 @@ from customer360.infrastructure.rest.models.privacy import (
 )
 from customer360.infrastructure.rest.parameters import Cursor, CustomerId, Limit
 
-router = APIRouter(prefix="/api/v1/crm", tags=["privacy"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1/crm", tags=["privacy"])
 
 Exporter = Annotated[Principal, Depends(require("crm.privacy:export"))]
 Eraser = Annotated[Principal, Depends(require("crm.privacy:erase"))]

@@ -13,7 +13,7 @@ from customer360.domain.errors import CustomerNotFound, RelationshipNotFound
 from customer360.domain.ids import RELATIONSHIP_PREFIX, id_pattern
 from customer360.infrastructure.rest.dependencies import Services
 from customer360.infrastructure.rest.dispatch import IDEMPOTENT, Rendered, render, run_command
-from customer360.infrastructure.rest.models.common import ERROR_RESPONSES, IsoDate, created_with_links
+from customer360.infrastructure.rest.models.common import IsoDate, created_with_links
 from customer360.infrastructure.rest.models.relationships import (
     HierarchyOut,
     RelationshipIn,
@@ -23,7 +23,7 @@ from customer360.infrastructure.rest.models.relationships import (
 )
 from customer360.infrastructure.rest.parameters import CustomerId, Reader, Writer
 
-router = APIRouter(prefix="/api/v1/crm/customers/{customerId}", tags=["relationships"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1/crm/customers/{customerId}", tags=["relationships"])
 
 RelationshipId = Annotated[str, Path(alias="relationshipId", pattern=id_pattern(RELATIONSHIP_PREFIX))]
 
