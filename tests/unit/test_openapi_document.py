@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from customer360.domain.errors import DomainError
+from customer360.infrastructure import import_files
 from customer360.infrastructure.rest.app import ServicesScope, create_app
 from customer360.infrastructure.rest.dependencies import ApiServices
 from customer360.infrastructure.rest.errors import status_of_type
@@ -163,3 +165,12 @@ def test_every_string_a_request_carries_states_what_the_service_accepts() -> Non
         if not {"pattern", "enum", "const", "format"} & set(schema)
     ]
     assert loose == []
+
+
+def test_every_refusal_of_an_imported_file_is_declared_on_start_import() -> None:
+    """Each code import_files.py refuses a file with is one of start_import's declared 400 codes."""
+    source = Path(import_files.__file__).read_text(encoding="utf-8")
+    raised = set(re.findall(r'UnreadableFile\(\s*"([A-Z_]+)"', source))
+    start_import = next(op for _, op in _operations() if op["operationId"] == "start_import")
+    declared = set(start_import["responses"]["400"]["x-error-codes"])
+    assert (len(raised) >= 5, raised - declared) == (True, set())

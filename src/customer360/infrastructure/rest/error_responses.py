@@ -37,6 +37,15 @@ from customer360.infrastructure.rest.errors import status_of_type
 # An error class, or one with the code it is raised with (BusinessRuleViolation and its kin take theirs).
 Raises = type[DomainError] | tuple[type[DomainError], str]
 
+FILE_REFUSALS = (
+    "EMPTY_FILE",
+    "UNREADABLE_FILE",
+    "WRONG_ENCODING",
+    "MISSING_COLUMN",
+    "UNKNOWN_FIELD",
+    "MISSING_REQUIRED_COLUMN",
+)
+
 # What each use case raises beyond what its operation's shape implies (operation_errors below).
 USE_CASE_ERRORS: dict[str, tuple[Raises, ...]] = {
     "create_customer": (DuplicateCustomer, DuplicateExternalReference, (ConsentViolation, "CONSENT_VIOLATION")),
@@ -56,7 +65,12 @@ USE_CASE_ERRORS: dict[str, tuple[Raises, ...]] = {
     "erase_customer": (LegalHoldActive,),
     "clear_privacy_flag": ((BusinessRuleViolation, "PRIVACY_FLAG_NOT_SET"),),
     "release_legal_hold": ((BusinessRuleViolation, "LEGAL_HOLD_NOT_ACTIVE"),),
-    "start_import": (ImportInProgress, (InvalidValue, "EMPTY_FILE"), (InvalidValue, "UNREADABLE_FILE")),
+    # The file is read as it streams in (infrastructure/import_files.py): its header and encoding are
+    # refused in the request, each with its code.
+    "start_import": (
+        ImportInProgress,
+        *((InvalidValue, code) for code in FILE_REFUSALS),
+    ),
     "resume_import": (ImportNotFound, ImportNotResumable, ImportInProgress),
     "get_import": (ImportNotFound,),
     "import_report": (ImportNotFound,),
