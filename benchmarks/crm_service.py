@@ -10,9 +10,10 @@ value, as an integration would; the count of such records is reported.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -174,6 +175,13 @@ def run(dataset: Dataset, server: URL, *, review: float = 0.5, progress: bool = 
     """Load ``dataset`` through the API of a fresh service and database, scan, read the queue."""
     name = f"c360_crm_{len(dataset.steps)}"
     admin = asyncio.run(_fresh_database(server, name))
+    with bench_service(admin) as url:
+        return asyncio.run(_drive(url, dataset, review, progress))
+
+
+@contextlib.contextmanager
+def bench_service(admin: URL) -> Iterator[str]:
+    """The service as its own process on the benchmark's database; yields its base URL."""
     with tempfile.TemporaryDirectory(prefix="c360-crm-") as tmp:
         service = ServiceProcess(
             admin.render_as_string(hide_password=False),
@@ -187,6 +195,6 @@ def run(dataset: Dataset, server: URL, *, review: float = 0.5, progress: bool = 
         )
         service.start()
         try:
-            return asyncio.run(_drive(service.url, dataset, review, progress))
+            yield service.url
         finally:
             service.stop()
