@@ -33,7 +33,7 @@ from customer360.application.queries import CustomerFilter
 from customer360.domain.ids import new_id
 from customer360.infrastructure.export_files import csv_export, ndjson_export
 from customer360.infrastructure.import_files import UnreadableFile
-from customer360.infrastructure.imports import stage_file
+from customer360.infrastructure.imports import quiet_collector, stage_file
 
 EXIT_UNREADABLE, EXIT_IN_PROGRESS, EXIT_NOT_FOUND, EXIT_INTERRUPTED = 2, 3, 4, 130
 CLI_ACTOR = "system:import-cli"
@@ -78,6 +78,7 @@ async def run_import_command(
     quiet: bool,
 ) -> int:
     """Stage ``path`` as a new job (or take ``job_id``) and apply it; the exit code."""
+    quiet_collector()
     progress = (
         None
         if quiet

@@ -64,10 +64,13 @@ def normalise_phone(raw: str, default_region: str | None = None) -> str | None:
     value = raw.strip()
     if not value:
         return None
-    try:
-        number = phonenumbers.parse(value, default_region.upper() if default_region else None)
-    except phonenumbers.NumberParseException:
-        number = None
+    if value.startswith("+"):
+        number = _international(value)
+    else:
+        try:
+            number = phonenumbers.parse(value, default_region.upper() if default_region else None)
+        except phonenumbers.NumberParseException:
+            number = None
     if number is not None and phonenumbers.is_possible_number(number):
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     digits = "".join(c for c in value if c.isdigit())
@@ -91,11 +94,19 @@ def is_shared_line(e164: str) -> bool:
     as opposed to a personal one (a mobile). Numbers that cannot be classified count as personal."""
     if not e164.startswith("+"):
         return False
+    number = _international(e164)
+    return number is not None and phonenumbers.number_type(number) in _SHARED_LINE_TYPES
+
+
+@lru_cache(maxsize=4096)
+def _international(value: str) -> phonenumbers.PhoneNumber | None:
+    """A number written with its country code ("+…", no default region applies), parsed; None if it
+    cannot be. Cached: preparing one record parses each of its numbers three times (normalising, then
+    telling landlines from personal lines); the objects are only read, never changed."""
     try:
-        number = phonenumbers.parse(e164)
+        return phonenumbers.parse(value)
     except phonenumbers.NumberParseException:
-        return False
-    return phonenumbers.number_type(number) in _SHARED_LINE_TYPES
+        return None
 
 
 # Mailboxes of a role, not of a person: several companies of a group, or a household, may share one.
