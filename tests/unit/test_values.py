@@ -122,6 +122,23 @@ class TestIds:
         """A ULID made later sorts after one made earlier."""
         assert new_ulid(1_000) < new_ulid(2_000)
 
+    def test_the_time_part_is_crockford_base32_of_the_milliseconds(self) -> None:
+        """The ULID specification's example: 1469918176385 ms is 01ARYZ6S41; the random part is 16 of the
+        same alphabet."""
+        made = new_ulid(1_469_918_176_385)
+        assert made[:10] == "01ARYZ6S41"
+        assert len(made) == 26
+        assert set(made[10:]) <= set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+
+    @given(st.integers(min_value=0, max_value=(1 << 48) - 1))
+    def test_the_time_part_reads_back(self, millis: int) -> None:
+        """Decoding the first ten characters gives the milliseconds back."""
+        alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+        value = 0
+        for char in new_ulid(millis)[:10]:
+            value = value * 32 + alphabet.index(char)
+        assert value == millis
+
     def test_ids_made_in_one_millisecond_keep_their_order(self) -> None:
         """Ids made one after the other sort in that order, even within the same millisecond."""
         made = [new_id(CONTACT_PREFIX) for _ in range(2_000)]
@@ -131,3 +148,50 @@ class TestIds:
     def test_new_ids_have_the_documented_shape(self) -> None:
         """CUST- followed by 26 Crockford base32 characters."""
         assert is_valid_id(CUSTOMER_PREFIX, new_id(CUSTOMER_PREFIX))
+
+
+class TestPrimitives:
+    def test_value_objects_become_json_primitives(self) -> None:
+        """Dataclasses become camelCase dicts, enums their values (a str enum stays the str it is), dates ISO
+        strings, sets sorted lists, tuples lists, dict keys strings; anything else is refused."""
+        from dataclasses import dataclass
+        from datetime import UTC, date, datetime
+        from enum import Enum
+
+        from customer360.domain.primitives import to_primitive
+        from customer360.domain.values import EmailType
+
+        class Colour(Enum):
+            RED = 1
+
+        @dataclass(frozen=True)
+        class Inner:
+            when_made: date
+            kinds: frozenset[str]
+
+        @dataclass(frozen=True)
+        class Outer:
+            given_name: str | None
+            colour: Colour
+            email_type: EmailType
+            inner: tuple[Inner, ...]
+            extra: dict[int, datetime]
+
+        value = Outer(
+            None,
+            Colour.RED,
+            EmailType.WORK,
+            (Inner(date(2026, 12, 5), frozenset({"b", "a"})),),
+            {7: datetime(2026, 12, 5, 13, 0, tzinfo=UTC)},
+        )
+        assert to_primitive(value) == {
+            "givenName": None,
+            "colour": 1,
+            "emailType": "WORK",
+            "inner": [{"whenMade": "2026-12-05", "kinds": ["a", "b"]}],
+            "extra": {"7": "2026-12-05T13:00:00+00:00"},
+        }
+        assert to_primitive(value)["emailType"] is EmailType.WORK
+        assert to_primitive([True, 1.5, 2]) == [True, 1.5, 2]
+        with pytest.raises(TypeError):
+            to_primitive(object())

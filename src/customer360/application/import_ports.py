@@ -177,9 +177,10 @@ class ImportUnit(UnitOfWork, Protocol):
         suppression list."""
         ...
 
-    async def postings(self, keys: Collection[Hashable], max_block_size: int) -> dict[Hashable, list[str]]:
-        """Per blocking key (as ``EncodedProfile.keys``), the stored profiles holding it; stop keys and keys
-        held by more than ``max_block_size`` profiles are left out (too common to tell anything)."""
+    async def postings(self, keys: Collection[Hashable], max_block_size: int) -> dict[Hashable, list[str] | None]:
+        """Per blocking key (as ``EncodedProfile.keys``), the stored profiles holding it; None for a key held
+        by more than ``max_block_size`` profiles (too common to tell anything); stop keys and keys nobody
+        holds are left out."""
         ...
 
     async def records(self, customer_ids: Collection[str]) -> dict[str, str]:

@@ -261,7 +261,7 @@ async def _update(unit: ImportUnit, env: HandlerEnv, customer_id: str, row: RowI
 class _Candidates:
     """Blocking-key postings of the stored profiles and of the chunk's new profiles so far."""
 
-    def __init__(self, stored: Mapping[Hashable, list[str]], settings: ImportSettings) -> None:
+    def __init__(self, stored: Mapping[Hashable, list[str] | None], settings: ImportSettings) -> None:
         self._stored = stored
         self._settings = settings
         self._new: dict[Hashable, list[str]] = {}
@@ -271,7 +271,10 @@ class _Candidates:
         shared: Counter[str] = Counter()
         small: set[str] = set()
         for key in keys:
-            holders = [*self._stored.get(key, ()), *self._new.get(key, ())]
+            stored = self._stored.get(key, ())
+            if stored is None:
+                continue  # over-shared among the stored profiles already
+            holders = [*stored, *self._new.get(key, ())]
             if len(holders) > self._settings.max_block_size:
                 continue
             for holder in holders:

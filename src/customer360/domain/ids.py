@@ -60,11 +60,13 @@ def new_ulid(now_ms: int | None = None) -> str:
         value = _source.next(time.time_ns() // 1_000_000)
     else:
         value = (now_ms << _RANDOM_BITS) | int.from_bytes(os.urandom(10), "big")
-    chars = []
-    for _ in range(26):
-        chars.append(_CROCKFORD[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    return "".join([_CHAR_PAIRS[(value >> shift) & 1023] for shift in _PAIR_SHIFTS])
+
+
+# 26 characters of 5 bits, most significant first, taken 10 bits (two characters) at a time: the loop of
+# one character at a time was a few % of a bulk import's CPU (two ids a profile).
+_CHAR_PAIRS = [high + low for high in _CROCKFORD for low in _CROCKFORD]
+_PAIR_SHIFTS = tuple(range(120, -1, -10))
 
 
 def new_id(prefix: str) -> str:

@@ -31,18 +31,62 @@ def _fields(cls: type) -> tuple[tuple[str, str], ...]:
 
 def to_primitive(value: Any) -> Any:
     """Dataclasses become dicts, enums their values, tuples/sets/frozensets lists, dates ISO strings."""
-    if value is None or isinstance(value, str | int | float | bool):
+    if value is None:
         return value
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {key: to_primitive(getattr(value, name)) for name, key in _fields(type(value))}
-    if isinstance(value, frozenset | set):
-        return sorted(to_primitive(v) for v in value)
-    if isinstance(value, list | tuple):
-        return [to_primitive(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): to_primitive(v) for k, v in value.items()}
+    convert = _CONVERTERS.get(type(value))
+    if convert is None:
+        convert = _CONVERTERS[type(value)] = _converter(type(value))
+    return convert(value)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _enum_value(value: Enum) -> Any:
+    return value.value
+
+
+def _iso(value: date) -> str:
+    return value.isoformat()
+
+
+def _items(value: frozenset[Any] | set[Any]) -> list[Any]:
+    return sorted(to_primitive(v) for v in value)
+
+
+def _sequence(value: list[Any] | tuple[Any, ...]) -> list[Any]:
+    return [to_primitive(v) for v in value]
+
+
+def _mapping(value: dict[Any, Any]) -> dict[str, Any]:
+    return {str(k): to_primitive(v) for k, v in value.items()}
+
+
+def _unknown(value: Any) -> Any:
     raise TypeError(f"cannot turn {type(value).__name__} into a primitive")
+
+
+def _converter(cls: type) -> Any:
+    """How values of this type turn into primitives, decided once per type (the checks in this order: a str
+    enum, say, stays the str it is)."""
+    if issubclass(cls, str | int | float | bool):
+        return _same
+    if issubclass(cls, Enum):
+        return _enum_value
+    if issubclass(cls, datetime | date):
+        return _iso
+    if dataclasses.is_dataclass(cls):
+        fields = _fields(cls)
+        return lambda value: {key: to_primitive(getattr(value, name)) for name, key in fields}
+    if issubclass(cls, frozenset | set):
+        return _items
+    if issubclass(cls, list | tuple):
+        return _sequence
+    if issubclass(cls, dict):
+        return _mapping
+    return _unknown
+
+
+# Per type: asked for every field of every profile written (a bulk import asks tens of millions of times).
+_CONVERTERS: dict[type, Any] = {}

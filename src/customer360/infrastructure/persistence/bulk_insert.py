@@ -27,6 +27,9 @@ def _as_text(pg_type: str) -> bool:
 
 def array_literal(values: Iterable[Any]) -> str:
     """A PostgreSQL array literal of ``values`` (text elements quoted and escaped)."""
+    values = list(values)
+    if all(type(value) is int for value in values):  # key and term hashes: most of a bulk import's arrays
+        return "{" + ",".join(map(str, values)) + "}"
     items = []
     for value in values:
         if isinstance(value, int):

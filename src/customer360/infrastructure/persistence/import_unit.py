@@ -70,13 +70,17 @@ _OWNERS = """
         ON r.source_system = q.source_system AND r.external_id = q.external_id
      WHERE r.tenant_id = $1
 """
-# Per key at most cap + 1 postings (a key returning more is over-shared); stop keys are not read at all.
+# Per key its holders, read up to cap + 1 and sent as one array, or NULL when there are more than cap (an
+# over-shared key: a few hundred keys of a large tenant, read for most chunks, were most of the rows sent);
+# stop keys are not read at all.
 _POSTINGS = """
-    SELECT q.h, k.customer_id
+    SELECT q.h, CASE WHEN cardinality(k.ids) > $3 THEN NULL ELSE k.ids END
       FROM unnest($2::bigint[]) AS q(h)
-     CROSS JOIN LATERAL (SELECT m.customer_id FROM match_key m
-                          WHERE m.tenant_id = $1 AND m.key_hash = q.h LIMIT $4) AS k
-     WHERE NOT EXISTS (SELECT 1 FROM match_stop_key s WHERE s.tenant_id = $1 AND s.key_hash = q.h AND s.profiles > $3)
+     CROSS JOIN LATERAL (SELECT array_agg(m.customer_id) AS ids
+                           FROM (SELECT customer_id FROM match_key
+                                  WHERE tenant_id = $1 AND key_hash = q.h LIMIT $4) AS m) AS k
+     WHERE k.ids IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM match_stop_key s WHERE s.tenant_id = $1 AND s.key_hash = q.h AND s.profiles > $3)
 """
 _RECORDS = "SELECT customer_id, CAST(features AS text) FROM match_record WHERE tenant_id = $1 AND customer_id = ANY($2)"
 _SAVE_JOB = """
@@ -172,17 +176,14 @@ class SqlImportUnit(SqlUnitOfWork):
         listed = await self.privacy.suppressed_among({point for ps in points.values() for point in ps})
         return {customer_id for customer_id, ps in points.items() if not listed.isdisjoint(ps)}
 
-    async def postings(self, keys: Collection[Hashable], max_block_size: int) -> dict[Hashable, list[str]]:
+    async def postings(self, keys: Collection[Hashable], max_block_size: int) -> dict[Hashable, list[str] | None]:
         """``keys`` are key hashes (``encode_created``)."""
         if not keys:
             return {}
         rows = await (await self._driver()).fetch(
             _POSTINGS, self.context.tenant_id, list(keys), max_block_size, max_block_size + 1
         )
-        postings: dict[Hashable, list[str]] = {}
-        for hashed, customer_id in rows:
-            postings.setdefault(hashed, []).append(customer_id)
-        return postings
+        return dict(rows)
 
     async def records(self, customer_ids: Collection[str]) -> dict[str, str]:
         if not customer_ids:
