@@ -291,6 +291,16 @@ class _Candidates:
             self._new.setdefault(key, []).append(customer_id)
 
 
+@dataclass(slots=True)
+class _Checking:
+    """How a run's duplicate check scores, and what it learnt: keys over-shared among the stored profiles
+    stay so while the import only adds profiles, so they are not read again (a few hundred keys of a large
+    tenant, each up to max_block_size + 1 postings, were most of the postings read per chunk)."""
+
+    scorer: Scorer
+    over_shared: set[Hashable] = field(default_factory=set)
+
+
 async def _check_and_add(
     unit: ImportUnit,
     env: HandlerEnv,
@@ -298,7 +308,7 @@ async def _check_and_add(
     run: ImportRun,
     creates: list[PlannedRow],
     chunk: _Chunk,
-    scorer: Scorer,
+    checking: _Checking,
 ) -> None:
     """The duplicate check of the chunk's new profiles, then add them (skipped ones excepted)."""
     policy, settings = job.options.on_duplicate, run.settings
@@ -309,9 +319,11 @@ async def _check_and_add(
         creates = [_as_aggregate(p, env, run) if p.customer_id in flagged else p for p in creates]
     ranked: dict[str, list[DuplicateCandidate]] = {}
     if policy is not OnDuplicate.CREATE:
-        index = _Candidates(
-            await unit.postings({k for p in creates for k in _encoded(p).keys}, settings.max_block_size), settings
-        )
+        wanted = {k for p in creates for k in _encoded(p).keys}
+        stored = await unit.postings(wanted - checking.over_shared, settings.max_block_size)
+        checking.over_shared.update(k for k, holders in stored.items() if holders is None)
+        stored.update(dict.fromkeys(wanted & checking.over_shared))
+        index = _Candidates(stored, settings)
         subjects: list[tuple[str, list[str]]] = []
         for planned in creates:
             assert planned.customer_id is not None
@@ -326,7 +338,7 @@ async def _check_and_add(
         # every candidate above the threshold comes back, to keep the best ``results`` of those left.
         limit = settings.max_candidates if policy is OnDuplicate.SKIP else settings.results
         task = ScoreTask(matching.model, matching.policy.review_threshold, limit, subjects, records)
-        ranked = await scorer(task, run.decode_record)
+        ranked = await checking.scorer(task, run.decode_record)
     skipped: set[str] = set()
     for planned in creates:
         customer_id = planned.customer_id
@@ -366,7 +378,12 @@ def _as_aggregate(planned: PlannedRow, env: HandlerEnv, run: ImportRun) -> Plann
 
 
 async def _apply_rows(
-    unit: ImportUnit, env: HandlerEnv, job: ImportJob, run: ImportRun, planned: Sequence[PlannedRow], scorer: Scorer
+    unit: ImportUnit,
+    env: HandlerEnv,
+    job: ImportJob,
+    run: ImportRun,
+    planned: Sequence[PlannedRow],
+    checking: _Checking,
 ) -> _Chunk:
     chunk = _Chunk()
     owners = await unit.owners({r for p in planned for r in p.refs})
@@ -394,7 +411,7 @@ async def _apply_rows(
         except DomainError as error:
             chunk.refuse(issue_of(p.row, error))
     if creates:
-        await _check_and_add(unit, env, job, run, creates, chunk, scorer)
+        await _check_and_add(unit, env, job, run, creates, chunk, checking)
     return chunk
 
 
@@ -446,11 +463,11 @@ class ImportRun:
 
 
 async def _apply_chunk(
-    run: ImportRun, job: ImportJob, env: HandlerEnv, planned: Sequence[PlannedRow], scorer: Scorer
+    run: ImportRun, job: ImportJob, env: HandlerEnv, planned: Sequence[PlannedRow], checking: _Checking
 ) -> tuple[ImportJob, int]:
     """Apply (a leading part of) the planned rows in one transaction; the job and how many were applied."""
     async with run.units(env.context) as unit:
-        chunk = await _apply_rows(unit, env, job, run, planned, scorer)
+        chunk = await _apply_rows(unit, env, job, run, planned, checking)
         advanced = dataclasses.replace(job.counted(chunk.counts), processed_rows=chunk.last_row)
         if job.options.dry_run:
             await run.jobs.save_progress(advanced, chunk.issues)
@@ -461,10 +478,13 @@ async def _apply_chunk(
         return advanced, chunk.consumed
 
 
-async def _apply_alone(run: ImportRun, job: ImportJob, env: HandlerEnv, planned: PlannedRow) -> ImportJob:
+async def _apply_alone(
+    run: ImportRun, job: ImportJob, env: HandlerEnv, planned: PlannedRow, checking: _Checking
+) -> ImportJob:
     """One row in its own transaction, after its chunk clashed with a concurrent change."""
     try:
-        return (await _apply_chunk(run, job, env, [planned], score_in_process))[0]
+        alone = _Checking(score_in_process, checking.over_shared)  # one row: not worth a worker's round trip
+        return (await _apply_chunk(run, job, env, [planned], alone))[0]
     except (DatabaseConflict, Conflict):
         number = planned.row.number
         issue = RowIssue(number, "row", CONFLICT, "clashed with a concurrent change; import the row again")
@@ -488,7 +508,7 @@ class _Pipeline:
         # Worker processes pay off for long files only: a small one is planned here, without starting any.
         small = job.staged_rows - job.processed_rows <= 2 * run.settings.chunk_size
         self._planner = plan_in_process if small else run.planner
-        self.scorer = score_in_process if small else run.scorer
+        self.checking = _Checking(score_in_process if small else run.scorer)
         self._fetched = job.processed_rows
         self._exhausted = False
         self._pending: deque[asyncio.Task[list[PlannedRow]]] = deque()
@@ -533,11 +553,11 @@ async def run_import(run: ImportRun, tenant_id: str, job: ImportJob, on_progress
                 break
             batch, buffer = buffer[: run.settings.chunk_size], buffer[run.settings.chunk_size :]
             try:
-                job, consumed = await _apply_chunk(run, job, env, batch, pipeline.scorer)
+                job, consumed = await _apply_chunk(run, job, env, batch, pipeline.checking)
                 buffer = batch[consumed:] + buffer
             except (DatabaseConflict, Conflict):
                 for planned in batch:
-                    job = await _apply_alone(run, job, env, planned)
+                    job = await _apply_alone(run, job, env, planned, pipeline.checking)
             await _report(on_progress, job)
     finally:
         await pipeline.close()
