@@ -24,7 +24,7 @@ def iso_millis(moment: datetime) -> str:
 
 
 @cache
-def _fields(cls: type) -> tuple[tuple[str, str], ...]:
+def field_keys(cls: type) -> tuple[tuple[str, str], ...]:
     """(attribute, camelCase key) of a dataclass type; asked once per type (bulk imports ask millions of times)."""
     return tuple((f.name, camel(f.name)) for f in dataclasses.fields(cls))
 
@@ -77,7 +77,7 @@ def _converter(cls: type) -> Any:
     if issubclass(cls, datetime | date):
         return _iso
     if dataclasses.is_dataclass(cls):
-        fields = _fields(cls)
+        fields = field_keys(cls)
         return lambda value: {key: to_primitive(getattr(value, name)) for name, key in fields}
     if issubclass(cls, frozenset | set):
         return _items

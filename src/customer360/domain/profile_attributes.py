@@ -6,14 +6,13 @@ drop repeated values and check the kind-specific rules, so an aggregate never ho
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from customer360.domain.errors import InvalidValue
 from customer360.domain.events import FieldChange
-from customer360.domain.primitives import camel, to_primitive
+from customer360.domain.primitives import field_keys, to_primitive
 from customer360.domain.values import (
     CommunicationPreferences,
     ContactRole,
@@ -53,10 +52,10 @@ def _reachable_once(values: dict[str, Any]) -> None:
 def _changes(before: Any, after: Any, prefix: str) -> list[FieldChange]:
     """Every field of two attribute values of one type that differs, keyed ``prefix`` + camelCase name."""
     changes = []
-    for f in dataclasses.fields(before):
-        old, new = getattr(before, f.name), getattr(after, f.name)
+    for name, key in field_keys(before.__class__):
+        old, new = getattr(before, name), getattr(after, name)
         if old != new:
-            changes.append(FieldChange(f"{prefix}{camel(f.name)}", to_primitive(old), to_primitive(new)))
+            changes.append(FieldChange(f"{prefix}{key}", to_primitive(old), to_primitive(new)))
     return changes
 
 

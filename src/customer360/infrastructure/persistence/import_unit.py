@@ -93,14 +93,25 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+_PLAIN, _JSON, _ARRAY = 0, 1, 2
+# Per table, each column's name and how its value is written (decided once, not per value).
+_WRITTEN = {
+    table: tuple(
+        (name, _JSON if pg_type == "jsonb" else _ARRAY if pg_type.endswith("[]") else _PLAIN)
+        for name, pg_type in columns
+    )
+    for table, columns in _TABLES.items()
+}
+
+
 def _record(row: Mapping[str, Any], table: str) -> tuple[Any, ...]:
     """The row as ``insert_rows`` takes it: JSON and array values as their text."""
     values = []
-    for name, pg_type in _TABLES[table]:
+    for name, written in _WRITTEN[table]:
         value = row[name]
-        if pg_type == "jsonb":
-            value = _json(value)
-        elif pg_type.endswith("[]") and value is not None:
+        if written == _JSON:
+            value = orjson.dumps(value).decode()
+        elif written == _ARRAY and value is not None:
             value = array_literal(value)
         values.append(value)
     return tuple(values)
