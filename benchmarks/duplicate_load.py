@@ -39,6 +39,7 @@ from customer360.domain.values import (
     TaxId,
     TaxIdType,
 )
+from customer360.infrastructure.persistence import search_sql
 from customer360.infrastructure.persistence.customer_repository import attribute_keys
 from customer360.infrastructure.persistence.documents import to_document
 from customer360.infrastructure.persistence.match_codec import features_json, key_hashes
@@ -296,6 +297,8 @@ async def load(dsn: dict[str, Any], n: int, tenant: str, extra: Extra | None = N
             f" SELECT DISTINCT tenant_id, left(token, 1), substr(token, 3) FROM {SCHEMA}.search_token"
             " WHERE left(token, 1) IN ('n', 's', 'c') ON CONFLICT DO NOTHING"
         )
+        # And its prefix postings (migration 0016), from the postings just copied.
+        await connection.execute(search_sql.prefix_backfill(SCHEMA, "$1"), tenant)
         print("  vacuum analyze ...", flush=True)
         for table in (*tables, "search_word"):
             await connection.execute(f"VACUUM (ANALYZE) {SCHEMA}.{table}")

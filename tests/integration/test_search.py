@@ -9,7 +9,9 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 
+from customer360.infrastructure.persistence.database import DatabaseUrls, create_engine
 from tests.conftest import ALL_PERMISSIONS
 from tests.support.api import CUSTOMERS, create_customer
 
@@ -259,3 +261,101 @@ class TestCommonWords:
         """'ostw': five profiles whose name has a word starting so."""
         found = await _search(client, common_tenant, name="ostw", limit="5")
         assert (len(found), set(found) <= set(common["both"] + common["first"])) == (5, True)
+
+
+@pytest.fixture(scope="class")
+async def prefix_tenant(app: FastAPI) -> dict[str, str]:
+    return {**COMMON_HEADERS, "X-Tenant-ID": f"t-{secrets.token_hex(6)}"}
+
+
+def _letters(number: int) -> str:
+    """A word of letters only for a number (0 -> 'aa', 1 -> 'ab' ...): names of many distinct words."""
+    return "".join(chr(ord("a") + d) for d in (number // 26, number % 26))
+
+
+@pytest.fixture(scope="class")
+async def prefixed(app: FastAPI, prefix_tenant: dict[str, str]) -> dict[str, list[str]]:
+    """420 profiles in a tenant of their own: 'sonnberg' and words starting 'talb' (dozens of distinct words,
+    so the start is answered from its prefix postings) have 220 postings each and meet in 20 profiles."""
+    transport = httpx.ASGITransport(app=app)
+    client = httpx.AsyncClient(transport=transport, base_url="http://customer360.test")
+    names = {
+        "whole": ["Sonnberg Talb"],
+        "both": [f"Sonnberg Talb{_letters(i)}" for i in range(19)],
+        "first": [f"Sonnberg Wald {i}" for i in range(200)],
+        "second": [f"Weissberg Talb{_letters(i)}" for i in range(200)],
+    }
+    ids: dict[str, list[str]] = {}
+    for group, group_names in names.items():
+        ids[group] = []
+        for start in range(0, len(group_names), 15):
+            batch = group_names[start : start + 15]
+            created = await asyncio.gather(*(create_customer(client, prefix_tenant, name=n) for n in batch))
+            ids[group].extend(c["id"] for c in created)
+    await client.aclose()
+    return ids
+
+
+class TestPrefixPostings:
+    """Common words meeting rarely are joined through their postings (migration 0016) before any profile is
+    read: a start of four letters or more through its prefix postings."""
+
+    async def test_a_common_word_and_a_common_start_find_exactly_the_profiles_with_both(
+        self, client: httpx.AsyncClient, prefix_tenant: dict[str, str], prefixed: dict[str, list[str]]
+    ) -> None:
+        """'sonnberg talb': the 20 profiles having both, none of the 400 having one of them."""
+        found = await _search(client, prefix_tenant, name="sonnberg talb", limit="100")
+        assert set(found) == set(prefixed["whole"] + prefixed["both"])
+
+    async def test_the_whole_word_ranks_first(
+        self, client: httpx.AsyncClient, prefix_tenant: dict[str, str], prefixed: dict[str, list[str]]
+    ) -> None:
+        """'sonnberg talb' lists 'Sonnberg Talb' first, with a higher score than every longer word."""
+        response = await client.get(
+            f"{CUSTOMERS}/search", params={"name": "sonnberg talb", "limit": "5"}, headers=prefix_tenant
+        )
+        hits = response.json()["items"]
+        assert (hits[0]["customer"]["id"], hits[0]["score"] > max(h["score"] for h in hits[1:])) == (
+            prefixed["whole"][0],
+            True,
+        )
+
+    async def test_a_longer_start_finds_only_the_words_starting_so(
+        self, client: httpx.AsyncClient, prefix_tenant: dict[str, str], prefixed: dict[str, list[str]]
+    ) -> None:
+        """'sonnberg talba': the 19 profiles whose word starts 'talba', not 'Sonnberg Talb'."""
+        found = await _search(client, prefix_tenant, name="sonnberg talba", limit="100")
+        assert set(found) == set(prefixed["both"])
+
+    async def test_a_renamed_profile_leaves_its_old_prefix_postings(
+        self, client: httpx.AsyncClient, prefix_tenant: dict[str, str], database: DatabaseUrls
+    ) -> None:
+        """The trigger posts 'N:zugs' for 'Zugspitz Alm' and, after a rename to 'Watzmann Alm', removes it
+        and posts 'N:watz' (the alm's 'N:alm' never existed: three letters)."""
+        customer = await create_customer(client, prefix_tenant, name="Zugspitz Alm")
+        before = await _prefix_postings(database, prefix_tenant["X-Tenant-ID"], customer["id"])
+        response = await client.patch(
+            f"{CUSTOMERS}/{customer['id']}",
+            json={"name": "Watzmann Alm"},
+            headers={**prefix_tenant, "Content-Type": "application/merge-patch+json"},
+        )
+        assert response.status_code == 200, response.text
+        after = await _prefix_postings(database, prefix_tenant["X-Tenant-ID"], customer["id"])
+        assert (before, after) == (["N:zugs"], ["N:watz"])
+
+
+async def _prefix_postings(database: DatabaseUrls, tenant: str, customer_id: str) -> list[str]:
+    engine = create_engine(database.admin, pooled=False)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": tenant})
+            rows = await connection.execute(
+                text(
+                    "SELECT token FROM crm_customer360.search_token WHERE tenant_id = :t AND customer_id = :c"
+                    " AND left(token, 1) IN ('N', 'S', 'C', 'P') ORDER BY token"
+                ),
+                {"t": tenant, "c": customer_id},
+            )
+            return [r[0] for r in rows]
+    finally:
+        await engine.dispose()

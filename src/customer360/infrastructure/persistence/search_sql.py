@@ -6,7 +6,9 @@
 statement for all its rows, and per row on update), and keeps ``search_word``, the
 tenant's vocabulary of name, street and city words, for the fuzzy fallback. Merged and erased profiles
 have no postings. A word whose last posting goes is removed from the vocabulary in the same statement
-(it may be personal data: the surname of an erased person).
+(it may be personal data: the surname of an erased person). Since migration 0016 the index also holds
+*prefix postings* (``N:schm`` for ``n:schmidt``: ``search_postings``), one list in profile order per
+start of a name, street, city or postal code word.
 
 **One round trip.** ``customer_search(tenant, …)`` sets the tenant for its own transaction (as
 ``customer_document`` does, migration 0004) and returns the page as one JSON text. It runs with the
@@ -20,9 +22,13 @@ checked. Otherwise every term is a prefix of a token of the same field; the *dri
 fewest postings (counted up to ``DRIVER_CAP``). A word with no posting at all (four letters or more)
 becomes its closest vocabulary words (trigram similarity >= 0.45): the fuzzy fallback works on the few
 words instead of every profile. A driver with fewer postings than the cap gives every candidate, which
-are checked and ranked. A bigger one (a two-letter typeahead, "anna schmidt") is read in index order —
-an exact word before longer ones, then alphabetically — in growing chunks until a page of checked
-results is found or ``SCAN_CAP`` postings were read; that page is then ranked. Score per term: 1 for an
+are checked and ranked. When every term is common, the profiles having each as a whole word come first
+(a join of their postings); if they are not a page, each term gets the postings holding every profile it
+can match — its few words, or its prefix postings — and the shortest list is read in profile order, each
+of its profiles probed in the others' lists by index look-ups, so only the profiles having every term are
+read ("anna schm", "kirchstr 88 münchen"). A big single driver (a two-letter typeahead) is read in index
+order — an exact word before longer ones, then alphabetically — in growing chunks until a page of
+checked results is found or ``SCAN_CAP`` postings were read; that page is then ranked. Score per term: 1 for an
 exact word, 0.5-1 for a prefix by the share of the word typed, 0.8 × similarity for a fuzzy word; a
 result's score is the mean over its terms (q counts as one term; 1 when one of its keys matched).
 """
@@ -33,23 +39,32 @@ DRIVER_CAP = 200
 # When every term has more postings than DRIVER_CAP, they are counted again up to this.
 RECOUNT_CAP = 5_000
 SCAN_CAP = 20_000
+# A term with at most this many words is probed word by word (its words are read from the index).
+FEW_WORDS = 8
 FUZZY_THRESHOLD = 0.45
 # Words shorter than this are matched as prefixes only (a typo in two or three letters is another word).
 FUZZY_MIN_LENGTH = 4
+# Prefix postings (migration 0016): the first letters of every name, street, city and postal code word.
+PREFIX_LENGTH = 4
+_PREFIX_FIELDS = "'n', 's', 'c', 'p'"
 
 
-def sync_trigger(schema: str) -> list[str]:
+def sync_trigger(schema: str, *, prefixes: bool = False) -> list[str]:
+    """The row trigger (0009); with ``prefixes`` (0016) it posts each token's prefix posting too."""
+    new_tokens, old_tokens = ("NEW.search_tokens", "OLD.search_tokens")
+    if prefixes:
+        new_tokens, old_tokens = (f"{schema}.search_postings({t})" for t in (new_tokens, old_tokens))
     return [
         f"""
 CREATE OR REPLACE FUNCTION {schema}.sync_search_tokens() RETURNS trigger
 LANGUAGE plpgsql SECURITY INVOKER SET search_path = {schema}, public, pg_temp AS $$
 DECLARE
-  v_new text[] := CASE WHEN NEW.status IN ('MERGED', 'ERASED') THEN '{{}}' ELSE NEW.search_tokens END;
+  v_new text[] := CASE WHEN NEW.status IN ('MERGED', 'ERASED') THEN '{{}}' ELSE {new_tokens} END;
   v_old text[] := '{{}}';
   v_removed text[];
 BEGIN
   IF TG_OP = 'UPDATE' THEN
-    v_old := CASE WHEN OLD.status IN ('MERGED', 'ERASED') THEN '{{}}' ELSE OLD.search_tokens END;
+    v_old := CASE WHEN OLD.status IN ('MERGED', 'ERASED') THEN '{{}}' ELSE {old_tokens} END;
     IF v_old = v_new THEN
       RETURN NULL;
     END IF;
@@ -76,16 +91,18 @@ FOR EACH ROW EXECUTE FUNCTION {schema}.sync_search_tokens()""",
     ]
 
 
-def statement_insert_trigger(schema: str) -> list[str]:
+def statement_insert_trigger(schema: str, *, prefixes: bool = False) -> list[str]:
     """Migration 0014: on INSERT, the postings of all the statement's rows in two statements (a transition
-    table) instead of a PL/pgSQL call and two statements per row; ``sync_search_tokens()`` keeps updates."""
+    table) instead of a PL/pgSQL call and two statements per row; ``sync_search_tokens()`` keeps updates.
+    With ``prefixes`` (0016) each token's prefix posting too."""
+    postings = f"{schema}.search_postings(n.search_tokens)" if prefixes else "n.search_tokens"
     return [
         f"""
 CREATE OR REPLACE FUNCTION {schema}.sync_search_tokens_inserted() RETURNS trigger
 LANGUAGE plpgsql SECURITY INVOKER SET search_path = {schema}, public, pg_temp AS $$
 BEGIN
   INSERT INTO search_token (tenant_id, token, customer_id)
-  SELECT n.tenant_id, x.token, n.id FROM inserted n CROSS JOIN LATERAL unnest(n.search_tokens) AS x(token)
+  SELECT n.tenant_id, x.token, n.id FROM inserted n CROSS JOIN LATERAL unnest({postings}) AS x(token)
    WHERE n.status NOT IN ('MERGED', 'ERASED')
   ON CONFLICT DO NOTHING;
   INSERT INTO search_word (tenant_id, field, word)
@@ -105,6 +122,35 @@ FOR EACH ROW EXECUTE FUNCTION {schema}.sync_search_tokens()""",
 CREATE TRIGGER sync_search_tokens AFTER INSERT ON {schema}.customer_profile
 REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION {schema}.sync_search_tokens_inserted()""",
     ]
+
+
+def postings_function(schema: str) -> str:
+    """``search_postings(tokens)``: what the word index holds for a profile's tokens (migration 0016): each
+    token, and for a word of a name, street, city or postal code of PREFIX_LENGTH letters or more, its
+    *prefix posting*: the field in capitals and the word's first PREFIX_LENGTH letters (``n:schmidt`` ->
+    ``N:schm``). A prefix posting lists, in profile order, every profile having a word that starts so: a
+    term of that many letters or more can be joined with the other terms' postings index to index
+    ("anna schm"), where a range of words could only be read in word order and its profiles checked."""
+    prefix = f"upper(left(x, 1)) || substr(x, 2, {PREFIX_LENGTH + 1})"
+    return f"""
+CREATE OR REPLACE FUNCTION {schema}.search_postings(p_tokens text[]) RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT ARRAY(SELECT x FROM unnest(p_tokens) AS x
+               UNION
+               SELECT {prefix} FROM unnest(p_tokens) AS x
+                WHERE left(x, 1) IN ({_PREFIX_FIELDS}) AND length(x) >= {PREFIX_LENGTH + 2})
+$$"""
+
+
+def prefix_backfill(schema: str, tenant: str) -> str:
+    """The prefix postings of the profiles that exist, from their postings (one tenant: the placeholder
+    ``tenant``)."""
+    return f"""
+INSERT INTO {schema}.search_token (tenant_id, token, customer_id)
+SELECT DISTINCT t.tenant_id, upper(left(t.token, 1)) || substr(t.token, 2, {PREFIX_LENGTH + 1}), t.customer_id
+  FROM {schema}.search_token t
+ WHERE t.tenant_id = {tenant} AND left(t.token, 1) IN ({_PREFIX_FIELDS}) AND length(t.token) >= {PREFIX_LENGTH + 2}
+ON CONFLICT DO NOTHING"""
 
 
 def word_matches(schema: str, tenant_setting: str) -> str:
@@ -216,6 +262,19 @@ DECLARE
   v_joined text[];
   v_join boolean := false;
   v_recount integer;
+  v_lists text[];
+  v_list text[];
+  v_whole boolean;
+  v_prefixed boolean := false;
+  v_outer text;
+  v_others text[];
+  v_heads text[];
+  v_pass_heads text[];
+  v_probes text[];
+  v_outer_i integer;
+  v_want integer;
+  v_found text[];
+  v_pass integer;
   v_recounts integer[];
   v_small text[];
   v_hits text[] := '{{}}';
@@ -285,7 +344,126 @@ BEGIN
       v_driver_alts := v_alt;
     END IF;
   END LOOP;
-  IF v_best >= {DRIVER_CAP} AND cardinality(v_terms) > 1 THEN
+  IF v_ids IS NULL AND v_best >= {DRIVER_CAP} AND cardinality(v_terms) > 1
+     AND NOT EXISTS (SELECT 1 FROM unnest(v_alts) a WHERE a IS NOT NULL) THEN
+    -- Every term is common: first the profiles having each of them as a whole word, a join of the words'
+    -- postings in profile order (a merge join where they are long), planned with the words known. They
+    -- score 1, the most any result can, so a full page of them is the answer.
+    EXECUTE format(
+      'SELECT array_agg(customer_id) FROM (SELECT t1.customer_id FROM %s WHERE %s ORDER BY t1.customer_id LIMIT $2) x',
+      (SELECT string_agg(format('search_token t%s', g.n), ', ') FROM generate_subscripts(v_terms, 1) AS g(n)),
+      (SELECT string_agg(format('t%s.tenant_id = $1 AND t%s.token = %L', g.n, g.n, v_terms[g.n])
+                         || CASE WHEN g.n > 1 THEN format(' AND t%s.customer_id = t1.customer_id', g.n) ELSE '' END,
+                         ' AND ')
+         FROM generate_subscripts(v_terms, 1) AS g(n)))
+      INTO v_exact USING p_tenant, p_limit * 2;
+  END IF;
+  IF v_ids IS NULL AND NOT v_any AND v_best >= {DRIVER_CAP} AND cardinality(v_terms) > 1
+     AND COALESCE(cardinality(v_exact), 0) < p_limit
+     AND NOT EXISTS (SELECT 1 FROM unnest(v_alts) a WHERE a IS NOT NULL) THEN
+    -- Every term is common and the whole words gave no page ("anna schm", "kirchstr 88 münchen"). Each
+    -- term gets the postings that hold every profile it can match: its words when it has a few (read by
+    -- skipping through the index: "berlin", "88" and "880"), else the prefix postings of its first
+    -- {PREFIX_LENGTH} letters (migration 0016), in profile order. The shortest single list is read in chunks and
+    -- each of its profiles probed in the others' (one index look-up per word); only the profiles in every
+    -- one are read and checked. A term shorter than {PREFIX_LENGTH} letters with many words has no list.
+    SELECT array_agg(CASE WHEN cardinality(w.words) <= {FEW_WORDS} THEN array_to_string(w.words, ' ')
+                          WHEN left(u.t, 1) IN ({_PREFIX_FIELDS}) AND length(u.t) >= {PREFIX_LENGTH + 2}
+                            THEN upper(left(u.t, 1)) || substr(u.t, 2, {PREFIX_LENGTH + 1}) END ORDER BY u.i),
+           array_agg(CASE WHEN w.words[1] = u.t THEN u.t END ORDER BY u.i),
+           array_agg(CASE WHEN cardinality(w.words) <= {FEW_WORDS}
+                            THEN (SELECT string_agg(x, ' ' ORDER BY length(x), x) FROM unnest(w.words) AS x)
+                          WHEN left(u.t, 1) IN ({_PREFIX_FIELDS}) AND length(u.t) >= {PREFIX_LENGTH + 2}
+                            THEN upper(left(u.t, 1)) || substr(u.t, 2, {PREFIX_LENGTH + 1}) END ORDER BY u.i)
+      INTO v_lists, v_list, v_heads
+      FROM unnest(v_terms) WITH ORDINALITY AS u(t, i)
+     CROSS JOIN LATERAL (
+       SELECT ARRAY(
+         WITH RECURSIVE r(token, n) AS (
+           (SELECT x.token, 1 FROM search_token x
+             WHERE x.tenant_id = p_tenant AND x.token >= u.t AND x.token < {s}.search_prefix_end(u.t)
+             ORDER BY x.token LIMIT 1)
+           UNION ALL
+           SELECT (SELECT x.token FROM search_token x
+                    WHERE x.tenant_id = p_tenant AND x.token > r.token AND x.token < {s}.search_prefix_end(u.t)
+                    ORDER BY x.token LIMIT 1), r.n + 1
+             FROM r WHERE r.token IS NOT NULL AND r.n <= {FEW_WORDS})
+         SELECT r.token FROM r WHERE r.token IS NOT NULL) AS words) w;
+    v_prefixed := EXISTS (SELECT 1 FROM unnest(v_heads) h WHERE h IS NOT NULL);
+  END IF;
+  IF v_prefixed THEN
+    v_found := COALESCE(v_exact, '{{}}');
+    -- First pass: a term typed as a whole word uses that word's postings alone, so that whole words come
+    -- first (as a prefix's word order gives them); the second, only if needed and different, the lists.
+    v_whole := EXISTS (SELECT 1 FROM unnest(v_list, v_lists) AS u(w, l)
+                        WHERE u.w IS NOT NULL AND u.w IS DISTINCT FROM u.l);
+    FOR v_pass IN (CASE WHEN v_whole THEN 1 ELSE 2 END) .. 2 LOOP
+      EXIT WHEN cardinality(v_found) >= p_limit;
+      -- Per term, its probe (its postings, as words) and its head (one list in profile order, or none):
+      -- the shortest head is read (each counted only up to the shortest so far), the other terms probed.
+      SELECT array_agg(CASE WHEN v_pass = 1 AND u.w IS NOT NULL THEN u.w ELSE u.l END ORDER BY u.i),
+             array_agg(CASE WHEN v_pass = 1 AND u.w IS NOT NULL THEN u.w ELSE u.h END ORDER BY u.i)
+        INTO v_probes, v_pass_heads
+        FROM unnest(v_list, v_lists, v_heads) WITH ORDINALITY AS u(w, l, h, i);
+      v_outer := NULL;
+      v_outer_i := NULL;
+      v_recount := {RECOUNT_CAP};
+      FOR i IN 1 .. cardinality(v_pass_heads) LOOP
+        CONTINUE WHEN v_pass_heads[i] IS NULL;
+        SELECT count(*) INTO v_count FROM (
+          SELECT 1 FROM search_token x
+           WHERE x.tenant_id = p_tenant AND x.token = ANY (string_to_array(v_pass_heads[i], ' ')) LIMIT v_recount) c;
+        IF v_outer IS NULL OR v_count < v_recount THEN
+          v_outer := v_pass_heads[i];
+          v_outer_i := i;
+          v_recount := v_count;
+        END IF;
+      END LOOP;
+      CONTINUE WHEN v_outer_i IS NULL;
+      v_others := ARRAY(SELECT u.l FROM unnest(v_probes) WITH ORDINALITY AS u(l, i)
+                         WHERE u.l IS NOT NULL AND u.i <> v_outer_i);
+      v_read := 0;
+      -- A prefix posting lists its profiles in profile order, not by how much of a word was typed: a few
+      -- pages are gathered for the ranking to choose from.
+      v_want := CASE WHEN left(v_pass_heads[v_outer_i], 1) IN ('N', 'S', 'C', 'P') THEN p_limit * 3
+                     ELSE p_limit END;
+      -- A head of a few words is read word by word, the shortest (best-scoring) first.
+      FOREACH v_outer IN ARRAY string_to_array(v_pass_heads[v_outer_i], ' ') LOOP
+        EXIT WHEN cardinality(v_found) >= v_want OR v_read >= {SCAN_CAP};
+        v_last_id := '';
+        v_step := greatest(p_limit * 4, 40);
+        LOOP
+          SELECT array_agg(o.customer_id ORDER BY o.customer_id) FILTER (WHERE NOT EXISTS (
+                   SELECT 1 FROM unnest(v_others) AS l(tokens)
+                    WHERE NOT EXISTS (
+                      -- LATERAL … LIMIT 1: one probe by (token, profile) per word; a token list as a filter
+                      -- was planned as a skip scan over every token of the profile.
+                      SELECT 1 FROM unnest(string_to_array(l.tokens, ' ')) AS w(token)
+                       CROSS JOIN LATERAL (SELECT 1 FROM search_token x
+                                            WHERE x.tenant_id = p_tenant AND x.token = w.token
+                                              AND x.customer_id = o.customer_id LIMIT 1) x))) AS ids,
+                 max(o.customer_id) AS last_id, count(*) AS n
+            INTO v_chunk
+            FROM (SELECT t.customer_id FROM search_token t
+                   WHERE t.tenant_id = p_tenant AND t.token = v_outer AND t.customer_id > v_last_id
+                   ORDER BY t.customer_id LIMIT v_step) o;
+          EXIT WHEN v_chunk.n = 0;
+          v_read := v_read + v_chunk.n;
+          v_last_id := v_chunk.last_id;
+          IF v_chunk.ids IS NOT NULL THEN
+            v_found := v_found || ARRAY(
+              SELECT h.customer_id FROM {s}.search_hits(p_tenant, v_chunk.ids, v_terms, v_alts, v_any_terms,
+                                                        v_any_alts, v_any_ids, v_any, p_active_only) h
+               WHERE h.customer_id <> ALL (v_found) ORDER BY h.ord);
+          END IF;
+          EXIT WHEN cardinality(v_found) >= v_want OR v_read >= {SCAN_CAP} OR v_chunk.n < v_step;
+          v_step := least(v_step * 4, 2000);
+        END LOOP;
+      END LOOP;
+    END LOOP;
+  END IF;
+  IF v_best >= {DRIVER_CAP} AND cardinality(v_terms) > 1 AND NOT v_prefixed
+     AND (COALESCE(cardinality(v_exact), 0) < p_limit OR v_any) THEN
     -- Every term is common ("petra nost", "berlin hauptstr"): count further to find the rarest; a tie
     -- goes to the field that usually narrows most (name, postal code, street, city, country).
     SELECT array_agg(e.n ORDER BY t.i) INTO v_recounts
@@ -314,36 +492,22 @@ BEGIN
       v_driver := NULL;
     END IF;
   END IF;
-  IF v_ids IS NULL AND v_best >= {DRIVER_CAP} AND cardinality(v_terms) > 1
-     AND NOT EXISTS (SELECT 1 FROM unnest(v_alts) a WHERE a IS NOT NULL) THEN
-    -- Every term is common: first the profiles having each of them as a whole word, a join of the words'
-    -- postings in profile order (a merge join where they are long), planned with the words known. They
-    -- score 1, the most any result can, so a full page of them is the answer.
-    EXECUTE format(
-      'SELECT array_agg(customer_id) FROM (SELECT t1.customer_id FROM %s WHERE %s ORDER BY t1.customer_id LIMIT $2) x',
-      (SELECT string_agg(format('search_token t%s', g.n), ', ') FROM generate_subscripts(v_terms, 1) AS g(n)),
-      (SELECT string_agg(format('t%s.tenant_id = $1 AND t%s.token = %L', g.n, g.n, v_terms[g.n])
-                         || CASE WHEN g.n > 1 THEN format(' AND t%s.customer_id = t1.customer_id', g.n) ELSE '' END,
-                         ' AND ')
-         FROM generate_subscripts(v_terms, 1) AS g(n)))
-      INTO v_exact USING p_tenant, p_limit * 2;
-  END IF;
-  IF v_ids IS NULL AND (COALESCE(cardinality(v_exact), 0) < p_limit OR v_any) AND v_recount < {RECOUNT_CAP}
+  IF v_ids IS NULL AND NOT v_prefixed AND (COALESCE(cardinality(v_exact), 0) < p_limit OR v_any)
+     AND v_recount < {RECOUNT_CAP}
      AND NOT EXISTS (SELECT 1 FROM unnest(v_alts) a WHERE a IS NOT NULL) THEN
     v_join := true;
     -- Only the words counted below the cap join (a one-letter word's postings are most of the index);
     -- the others are checked on the candidates like any term.
     v_small := ARRAY(SELECT t.term FROM unnest(v_terms, v_recounts) AS t(term, n) WHERE t.n < {RECOUNT_CAP});
     -- Common words, the rarest under RECOUNT_CAP postings ("günter lans"): every profile having all of
-    -- them, as a join of their postings (whole words by equality, starts by range), from the index alone;
-    -- only those are then read and ranked.
+    -- them, as an INTERSECT of their postings (whole words by equality, starts by range), from the index
+    -- alone; only those are then read and ranked. Not a join: the planner estimates one posting for a
+    -- token range, and its nested loop re-read the inner range per outer posting (630 x 397 at 100,000
+    -- profiles: 56 ms); a set operation reads each range once whatever the estimate.
     EXECUTE format(
-      'SELECT array_agg(customer_id) FROM (SELECT DISTINCT t1.customer_id FROM %s WHERE %s LIMIT {SCAN_CAP}) x',
-      (SELECT string_agg(format('search_token t%s', k), ', ') FROM generate_series(1, cardinality(v_small)) AS k),
-      (SELECT string_agg(format('t%s.tenant_id = $1 AND t%s.token >= %L AND t%s.token < %L', k, k,
-                                v_small[k], k, {s}.search_prefix_end(v_small[k]))
-                         || CASE WHEN k > 1 THEN format(' AND t%s.customer_id = t1.customer_id', k) ELSE '' END,
-                         ' AND ')
+      'SELECT array_agg(customer_id ORDER BY customer_id) FROM (%s LIMIT {SCAN_CAP}) x',
+      (SELECT string_agg(format('SELECT customer_id FROM search_token WHERE tenant_id = $1 AND token >= %L'
+                                ' AND token < %L', v_small[k], {s}.search_prefix_end(v_small[k])), ' INTERSECT ')
          FROM generate_series(1, cardinality(v_small)) AS k))
       INTO v_joined USING p_tenant;
   END IF;
@@ -351,6 +515,8 @@ BEGIN
     v_cand := v_ids;
   ELSIF cardinality(v_exact) >= p_limit AND NOT v_any THEN
     v_cand := v_exact;
+  ELSIF v_prefixed THEN
+    v_cand := v_found;
   ELSIF v_join THEN
     v_cand := v_any_ids || COALESCE(v_joined, '{{}}');
   ELSIF v_driver IS NULL THEN
