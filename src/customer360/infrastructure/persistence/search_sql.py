@@ -41,6 +41,10 @@ RECOUNT_CAP = 5_000
 SCAN_CAP = 20_000
 # A term with at most this many words is probed word by word (its words are read from the index).
 FEW_WORDS = 8
+# The join's lists are counted up to this to find the shortest.
+HEAD_COUNT_CAP = 2_000
+# Two lists whose first this many profiles of the shorter gave no page are merge-joined from there on.
+MERGE_AFTER = 800
 FUZZY_THRESHOLD = 0.45
 # Words shorter than this are matched as prefixes only (a typo in two or three letters is another word).
 FUZZY_MIN_LENGTH = 4
@@ -273,6 +277,11 @@ DECLARE
   v_probes text[];
   v_outer_i integer;
   v_want integer;
+  v_saved text[];
+  v_joins text[];
+  v_join_with text;
+  v_merged boolean;
+  v_limit integer;
   v_found text[];
   v_pass integer;
   v_recounts integer[];
@@ -374,8 +383,11 @@ BEGIN
            array_agg(CASE WHEN cardinality(w.words) <= {FEW_WORDS}
                             THEN (SELECT string_agg(x, ' ' ORDER BY length(x), x) FROM unnest(w.words) AS x)
                           WHEN left(u.t, 1) IN ({_PREFIX_FIELDS}) AND length(u.t) >= {PREFIX_LENGTH + 2}
+                            THEN upper(left(u.t, 1)) || substr(u.t, 2, {PREFIX_LENGTH + 1}) END ORDER BY u.i),
+           array_agg(CASE WHEN cardinality(w.words) = 1 THEN w.words[1]
+                          WHEN left(u.t, 1) IN ({_PREFIX_FIELDS}) AND length(u.t) >= {PREFIX_LENGTH + 2}
                             THEN upper(left(u.t, 1)) || substr(u.t, 2, {PREFIX_LENGTH + 1}) END ORDER BY u.i)
-      INTO v_lists, v_list, v_heads
+      INTO v_lists, v_list, v_heads, v_joins
       FROM unnest(v_terms) WITH ORDINALITY AS u(t, i)
      CROSS JOIN LATERAL (
        SELECT ARRAY(
@@ -407,9 +419,10 @@ BEGIN
         FROM unnest(v_list, v_lists, v_heads) WITH ORDINALITY AS u(w, l, h, i);
       v_outer := NULL;
       v_outer_i := NULL;
-      v_recount := {RECOUNT_CAP};
-      FOR i IN 1 .. cardinality(v_pass_heads) LOOP
-        CONTINUE WHEN v_pass_heads[i] IS NULL;
+      v_recount := {HEAD_COUNT_CAP};
+      -- A tie (every head at the cap) goes to the field that usually narrows most.
+      FOR i IN SELECT u.i FROM unnest(v_pass_heads) WITH ORDINALITY AS u(h, i)
+                WHERE u.h IS NOT NULL ORDER BY strpos('npsck', lower(left(u.h, 1))), u.i LOOP
         SELECT count(*) INTO v_count FROM (
           SELECT 1 FROM search_token x
            WHERE x.tenant_id = p_tenant AND x.token = ANY (string_to_array(v_pass_heads[i], ' ')) LIMIT v_recount) c;
@@ -422,6 +435,10 @@ BEGIN
       CONTINUE WHEN v_outer_i IS NULL;
       v_others := ARRAY(SELECT u.l FROM unnest(v_probes) WITH ORDINALITY AS u(l, i)
                          WHERE u.l IS NOT NULL AND u.i <> v_outer_i);
+      -- The one other term's single list, when there is one other term: it is merge-joined instead.
+      v_join_with := (SELECT CASE WHEN v_pass = 1 AND u.w IS NOT NULL THEN u.w ELSE u.j END
+                        FROM unnest(v_list, v_probes, v_joins) WITH ORDINALITY AS u(w, l, j, i)
+                       WHERE u.l IS NOT NULL AND u.i <> v_outer_i AND cardinality(v_others) = 1);
       v_read := 0;
       -- A prefix posting lists its profiles in profile order, not by how much of a word was typed: a few
       -- pages are gathered for the ranking to choose from.
@@ -433,20 +450,42 @@ BEGIN
         v_last_id := '';
         v_step := greatest(p_limit * 4, 40);
         LOOP
-          SELECT array_agg(o.customer_id ORDER BY o.customer_id) FILTER (WHERE NOT EXISTS (
-                   SELECT 1 FROM unnest(v_others) AS l(tokens)
-                    WHERE NOT EXISTS (
-                      -- LATERAL … LIMIT 1: one probe by (token, profile) per word; a token list as a filter
-                      -- was planned as a skip scan over every token of the profile.
-                      SELECT 1 FROM unnest(string_to_array(l.tokens, ' ')) AS w(token)
-                       CROSS JOIN LATERAL (SELECT 1 FROM search_token x
-                                            WHERE x.tenant_id = p_tenant AND x.token = w.token
-                                              AND x.customer_id = o.customer_id LIMIT 1) x))) AS ids,
-                 max(o.customer_id) AS last_id, count(*) AS n
-            INTO v_chunk
-            FROM (SELECT t.customer_id FROM search_token t
-                   WHERE t.tenant_id = p_tenant AND t.token = v_outer AND t.customer_id > v_last_id
-                   ORDER BY t.customer_id LIMIT v_step) o;
+          IF v_join_with IS NOT NULL AND v_read >= {MERGE_AFTER} THEN
+            -- Two lists that rarely meet: a merge join, each read once in profile order from where the
+            -- probes stopped, until a chunk of profiles in both (probing each of the outer's profiles
+            -- costs a look-up each: 20,000 of them for two common given names). Planned with the tokens
+            -- known; the planner's estimate for a list is poor, so the other joins are ruled out for
+            -- this statement only.
+            v_merged := true;
+            v_limit := greatest(v_want - cardinality(v_found), 5) * 2;
+            v_saved := ARRAY[current_setting('enable_nestloop'), current_setting('enable_hashjoin')];
+            PERFORM set_config('enable_nestloop', 'off', true), set_config('enable_hashjoin', 'off', true);
+            EXECUTE format(
+              'SELECT array_agg(m.customer_id ORDER BY m.customer_id) AS ids, max(m.customer_id) AS last_id,'
+              ' count(*) AS n FROM (SELECT o.customer_id FROM search_token o JOIN search_token x'
+              ' ON x.customer_id = o.customer_id WHERE o.tenant_id = $1 AND o.token = %L AND x.tenant_id = $1'
+              ' AND x.token = %L AND o.customer_id > $2 AND x.customer_id > $2 ORDER BY o.customer_id LIMIT $3) m',
+              v_outer, v_join_with)
+              -- Profiles in both lists are nearly all results: twice the results still wanted.
+              INTO v_chunk USING p_tenant, v_last_id, v_limit;
+            PERFORM set_config('enable_nestloop', v_saved[1], true), set_config('enable_hashjoin', v_saved[2], true);
+          ELSE
+            v_merged := false;
+            SELECT array_agg(o.customer_id ORDER BY o.customer_id) FILTER (WHERE NOT EXISTS (
+                     SELECT 1 FROM unnest(v_others) AS l(tokens)
+                      WHERE NOT EXISTS (
+                        -- LATERAL … LIMIT 1: one probe by (token, profile) per word; a token list as a filter
+                        -- was planned as a skip scan over every token of the profile.
+                        SELECT 1 FROM unnest(string_to_array(l.tokens, ' ')) AS w(token)
+                         CROSS JOIN LATERAL (SELECT 1 FROM search_token x
+                                              WHERE x.tenant_id = p_tenant AND x.token = w.token
+                                                AND x.customer_id = o.customer_id LIMIT 1) x))) AS ids,
+                   max(o.customer_id) AS last_id, count(*) AS n
+              INTO v_chunk
+              FROM (SELECT t.customer_id FROM search_token t
+                     WHERE t.tenant_id = p_tenant AND t.token = v_outer AND t.customer_id > v_last_id
+                     ORDER BY t.customer_id LIMIT v_step) o;
+          END IF;
           EXIT WHEN v_chunk.n = 0;
           v_read := v_read + v_chunk.n;
           v_last_id := v_chunk.last_id;
@@ -456,7 +495,8 @@ BEGIN
                                                         v_any_alts, v_any_ids, v_any, p_active_only) h
                WHERE h.customer_id <> ALL (v_found) ORDER BY h.ord);
           END IF;
-          EXIT WHEN cardinality(v_found) >= v_want OR v_read >= {SCAN_CAP} OR v_chunk.n < v_step;
+          EXIT WHEN cardinality(v_found) >= v_want OR v_read >= {SCAN_CAP}
+                    OR v_chunk.n < CASE WHEN v_merged THEN v_limit ELSE v_step END;
           v_step := least(v_step * 4, 2000);
         END LOOP;
       END LOOP;
