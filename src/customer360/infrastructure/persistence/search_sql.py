@@ -571,6 +571,21 @@ BEGIN
       SELECT t.customer_id FROM search_token t
        WHERE t.tenant_id = p_tenant AND t.token = ANY (string_to_array(v_driver_alts, ' '))
        ORDER BY t.token, t.customer_id);
+  ELSIF cardinality(v_terms) = 1 AND v_driver = v_terms[1] AND v_driver_alts IS NULL AND NOT v_any
+        AND NOT p_active_only THEN
+    -- One common term (a typeahead "sch"): every profile with a posting in its range matches it (merged
+    -- and erased profiles have none), so the first page in index order is read from the index alone,
+    -- without checking profiles (a profile may have two words there: "müller", "mueller").
+    v_cand := ARRAY(
+      SELECT f.customer_id FROM (
+        SELECT p.customer_id, min(p.n) AS n FROM (
+          SELECT t.customer_id, row_number() OVER (ORDER BY t.token, t.customer_id) AS n
+            FROM (SELECT t.token, t.customer_id FROM search_token t
+                   WHERE t.tenant_id = p_tenant AND t.token >= v_driver
+                     AND t.token < {s}.search_prefix_end(v_driver)
+                   ORDER BY t.token, t.customer_id LIMIT p_limit * 4) t) p
+         GROUP BY p.customer_id) f
+       ORDER BY f.n LIMIT p_limit);
   ELSE
     -- A big driver: read it in index order until a page of results is found.
     v_cand := v_any_ids;
