@@ -114,6 +114,8 @@ class CandidateRow:
     probability: float
     match_weight: float
     explanation: Sequence[Mapping[str, Any]]
+    cluster_id: str | None = None
+    """Set when the scan grouped its pairs before storing them (a tenant read whole)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,9 +196,15 @@ class ScanStore(Protocol):
     async def scan_pairs(self, scan_id: str) -> list[tuple[str, str, float]]: ...
 
     async def save_clusters(
-        self, scan_id: str, clusters: Sequence[tuple[str, Sequence[str], float]], now: datetime
+        self,
+        scan_id: str,
+        clusters: Sequence[tuple[str, Sequence[str], float]],
+        now: datetime,
+        *,
+        labelled: bool = False,
     ) -> int:
-        """Replace the tenant's clusters, label this scan's pairs with them, drop older scans' pairs."""
+        """Replace the tenant's clusters, label this scan's pairs with them (unless ``labelled``: stored
+        with their cluster already), drop older scans' pairs."""
         ...
 
     async def auto_merge_pairs(self, scan_id: str, threshold: float) -> list[CandidateRow]: ...

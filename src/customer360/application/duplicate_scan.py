@@ -45,6 +45,7 @@ from customer360.domain.duplicates import CLUSTER_PREFIX, IDENTIFIER_FIELDS
 from customer360.domain.errors import Conflict, NotFound
 from customer360.domain.ids import new_id
 from customer360.domain.matching import (
+    BatchCache,
     ComparedPairs,
     MatchModel,
     PreparedRecord,
@@ -121,6 +122,9 @@ class _Run:
         # A tenant read whole by TRAIN: its records and every candidate pair compared, for PAIRS to score
         # (a resumed scan has none and finds its pairs chunk by chunk).
         self._whole: tuple[Sequence[PreparedRecord], ComparedPairs] | None = None
+        # The clusters of a tenant scored whole, made before its pairs were stored with their cluster ids
+        # (for CLUSTERS to save: no read of the pairs, no second write of each).
+        self._clusters: list[tuple[str, tuple[str, ...], float]] | None = None
 
     async def report(self) -> None:
         if self._on_progress is not None:
@@ -241,6 +245,10 @@ class _Run:
         assert self._whole is not None
         records, compared = self._whole
         rows = await asyncio.to_thread(score_compared, model, records, compared, threshold, frequencies)
+        self._clusters = clusters_of([(r.low_id, r.high_id, r.probability) for r in rows], threshold)
+        member_of = {member: cluster_id for cluster_id, members, _ in self._clusters for member in members}
+        # a pair belongs to its lower id's cluster (as save_clusters labels them)
+        rows = [dataclasses.replace(row, cluster_id=member_of.get(row.low_id)) for row in rows]
         ids = [r.record_id for r in records]
         # saved a chunk of low ids at a time, each with its checkpoint, as the chunked way does
         by_low: dict[str, list[CandidateRow]] = {}
@@ -286,15 +294,13 @@ class _Run:
         return ids, pairs, await self.store.records(sorted({i for pair in pairs for i in pair}))
 
     async def clusters(self) -> None:
-        policy, _ = await self.store.policy_and_model()
-        scored = await self.store.scan_pairs(self.job.id)
-        best: dict[str, float] = {}
-        for low, high, probability in scored:
-            for member in (low, high):
-                best[member] = max(best.get(member, 0.0), probability)
-        groups = cluster(scored, policy.review_threshold)
-        labelled = [(new_id(CLUSTER_PREFIX), members, max(best[m] for m in members)) for members in groups]
-        await self.store.save_clusters(self.job.id, labelled, self.clock.now())
+        if self._clusters is not None:
+            labelled, self._clusters = self._clusters, None
+            await self.store.save_clusters(self.job.id, labelled, self.clock.now(), labelled=True)
+        else:
+            policy, _ = await self.store.policy_and_model()
+            labelled = clusters_of(await self.store.scan_pairs(self.job.id), policy.review_threshold)
+            await self.store.save_clusters(self.job.id, labelled, self.clock.now())
         self.add_result(clusters=len(labelled), clusteredProfiles=sum(len(m) for _, m, _ in labelled))
         await self.advance("AUTO_MERGE")
 
@@ -390,22 +396,32 @@ def score_compared(
     frequencies: TermFrequencies | None = None,
 ) -> list[CandidateRow]:
     """The compared pairs of ``records`` scoring at or above ``threshold``, with their explanations."""
-    rows = []
-    for scored, vector in zip(model.score_pairs(records, compared, frequencies), compared.vectors, strict=True):
-        if scored.probability < threshold:
-            continue
-        left, right = records[scored.left], records[scored.right]
-        result = model.score_prepared(left, right, frequencies, vector)
-        rows.append(
-            CandidateRow(
-                low_id=left.record_id,
-                high_id=right.record_id,
-                probability=result.probability,
-                match_weight=result.match_weight,
-                explanation=[c.to_dict() for c in result.explanation],
-            )
+    batch = BatchCache()
+    scored_pairs = model.score_pairs(records, compared, frequencies, batch)
+    kept = [
+        (scored.left, scored.right, vector)
+        for scored, vector in zip(scored_pairs, compared.vectors, strict=True)
+        if scored.probability >= threshold
+    ]
+    return [
+        CandidateRow(
+            low_id=records[i].record_id,
+            high_id=records[j].record_id,
+            probability=result.probability,
+            match_weight=result.match_weight,
+            explanation=[c.to_dict() for c in result.explanation],
         )
-    return rows
+        for (i, j, _), result in zip(kept, model.explain_pairs(records, kept, frequencies, batch), strict=True)
+    ]
+
+
+def clusters_of(scored: Sequence[tuple[str, str, float]], threshold: float) -> list[tuple[str, tuple[str, ...], float]]:
+    """The clusters of the pairs at or above ``threshold``: a new id, the members, the best probability."""
+    best: dict[str, float] = {}
+    for low, high, probability in scored:
+        for member in (low, high):
+            best[member] = max(best.get(member, 0.0), probability)
+    return [(new_id(CLUSTER_PREFIX), members, max(best[m] for m in members)) for members in cluster(scored, threshold)]
 
 
 def _identifier_agrees(explanation: Sequence[Mapping[str, Any]]) -> bool:

@@ -67,7 +67,7 @@ from customer360.domain.matching.features import PreparedRecord, prepare
 from customer360.domain.matching.frequencies import TermFrequencies, record_terms
 from customer360.domain.matching.legal_forms import OrganisationName, split_legal_form
 from customer360.domain.matching.levels import COMPARISONS, Comparison
-from customer360.domain.matching.model import LabelledPair, MatchModel
+from customer360.domain.matching.model import BatchCache, LabelledPair, MatchModel
 from customer360.domain.matching.names import PersonName, parse_person_name
 from customer360.domain.matching.nicknames import canonical_given_names
 from customer360.domain.matching.records import ORGANIZATION, PERSON, MatchAddress, MatchRecord
@@ -83,6 +83,7 @@ __all__ = [
     "DEFAULT_MAX_BLOCK_SIZE",
     "ORGANIZATION",
     "PERSON",
+    "BatchCache",
     "ComparedPairs",
     "Comparison",
     "ComparisonVector",

@@ -125,6 +125,22 @@ class _Terms:
         )
 
 
+@dataclass(slots=True)
+class BatchCache:
+    """What scoring computes per record (its terms) and per term (its adjustment) for one batch: one
+    model, one sequence of records, one `TermFrequencies`. `MatchModel.score_pairs` and
+    `MatchModel.explain_pairs` given the same cache compute each once."""
+
+    terms: dict[int, _Terms] = field(default_factory=dict)
+    adjustments: dict[tuple[int, str, str | None], float] = field(default_factory=dict)
+
+    def terms_of(self, records: Sequence[PreparedRecord], position: int) -> _Terms:
+        found = self.terms.get(position)
+        if found is None:
+            found = self.terms[position] = _Terms.of(records[position])
+        return found
+
+
 def _agreed(
     a: _Terms, b: _Terms, vector: ComparisonVector, frequencies: TermFrequencies | None = None
 ) -> list[tuple[int, str, str | None]]:
@@ -230,12 +246,23 @@ class MatchModel:
         return _log2_ratio(prior, 1.0 - prior)
 
     def _field_weights(
-        self, terms: list[tuple[int, str, str | None]], vector: ComparisonVector, frequencies: TermFrequencies | None
+        self,
+        terms: list[tuple[int, str, str | None]],
+        vector: ComparisonVector,
+        frequencies: TermFrequencies | None,
+        adjustments: dict[tuple[int, str, str | None], float] | None = None,
     ) -> list[float]:
         weights = [self._weights[f][level] for f, level in enumerate(vector)]
         if frequencies is not None:
             for f, term, among in terms:
-                weights[f] += self._frequency_adjustment(f, term, among, frequencies)
+                if adjustments is None:
+                    weights[f] += self._frequency_adjustment(f, term, among, frequencies)
+                    continue
+                # a batch meets the same names again and again: each term's adjustment is computed once
+                adjustment = adjustments.get((f, term, among))
+                if adjustment is None:
+                    adjustment = adjustments[(f, term, among)] = self._frequency_adjustment(f, term, among, frequencies)
+                weights[f] += adjustment
         fired = _explained(vector)
         if fired is not None:
             index, explains = fired
@@ -269,12 +296,42 @@ class MatchModel:
         vector: ComparisonVector | None = None,
     ) -> MatchResult:
         """`score` for records already prepared with `prepare` (and their ``vector``, if compared already)."""
-        contributions = [FieldContribution(PRIOR, "baseline", self.prior_weight(frequencies))]
         if a.kind != b.kind:
+            return self._explained_result(self.prior_weight(frequencies), None, [])
+        vector = vector or comparison_vector(a, b)
+        weights = self._field_weights(agreed_terms(a, b, vector, frequencies), vector, frequencies)
+        return self._explained_result(self.prior_weight(frequencies), vector, weights)
+
+    def explain_pairs(
+        self,
+        records: Sequence[PreparedRecord],
+        pairs: Iterable[tuple[int, int, ComparisonVector | None]],
+        frequencies: TermFrequencies | None = None,
+        cache: BatchCache | None = None,
+    ) -> list[MatchResult]:
+        """`score_prepared` of many pairs of positions in ``records`` with their vectors (``None``: a
+        person and an organisation), as one batch: each record's terms and each term's adjustment are
+        computed once (``cache``: shared with `score_pairs`). The results are those `score_prepared`
+        gives, to the last bit."""
+        prior = self.prior_weight(frequencies)
+        cache = cache or BatchCache()
+        results = []
+        for i, j, vector in pairs:
+            if vector is None or records[i].kind != records[j].kind:
+                results.append(self._explained_result(prior, None, []))
+                continue
+            agreed = _agreed(cache.terms_of(records, i), cache.terms_of(records, j), vector, frequencies)
+            weights = self._field_weights(agreed, vector, frequencies, cache.adjustments)
+            results.append(self._explained_result(prior, vector, weights))
+        return results
+
+    @staticmethod
+    def _explained_result(prior: float, vector: ComparisonVector | None, weights: list[float]) -> MatchResult:
+        # vector None: a person and an organisation
+        contributions = [FieldContribution(PRIOR, "baseline", prior)]
+        if vector is None:
             contributions.append(FieldContribution("kind", "different", KIND_MISMATCH_WEIGHT))
         else:
-            vector = vector or comparison_vector(a, b)
-            weights = self._field_weights(agreed_terms(a, b, vector, frequencies), vector, frequencies)
             for index, level in enumerate(vector):
                 if level != MISSING:
                     comparison = COMPARISONS[index]
@@ -289,21 +346,21 @@ class MatchModel:
         records: Sequence[MatchRecord] | Sequence[PreparedRecord],
         pairs: Pairs,
         frequencies: TermFrequencies | None = None,
+        batch: BatchCache | None = None,
     ) -> list[ScoredPair]:
-        """Score many pairs of positions in ``records`` (no explanations; fast path for batch scans)."""
+        """Score many pairs of positions in ``records`` (no explanations; fast path for batch scans;
+        ``batch``: what `explain_pairs` of the same records may reuse)."""
         prepared = self._prepared(records)
         compared = self._compared(prepared, pairs)
         prior = self.prior_weight(frequencies)
         shift = prior - self._prior_weight
         mismatch = prior + KIND_MISMATCH_WEIGHT
         cache: dict[ComparisonVector, float] = {}
-        terms: dict[int, _Terms] = {}
+        batch = batch or BatchCache()
+        adjustments = batch.adjustments
 
         def terms_of(position: int) -> _Terms:
-            found = terms.get(position)
-            if found is None:
-                found = terms[position] = _Terms.of(prepared[position])
-            return found
+            return batch.terms_of(prepared, position)
 
         scored: list[ScoredPair] = []
         for (i, j), vector in zip(compared.pairs, compared.vectors, strict=True):
@@ -316,7 +373,7 @@ class MatchModel:
                 else []
             )
             if agreed:
-                weight = prior + sum(self._field_weights(agreed, vector, frequencies))
+                weight = prior + sum(self._field_weights(agreed, vector, frequencies, adjustments))
             else:
                 weight = cache.get(vector)  # type: ignore[assignment]
                 if weight is None:

@@ -19,9 +19,9 @@ from typing import Any
 
 import orjson
 from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.types import Text
+from sqlalchemy.types import Double, Text
 
 from customer360.application.duplicate_ports import CandidateRow, Everything, ScanJob, StoredModel
 from customer360.domain.duplicates import DuplicatePolicy
@@ -38,7 +38,6 @@ from customer360.infrastructure.persistence.match_index import (
 )
 from customer360.infrastructure.persistence.match_sync import sync_match_data
 from customer360.infrastructure.persistence.scan_jobs import latest_unfinished, load_job, store_job
-from customer360.infrastructure.persistence.tables import duplicate_cluster
 
 TRAINED = "TRAINED"
 
@@ -111,15 +110,16 @@ _RECORDS = "SELECT customer_id, CAST(features AS text) FROM match_record WHERE t
 _SAVE_CANDIDATES = text(
     """
     INSERT INTO duplicate_candidate
-           (tenant_id, low_id, high_id, probability, match_weight, explanation, scan_id, found_at)
-    SELECT :tenant, t.low_id, t.high_id, t.probability, t.match_weight, CAST(t.explanation AS jsonb), :scan, :now
-      FROM unnest(:lows, :highs, :probabilities, :weights, :explanations)
-           AS t(low_id, high_id, probability, match_weight, explanation)
+           (tenant_id, low_id, high_id, probability, match_weight, explanation, scan_id, found_at, cluster_id)
+    SELECT :tenant, t.low_id, t.high_id, t.probability, t.match_weight, CAST(t.explanation AS jsonb), :scan, :now,
+           t.cluster_id
+      FROM unnest(:lows, :highs, :probabilities, :weights, :explanations, :clusters)
+           AS t(low_id, high_id, probability, match_weight, explanation, cluster_id)
         ON CONFLICT (tenant_id, low_id, high_id) DO UPDATE
        SET probability = EXCLUDED.probability, match_weight = EXCLUDED.match_weight,
-           explanation = EXCLUDED.explanation, scan_id = EXCLUDED.scan_id, cluster_id = NULL
+           explanation = EXCLUDED.explanation, scan_id = EXCLUDED.scan_id, cluster_id = EXCLUDED.cluster_id
     """
-).bindparams(*CANDIDATE_ARRAYS)
+).bindparams(*CANDIDATE_ARRAYS, bindparam("clusters", type_=ARRAY(Text)))
 
 _LABEL_CLUSTERS = text(
     """
@@ -128,6 +128,25 @@ _LABEL_CLUSTERS = text(
      WHERE c.tenant_id = :tenant AND c.scan_id = :scan AND c.low_id = m.customer_id
     """
 ).bindparams(bindparam("members", type_=ARRAY(Text)), bindparam("clusters", type_=ARRAY(Text)))
+
+
+_UNLABEL_SCAN = text(
+    "UPDATE duplicate_candidate SET cluster_id = NULL "
+    "WHERE tenant_id = :tenant AND scan_id = :scan AND cluster_id IS NOT NULL"
+)
+_MEMBER_SEPARATOR = " "  # ids never contain a space
+_SAVE_CLUSTERS = text(
+    """
+    INSERT INTO duplicate_cluster (tenant_id, id, members, size, max_probability, scan_id, found_at)
+    SELECT :tenant, t.id, m.members, cardinality(m.members), t.best, :scan, :now
+      FROM unnest(:ids, :members, :best) AS t(id, joined, best)
+     CROSS JOIN LATERAL (SELECT string_to_array(t.joined, ' ') AS members) m
+    """
+).bindparams(
+    bindparam("ids", type_=ARRAY(Text)),
+    bindparam("members", type_=ARRAY(Text)),
+    bindparam("best", type_=ARRAY(Double)),
+)
 
 
 class SqlScanStore:
@@ -340,6 +359,7 @@ class SqlScanStore:
                         "probabilities": [r.probability for r in rows],
                         "weights": [r.match_weight for r in rows],
                         "explanations": [orjson.dumps(list(r.explanation)).decode() for r in rows],
+                        "clusters": [r.cluster_id for r in rows],
                     },
                 )
             await store_job(connection, self._tenant, job)
@@ -356,27 +376,32 @@ class SqlScanStore:
             return [(low, high, probability) for low, high, probability in rows]
 
     async def save_clusters(
-        self, scan_id: str, clusters: Sequence[tuple[str, Sequence[str], float]], now: datetime
+        self,
+        scan_id: str,
+        clusters: Sequence[tuple[str, Sequence[str], float]],
+        now: datetime,
+        *,
+        labelled: bool = False,
     ) -> int:
         params = {"tenant": self._tenant, "scan": scan_id}
         async with self._tx() as connection:
             await connection.execute(text("DELETE FROM duplicate_cluster WHERE tenant_id = :tenant"), params)
+            if not labelled:
+                # pairs stored with a cluster by a run that stopped before this phase: their ids are gone
+                await connection.execute(_UNLABEL_SCAN, params)
             if clusters:
                 await connection.execute(
-                    insert(duplicate_cluster),
-                    [
-                        {
-                            "tenant_id": self._tenant,
-                            "id": cluster_id,
-                            "members": list(members),
-                            "size": len(members),
-                            "max_probability": best,
-                            "scan_id": scan_id,
-                            "found_at": now,
-                        }
-                        for cluster_id, members, best in clusters
-                    ],
+                    _SAVE_CLUSTERS,
+                    {
+                        **params,
+                        "now": now,
+                        "ids": [cluster_id for cluster_id, _, _ in clusters],
+                        # one text[] per cluster cannot be bound as a ragged array: members joined, split in SQL
+                        "members": [_MEMBER_SEPARATOR.join(members) for _, members, _ in clusters],
+                        "best": [best for _, _, best in clusters],
+                    },
                 )
+            if clusters and not labelled:
                 members = [(m, cluster_id) for cluster_id, group, _ in clusters for m in group]
                 await connection.execute(
                     _LABEL_CLUSTERS,
