@@ -20,7 +20,7 @@ from starlette.types import ASGIApp
 
 from customer360.application.context import Clock, RequestContext, SystemClock
 from customer360.application.duplicate_ports import MatchingLimits, ScanJob
-from customer360.application.duplicate_scan import Progress, ScanOptions
+from customer360.application.duplicate_scan import Offload, Progress, ScanOptions
 from customer360.application.executor import CommandExecutor
 from customer360.application.import_ports import ImportJob
 from customer360.application.imports import ImportRun, ImportSettings, plan_in_process, score_in_process
@@ -128,8 +128,10 @@ class Services:
         job_id: str | None = None,
         restart: bool = False,
         on_progress: Progress | None = None,
+        offload: Offload | None = None,
     ) -> ScanJob:
-        """Run (or resume) a batch duplicate scan of the tenant here (``dedup scan``, inline scans)."""
+        """Run (or resume) a batch duplicate scan of the tenant here (``dedup scan``, inline scans);
+        ``offload``: where TRAIN may run work beside its own (the scan process forks, the server not)."""
         return await run_scan_job(
             self.engine,
             tenant_id,
@@ -140,6 +142,7 @@ class Services:
             restart=restart,
             on_progress=on_progress,
             merge=auto_merger(self.executor, tenant_id),
+            offload=offload,
         )
 
     def scan_store(self, tenant_id: str) -> SqlScanStore:

@@ -192,6 +192,7 @@ def dedup_scan(
 
     Resumable: an interrupted scan (Ctrl-C, crash) continues from its last checkpoint when run again."""
     from customer360.infrastructure.duplicate_scan_cli import run_scan_command
+    from customer360.infrastructure.forked import in_forked_process
 
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -200,7 +201,10 @@ def dedup_scan(
         services = await build_services(settings)
         try:
             return await run_scan_command(
-                lambda progress: services.scan(tenant, job_id=job, restart=restart, on_progress=progress), quiet=quiet
+                lambda progress: services.scan(
+                    tenant, job_id=job, restart=restart, on_progress=progress, offload=in_forked_process
+                ),
+                quiet=quiet,
             )
         finally:
             await services.aclose()

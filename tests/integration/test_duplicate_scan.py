@@ -12,6 +12,7 @@ import pytest
 from customer360.application.duplicate_ports import ScanJob
 from customer360.bootstrap import Services
 from customer360.domain.matching import MatchModel
+from customer360.infrastructure.forked import ForkedFunctionFailed, in_forked_process
 from customer360.infrastructure.persistence.scan_lock import try_lock_scan
 from tests.support.api import CUSTOMERS
 from tests.support.duplicates import (
@@ -268,6 +269,34 @@ class TestModel:
             46,
         )
         assert (model.to_dict() == body["model"], model == MatchModel()) == (True, False)
+
+    async def test_a_scan_that_estimates_chance_agreement_in_a_forked_process_trains_the_same_model(
+        self, client: httpx.AsyncClient, headers: dict[str, str], services: Services, tenant: str
+    ) -> None:
+        """The scan process computes u on another core (a forked child) while it compares the candidates:
+        the model and the pairs are those of a scan that does everything itself, and they are trained."""
+        await _population(client, headers, extra=40)
+        await scan(services, tenant, min_training_records=20)
+        alone = (await client.get(f"{DUPLICATES}/model", headers=headers)).json()
+        alone_pairs = pairs_of(await queue(client, headers))
+        await scan(services, tenant, min_training_records=20, offload=in_forked_process)
+        forked = (await client.get(f"{DUPLICATES}/model", headers=headers)).json()
+        assert (forked["version"], forked["model"], pairs_of(await queue(client, headers))) == (
+            2,
+            alone["model"],
+            alone_pairs,
+        )
+        assert MatchModel.from_dict(forked["model"]).u != MatchModel().u
+
+    async def test_a_function_failing_in_the_forked_process_fails_in_the_caller(self) -> None:
+        """Its exception's type comes back as the message; the child is gone."""
+
+        def failing() -> int:
+            raise ValueError("not shown")
+
+        with pytest.raises(ForkedFunctionFailed, match="ValueError"):
+            await in_forked_process(failing)
+        assert await in_forked_process(lambda: 6 * 7) == 42
 
     async def test_a_dismissal_refines_the_model(
         self, client: httpx.AsyncClient, headers: dict[str, str], services: Services, tenant: str

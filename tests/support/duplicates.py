@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from customer360.application.context import SystemClock
 from customer360.application.duplicate_ports import ScanJob
-from customer360.application.duplicate_scan import Progress, ScanOptions
+from customer360.application.duplicate_scan import Offload, Progress, ScanOptions
 from customer360.bootstrap import Services, duplicate_defaults
 from customer360.infrastructure.duplicate_scans import auto_merger, run_scan_job
 from customer360.infrastructure.rest.app import create_app
@@ -119,6 +119,7 @@ async def scan(
     training_records: int = 10_000,
     on_progress: Progress | None = None,
     job_id: str | None = None,
+    offload: Offload | None = None,
 ) -> ScanJob:
     """A batch scan of the tenant, run in this process (the CLI's and the API's runner). A tenant of more
     than ``training_records`` profiles is scanned chunk by chunk, a smaller one read whole."""
@@ -137,6 +138,7 @@ async def scan(
         job_id=job_id,
         on_progress=on_progress,
         merge=auto_merger(services.executor, tenant),
+        offload=offload,
     )
 
 

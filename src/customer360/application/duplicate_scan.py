@@ -37,7 +37,7 @@ import inspect
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from customer360.application.context import Clock
 from customer360.application.duplicate_ports import CandidateRow, ScanJob, ScanStore
@@ -53,6 +53,7 @@ from customer360.domain.matching import (
     cluster,
     compare_pairs,
 )
+from customer360.domain.matching.estimation import Probabilities
 
 PHASES = ("INDEX", "STOP_KEYS", "TRAIN", "PAIRS", "CLUSTERS", "AUTO_MERGE", "DONE")
 QUEUED, RUNNING, COMPLETED, FAILED = "QUEUED", "RUNNING", "COMPLETED", "FAILED"
@@ -63,6 +64,14 @@ _MIN_PRIOR = 1e-12
 
 Progress = Callable[[ScanJob], Awaitable[None] | None]
 Merger = Callable[[str, str], Awaitable[bool]]
+T = TypeVar("T")
+
+
+class Offload(Protocol):
+    """Runs a pure, CPU-bound function on another core (the scan's Python work holds one) and awaits
+    its result: TRAIN estimates the chance agreements there while it compares the candidate pairs."""
+
+    def __call__(self, function: Callable[[], T], /) -> Awaitable[T]: ...
 
 
 class ScanInProgress(Conflict):
@@ -115,10 +124,12 @@ class _Run:
         actor: str,
         on_progress: Progress | None,
         merge: Merger | None,
+        offload: Offload | None = None,
     ) -> None:
         self.store, self.job, self.options, self.clock, self.actor = store, job, options, clock, actor
         self._on_progress = on_progress
         self._merge = merge
+        self._offload = offload
         # A tenant read whole by TRAIN: its records and every candidate pair compared, for PAIRS to score
         # (a resumed scan has none and finds its pairs chunk by chunk).
         self._whole: tuple[Sequence[PreparedRecord], ComparedPairs] | None = None
@@ -164,16 +175,24 @@ class _Run:
 
     async def train(self) -> None:
         population = await self.store.count_records()
-        if population <= self.options.training_records:
-            sample, compared = await self._read_whole()
-        else:
-            sample, compared = await self._read_sample()
         model = MatchModel()
         learned = population >= self.options.min_training_records
-        if learned:
-            model = await asyncio.to_thread(
-                estimate, model, sample, compared, population=population, seed=self.options.seed
-            )
+        chance: asyncio.Future[Probabilities] | None = None
+        try:
+            if population <= self.options.training_records:
+                sample, compared, chance = await self._read_whole(model if learned else None)
+            else:
+                sample, compared = await self._read_sample()
+            if learned:
+                u = await chance if chance is not None else None
+                model = await asyncio.to_thread(
+                    estimate, model, sample, compared, population=population, seed=self.options.seed, u=u
+                )
+        finally:
+            if chance is not None and not chance.done():
+                chance.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await chance
         decisions = await self.store.labelled_pairs()
         if decisions:
             model = model.refine(decisions)
@@ -190,13 +209,20 @@ class _Run:
         self.update(result={**self.job.result, "modelVersion": version})
         await self.advance("PAIRS", checkpoint={**self.job.checkpoint, "modelVersion": version})
 
-    async def _read_whole(self) -> tuple[Sequence[PreparedRecord], ComparedPairs]:
+    async def _read_whole(
+        self, learning: MatchModel | None
+    ) -> tuple[Sequence[PreparedRecord], ComparedPairs, asyncio.Future[Probabilities] | None]:
         # one read, blocking in memory, every candidate compared once: training takes the pairs sharing
-        # two keys, PAIRS scores them all
+        # two keys, PAIRS scores them all. The chance agreements of the model ``learning`` need the
+        # records only: with an offload they are estimated on another core meanwhile.
         whole = await self.store.everything(self.options.max_block_size, self.options.big_block_size)
         self.update(total=len(whole.records))
         await self.store.save_job(self.job)
         await self.report()
+        chance = None
+        if learning is not None and self._offload is not None:
+            records, seed = whole.records, self.options.seed
+            chance = asyncio.ensure_future(self._offload(lambda: learning.chance_agreement(records, seed=seed)))
         compared = await asyncio.to_thread(compare_pairs, whole.records, [(i, j) for i, j, _ in whole.pairs])
         self._whole = (whole.records, compared)
         chosen = [n for n, (_, _, shared) in enumerate(whole.pairs) if shared >= TRAINING_SHARED_KEYS]
@@ -204,7 +230,7 @@ class _Run:
             pairs=tuple(compared.pairs[n] for n in chosen), vectors=tuple(compared.vectors[n] for n in chosen)
         )
         self.update(processed=len(whole.records))
-        return whole.records, training
+        return whole.records, training, chance
 
     async def _read_sample(self) -> tuple[Sequence[PreparedRecord], ComparedPairs]:
         sample = await self.store.sample(self.options.training_records, self.options.seed)
@@ -328,9 +354,10 @@ async def run_scan(
     actor: str,
     on_progress: Progress | None = None,
     merge: Merger | None = None,
+    offload: Offload | None = None,
 ) -> ScanJob:
     """Run (or resume) ``job`` to the end; the caller holds the tenant's scan lock."""
-    run = _Run(store, job, options, clock, actor, on_progress, merge)
+    run = _Run(store, job, options, clock, actor, on_progress, merge, offload)
     if run.job.status != RUNNING or run.job.started_at is None:
         run.update(status=RUNNING, started_at=run.job.started_at or clock.now(), error=None)
         await store.save_job(run.job)
@@ -357,7 +384,13 @@ def _compare(by_id: Mapping[str, PreparedRecord], pairs: Sequence[tuple[str, str
 
 
 def estimate(
-    model: MatchModel, sample: Sequence[PreparedRecord], compared: ComparedPairs, *, population: int, seed: int
+    model: MatchModel,
+    sample: Sequence[PreparedRecord],
+    compared: ComparedPairs,
+    *,
+    population: int,
+    seed: int,
+    u: Probabilities | None = None,
 ) -> MatchModel:
     """EM on a sample, with the prior scaled to the whole tenant.
 
@@ -365,7 +398,7 @@ def estimate(
     all candidate pairs. The engine divides the matches it finds by the sample's possible pairs, M(M−1)/2;
     the tenant's prior divides all matches (found ÷ fraction) by N(N−1)/2, hence the factor (M−1)/(N−1).
     """
-    trained = model.estimate(sample, compared, seed=seed)
+    trained = model.estimate(sample, compared, seed=seed, u=u)
     size = len(sample)
     if population <= size or size < 2:
         return trained

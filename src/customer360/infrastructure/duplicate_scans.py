@@ -21,6 +21,7 @@ from customer360.application.duplicate_scan import (
     FAILED,
     QUEUED,
     Merger,
+    Offload,
     Progress,
     ScanInProgress,
     ScanNotFound,
@@ -99,6 +100,7 @@ async def run_scan_job(
     actor: str = SCAN_ACTOR,
     on_progress: Progress | None = None,
     merge: Merger | None = None,
+    offload: Offload | None = None,
 ) -> ScanJob:
     """Run the named job, else resume the tenant's unfinished one, else start one; raises ScanInProgress."""
     async with engine.connect() as lock_connection:
@@ -111,7 +113,9 @@ async def run_scan_job(
             if job.status in ("COMPLETED", FAILED) and job_id is not None and not restart:
                 return job
             try:
-                return await run_scan(store, job, options, clock, actor=actor, on_progress=on_progress, merge=merge)
+                return await run_scan(
+                    store, job, options, clock, actor=actor, on_progress=on_progress, merge=merge, offload=offload
+                )
             except Exception as exc:
                 latest = await store.job(job.id) or job
                 await store.save_job(

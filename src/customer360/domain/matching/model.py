@@ -400,16 +400,19 @@ class MatchModel:
         u_sample_pairs: int = DEFAULT_U_SAMPLE_PAIRS,
         seed: int = 0,
         max_iterations: int = 100,
+        u: Probabilities | None = None,
     ) -> MatchModel:
         """A model trained without labels on ``records`` and their blocked candidate ``pairs``.
 
-        u comes from random pairs and value frequencies; m from EM sessions on the candidates that agree
-        on identifiers or on name and birth date, each learning the other fields (see `training`); the
-        prior from EM with m and u held. ``link_only`` says that only cross-source pairs are possible.
+        u comes from random pairs and value frequencies (``u``: `chance_agreement` of the same records,
+        computed beforehand); m from EM sessions on the candidates that agree on identifiers or on name
+        and birth date, each learning the other fields (see `training`); the prior from EM with m and u
+        held. ``link_only`` says that only cross-source pairs are possible.
         """
         prepared = self._prepared(records)
         compared = self._compared(prepared, pairs)
-        u = estimate_u(prepared, self.u, link_only=link_only, sample_pairs=u_sample_pairs, seed=seed)
+        if u is None:
+            u = self.chance_agreement(prepared, link_only=link_only, u_sample_pairs=u_sample_pairs, seed=seed)
         patterns = Counter(v for v in compared.vectors if v is not None)
         if not patterns:
             return MatchModel(self.prior, self.m, u, self.default_region, self.population)
@@ -417,6 +420,18 @@ class MatchModel:
         m, u, share = train(patterns, self.m, u, possible, max_iterations=max_iterations)
         prior = min(max(share * sum(patterns.values()) / possible, _MIN_PRIOR), 0.5)
         return MatchModel(prior=prior, m=m, u=u, default_region=self.default_region, population=len(prepared))
+
+    def chance_agreement(
+        self,
+        records: Sequence[PreparedRecord],
+        *,
+        link_only: bool = False,
+        u_sample_pairs: int = DEFAULT_U_SAMPLE_PAIRS,
+        seed: int = 0,
+    ) -> Probabilities:
+        """The u probabilities `estimate` learns from ``records`` (it reads nothing else: a caller may
+        compute them beside the candidate pairs and hand them to `estimate`)."""
+        return estimate_u(records, self.u, link_only=link_only, sample_pairs=u_sample_pairs, seed=seed)
 
     def refine(self, decisions: Iterable[LabelledPair], *, strength: float = 50.0) -> MatchModel:
         """A model updated with stewards' decisions.
