@@ -60,6 +60,12 @@ _GLUED_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("gasse", "gasse"),
 )
 _MIN_STEM = 3
+_MIN_MISTYPED_TYPE = 5
+# the long spellings of each street type: one edit away from "st" or "rd" is another word, one edit away
+# from "crescent" or "street" is a typo
+_LONG_SPELLINGS: dict[str, tuple[str, ...]] = {
+    short: tuple(s for s in spellings if len(s) >= _MIN_MISTYPED_TYPE) for short, spellings in _STREET_TYPES.items()
+}
 _NUMBER_PATTERN = r"\d+\s*[a-z]?(?:\s*[-/]\s*\d+\s*[a-z]?)?"
 _HOUSE_NUMBER = re.compile(r"^(\d+)(?!\d)\s*([a-z]?)(?![a-z])(?:\s*[-/]\s*(\d+)(?!\d)\s*([a-z]?)(?![a-z]))?")
 _TRAILING_HOUSE_NUMBER = re.compile(rf"(?:[\s,]|(?<=[a-z.]))({_NUMBER_PATTERN})[\s.,]*$")
@@ -89,6 +95,14 @@ def _abbreviate(word: str) -> list[str]:
     if word.endswith("str") and len(word) - 3 >= _MIN_STEM:
         return [word[:-3], "st"]
     return [word]
+
+
+def type_spellings(street: str) -> tuple[str, tuple[str, ...]] | None:
+    """A normalised street's name without its type word, and the type's long spellings (``None`` when
+    it ends in no type): ``"herron cres"`` -> ``("herron", ("crescent",))``."""
+    head, _, short = street.rpartition(" ")
+    spellings = _LONG_SPELLINGS.get(short)
+    return (head, spellings) if head and spellings else None
 
 
 @lru_cache(maxsize=65536)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from rapidfuzz.distance import OSA, JaroWinkler
 from rapidfuzz.fuzz import token_set_ratio
 
+from customer360.domain.matching.addresses import type_spellings
 from customer360.domain.matching.contact_points import is_role_address
 from customer360.domain.matching.features import PreparedAddress, PreparedRecord
 from customer360.domain.matching.levels import MISSING
@@ -207,9 +208,24 @@ def _street_agrees(a: PreparedAddress, b: PreparedAddress) -> bool | None:
     if a.street_key is not None and b.street_key is not None:
         if text_similarity(a.street_key, b.street_key) <= _CLOSE:
             return True
+        if _type_mistyped(a.street_key, b.street) or _type_mistyped(b.street_key, a.street):
+            return True
     elif a.street_key is None and b.street_key is None:
         return None
     return _crosses(a.street_key, b.line2_key) or _crosses(a.line2_key, b.street_key)
+
+
+def _type_mistyped(key: str, other: str | None) -> bool:
+    # the same street name with its type word misspelt by one letter, which keeps it from being
+    # abbreviated: "herron cnescent" / "herron cres" (Crescent), "wellslroad" / "wells rd"
+    split = type_spellings(other) if other is not None else None
+    if split is None:
+        return False
+    stem = split[0].replace(" ", "")
+    if len(key) <= len(stem) or not key.startswith(stem):
+        return False
+    rest = key[len(stem) :]
+    return any(abs(len(rest) - len(s)) <= 1 and _edits(rest, s, 1) <= 1 for s in split[1])
 
 
 def _street_resembles(a: PreparedAddress, b: PreparedAddress) -> bool:
@@ -227,11 +243,13 @@ def _street_resembles(a: PreparedAddress, b: PreparedAddress) -> bool:
     HOUSE_NUMBER_TYPO,
     SAME_NUMBER_AND_POSTCODE,
     OTHER_UNIT,
+    STREET_NO_NUMBER,
     SAME_STREET,
     SAME_POSTCODE,
+    STREET_AND_NUMBER_ELSEWHERE,
     SAME_CITY,
     ADDRESS_DIFFERENT,
-) = range(1, 11)
+) = range(1, 13)
 CO_LOCATED = frozenset((SAME_UNIT, SAME_PREMISE, PREMISE_TYPO, HOUSE_NUMBER_TYPO))
 
 
@@ -257,10 +275,17 @@ def address_level(a: PreparedAddress, b: PreparedAddress) -> int:
         return HOUSE_NUMBER_TYPO
     if house == 1 and near_place and _street_resembles(a, b):
         return PREMISE_TYPO
+    if street and near_place and house == MISSING:
+        # a record without a house number is not "another house": it does not say which house
+        return STREET_NO_NUMBER
     if street and near_place:
         return SAME_STREET
     if postcode == 1 and house == 1:
         return SAME_NUMBER_AND_POSTCODE
+    if street and house == 1:
+        # the street and number agree, the postcode and town do not (or one side lacks them): the same
+        # house with its place mistyped or left out, or a street of that name in another town
+        return STREET_AND_NUMBER_ELSEWHERE
     if postcode == 1:
         return SAME_POSTCODE
     if MISSING < city <= _CLOSE:
@@ -285,7 +310,18 @@ def _lines2(a: PreparedRecord, b: PreparedRecord) -> int:
     # the extra line (a building, a locality) on its own: "Mill House", "Rosetta Village"
     lines_a = tuple({x.line2_key for x in a.addresses if x.line2_key})
     lines_b = tuple({x.line2_key for x in b.addresses if x.line2_key})
+    if not lines_a or not lines_b:
+        return MISSING
+    # a line that is the other record's street (sources disagree about which line holds it) was
+    # compared as the street already: compared again with the other's extra line, it would count a
+    # street against a building name as a disagreement
+    lines_a = tuple(line for line in lines_a if not _is_street_of(line, b))
+    lines_b = tuple(line for line in lines_b if not _is_street_of(line, a))
     return _best_of(lines_a, lines_b, text_similarity)
+
+
+def _is_street_of(line: str, record: PreparedRecord) -> bool:
+    return any(_crosses(line, address.street_key) for address in record.addresses)
 
 
 def _best_of(values_a: tuple[str, ...], values_b: tuple[str, ...], level_of: _LevelOf) -> int:

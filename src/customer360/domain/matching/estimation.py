@@ -94,9 +94,9 @@ _EXACT_VALUES: dict[str, tuple[tuple[tuple[int, ...], Values, bool], ...]] = {
     "legal_form": (((1,), _one(lambda r: r.legal_form), True),),
     "address": (
         ((1, 2, 3, 6), _addresses(premise_key), True),
-        ((4, 7), _addresses(_street), True),
-        ((5, 8), _addresses(_postcode), True),
-        ((9,), _addresses(_city), True),
+        ((4, 7, 8), _addresses(_street), True),
+        ((5, 9), _addresses(_postcode), True),
+        ((11,), _addresses(_city), True),
     ),
     "email": (((1,), _personal(lambda r: r.emails, False), False), ((2,), _personal(lambda r: r.emails, True), False)),
     "phone": (((1,), lambda r: r.phones, False), ((2, 3), lambda r: r.landlines, False)),

@@ -146,9 +146,13 @@ COMPARISONS: tuple[Comparison, ...] = (
             # house number and postcode agree, the street does not: a street name mistyped past recognition
             ("same_number_and_postcode", 0.01, 0.00005),
             ("other_unit", 0.004, 0.00002),
+            # the street and the place agree, one record has no house number: which house is unknown
+            ("street_no_number", 0.01, 0.0001),
             # another house of the street: a duplicate rarely shows it, neighbours often do
             ("same_street", 0.01, 0.0015),
             ("same_postcode", 0.01, 0.003),
+            # the same street and house number, the postcode and the town different or missing on one side
+            ("street_and_number_elsewhere", 0.005, 0.00005),
             ("same_city", 0.05, 0.05),
             ("different", 0.166, 0.94549),
         ),
