@@ -81,3 +81,20 @@ class TestRollback:
         counts = await _rows_per_table(services, tenant)
         written = {"customer_profile", "contact", "audit_log", "event_outbox", "customer_merge", "legal_hold"}
         assert {name for name in written if counts[name]} == written
+
+
+class TestTenantScope:
+    async def test_a_tenant_id_with_quotes_and_backslashes_is_set_as_written(self, services: Services) -> None:
+        """BEGIN and the tenant setting go in one simple query: the id is quoted, not interpreted."""
+        odd = "t'-\\x\\'; SELECT 1 --"
+        async with tenant_transaction(services.engine, odd) as connection:
+            setting = (await connection.execute(select(func.current_setting("app.tenant_id")))).scalar_one()
+        assert odd == setting
+
+    async def test_the_setting_ends_with_the_transaction(self, services: Services, tenant: str) -> None:
+        """The next transaction on the pooled connection sees no tenant (the setting is transaction-local)."""
+        async with tenant_transaction(services.engine, tenant):
+            pass
+        async with services.engine.connect() as connection:
+            setting = (await connection.execute(select(func.current_setting("app.tenant_id", True)))).scalar_one()
+        assert setting in (None, "")

@@ -32,7 +32,7 @@ from customer360.infrastructure.persistence.consent_repository import SqlConsent
 from customer360.infrastructure.persistence.consent_rules import SqlConsentRules
 from customer360.infrastructure.persistence.customer_links import SqlCustomerLinks
 from customer360.infrastructure.persistence.customer_repository import SqlCustomerRepository
-from customer360.infrastructure.persistence.database import set_tenant
+from customer360.infrastructure.persistence.database import begin_for_tenant
 from customer360.infrastructure.persistence.idempotency import SqlIdempotencyStore
 from customer360.infrastructure.persistence.journal import EnvelopeSerializer, write_journal
 from customer360.infrastructure.persistence.match_index import ModelCache, SqlDuplicateIndex
@@ -123,7 +123,7 @@ class SqlUnitOfWork:
         self._connection = connection
         try:
             await connection.begin()
-            await set_tenant(connection, self.context.tenant_id)
+            await begin_for_tenant(connection, self.context.tenant_id)
         except BaseException:
             await connection.close()
             raise
