@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp
 
 from customer360.application.context import Clock, RequestContext, SystemClock
-from customer360.application.duplicate_ports import MatchingLimits, ScanJob
-from customer360.application.duplicate_scan import Offload, Progress, ScanOptions
+from customer360.application.duplicate_ports import MatchingLimits, Offload, ScanJob
+from customer360.application.duplicate_scan import Progress, ScanOptions
 from customer360.application.executor import CommandExecutor
 from customer360.application.import_ports import ImportJob
 from customer360.application.imports import ImportRun, ImportSettings, plan_in_process, score_in_process

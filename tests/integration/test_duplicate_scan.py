@@ -60,6 +60,19 @@ def _pair(*ids: str) -> frozenset[str]:
     return frozenset(ids)
 
 
+def _scored(page: dict[str, Any]) -> dict[frozenset[str], tuple[Any, ...]]:
+    """Each queued pair's probability, weight, explanation and cluster size."""
+    return {
+        _pair(i["left"]["id"], i["right"]["id"]): (
+            i["probability"],
+            i["matchWeight"],
+            i["explanation"],
+            i["clusterSize"],
+        )
+        for i in page["items"]
+    }
+
+
 class TestScan:
     async def test_the_scan_stores_likely_pairs_and_groups_transitive_ones_into_clusters(
         self, client: httpx.AsyncClient, headers: dict[str, str], services: Services, tenant: str
@@ -273,19 +286,22 @@ class TestModel:
     async def test_a_scan_that_estimates_chance_agreement_in_a_forked_process_trains_the_same_model(
         self, client: httpx.AsyncClient, headers: dict[str, str], services: Services, tenant: str
     ) -> None:
-        """The scan process computes u on another core (a forked child) while it compares the candidates:
-        the model and the pairs are those of a scan that does everything itself, and they are trained."""
+        """The scan process blocks and computes u on other cores (forked children) while it decodes and
+        compares, and compares and scores half of the candidates there: the model and the pairs (with
+        their probabilities and explanations) are those of a scan that does everything itself."""
         await _population(client, headers, extra=40)
         await scan(services, tenant, min_training_records=20)
         alone = (await client.get(f"{DUPLICATES}/model", headers=headers)).json()
-        alone_pairs = pairs_of(await queue(client, headers))
-        await scan(services, tenant, min_training_records=20, offload=in_forked_process)
+        alone_queue = await queue(client, headers)
+        await scan(services, tenant, min_training_records=20, offload=in_forked_process, split_pairs=2)
         forked = (await client.get(f"{DUPLICATES}/model", headers=headers)).json()
-        assert (forked["version"], forked["model"], pairs_of(await queue(client, headers))) == (
+        forked_queue = await queue(client, headers)
+        assert (forked["version"], forked["model"], pairs_of(forked_queue)) == (
             2,
             alone["model"],
-            alone_pairs,
+            pairs_of(alone_queue),
         )
+        assert _scored(forked_queue) == _scored(alone_queue)
         assert MatchModel.from_dict(forked["model"]).u != MatchModel().u
 
     async def test_a_function_failing_in_the_forked_process_fails_in_the_caller(self) -> None:

@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from customer360.application.context import SystemClock
-from customer360.application.duplicate_ports import ScanJob
-from customer360.application.duplicate_scan import Offload, Progress, ScanOptions
+from customer360.application.duplicate_ports import Offload, ScanJob
+from customer360.application.duplicate_scan import Progress, ScanOptions
 from customer360.bootstrap import Services, duplicate_defaults
 from customer360.infrastructure.duplicate_scans import auto_merger, run_scan_job
 from customer360.infrastructure.rest.app import create_app
@@ -120,6 +120,7 @@ async def scan(
     on_progress: Progress | None = None,
     job_id: str | None = None,
     offload: Offload | None = None,
+    split_pairs: int = 4000,
 ) -> ScanJob:
     """A batch scan of the tenant, run in this process (the CLI's and the API's runner). A tenant of more
     than ``training_records`` profiles is scanned chunk by chunk, a smaller one read whole."""
@@ -128,6 +129,7 @@ async def scan(
         training_records=training_records,
         min_training_records=min_training_records,
         big_block_size=big_block_size,
+        split_pairs=split_pairs,
     )
     return await run_scan_job(
         services.engine,

@@ -8,15 +8,25 @@ anywhere and resume from its last checkpoint.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from customer360.domain.duplicates import DuplicatePolicy
 from customer360.domain.events import DomainEvent
 from customer360.domain.matching import LabelledPair, MatchModel, PreparedRecord, TermFrequencies
 from customer360.domain.merge import PairDecision
+
+T = TypeVar("T")
+
+
+class Offload(Protocol):
+    """Runs a pure, CPU-bound function on another core (the scan's Python work holds one) and awaits its
+    result: the scan blocks a tenant read whole there while it decodes the records, estimates the chance
+    agreements there while it compares, and compares and scores half of the candidate pairs there."""
+
+    def __call__(self, function: Callable[[], T], /) -> Awaitable[T]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +175,17 @@ class ScanStore(Protocol):
 
     async def records(self, ids: Sequence[str]) -> dict[str, PreparedRecord]: ...
 
-    async def everything(self, max_block_size: int, big_block_size: int) -> Everything:
-        """Every matchable record and the pairs ``pairs_from`` would give, for a tenant read in one go."""
+    async def everything(
+        self,
+        max_block_size: int,
+        big_block_size: int,
+        offload: Offload | None = None,
+        *,
+        decoded: Callable[[Sequence[PreparedRecord]], None] | None = None,
+    ) -> Everything:
+        """Every matchable record and the pairs ``pairs_from`` would give, for a tenant read in one go
+        (with ``offload``: the pairs found there while the records are decoded here). ``decoded`` is
+        called with the records as soon as they are, before the pairs are at hand."""
         ...
 
     async def term_frequencies(self) -> TermFrequencies:

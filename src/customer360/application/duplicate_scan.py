@@ -37,10 +37,10 @@ import inspect
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from customer360.application.context import Clock
-from customer360.application.duplicate_ports import CandidateRow, ScanJob, ScanStore
+from customer360.application.duplicate_ports import CandidateRow, Everything, Offload, ScanJob, ScanStore
 from customer360.domain.duplicates import CLUSTER_PREFIX, IDENTIFIER_FIELDS
 from customer360.domain.errors import Conflict, NotFound
 from customer360.domain.ids import new_id
@@ -67,13 +67,6 @@ Merger = Callable[[str, str], Awaitable[bool]]
 T = TypeVar("T")
 
 
-class Offload(Protocol):
-    """Runs a pure, CPU-bound function on another core (the scan's Python work holds one) and awaits
-    its result: TRAIN estimates the chance agreements there while it compares the candidate pairs."""
-
-    def __call__(self, function: Callable[[], T], /) -> Awaitable[T]: ...
-
-
 class ScanInProgress(Conflict):
     code = "SCAN_IN_PROGRESS"
 
@@ -98,6 +91,9 @@ class ScanOptions:
     # A pair whose only shared keys are shared by more profiles than this must share two keys.
     big_block_size: int = 20
     seed: int = 0
+    # With an offload, a tenant read whole compares and scores its candidate pairs in two halves at once
+    # (one in this process, one on another core) when it has at least this many.
+    split_pairs: int = 4000
 
 
 def new_job(scan_id: str, actor: str, clock: Clock) -> ScanJob:
@@ -136,6 +132,13 @@ class _Run:
         # The clusters of a tenant scored whole, made before its pairs were stored with their cluster ids
         # (for CLUSTERS to save: no read of the pairs, no second write of each).
         self._clusters: list[tuple[str, tuple[str, ...], float]] | None = None
+        # Reads begun ahead of the phase that needs them, while the database or this process is busy
+        # with another: the tenant read whole (during STOP_KEYS), its term counts (during TRAIN).
+        self._reading: asyncio.Future[Everything] | None = None
+        self._frequencies: asyncio.Future[TermFrequencies] | None = None
+        # The untrained model's chance agreements, estimated on another core from the records of a
+        # tenant read whole while this process finds and compares its pairs.
+        self._chance: asyncio.Future[Probabilities] | None = None
 
     async def report(self) -> None:
         if self._on_progress is not None:
@@ -161,14 +164,28 @@ class _Run:
     async def index(self) -> None:
         self.update(total=await self.store.count_unindexed())
         await self.report()
-        while indexed := await self.store.index_missing(_INDEX_BATCH):
+        while self.job.total and (indexed := await self.store.index_missing(_INDEX_BATCH)):
             self.update(processed=self.job.processed + indexed)
             self.add_result(indexed=indexed)
             await self.store.save_job(self.job)
             await self.report()
         await self.advance("STOP_KEYS")
 
+    async def close(self) -> None:
+        """Stop the reads begun ahead (a scan that failed or was stopped before it needed them)."""
+        for pending in (self._reading, self._frequencies, self._chance):
+            if pending is not None and not pending.done():
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pending
+        self._reading = self._frequencies = self._chance = None
+
     async def stop_keys(self) -> None:
+        population = await self.store.count_records()
+        if population <= self.options.training_records:
+            # TRAIN reads this tenant whole, and the read needs no stop key: it starts now, decoding the
+            # records here while PostgreSQL counts the keys
+            self._reading = self._read_everything(population >= self.options.min_training_records)
         big_keys = await self.store.refresh_stop_keys(self.options.big_block_size, self.clock.now())
         self.add_result(bigKeys=big_keys, stopKeys=await self.store.count_stop_keys(self.options.max_block_size))
         await self.advance("TRAIN")
@@ -177,22 +194,16 @@ class _Run:
         population = await self.store.count_records()
         model = MatchModel()
         learned = population >= self.options.min_training_records
-        chance: asyncio.Future[Probabilities] | None = None
-        try:
-            if population <= self.options.training_records:
-                sample, compared, chance = await self._read_whole(model if learned else None)
-            else:
-                sample, compared = await self._read_sample()
-            if learned:
-                u = await chance if chance is not None else None
-                model = await asyncio.to_thread(
-                    estimate, model, sample, compared, population=population, seed=self.options.seed, u=u
-                )
-        finally:
-            if chance is not None and not chance.done():
-                chance.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await chance
+        if population <= self.options.training_records:
+            sample, compared = await self._read_whole(learned)
+        else:
+            sample, compared = await self._read_sample()
+        if learned:
+            chance, self._chance = self._chance, None
+            u = await chance if chance is not None else None
+            model = await asyncio.to_thread(
+                estimate, model, sample, compared, population=population, seed=self.options.seed, u=u
+            )
         decisions = await self.store.labelled_pairs()
         if decisions:
             model = model.refine(decisions)
@@ -209,28 +220,64 @@ class _Run:
         self.update(result={**self.job.result, "modelVersion": version})
         await self.advance("PAIRS", checkpoint={**self.job.checkpoint, "modelVersion": version})
 
-    async def _read_whole(
-        self, learning: MatchModel | None
-    ) -> tuple[Sequence[PreparedRecord], ComparedPairs, asyncio.Future[Probabilities] | None]:
+    async def _read_whole(self, learning: bool) -> tuple[Sequence[PreparedRecord], ComparedPairs]:
         # one read, blocking in memory, every candidate compared once: training takes the pairs sharing
-        # two keys, PAIRS scores them all. The chance agreements of the model ``learning`` need the
-        # records only: with an offload they are estimated on another core meanwhile.
-        whole = await self.store.everything(self.options.max_block_size, self.options.big_block_size)
+        # two keys, PAIRS scores them all
+        reading, self._reading = self._reading or self._read_everything(learning), None
+        whole = await reading
+        # PAIRS needs the tenant's term counts: PostgreSQL counts them while this process compares
+        self._frequencies = asyncio.ensure_future(self.store.term_frequencies())
         self.update(total=len(whole.records))
         await self.store.save_job(self.job)
         await self.report()
-        chance = None
-        if learning is not None and self._offload is not None:
-            records, seed = whole.records, self.options.seed
-            chance = asyncio.ensure_future(self._offload(lambda: learning.chance_agreement(records, seed=seed)))
-        compared = await asyncio.to_thread(compare_pairs, whole.records, [(i, j) for i, j, _ in whole.pairs])
-        self._whole = (whole.records, compared)
+        records = whole.records
+        candidates = [(i, j) for i, j, _ in whole.pairs]
+        vectors = await self._in_halves(
+            lambda start, stop: compare_pairs(records, candidates[start:stop]).vectors, len(candidates)
+        )
+        compared = ComparedPairs(pairs=tuple(candidates), vectors=tuple(vectors))
+        self._whole = (records, compared)
         chosen = [n for n, (_, _, shared) in enumerate(whole.pairs) if shared >= TRAINING_SHARED_KEYS]
         training = ComparedPairs(
             pairs=tuple(compared.pairs[n] for n in chosen), vectors=tuple(compared.vectors[n] for n in chosen)
         )
-        self.update(processed=len(whole.records))
-        return whole.records, training, chance
+        self.update(processed=len(records))
+        return records, training
+
+    def _read_everything(self, learning: bool) -> asyncio.Future[Everything]:
+        """The tenant read whole, begun. With an offload its pairs are found there, and (``learning``) the
+        chance agreements of the untrained model estimated there too, as soon as the records are decoded:
+        they need nothing else."""
+
+        def decoded(records: Sequence[PreparedRecord]) -> None:
+            if learning and self._offload is not None and self._chance is None:
+                seed = self.options.seed
+                self._chance = asyncio.ensure_future(
+                    self._offload(lambda: MatchModel().chance_agreement(records, seed=seed))
+                )
+
+        return asyncio.ensure_future(
+            self.store.everything(
+                self.options.max_block_size, self.options.big_block_size, self._offload, decoded=decoded
+            )
+        )
+
+    async def _in_halves(self, work: Callable[[int, int], Sequence[T]], count: int) -> list[T]:
+        """``work(start, stop)`` over the items ``0 … count - 1``, in order: with an offload and at least
+        ``split_pairs`` items in two halves at once, the second on another core."""
+        if self._offload is None or count < max(self.options.split_pairs, 2):
+            return list(await asyncio.to_thread(work, 0, count))
+        middle = count // 2
+        second = asyncio.ensure_future(self._offload(lambda: work(middle, count)))
+        await asyncio.sleep(0)  # forked before this process's half starts
+        try:
+            first = list(await asyncio.to_thread(work, 0, middle))
+        except BaseException:
+            second.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await second
+            raise
+        return first + list(await second)
 
     async def _read_sample(self) -> tuple[Sequence[PreparedRecord], ComparedPairs]:
         sample = await self.store.sample(self.options.training_records, self.options.seed)
@@ -257,7 +304,8 @@ class _Run:
     async def pairs(self) -> None:
         policy, stored = await self.store.policy_and_model()
         model, threshold = stored.model, policy.review_threshold
-        frequencies = await self.store.term_frequencies()
+        counting, self._frequencies = self._frequencies, None
+        frequencies = await (counting or self.store.term_frequencies())
         self.update(total=await self.store.count_records())
         await self.store.save_job(self.job)
         await self.report()
@@ -270,7 +318,12 @@ class _Run:
     async def _pairs_of_whole(self, model: MatchModel, threshold: float, frequencies: TermFrequencies) -> None:
         assert self._whole is not None
         records, compared = self._whole
-        rows = await asyncio.to_thread(score_compared, model, records, compared, threshold, frequencies)
+
+        def scored(start: int, stop: int) -> list[CandidateRow]:
+            part = ComparedPairs(pairs=compared.pairs[start:stop], vectors=compared.vectors[start:stop])
+            return score_compared(model, records, part, threshold, frequencies)
+
+        rows = await self._in_halves(scored, len(compared.pairs))
         self._clusters = clusters_of([(r.low_id, r.high_id, r.probability) for r in rows], threshold)
         member_of = {member: cluster_id for cluster_id, members, _ in self._clusters for member in members}
         # a pair belongs to its lower id's cluster (as save_clusters labels them)
@@ -369,8 +422,11 @@ async def run_scan(
         "CLUSTERS": run.clusters,
         "AUTO_MERGE": run.auto_merge,
     }
-    while run.job.phase != "DONE":
-        await phases[run.job.phase]()
+    try:
+        while run.job.phase != "DONE":
+            await phases[run.job.phase]()
+    finally:
+        await run.close()
     return run.job
 
 

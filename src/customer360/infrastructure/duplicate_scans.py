@@ -16,12 +16,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customer360.application.context import Clock, RequestContext
-from customer360.application.duplicate_ports import ScanJob
+from customer360.application.duplicate_ports import Offload, ScanJob
 from customer360.application.duplicate_scan import (
     FAILED,
     QUEUED,
     Merger,
-    Offload,
     Progress,
     ScanInProgress,
     ScanNotFound,

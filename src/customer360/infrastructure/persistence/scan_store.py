@@ -11,8 +11,10 @@ sample is read once instead (``everything``) and blocked in memory by the same r
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from itertools import combinations
 from typing import Any
@@ -23,7 +25,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.types import Double, Text
 
-from customer360.application.duplicate_ports import CandidateRow, Everything, ScanJob, StoredModel
+from customer360.application.duplicate_ports import CandidateRow, Everything, Offload, ScanJob, StoredModel
 from customer360.domain.duplicates import DuplicatePolicy
 from customer360.domain.matching import LabelledPair, MatchModel, PreparedRecord, TermFrequencies
 from customer360.infrastructure.persistence.customer_repository import SqlCustomerRepository
@@ -102,6 +104,10 @@ def blocked_in_memory(
         if size <= big_block_size and is_strong_hash(h):
             enough_alone.update(combinations(members, 2))
     return sorted((i, j, n) for (i, j), n in shared.items() if n >= 2 or (i, j) in enough_alone)
+
+
+def _decoded(rows: Sequence[Any]) -> list[PreparedRecord]:
+    return [features_from_json(customer_id, features) for customer_id, features, _ in rows]
 
 
 # Read on the driver's connection: tens of thousands of rows per chunk, no ORM-level row processing.
@@ -317,16 +323,43 @@ class SqlScanStore:
             counts = {term_hash: int(count) for term_hash, count in rows}
         return TermFrequencies(population=await self.count_records(), counts=HashedCounts(counts))
 
-    async def everything(self, max_block_size: int, big_block_size: int) -> Everything:
+    async def everything(
+        self,
+        max_block_size: int,
+        big_block_size: int,
+        offload: Offload | None = None,
+        *,
+        decoded: Callable[[Sequence[PreparedRecord]], None] | None = None,
+    ) -> Everything:
         async with self._tx() as connection:
             driver = (await connection.get_raw_connection()).driver_connection
             assert driver is not None
             rows = await driver.fetch(_EVERYTHING, self._tenant)
             decided = {(low, high) for low, high in await driver.fetch(_DECIDED, self._tenant)}
-        records = [features_from_json(customer_id, features) for customer_id, features, _ in rows]
-        pairs = blocked_in_memory([keys for _, _, keys in rows], max_block_size, big_block_size)
-        ids = [r.record_id for r in records]
-        return Everything(records, [(i, j, shared) for i, j, shared in pairs if (ids[i], ids[j]) not in decided])
+        keys = [keys for _, _, keys in rows]
+        # Blocking reads the keys only: with an offload it runs there (forked first) while the records are
+        # decoded here, in a thread: the event loop stays free for the scan's queries meanwhile.
+        blocking = None
+        if offload is not None:
+            blocking = asyncio.ensure_future(offload(lambda: blocked_in_memory(keys, max_block_size, big_block_size)))
+            await asyncio.sleep(0)
+        try:
+            records = await asyncio.to_thread(_decoded, rows)
+            if decoded is not None:
+                decoded(records)
+            if blocking is None:
+                pairs = await asyncio.to_thread(blocked_in_memory, keys, max_block_size, big_block_size)
+            else:
+                pairs = await blocking
+        finally:
+            if blocking is not None and not blocking.done():
+                blocking.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await blocking
+        if decided:
+            ids = [r.record_id for r in records]
+            pairs = [(i, j, shared) for i, j, shared in pairs if (ids[i], ids[j]) not in decided]
+        return Everything(records, pairs)
 
     async def labelled_pairs(self) -> list[LabelledPair]:
         async with self._tx() as connection:
