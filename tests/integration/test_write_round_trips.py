@@ -1,7 +1,7 @@
 """Round trips of the write path (issue 13: a create at 400/s on two cores needs few of them): the
 statements one create sends to PostgreSQL, counted with SQLAlchemy's cursor events, so a change that
-adds one shows here. The transaction's BEGIN (which sets the tenant, one round trip) and COMMIT come on
-top."""
+adds one shows here. The transaction's BEGIN (which sets the tenant, one round trip) and COMMIT (which
+carries the audit and outbox rows, one round trip) come on top."""
 
 from __future__ import annotations
 
@@ -51,14 +51,14 @@ NEIGHBOUR = {
 
 
 class TestCreateRoundTrips:
-    async def test_a_create_without_candidates_sends_seven_statements(
+    async def test_a_create_without_candidates_sends_six_statements(
         self, checking: httpx.AsyncClient, headers: dict[str, str], services: Services
     ) -> None:
-        """Profile with its keys, suppression, thresholds, candidates, matching data, answer, journal."""
+        """Profile with its keys, suppression, thresholds, candidates, matching data, answer."""
         await created(checking, headers, BERND)
         with statements(services.engine) as seen:
             await created(checking, headers, ANNA)
-        assert len(seen) == 7, "\n".join(seen)
+        assert len(seen) == 6, "\n".join(seen)
 
     async def test_a_create_with_a_candidate_adds_the_term_counts(
         self, checking: httpx.AsyncClient, headers: dict[str, str], services: Services
@@ -68,4 +68,4 @@ class TestCreateRoundTrips:
         await created(checking, headers, {**NEIGHBOUR, "givenName": "Lea", "emails": []})
         with statements(services.engine) as seen:
             await created(checking, headers, NEIGHBOUR)
-        assert len(seen) == 8, "\n".join(seen)
+        assert len(seen) == 7, "\n".join(seen)

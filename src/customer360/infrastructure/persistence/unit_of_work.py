@@ -11,7 +11,9 @@ Repositories write nothing when a use case calls them: row writes are queued on 
 3. the matching data of every profile written since the last flush (match_sync.sync_match_data).
 
 ``commit`` flushes, then writes the audit and outbox rows of every recorded event, then commits: the
-change, its audit trail and its events become visible together or not at all.
+change, its audit trail and its events become visible together or not at all. The audit and outbox
+statement travels with the COMMIT (one simple query, its values as literals: journal.journal_statement),
+so the outbox lock it takes is released within that round trip.
 """
 
 from __future__ import annotations
@@ -32,9 +34,9 @@ from customer360.infrastructure.persistence.consent_repository import SqlConsent
 from customer360.infrastructure.persistence.consent_rules import SqlConsentRules
 from customer360.infrastructure.persistence.customer_links import SqlCustomerLinks
 from customer360.infrastructure.persistence.customer_repository import SqlCustomerRepository
-from customer360.infrastructure.persistence.database import begin_for_tenant
+from customer360.infrastructure.persistence.database import begin_for_tenant, commit_with
 from customer360.infrastructure.persistence.idempotency import SqlIdempotencyStore
-from customer360.infrastructure.persistence.journal import EnvelopeSerializer, write_journal
+from customer360.infrastructure.persistence.journal import EnvelopeSerializer, journal_statement, write_journal
 from customer360.infrastructure.persistence.match_index import ModelCache, SqlDuplicateIndex
 from customer360.infrastructure.persistence.match_sync import sync_match_data
 from customer360.infrastructure.persistence.merge_repository import SqlMergeRepository
@@ -188,8 +190,10 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         await self.flush()
         events = self.collect_events()
-        await write_journal(self.connection, self.context, events, self._envelope)
-        await self.connection.commit()
+        journal = journal_statement(self.context, events, self._envelope)
+        if journal is None or not await commit_with(self.connection, journal):
+            await write_journal(self.connection, self.context, events, self._envelope)
+            await self.connection.commit()
         if self._record_position and (floor := consistency.current()) is not None:
             await self._record_commit_position(floor)
         for profile in self.customers.seen():
