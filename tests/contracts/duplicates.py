@@ -66,6 +66,39 @@ class DuplicateIndexContract:
             answer = await uow.duplicates.decision(decision.low_id, decision.high_id)
         assert ([r.record_id for r in kept], left_out, answer) == ([two.id], [], decision)
 
+    async def test_a_check_reads_the_matching_the_subject_and_its_candidates_together(self, units: Units) -> None:
+        """check_subject answers what matching(), the model's prepare and candidates() answer one by one."""
+        one, two = profile(emails=("info@acme.example",)), profile("Acme", emails=("info@acme.example",))
+        await stored(units, one, two)
+        decision = PairDecision.of(
+            one.id, two.id, PairStatus.NOT_DUPLICATE, reason="DISMISSED", decided_by="contract", decided_at=T0
+        )
+        async with units() as uow:
+            await uow.merges.decide_pair(decision)
+        record = match_record_of(one.id, one.attributes, one.contacts)
+        async with units() as uow:
+            matching = await uow.duplicates.matching()
+            subject = matching.model.prepare(record)
+            apart = [await uow.duplicates.candidates(subject, exclude_decided=e) for e in (False, True)]
+            together = [await uow.duplicates.check_subject(record, exclude_decided=e) for e in (False, True)]
+        assert together == [(matching, subject, found) for found in apart]
+        assert [[r.record_id for r in found] for found in apart] == [[two.id], []]
+
+    async def test_a_check_prepares_the_subject_by_the_model_it_reads(self, units: Units) -> None:
+        """A model saved with a phone region since the last check reads a national number by it."""
+        twin = profile("Zeta Ltd", phones=("+49 30 1234567",))
+        await stored(units, twin)
+        record = dataclasses.replace(match_record_of("new", profile("Omega").attributes, []), phones=("030 1234567",))
+        async with units() as uow:
+            _, _, before = await uow.duplicates.check_subject(record, exclude_decided=False)
+            stored_model = await uow.duplicates.model_for_update()
+            model = dataclasses.replace(stored_model.model, default_region="DE")
+            await uow.duplicates.save_model(model, source="REFINED", actor="contract", now=T0)
+        async with units() as uow:
+            matching, subject, after = await uow.duplicates.check_subject(record, exclude_decided=False)
+        assert (before, [r.record_id for r in after]) == ([], [twin.id])
+        assert (matching.model.default_region, subject) == ("DE", model.prepare(record))
+
     async def test_thresholds_read_back_with_their_version(self, units: Units) -> None:
         """matching() has the default thresholds first, the saved ones after; a stale save is refused."""
         async with units() as uow:

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import count
 from typing import Protocol
 
-from customer360.application.inputs import ContactInput, EmailInput, ExternalRefInput, ProfileInput
+from customer360.application.inputs import ContactInput, EmailInput, ExternalRefInput, PhoneInput, ProfileInput
 from customer360.application.ports import UnitOfWork
 from customer360.application.profile_input import parse_contact, parse_profile
 from customer360.domain.consent import (
@@ -65,11 +65,13 @@ def profile(
     emails: tuple[str, ...] = (),
     refs: tuple[tuple[str, str], ...] = (),
     contacts: tuple[str, ...] = (),
+    phones: tuple[str, ...] = (),
 ) -> CustomerProfile:
     """A new organisation profile, built by the domain as a use case would build it."""
     given = ProfileInput(
         name=name,
         emails=tuple(EmailInput(address=e) for e in emails),
+        phones=tuple(PhoneInput(number=p) for p in phones),
         external_refs=tuple(ExternalRefInput(source_system=s, external_id=i) for s, i in refs),
     )
     return CustomerProfile.create(

@@ -19,6 +19,7 @@ from customer360.domain.errors import ConcurrentModification
 from customer360.domain.events import DomainEvent
 from customer360.domain.matching import (
     MatchModel,
+    MatchRecord,
     PreparedRecord,
     TermFrequencies,
     prepare,
@@ -64,6 +65,13 @@ class FakeDuplicates:
             if keys & prepared_blocking_keys(record):
                 found.append(record)
         return found
+
+    async def check_subject(
+        self, record: MatchRecord, *, exclude_decided: bool
+    ) -> tuple[Matching, PreparedRecord, list[PreparedRecord]]:
+        matching = await self.matching()
+        subject = matching.model.prepare(record)
+        return matching, subject, await self.candidates(subject, exclude_decided=exclude_decided)
 
     async def frequencies(self, subject: PreparedRecord) -> TermFrequencies:
         counts: Counter[str] = Counter(record_terms(subject))

@@ -15,7 +15,7 @@ from typing import Any, Protocol, TypeVar
 
 from customer360.domain.duplicates import DuplicatePolicy
 from customer360.domain.events import DomainEvent
-from customer360.domain.matching import LabelledPair, MatchModel, PreparedRecord, TermFrequencies
+from customer360.domain.matching import LabelledPair, MatchModel, MatchRecord, PreparedRecord, TermFrequencies
 from customer360.domain.merge import PairDecision
 
 T = TypeVar("T")
@@ -68,6 +68,13 @@ class DuplicateIndex(Protocol):
         """Profiles sharing a blocking key with ``subject`` (stop keys and over-shared keys skipped, best
         ``max_candidates`` by shared keys), never ``subject`` itself; with ``exclude_decided`` not those
         with a steward's verdict about the pair (a pair only queued for review is still a candidate)."""
+        ...
+
+    async def check_subject(
+        self, record: MatchRecord, *, exclude_decided: bool
+    ) -> tuple[Matching, PreparedRecord, list[PreparedRecord]]:
+        """`matching`, ``record`` prepared by its model, and that subject's `candidates`, together (a check
+        needs all three; one round trip)."""
         ...
 
     async def frequencies(self, subject: PreparedRecord) -> TermFrequencies:

@@ -39,7 +39,7 @@ from customer360.domain.duplicates import (
 )
 from customer360.domain.errors import BusinessRuleViolation, Conflict, VersionMismatch
 from customer360.domain.events import FieldChange
-from customer360.domain.matching import LabelledPair, PreparedRecord
+from customer360.domain.matching import LabelledPair, MatchRecord, PreparedRecord
 from customer360.domain.merge import PairDecision, PairStatus
 from customer360.domain.profile_attributes import Contact
 from customer360.domain.values import clean_optional_text
@@ -64,9 +64,19 @@ class CheckResult:
 
 
 async def find_candidates(
-    uow: UnitOfWork, matching: Matching, subject: PreparedRecord, *, threshold: float, exclude_decided: bool
+    uow: UnitOfWork, record: MatchRecord, *, exclude_decided: bool, likely: bool
+) -> tuple[Matching, list[DuplicateCandidate]]:
+    """The tenant's matching and the candidates of ``record`` at or above its likely threshold (``likely``)
+    or its review threshold, best first."""
+    matching, subject, others = await uow.duplicates.check_subject(record, exclude_decided=exclude_decided)
+    policy = matching.policy
+    threshold = policy.likely_threshold if likely else policy.review_threshold
+    return matching, await _ranked(uow, matching, subject, others, threshold)
+
+
+async def _ranked(
+    uow: UnitOfWork, matching: Matching, subject: PreparedRecord, others: list[PreparedRecord], threshold: float
 ) -> list[DuplicateCandidate]:
-    others = await uow.duplicates.candidates(subject, exclude_decided=exclude_decided)
     if not others:
         return []
     frequencies = await uow.duplicates.frequencies(subject)
@@ -88,10 +98,9 @@ def _result(matching: Matching, candidates: list[DuplicateCandidate]) -> CheckRe
 # -- on create -----------------------------------------------------------------------------------------
 async def check_on_create(profile: CustomerProfile, check: DuplicateCheck, uow: UnitOfWork, env: HandlerEnv) -> None:
     """Refuse a likely duplicate, or record the override (the profile must be added to the unit of work)."""
-    matching = await uow.duplicates.matching()
-    subject = matching.model.prepare(match_record_of(profile.id, profile.attributes, profile.contacts))
+    record = match_record_of(profile.id, profile.attributes, profile.contacts)
+    matching, candidates = await find_candidates(uow, record, exclude_decided=False, likely=True)
     threshold = matching.policy.likely_threshold
-    candidates = await find_candidates(uow, matching, subject, threshold=threshold, exclude_decided=False)
     if not candidates:
         return
     if check.override_reason is None:
@@ -150,10 +159,8 @@ async def check_duplicates(cmd: CheckDuplicates, uow: UnitOfWork, env: HandlerEn
         Contact(id=f"{NEW_PROFILE_ID}-{i}", attributes=parsed, created_at=now, updated_at=now)
         for i, parsed in enumerate(parse_contacts(cmd.contacts, region=env.phone_region))
     ]
-    matching = await uow.duplicates.matching()
-    subject = matching.model.prepare(match_record_of(NEW_PROFILE_ID, attributes, contacts))
-    threshold = matching.policy.review_threshold
-    return _result(matching, await find_candidates(uow, matching, subject, threshold=threshold, exclude_decided=False))
+    record = match_record_of(NEW_PROFILE_ID, attributes, contacts)
+    return _result(*await find_candidates(uow, record, exclude_decided=False, likely=False))
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,12 +173,10 @@ class DuplicatesOf:
 async def duplicates_of(cmd: DuplicatesOf, uow: UnitOfWork, env: HandlerEnv) -> CheckResult:
     profile = await uow.customers.get(cmd.customer_id)
     profile.check_is_not_merged()
-    matching = await uow.duplicates.matching()
     if profile.status not in MATCHABLE_STATUSES:
-        return _result(matching, [])
-    subject = matching.model.prepare(match_record_of(profile.id, profile.attributes, profile.contacts))
-    threshold = matching.policy.review_threshold
-    return _result(matching, await find_candidates(uow, matching, subject, threshold=threshold, exclude_decided=True))
+        return _result(await uow.duplicates.matching(), [])
+    record = match_record_of(profile.id, profile.attributes, profile.contacts)
+    return _result(*await find_candidates(uow, record, exclude_decided=True, likely=False))
 
 
 # -- dismissing ----------------------------------------------------------------------------------------

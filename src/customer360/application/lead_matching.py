@@ -45,9 +45,5 @@ class LikelyDuplicateMatcher:
     """Attach the lead to the best profile at or above the tenant's likely-duplicate threshold."""
 
     async def match(self, candidate: LeadCandidate, uow: UnitOfWork, store: IntegrationStore) -> LeadMatch | None:
-        matching = await uow.duplicates.matching()
-        subject = matching.model.prepare(lead_match_record(candidate))
-        found = await find_candidates(
-            uow, matching, subject, threshold=matching.policy.likely_threshold, exclude_decided=False
-        )
+        _, found = await find_candidates(uow, lead_match_record(candidate), exclude_decided=False, likely=True)
         return LeadMatch(found[0].customer_id, MATCHED_ON) if found else None

@@ -29,6 +29,7 @@ from customer360.domain.errors import ConcurrentModification
 from customer360.domain.events import DomainEvent
 from customer360.domain.matching import (
     MatchModel,
+    MatchRecord,
     PreparedRecord,
     TermFrequencies,
     prepared_blocking_keys,
@@ -109,20 +110,19 @@ class ModelCache:
             self._models.popitem(last=False)
 
 
-_MATCHING = text(
-    """
+_MATCHING_SELECT = """
     SELECT p.review_threshold, p.likely_threshold, p.auto_merge, p.auto_merge_threshold, p.version,
            m.version AS model_version,
            CASE WHEN m.version IS DISTINCT FROM :cached THEN CAST(m.document AS text) END AS document
       FROM (SELECT 1) AS one
       LEFT JOIN duplicate_policy p ON p.tenant_id = :tenant
       LEFT JOIN match_model m ON m.tenant_id = :tenant
-    """
-)
+"""
+_MATCHING = text(_MATCHING_SELECT)
 
-_CANDIDATES = text(
-    """
-    WITH q AS (
+# The candidates of a subject by its key hashes: ``found`` (customer_id, features).
+_FOUND = """
+    q AS (
         SELECT DISTINCT h AS key_hash FROM unnest(:keys) AS h
          WHERE NOT EXISTS (SELECT 1 FROM match_stop_key s
                             WHERE s.tenant_id = :tenant AND s.key_hash = h AND s.profiles > :cap)
@@ -141,15 +141,24 @@ _CANDIDATES = text(
          GROUP BY h.customer_id
          ORDER BY shared DESC, h.customer_id
          LIMIT :max_candidates
-    )
+    ), found AS (
     SELECT r.customer_id, CAST(r.features AS text) AS features
       FROM ranked c JOIN match_record r ON r.tenant_id = :tenant AND r.customer_id = c.customer_id
      WHERE NOT (:exclude_decided AND EXISTS (
            SELECT 1 FROM duplicate_pair d
             WHERE d.tenant_id = :tenant AND d.low_id = LEAST(:self, r.customer_id)
               AND d.high_id = GREATEST(:self, r.customer_id) AND d.status <> 'PENDING_REVIEW'))
+    )
+"""
+_CANDIDATE_PARAMETERS = (bindparam("keys", type_=ARRAY(BigInteger)), bindparam("self", type_=Text))
+_CANDIDATES = text(f"WITH {_FOUND} SELECT customer_id, features FROM found").bindparams(*_CANDIDATE_PARAMETERS)
+# `_MATCHING`'s row on every candidate's (one row with no candidate when there is none): one round trip.
+_MATCHING_AND_CANDIDATES = text(
+    f"""
+    WITH {_FOUND}, matching AS ({_MATCHING_SELECT})
+    SELECT m.*, f.customer_id AS candidate_id, f.features FROM matching m LEFT JOIN found f ON true
     """
-).bindparams(bindparam("keys", type_=ARRAY(BigInteger)), bindparam("self", type_=Text))
+).bindparams(*_CANDIDATE_PARAMETERS)
 
 
 # The arrays a statement unnests into duplicate_candidate rows (pairs queued here, a scan's chunk).
@@ -250,6 +259,9 @@ class SqlDuplicateIndex:
         row = (
             await self._db.execute(_MATCHING, {"tenant": self._tenant, "cached": cached[0] if cached else -1})
         ).first()
+        return self._matching_from(row, cached)
+
+    def _matching_from(self, row: Any, cached: tuple[int, MatchModel] | None) -> Matching:
         policy = policy_from_row(row, self._default)
         if row is None or row.model_version is None:
             return Matching(policy, MatchModel(), 0, self._limits)
@@ -261,24 +273,46 @@ class SqlDuplicateIndex:
             model = cached[1]
         return Matching(policy, model, row.model_version, self._limits)
 
+    def _candidate_parameters(self, keys: list[int], subject: PreparedRecord, exclude_decided: bool) -> dict[str, Any]:
+        cap = self._limits.max_block_size
+        return {
+            "tenant": self._tenant,
+            "keys": keys,
+            "probe": cap + 1,
+            "cap": cap,
+            "self": subject.record_id,
+            "max_candidates": self._limits.max_candidates,
+            "exclude_decided": exclude_decided,
+        }
+
     async def candidates(self, subject: PreparedRecord, *, exclude_decided: bool) -> list[PreparedRecord]:
         keys = key_hashes(prepared_blocking_keys(subject))
         if not keys:
             return []
-        cap = self._limits.max_block_size
-        result = await self._db.execute(
-            _CANDIDATES,
-            {
-                "tenant": self._tenant,
-                "keys": keys,
-                "probe": cap + 1,
-                "cap": cap,
-                "self": subject.record_id,
-                "max_candidates": self._limits.max_candidates,
-                "exclude_decided": exclude_decided,
-            },
-        )
+        result = await self._db.execute(_CANDIDATES, self._candidate_parameters(keys, subject, exclude_decided))
         return [features_from_json(customer_id, features) for customer_id, features in result]
+
+    async def check_subject(
+        self, record: MatchRecord, *, exclude_decided: bool
+    ) -> tuple[Matching, PreparedRecord, list[PreparedRecord]]:
+        # The subject is prepared by the cached model (its default phone region) and its candidates read
+        # with the thresholds and the model's version; should the model have changed meanwhile and the
+        # record prepared by the new one block on other keys, its candidates are read again.
+        cached = self._models.get(self._tenant)
+        guess = cached[1] if cached is not None else MatchModel()
+        subject = guess.prepare(record)
+        keys = key_hashes(prepared_blocking_keys(subject))
+        parameters = self._candidate_parameters(keys, subject, exclude_decided)
+        parameters["cached"] = cached[0] if cached else -1
+        rows = (await self._db.execute(_MATCHING_AND_CANDIDATES, parameters)).all()
+        matching = self._matching_from(rows[0], cached)
+        others = [features_from_json(row.candidate_id, row.features) for row in rows if row.candidate_id is not None]
+        if matching.model.default_region != guess.default_region:
+            prepared = matching.model.prepare(record)
+            if key_hashes(prepared_blocking_keys(prepared)) != keys:
+                others = await self.candidates(prepared, exclude_decided=exclude_decided)
+            subject = prepared
+        return matching, subject, others
 
     async def frequencies(self, subject: PreparedRecord) -> TermFrequencies:
         """How many profiles hold each of the subject's terms, the subject counted in (it may be new)."""
