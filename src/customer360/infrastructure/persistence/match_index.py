@@ -252,6 +252,9 @@ class SqlDuplicateIndex:
         self._totals = models.term_totals
         # The version of the tenant's model, once model_for_update has locked it.
         self._locked_model: int | None = None
+        # Subjects checked in this unit and prepared without a phone region, by record id: the matching data
+        # written at the flush is the same prepared record (match_sync.matching_rows), prepared once.
+        self.prepared: dict[str, tuple[MatchRecord, PreparedRecord]] = {}
         self.events: list[DomainEvent] = []
 
     async def matching(self) -> Matching:
@@ -312,6 +315,8 @@ class SqlDuplicateIndex:
             if key_hashes(prepared_blocking_keys(prepared)) != keys:
                 others = await self.candidates(prepared, exclude_decided=exclude_decided)
             subject = prepared
+        if matching.model.default_region is None:
+            self.prepared[record.record_id] = (record, subject)
         return matching, subject, others
 
     async def frequencies(self, subject: PreparedRecord) -> TermFrequencies:

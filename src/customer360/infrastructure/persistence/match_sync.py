@@ -14,7 +14,7 @@ its history.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -26,7 +26,7 @@ from sqlalchemy.types import BigInteger, Text
 from customer360.domain.customer import CustomerProfile
 from customer360.domain.duplicates import MATCHABLE_STATUSES, match_record_of
 from customer360.domain.events import CustomerUnmerged
-from customer360.domain.matching import PreparedRecord, prepare, prepared_blocking_keys, record_terms
+from customer360.domain.matching import MatchRecord, PreparedRecord, prepare, prepared_blocking_keys, record_terms
 from customer360.domain.matching.features import with_history
 from customer360.infrastructure.persistence.match_codec import (
     FEATURES_FORMAT,
@@ -38,9 +38,18 @@ from customer360.infrastructure.persistence.pending_writes import SqlExecutor
 from customer360.infrastructure.persistence.tables import match_key, match_record, match_term
 
 
-def matching_rows(profile: CustomerProfile, previous: PreparedRecord | None = None) -> tuple[PreparedRecord, list[int]]:
-    """The prepared record (with the history of ``previous``) and key hashes of a matchable profile."""
-    prepared = with_history(prepare(match_record_of(profile.id, profile.attributes, profile.contacts)), previous)
+def matching_rows(
+    profile: CustomerProfile,
+    previous: PreparedRecord | None = None,
+    known: Mapping[str, tuple[MatchRecord, PreparedRecord]] | None = None,
+) -> tuple[PreparedRecord, list[int]]:
+    """The prepared record (with the history of ``previous``) and key hashes of a matchable profile;
+    ``known``: records already prepared (without a phone region) in this unit, by profile id, used when the
+    profile's record is still the same."""
+    record = match_record_of(profile.id, profile.attributes, profile.contacts)
+    seen = known.get(profile.id) if known else None
+    current = seen[1] if seen is not None and seen[0] == record else prepare(record)
+    prepared = with_history(current, previous)
     return prepared, key_hashes(prepared_blocking_keys(prepared))
 
 
@@ -97,9 +106,14 @@ def _array(values: Sequence[int]) -> str:
 
 
 async def sync_match_data(
-    connection: SqlExecutor, tenant_id: str, profiles: Sequence[CustomerProfile], new_ids: set[str]
+    connection: SqlExecutor,
+    tenant_id: str,
+    profiles: Sequence[CustomerProfile],
+    new_ids: set[str],
+    known: Mapping[str, tuple[MatchRecord, PreparedRecord]] | None = None,
 ) -> None:
-    """Bring the matching data of ``profiles`` (just written) in line with them."""
+    """Bring the matching data of ``profiles`` (just written) in line with them (``known``: see
+    `matching_rows`)."""
     if not profiles:
         return
     r = match_record.c
@@ -129,7 +143,7 @@ async def sync_match_data(
             if profile.id in old:
                 gone.append(profile.id)
             continue
-        prepared, key_list = matching_rows(profile, previous)
+        prepared, key_list = matching_rows(profile, previous, known)
         term_list = key_hashes(record_terms(prepared))
         keys.change(profile.id, keys_before, set(key_list))
         terms.change(profile.id, terms_before, set(term_list))

@@ -185,7 +185,9 @@ class SqlUnitOfWork:
     async def flush(self) -> None:
         await self.writes.flush()
         written = await self.customers.flush()
-        await sync_match_data(self.writes, self.context.tenant_id, written.profiles, written.new_ids)
+        await sync_match_data(
+            self.writes, self.context.tenant_id, written.profiles, written.new_ids, self.duplicates.prepared
+        )
 
     async def commit(self) -> None:
         await self.flush()
