@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -74,6 +75,10 @@ def create_app(settings: Settings, services: ApiServices | ServicesScope) -> Fas
                 return
             async with services.open() as opened:
                 app.state.services = opened
+                # Everything loaded so far (modules, routes, schemas, the services) lives as long as the
+                # process: out of the collector's reach, a full collection no longer walks it (~115 ms on
+                # this machine's 2 vCPUs, the event loop stopped meanwhile: the creates' p99).
+                gc.freeze()
                 yield
         finally:
             await outage.close()
