@@ -15,7 +15,12 @@ from customer360.application.environment import HandlerEnv
 from customer360.application.inputs import ProfileInput
 from customer360.application.ports import UnitOfWork
 from customer360.bootstrap import Services
-from customer360.infrastructure.persistence.database import begin_for_tenant, commit_with, tenant_transaction
+from customer360.infrastructure.persistence.database import (
+    begin_for_tenant,
+    commit_with,
+    create_engine,
+    tenant_transaction,
+)
 from customer360.infrastructure.persistence.tables import audit_log, event_outbox
 
 # Quotes, backslashes, an escape sequence's look-alike and a character outside the BMP.
@@ -55,14 +60,38 @@ class TestJournalWithCommit:
         self, services: Services, tenant: str
     ) -> None:
         """The error is raised, the transaction is gone, and the connection serves the next one."""
-        async with services.engine.connect() as connection:
-            await connection.begin()
-            await begin_for_tenant(connection, tenant)
-            await connection.execute(text("CREATE TEMPORARY TABLE journal_probe (n int)"))
-            with pytest.raises(DBAPIError, match="division by zero"):
-                await commit_with(connection, "INSERT INTO journal_probe VALUES (1); SELECT 1 / 0")
-            raw = await connection.get_raw_connection()
-            assert not raw.driver_connection.is_in_transaction()  # type: ignore[union-attr]
-            await connection.rollback()
-            missing = await connection.scalar(text("SELECT to_regclass('pg_temp.journal_probe') IS NULL"))
+        engine = create_engine(services.engine.url, pool_size=1, max_overflow=0)
+        try:
+            async with engine.connect() as connection:
+                await connection.begin()
+                await begin_for_tenant(connection, tenant)
+                await connection.execute(text("CREATE TEMPORARY TABLE journal_probe (n int)"))
+                with pytest.raises(DBAPIError, match="division by zero"):
+                    await commit_with(connection, "INSERT INTO journal_probe VALUES (1); SELECT 1 / 0")
+                raw = await connection.get_raw_connection()
+                assert not raw.driver_connection.is_in_transaction()  # type: ignore[union-attr]
+            async with engine.connect() as connection:
+                missing = await connection.scalar(text("SELECT to_regclass('pg_temp.journal_probe') IS NULL"))
+        finally:
+            await engine.dispose()
         assert missing is True
+
+    async def test_a_connection_that_served_another_isolation_level_keeps_the_one_round_trip_path(
+        self, services: Services, tenant: str
+    ) -> None:
+        """After a REPEATABLE READ snapshot (an export) the pooled connection still commits with the statement."""
+        engine = create_engine(services.engine.url, pool_size=1, max_overflow=0)
+        try:
+            async with engine.connect() as connection:
+                snapshot = await connection.execution_options(isolation_level="REPEATABLE READ")
+                await snapshot.scalar(text("SELECT 1"))
+                await snapshot.rollback()
+            async with engine.connect() as connection:
+                await connection.begin()
+                await begin_for_tenant(connection, tenant)
+                committed = await commit_with(connection, "SELECT set_config('application_name', 'probe', false)")
+                setting = await connection.scalar(text("SELECT current_setting('application_name')"))
+                isolation = await connection.scalar(text("SHOW transaction_isolation"))
+        finally:
+            await engine.dispose()
+        assert (committed, setting, isolation) == (True, "probe", "read committed")

@@ -117,9 +117,9 @@ class _TenantTransaction:
 
     __slots__ = ("_begin", "_connection", "before_commit")
 
-    def __init__(self, connection: asyncpg.Connection, tenant_id: str) -> None:
+    def __init__(self, connection: asyncpg.Connection, tenant_id: str, isolation: str = "") -> None:
         self._connection = connection
-        self._begin = f"BEGIN; SELECT set_config('{TENANT_SETTING}', {_literal(tenant_id)}, true)"
+        self._begin = f"BEGIN{isolation}; SELECT set_config('{TENANT_SETTING}', {_literal(tenant_id)}, true)"
         # A statement sent with the COMMIT, in its simple query (``commit_with``).
         self.before_commit: str | None = None
 
@@ -149,6 +149,11 @@ class _TenantTransaction:
         await self._connection.execute("ROLLBACK")
 
 
+# The adapter's isolation levels this BEGIN writes as asyncpg would: none, and READ COMMITTED, which a pooled
+# connection keeps once it served another level (SQLAlchemy resets it to the dialect's default, not to none).
+_ISOLATION = {None: "", "read_committed": " ISOLATION LEVEL READ COMMITTED"}
+
+
 async def begin_for_tenant(connection: AsyncConnection, tenant_id: str) -> None:
     """Begin the transaction of ``connection`` (``begin()`` called, nothing executed yet) with the tenant
     set, in one round trip on SQLAlchemy's asyncpg adapter; elsewhere (another driver, an isolation level
@@ -158,14 +163,14 @@ async def begin_for_tenant(connection: AsyncConnection, tenant_id: str) -> None:
     plain = (
         type(adapter).__name__ == "AsyncAdapt_asyncpg_connection"
         and getattr(adapter, "_transaction", True) is None
-        and adapter.isolation_level is None
+        and adapter.isolation_level in _ISOLATION
         and not adapter.readonly
         and not adapter.deferrable
     )
     if not plain:
         await set_tenant(connection, tenant_id)
         return
-    transaction = _TenantTransaction(adapter._connection, tenant_id)
+    transaction = _TenantTransaction(adapter._connection, tenant_id, _ISOLATION[adapter.isolation_level])
     async with adapter._execute_mutex:
         await transaction.start()
         adapter._transaction = transaction
