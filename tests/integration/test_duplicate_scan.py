@@ -92,6 +92,24 @@ class TestScan:
             [frozenset((ids["anna"], ids["anna2"])), frozenset((ids["clara"], ids["clara2"], ids["clara3"]))]
         )
 
+    async def test_a_scan_finding_the_same_clusters_again_keeps_their_ids_and_pairs(
+        self, client: httpx.AsyncClient, headers: dict[str, str], services: Services, tenant: str
+    ) -> None:
+        """A cluster is named after its first member, so a second scan of unchanged profiles stores each
+        pair as it was (same cluster id, probability, explanation), under its own scan id."""
+        ids = await _population(client, headers)
+        first = await scan(services, tenant)
+        before = (await queue(client, headers))["items"]
+        second = await scan(services, tenant)
+        after = (await queue(client, headers))["items"]
+        stable = ("clusterId", "probability", "matchWeight", "explanation")
+        assert [{k: i[k] for k in stable} for i in after] == [{k: i[k] for k in stable} for i in before]
+        assert {i["clusterId"] for i in after} == {
+            "DCLU-" + min(ids["anna"], ids["anna2"]).rpartition("-")[2],
+            "DCLU-" + min(ids["clara"], ids["clara2"], ids["clara3"]).rpartition("-")[2],
+        }
+        assert ({i["scanId"] for i in before}, {i["scanId"] for i in after}) == ({first.id}, {second.id})
+
     async def test_the_queue_shows_both_profiles_the_explanation_and_the_way_to_merge(
         self, client: httpx.AsyncClient, headers: dict[str, str], services: Services, tenant: str
     ) -> None:
@@ -219,10 +237,12 @@ class TestScan:
         ids = await _population(client, headers)
 
         started: list[str] = []
+        stopped_at: list[int] = []
 
         def stop_after_first_chunk(job: ScanJob) -> None:
             started.append(job.id)
             if job.phase == "PAIRS" and job.processed > 0:
+                stopped_at.append(job.processed)  # a tenant read whole saves two chunks at once
                 raise asyncio.CancelledError  # what Ctrl-C or a killed process does to the scan
 
         with pytest.raises(asyncio.CancelledError):
@@ -234,7 +254,8 @@ class TestScan:
         )
         status = (await client.get(f"{DUPLICATES}/scan/{resumed.id}", headers=headers)).json()
         first_pairs_report = next(r for r in reports if r[1] == "PAIRS")
-        assert (resumed.id, status["status"], first_pairs_report[2]) == (interrupted_id, "COMPLETED", 3)
+        assert (resumed.id, status["status"], first_pairs_report[2]) == (interrupted_id, "COMPLETED", stopped_at[0])
+        assert 0 < stopped_at[0] < len(ids)
         assert pairs_of(await queue(client, headers)) == {
             _pair(ids["anna"], ids["anna2"]),
             _pair(ids["clara"], ids["clara2"]),

@@ -219,6 +219,11 @@ class ScanStore(Protocol):
         """Store the chunk's pairs and the job's new checkpoint together (resume never loses or repeats)."""
         ...
 
+    async def save_chunks(self, saves: Sequence[tuple[ScanJob, Sequence[CandidateRow]]], now: datetime) -> None:
+        """``save_chunk`` of each (job, rows) in turn, written at once (a transaction each), committed in
+        order: no checkpoint is ever stored before the pairs of the chunks it has passed."""
+        ...
+
     async def scan_pairs(self, scan_id: str) -> list[tuple[str, str, float]]: ...
 
     async def save_clusters(

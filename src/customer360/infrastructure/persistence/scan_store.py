@@ -380,22 +380,41 @@ class SqlScanStore:
 
     async def save_chunk(self, job: ScanJob, rows: Sequence[CandidateRow], now: datetime) -> None:
         async with self._tx() as connection:
-            if rows:
-                await connection.execute(
-                    _SAVE_CANDIDATES,
-                    {
-                        "tenant": self._tenant,
-                        "scan": job.id,
-                        "now": now,
-                        "lows": [r.low_id for r in rows],
-                        "highs": [r.high_id for r in rows],
-                        "probabilities": [r.probability for r in rows],
-                        "weights": [r.match_weight for r in rows],
-                        "explanations": [orjson.dumps(list(r.explanation)).decode() for r in rows],
-                        "clusters": [r.cluster_id for r in rows],
-                    },
-                )
+            await self._insert_candidates(connection, job.id, rows, now)
             await store_job(connection, self._tenant, job)
+
+    async def save_chunks(self, saves: Sequence[tuple[ScanJob, Sequence[CandidateRow]]], now: datetime) -> None:
+        # Writing a pair costs PostgreSQL a heap row and four index entries, and one backend does them
+        # all on one core: each save has a backend of its own, all at once. The job is saved, and each
+        # transaction committed, in order once all have written: a checkpoint is never ahead of a pair.
+        async with contextlib.AsyncExitStack() as stack:
+            connections = [await stack.enter_async_context(self._tx()) for _ in saves]
+            async with asyncio.TaskGroup() as writing:
+                for connection, (job, rows) in zip(connections, saves, strict=True):
+                    writing.create_task(self._insert_candidates(connection, job.id, rows, now))
+            for connection, (job, _) in zip(connections, saves, strict=True):
+                await store_job(connection, self._tenant, job)
+                await connection.commit()
+
+    async def _insert_candidates(
+        self, connection: Any, scan_id: str, rows: Sequence[CandidateRow], now: datetime
+    ) -> None:
+        if not rows:
+            return
+        await connection.execute(
+            _SAVE_CANDIDATES,
+            {
+                "tenant": self._tenant,
+                "scan": scan_id,
+                "now": now,
+                "lows": [r.low_id for r in rows],
+                "highs": [r.high_id for r in rows],
+                "probabilities": [r.probability for r in rows],
+                "weights": [r.match_weight for r in rows],
+                "explanations": [orjson.dumps(list(r.explanation)).decode() for r in rows],
+                "clusters": [r.cluster_id for r in rows],
+            },
+        )
 
     async def scan_pairs(self, scan_id: str) -> list[tuple[str, str, float]]:
         async with self._tx() as connection:
