@@ -152,6 +152,13 @@ def _agreement_rate(
     # counts alone; with link_only only pairs across sources count. ``rows``: (kind and source, values).
     pairs = agreeing = 0
     for kind in {kind for kind, _ in groups}:
+        if not link_only:
+            # one group per kind (no sources told apart): its values counted in one pass
+            of_kind = [values for group, values in rows if group[0] == kind]
+            n = len(of_kind)
+            pairs += n * (n - 1)
+            agreeing += sum(c * (c - 1) for c in Counter(itertools.chain.from_iterable(of_kind)).values())
+            continue
         per_source = {group: Counter[str]() for group in groups if group[0] == kind}
         sizes = dict.fromkeys(per_source, 0)
         for group, values in rows:
@@ -162,14 +169,10 @@ def _agreement_rate(
         for counts in per_source.values():
             by_value.update(counts)
         n = sum(sizes.values())
-        if link_only:
-            pairs += n * n - sum(size * size for size in sizes.values())
-            agreeing += sum(c * c for c in by_value.values()) - sum(
-                c * c for counts in per_source.values() for c in counts.values()
-            )
-        else:
-            pairs += n * (n - 1)
-            agreeing += sum(c * (c - 1) for c in by_value.values())
+        pairs += n * n - sum(size * size for size in sizes.values())
+        agreeing += sum(c * c for c in by_value.values()) - sum(
+            c * c for counts in per_source.values() for c in counts.values()
+        )
     return agreeing / pairs if pairs > 0 else None
 
 
