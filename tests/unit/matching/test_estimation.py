@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from customer360.domain.matching import COMPARISONS, MatchModel, candidate_pairs
+from customer360.domain.matching.estimation import _known_rates
 
 from .strategies import population, same_person
 
@@ -59,3 +60,15 @@ class TestEstimate:
         copy_matches = model.score(records[0], replace(records[0], record_id="copy")).probability > 0.99
         stranger_matches = model.score(records[0], records[1]).probability > 0.5
         assert (copy_matches, stranger_matches) == (True, False)
+
+
+class TestChanceAgreementFromValueCounts:
+    def test_the_rate_of_pairs_sharing_a_birth_date_is_the_count_over_every_pair(self) -> None:
+        """Counted from value frequencies, it is the share of all pairs of persons with a birth date
+        that have the same one (the u of the exact level, as a brute-force pass over the pairs finds)."""
+        records = [MatchModel().prepare(r) for r in population(200, 60)]
+        dated = [r.birth_date for r in records if r.birth_date]
+        sharing = sum(a == b for i, a in enumerate(dated) for b in dated[i + 1 :])
+        rates = _known_rates(records, "birth_date", link_only=False)
+        assert rates == {1: ((1,), 2 * sharing / (len(dated) * (len(dated) - 1)))}
+        assert sharing > 0
