@@ -4,6 +4,8 @@ that stick, resuming after an interruption, the tenant's model trained and refin
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
 from typing import Any
 
 import httpx
@@ -334,6 +336,18 @@ class TestModel:
         with pytest.raises(ForkedFunctionFailed, match="ValueError"):
             await in_forked_process(failing)
         assert await in_forked_process(lambda: 6 * 7) == 42
+
+    async def test_a_forked_function_answers_and_its_child_is_reaped_afterwards(self) -> None:
+        """The value comes back as soon as the child sent it; the child, exiting, is joined by a thread of
+        its own and no process is left behind."""
+        before = {p.pid for p in multiprocessing.active_children()}
+        assert await in_forked_process(os.getpid) not in before | {os.getpid()}
+
+        async def all_reaped() -> bool | None:
+            alive = {p.pid for p in multiprocessing.active_children()} - before
+            return True if not alive else None
+
+        assert await poll(all_reaped, what="the forked child reaped")
 
     async def test_a_dismissal_refines_the_model(
         self, client: httpx.AsyncClient, headers: dict[str, str], services: Services, tenant: str

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
@@ -48,10 +49,14 @@ async def in_forked_process(function: Callable[[], T]) -> T:
         ok, value = await asyncio.to_thread(_receive, receiving)
     except BaseException:
         process.kill()  # cancelled: the receiving thread then reads the end of the pipe and stops
+        await asyncio.shield(asyncio.to_thread(process.join))
         raise
     finally:
-        await asyncio.shield(asyncio.to_thread(process.join))
         receiving.close()
     if not ok:
+        await asyncio.to_thread(process.join)
         raise ForkedFunctionFailed(value)
+    # The answer is in: the child only has to exit, and unmapping its copy of this process's memory takes
+    # 5-30 ms at 20,000 customers; it is reaped by a thread of its own instead of delaying the caller.
+    threading.Thread(target=process.join, name="forked-reaper", daemon=True).start()
     return value  # type: ignore[no-any-return]
