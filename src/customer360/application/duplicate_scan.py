@@ -328,7 +328,10 @@ class _Run:
         self._clusters = clusters_of([(r.low_id, r.high_id, r.probability) for r in rows], threshold)
         member_of = {member: cluster_id for cluster_id, members, _ in self._clusters for member in members}
         # a pair belongs to its lower id's cluster (as save_clusters labels them)
-        rows = [dataclasses.replace(row, cluster_id=member_of.get(row.low_id)) for row in rows]
+        rows = [
+            CandidateRow(r.low_id, r.high_id, r.probability, r.match_weight, r.explanation, member_of.get(r.low_id))
+            for r in rows
+        ]
         ids = [r.record_id for r in records]
         # saved a chunk of low ids at a time, each with its checkpoint, as the chunked way does
         by_low: dict[str, list[CandidateRow]] = {}
