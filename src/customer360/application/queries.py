@@ -87,6 +87,10 @@ class ProfileQueries(Protocol):
 
     async def search(self, tenant_id: str, criteria: SearchCriteria) -> list[Document]: ...
 
+    async def search_text(self, tenant_id: str, criteria: SearchCriteria) -> str:
+        """The same page as PostgreSQL's JSON text (the search route validates it as it is)."""
+        ...
+
     async def contacts(self, tenant_id: str, customer_id: str) -> list[Document] | None: ...
 
 

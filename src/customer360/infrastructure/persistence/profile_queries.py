@@ -130,12 +130,14 @@ class SqlProfileQueries:
         return None if document is None else list(document["contacts"])
 
     async def search(self, tenant_id: str, criteria: SearchCriteria) -> list[Document]:
+        return list(orjson.loads(await self.search_text(tenant_id, criteria)))
+
+    async def search_text(self, tenant_id: str, criteria: SearchCriteria) -> str:
         """One round trip: ``customer_search`` (migration 0009, search_sql.py) answers the whole page."""
         arguments = search_arguments(tenant_id, criteria)
         if arguments is None:
-            return []
-        page = await self._lookup.value(SEARCH, *arguments)
-        return list(orjson.loads(page or "[]"))
+            return "[]"
+        return await self._lookup.value(SEARCH, *arguments) or "[]"
 
 
 SEARCH = f"SELECT {SCHEMA}.customer_search($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"

@@ -195,9 +195,12 @@ async def search_customers(
         include_inactive=not active_only,
         limit=limit,
     )
-    hits = await services.profiles.search(principal.tenant_id, criteria)
-    record_reads(request, principal, "SEARCH", [hit["customer"]["id"] for hit in hits])
-    return render(SearchResults, {"items": hits}).response()
+    page = await services.profiles.search_text(principal.tenant_id, criteria)
+    # Validated from PostgreSQL's text in one step: parsing it into dicts first and validating those cost
+    # about a third more of the service's CPU per search (ten documents).
+    results = SearchResults.model_validate_json(f'{{"items":{page}}}')
+    record_reads(request, principal, "SEARCH", [hit.customer.id for hit in results.items])
+    return Response(results.model_dump_json(by_alias=True).encode(), media_type="application/json")
 
 
 @router.get(
