@@ -32,6 +32,7 @@ from customer360.infrastructure.rest.routers import (
     privacy,
     relationships,
 )
+from customer360.infrastructure.rest.search_read import SearchReadRoute
 from customer360.settings import Settings
 
 
@@ -104,6 +105,7 @@ def create_app(settings: Settings, services: ApiServices | ServicesScope) -> Fas
     install_api_docs(app)
     # Added first, so it runs inside the edge middleware (correlation id, metrics, request log).
     app.add_middleware(ProfileReadRoute, stands_for=customers.get_customer_route())
+    app.add_middleware(SearchReadRoute, stands_for=customers.search_route())
     # Outside the plain lookup route, which reads with the caller's floor too.
     app.add_middleware(ReadAfterWrite)
     app.add_middleware(

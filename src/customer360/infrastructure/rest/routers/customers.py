@@ -247,6 +247,11 @@ async def get_customer(
     return rendered.response()
 
 
+def search_route() -> APIRoute:
+    """The route rest/search_read.py answers the valid requests of."""
+    return next(r for r in router.routes if isinstance(r, APIRoute) and r.endpoint is search_customers)
+
+
 def get_customer_route() -> APIRoute:
     """The route rest/profile_read.py answers the plain case of."""
     return next(r for r in router.routes if isinstance(r, APIRoute) and r.endpoint is get_customer)
