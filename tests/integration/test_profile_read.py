@@ -7,26 +7,14 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI
-from starlette.types import Receive, Scope, Send
 
 from customer360.bootstrap import Services
 from customer360.infrastructure.rest.profile_read import ProfileReadRoute
 from customer360.infrastructure.rest.routers.customers import get_customer_route
 from tests.support.api import CUSTOMERS, create_customer
 from tests.support.merges import merged
+from tests.support.plain_routes import Downstream, plain_client
 from tests.support.privacy import API, without
-
-
-class Downstream:
-    """Stands for FastAPI behind the plain route: records what it was handed and answers 418."""
-
-    def __init__(self) -> None:
-        self.paths: list[str] = []
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.paths.append(scope["path"])
-        await send({"type": "http.response.start", "status": 418, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
 
 
 @pytest.fixture
@@ -37,13 +25,7 @@ def downstream() -> Downstream:
 @pytest.fixture
 async def plain(app: FastAPI, downstream: Downstream) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the plain route alone, with the real services behind it."""
-    route = ProfileReadRoute(downstream, stands_for=get_customer_route())
-
-    async def with_app(scope: Scope, receive: Receive, send: Send) -> None:
-        await route({**scope, "app": app}, receive, send)
-
-    transport = httpx.ASGITransport(app=with_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://customer360.test") as http:
+    async with plain_client(ProfileReadRoute(downstream, stands_for=get_customer_route()), app) as http:
         yield http
 
 
