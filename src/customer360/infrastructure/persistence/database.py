@@ -102,10 +102,11 @@ async def set_tenant(connection: AsyncConnection, tenant_id: str) -> None:
     await connection.execute(SET_TENANT, {"tenant": tenant_id})
 
 
-def _literal(value: str) -> str:
-    """``value`` as an escape-string literal (read the same whatever standard_conforming_strings says)."""
+def text_literal(value: str) -> str:
+    """``value`` as an escape-string literal (read the same whatever standard_conforming_strings says), for
+    the statements sent as one simple query; ValueError for a NUL, which no PostgreSQL text can hold."""
     if "\x00" in value:
-        raise ValueError("a tenant id cannot hold NUL")
+        raise ValueError("a text literal cannot hold NUL")
     return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
@@ -119,7 +120,7 @@ class _TenantTransaction:
 
     def __init__(self, connection: asyncpg.Connection, tenant_id: str, isolation: str = "") -> None:
         self._connection = connection
-        self._begin = f"BEGIN{isolation}; SELECT set_config('{TENANT_SETTING}', {_literal(tenant_id)}, true)"
+        self._begin = f"BEGIN{isolation}; SELECT set_config('{TENANT_SETTING}', {text_literal(tenant_id)}, true)"
         # A statement sent with the COMMIT, in its simple query (``commit_with``).
         self.before_commit: str | None = None
 

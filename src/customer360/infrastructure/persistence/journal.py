@@ -26,6 +26,7 @@ from sqlalchemy.types import DateTime, Text
 from customer360.application.context import RequestContext
 from customer360.domain.events import DomainEvent
 from customer360.domain.ids import EVENT_PREFIX, new_id
+from customer360.infrastructure.persistence.database import text_literal
 from customer360.infrastructure.persistence.tables import SCHEMA
 
 OUTBOX_CHANNEL = "crm_customer360_outbox"
@@ -182,12 +183,11 @@ def _with_literals(parameters: dict[str, Any]) -> str:
 
 
 def _literal(value: object) -> str:
-    """``value`` as an escape-string literal (read the same whatever standard_conforming_strings says)."""
     if value is None:
         return "NULL"
-    if not isinstance(value, str) or "\x00" in value:
+    if not isinstance(value, str):
         raise ValueError("not a text PostgreSQL can hold")
-    return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+    return text_literal(value)
 
 
 def _array(elements: Iterable[str], type_name: str) -> str:
