@@ -69,3 +69,49 @@ class TestInteractions:
 
         assert names_weight(nowhere, located) == names_weight(located, nowhere)
         assert names_weight(nowhere, located) == names_weight(twin, located)
+
+
+_STREET = MatchAddress(street="Lindenweg", house_number="5", postal_code="10115", city="Berlin", country="DE")
+_NAMESAKE_NEARBY = 6
+
+
+def _with(record: MatchRecord, **changes: object) -> MatchRecord:
+    return replace(record, **changes)  # type: ignore[arg-type]
+
+
+class TestNamesakesNearby:
+    def test_the_same_name_in_another_house_of_the_street_reads_as_namesakes(self) -> None:
+        """Same name, another house of the street, no birth date or identifier in common: namesakes nearby."""
+        model = MatchModel()
+        a = _person("a", "Jonas", "Keller", "1980-02-03", _STREET)
+        b = _person("b", "Jonas", "Keller", "1975-07-19", replace(_STREET, house_number="48"))
+        assert _level(comparison_vector(model.prepare(a), model.prepare(b)), "household") == _NAMESAKE_NEARBY
+
+    def test_a_shared_email_keeps_the_fields_own_evidence(self) -> None:
+        """With a personal e-mail in common the level does not fire: names and address speak for themselves."""
+        model = MatchModel()
+        a = _with(_person("a", "Jonas", "Keller", "1980-02-03", _STREET), emails=("jonas.keller@example.org",))
+        b = _with(
+            _person("b", "Jonas", "Keller", "1975-07-19", replace(_STREET, house_number="48")),
+            emails=("jonas.keller@example.org",),
+        )
+        assert _level(comparison_vector(model.prepare(a), model.prepare(b)), "household") == 0
+
+
+class TestGivenNamesAtOneHome:
+    def test_a_mistyped_given_name_at_the_same_home_is_the_same_person(self) -> None:
+        """One letter off in the given name, same home and birth date: no household level, a likely duplicate."""
+        model = MatchModel()
+        a = _person("a", "Katharina", "Becker", "1984-06-02", _HOME)
+        b = _person("b", "Katharnia", "Becker", "1984-06-02", _HOME)
+        result = model.score(a, b)
+        assert ("household" not in {c.field for c in result.explanation}, result.probability >= 0.9) == (True, True)
+
+    def test_another_given_name_at_the_same_home_is_a_household_member(self) -> None:
+        """Another given name and birth date, same home and family name: a household member, kept apart."""
+        model = MatchModel()
+        a = _person("a", "Katharina", "Becker", "1984-06-02", _HOME)
+        b = _person("b", "Thomas", "Becker", "1981-11-23", _HOME)
+        result = model.score(a, b)
+        household = [c.level for c in result.explanation if c.field == "household"]
+        assert (household, result.probability < 0.5) == (["household_member"], True)
