@@ -24,6 +24,7 @@ Usage::
 
     .venv/bin/python benchmarks/matching.py [--datasets febrl3,febrl4] [--systems engine,splink]
                                             [--threshold 0.5] [--json results.json]
+    .venv/bin/python benchmarks/matching.py --missed [--datasets febrl3]   # what the engine misses, and why
 """
 
 from __future__ import annotations
@@ -211,6 +212,46 @@ def run_splink(frames: list[Any], link_only: bool, threshold: float) -> tuple[se
 RUNNERS = {"engine": run_engine, "splink": run_splink}
 
 
+# --- what the engine misses ---------------------------------------------------------------------
+
+
+def print_missed(dataset: str, variant: str, threshold: float) -> tuple[int, int]:
+    """The engine's missed true pairs and false pairs of one data set: both records side by side, and
+    the comparison levels with their weights that decided the pair (or that it was never a candidate)."""
+    import pandas as pd
+
+    from customer360.domain.matching import MatchModel, candidate_pairs, compare_pairs
+
+    frames, truth, link_only = load(dataset, with_ssid=variant == VARIANTS[0])
+    sources = ["a", "b"] if link_only else [None]
+    records = [r for frame, source in zip(frames, sources, strict=True) for r in to_match_records(frame, source)]
+    untrained = MatchModel()
+    prepared = [untrained.prepare(r) for r in records]
+    compared = compare_pairs(prepared, candidate_pairs(prepared, link_only=link_only))
+    model = untrained.estimate(prepared, compared, link_only=link_only)
+    ids = [r.record_id for r in records]
+    position = {record_id: i for i, record_id in enumerate(ids)}
+    scored = {frozenset((ids[s.left], ids[s.right])): s for s in model.score_pairs(prepared, compared)}
+    predicted = {pair for pair, s in scored.items() if s.probability >= threshold}
+    rows = pd.concat(frames)
+    missed, wrong = sorted(truth - predicted, key=sorted), sorted(predicted - truth, key=sorted)
+    print(f"=== {dataset} {variant}: {len(missed)} true pairs missed, {len(wrong)} false pairs")
+    for kind, pairs in (("missed", missed), ("false", wrong)):
+        for pair in pairs:
+            left, right = sorted(pair)
+            print(f"--- {kind}: {left} | {right}")
+            for column in rows.columns:
+                a, b = str(rows.loc[left, column]), str(rows.loc[right, column])
+                print(f"    {column:<14} {a:<32} {b:<32}{'' if a == b else ' *'}")
+            if pair not in scored:
+                print("    not a candidate (no blocking key in common)")
+                continue
+            result = model.score_prepared(prepared[position[left]], prepared[position[right]])
+            levels = ", ".join(f"{c.field}={c.level} {c.weight:+.1f}" for c in result.explanation)
+            print(f"    {levels}  => p = {result.probability:.3f}")
+    return len(missed), len(wrong)
+
+
 # --- measurement --------------------------------------------------------------------------------
 
 
@@ -286,11 +327,20 @@ def main() -> None:
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument("--threshold", type=float, default=0.5)
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument(
+        "--missed",
+        action="store_true",
+        help="instead of timing: list the engine's missed true pairs and false pairs with the levels that decided them",
+    )
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         dataset, variant, system, threshold = args.worker
         print(json.dumps(asdict(measure(dataset, variant, system, float(threshold)))))
+        return
+    if args.missed:
+        totals = [print_missed(d, v, args.threshold) for d in args.datasets.split(",") for v in VARIANTS]
+        print(f"in all: {sum(m for m, _ in totals)} true pairs missed, {sum(w for _, w in totals)} false pairs")
         return
     results: list[Result] = []
     for dataset in args.datasets.split(","):
