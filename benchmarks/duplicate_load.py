@@ -299,6 +299,8 @@ async def load(dsn: dict[str, Any], n: int, tenant: str, extra: Extra | None = N
         )
         # And its prefix postings (migration 0016), from the postings just copied.
         await connection.execute(search_sql.prefix_backfill(SCHEMA, "$1"), tenant)
+        # And its pair postings of name words (migration 0017), from the profiles just copied.
+        await connection.execute(search_sql.pair_backfill(SCHEMA, "$1"), tenant)
         print("  vacuum analyze ...", flush=True)
         for table in (*tables, "search_word"):
             await connection.execute(f"VACUUM (ANALYZE) {SCHEMA}.{table}")

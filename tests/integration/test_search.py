@@ -359,3 +359,59 @@ async def _prefix_postings(database: DatabaseUrls, tenant: str, customer_id: str
             return [r[0] for r in rows]
     finally:
         await engine.dispose()
+
+
+async def _pair_postings(database: DatabaseUrls, tenant: str, customer_id: str) -> list[str]:
+    engine = create_engine(database.admin, pooled=False)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": tenant})
+            rows = await connection.execute(
+                text(
+                    "SELECT token FROM crm_customer360.search_token WHERE tenant_id = :t AND customer_id = :c"
+                    " AND left(token, 2) = 'm:' ORDER BY token"
+                ),
+                {"t": tenant, "c": customer_id},
+            )
+            return [r[0] for r in rows]
+    finally:
+        await engine.dispose()
+
+
+class TestPairPostings:
+    """Two name terms are one range of the pair postings (migration 0017), read best-scoring first."""
+
+    async def test_a_renamed_profile_leaves_its_old_pair_postings(
+        self, client: httpx.AsyncClient, headers: dict[str, str], database: DatabaseUrls
+    ) -> None:
+        """The trigger posts 'm:kranich moor' and 'm:moor kranich', and after a rename the new name's pairs."""
+        customer = await create_customer(client, headers, name="Kranich Moor")
+        before = await _pair_postings(database, headers["X-Tenant-ID"], customer["id"])
+        response = await client.patch(
+            f"{CUSTOMERS}/{customer['id']}",
+            json={"name": "Reiher Moor"},
+            headers={**headers, "Content-Type": "application/merge-patch+json"},
+        )
+        assert response.status_code == 200, response.text
+        after = await _pair_postings(database, headers["X-Tenant-ID"], customer["id"])
+        assert (before, after) == (["m:kranich moor", "m:moor kranich"], ["m:moor reiher", "m:reiher moor"])
+
+    async def test_a_shorter_word_ranks_first_whatever_its_alphabetical_place(
+        self, client: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        """'falkner birk' lists 'Falkner Birkz' (more of the word typed) before every 'Falkner Birkach'."""
+        await asyncio.gather(*(create_customer(client, headers, name=f"Falkner Birkach {i}") for i in range(12)))
+        shorter = {(await create_customer(client, headers, name="Falkner Birkz"))["id"] for _ in range(2)}
+        assert shorter == set(await _search(client, headers, name="falkner birk", limit="2"))
+
+    async def test_a_name_of_many_words_is_found_by_two_of_them(
+        self, client: httpx.AsyncClient, headers: dict[str, str], database: DatabaseUrls
+    ) -> None:
+        """A name of more words than pairs are posted for ('m:' instead) is found by two of its words."""
+        wanted = (await create_customer(client, headers, name="Alpha Beta Gamma Delta Epsilon Zeta Eta Theta Iota"))[
+            "id"
+        ]
+        await create_customer(client, headers, name="Gamma Iotas Bau")
+        found = await _search(client, headers, name="gamma iota")
+        postings = await _pair_postings(database, headers["X-Tenant-ID"], wanted)
+        assert (found[0], postings) == (wanted, ["m:"])
