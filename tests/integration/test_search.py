@@ -404,6 +404,11 @@ class TestPairPostings:
         shorter = {(await create_customer(client, headers, name="Falkner Birkz"))["id"] for _ in range(2)}
         assert shorter == set(await _search(client, headers, name="falkner birk", limit="2"))
 
+    async def test_one_word_may_match_two_terms(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+        """'lindgren lind' finds 'Lindgren Bau': both terms are starts of its one word 'lindgren'."""
+        wanted = (await create_customer(client, headers, name="Lindgren Bau"))["id"]
+        assert [wanted] == await _search(client, headers, name="lindgren lind")
+
     async def test_a_name_of_many_words_is_found_by_two_of_them(
         self, client: httpx.AsyncClient, headers: dict[str, str], database: DatabaseUrls
     ) -> None:

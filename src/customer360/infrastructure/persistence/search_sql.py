@@ -372,6 +372,7 @@ DECLARE
   v_pair_head text;
   v_pair_tail text;
   v_pair_tokens text[];
+  v_pairs_max integer;
   v_pure boolean;
   i integer;
 BEGIN
@@ -466,13 +467,14 @@ BEGIN
         END IF;
       END LOOP;
     END IF;
-    -- The tail: not a start of the head nor the head of it (one word may then stand for both terms).
+    -- The tail: neither a start of the head nor starting with it (one word may then stand for both terms).
     v_pair_tail := (SELECT t.term FROM unnest(v_terms, v_alts) AS t(term, alts)
-                     WHERE left(t.term, 2) = 'n:' AND t.alts IS NULL AND t.term <> v_pair_head
+                     WHERE left(t.term, 2) = 'n:' AND t.alts IS NULL
                        AND left(v_pair_head, length(t.term)) <> t.term
+                       AND left(t.term, length(v_pair_head)) <> v_pair_head
                      ORDER BY length(t.term) DESC, t.term LIMIT 1);
     IF v_pair_tail IS NOT NULL THEN
-      SELECT array_agg(p.token ORDER BY p.score DESC, p.token), max(p.n) INTO v_pair_tokens, v_recount
+      SELECT array_agg(p.token ORDER BY p.score DESC, p.token), max(p.n) INTO v_pair_tokens, v_pairs_max
         FROM (
           SELECT r.token, r.n,
                  CASE WHEN h.w = v_pair_head THEN 1 ELSE 0.5 + 0.5 * (length(v_pair_head) - 2)::real
@@ -495,7 +497,7 @@ BEGIN
                  FROM r WHERE r.token IS NOT NULL AND r.n <= {PAIR_TAILS})
              SELECT r.token, r.n FROM r WHERE r.token IS NOT NULL) r) p;
     END IF;
-    IF v_pair_tail IS NOT NULL AND COALESCE(v_recount, 0) <= {PAIR_TAILS} THEN
+    IF v_pair_tail IS NOT NULL AND COALESCE(v_pairs_max, 0) <= {PAIR_TAILS} THEN
       -- Both terms are every term, nothing else is asked: each posting is a result.
       v_pure := cardinality(v_terms) = 2 AND NOT p_active_only;
       v_want := CASE WHEN v_pure THEN p_limit ELSE p_limit * 2 END;
