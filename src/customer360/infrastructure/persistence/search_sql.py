@@ -29,7 +29,7 @@ of its profiles probed in the others' lists by index look-ups, so only the profi
 read ("anna schm", "kirchstr 88 münchen"). Before all that, two name terms or more (no key) try the *pair
 postings* (migration 0017: ``m:anna schmidt`` for every ordered pair of a profile's name words): the head
 term's few words, each with the tail term as the start of the pair's second word, are one range each;
-their distinct pairs (at most ``PAIR_TAILS`` per head word) are listed by skipping through the index and
+their distinct pairs (at most ``PAIR_LIMIT``) are listed by skipping through the index and
 read best-scoring first, so a page of "anna schm" is read without ranking the 3,500 profiles having
 both. A big single driver (a two-letter typeahead) is read in index
 order — an exact word before longer ones, then alphabetically — in growing chunks until a page of
@@ -65,9 +65,10 @@ PREFIX_LENGTH = 4
 _PREFIX_FIELDS = "'n', 's', 'c', 'p'"
 # Pair postings (migration 0017): a profile with more name words than this has the marker posting 'm:' instead.
 PAIR_WORDS = 8
-# A pair of terms whose head has more than this many (head word, tail word) pairs per head word takes the
-# other paths.
-PAIR_TAILS = 64
+# The pair path's head is a name term of at most this many words, and lists at most PAIR_LIMIT (head word,
+# tail word) pairs, an equal share per head word; a term pair with more takes the other paths.
+PAIR_HEAD_WORDS = 16
+PAIR_LIMIT = 128
 
 
 def sync_trigger(schema: str, *, prefixes: bool = False) -> list[str]:
@@ -373,6 +374,7 @@ DECLARE
   v_pair_tail text;
   v_pair_tokens text[];
   v_pairs_max integer;
+  v_words text[];
   v_pure boolean;
   i integer;
 BEGIN
@@ -438,8 +440,8 @@ BEGIN
   END LOOP;
   IF v_ids IS NULL AND NOT v_any AND cardinality(v_terms) >= 2 THEN
     -- Two name terms or more (and no key): the pair postings (migration 0017) of two of them. The head is
-    -- the longest name term with a few words (read by skipping through the index), the tail the longest
-    -- other one; every (head word, tail word) pair of the profiles is listed by skipping through the range
+    -- the name term with the fewest words (at most {PAIR_HEAD_WORDS}), the tail the longest other one; every
+    -- (head word, tail word) pair of the profiles is listed by skipping through the range
     -- 'm:<head word> <tail>'. Each pair's score is what the two words score (an exact word 1, a start by
     -- the share typed), so its postings are read in that order, best first, until a page is found: all of
     -- them match both terms; with other terms or criteria each chunk is checked. Profiles with too many
@@ -447,10 +449,13 @@ BEGIN
     SELECT count(*) INTO v_marked
       FROM (SELECT 1 FROM search_token x WHERE x.tenant_id = p_tenant AND x.token = 'm:' LIMIT {DRIVER_CAP}) c;
     v_pair_head := NULL;
+    v_list := NULL;
     IF v_marked < {DRIVER_CAP} THEN
+      -- The head: the name term with the fewest words (a longer one on a tie), read by skipping through
+      -- the index.
       FOR v_outer IN SELECT t.term FROM unnest(v_terms, v_alts) AS t(term, alts)
                       WHERE left(t.term, 2) = 'n:' AND t.alts IS NULL ORDER BY length(t.term) DESC, t.term LOOP
-        v_list := ARRAY(
+        v_words := ARRAY(
           WITH RECURSIVE r(token, n) AS (
             (SELECT x.token, 1 FROM search_token x
               WHERE x.tenant_id = p_tenant AND x.token >= v_outer AND x.token < {s}.search_prefix_end(v_outer)
@@ -459,12 +464,13 @@ BEGIN
             SELECT (SELECT x.token FROM search_token x
                      WHERE x.tenant_id = p_tenant AND x.token > r.token AND x.token < {s}.search_prefix_end(v_outer)
                      ORDER BY x.token LIMIT 1), r.n + 1
-              FROM r WHERE r.token IS NOT NULL AND r.n <= {FEW_WORDS})
+              FROM r WHERE r.token IS NOT NULL AND r.n <= COALESCE(cardinality(v_list) - 1, {PAIR_HEAD_WORDS}))
           SELECT r.token FROM r WHERE r.token IS NOT NULL);
-        IF cardinality(v_list) BETWEEN 1 AND {FEW_WORDS} THEN
+        IF cardinality(v_words) BETWEEN 1 AND COALESCE(cardinality(v_list) - 1, {PAIR_HEAD_WORDS}) THEN
           v_pair_head := v_outer;
-          EXIT;
+          v_list := v_words;
         END IF;
+        EXIT WHEN cardinality(v_list) = 1;
       END LOOP;
     END IF;
     -- The tail: neither a start of the head nor starting with it (one word may then stand for both terms).
@@ -494,10 +500,11 @@ BEGIN
                         WHERE x.tenant_id = p_tenant AND x.token > r.token
                           AND x.token < {s}.search_prefix_end(h.base || substr(v_pair_tail, 3))
                         ORDER BY x.token LIMIT 1), r.n + 1
-                 FROM r WHERE r.token IS NOT NULL AND r.n <= {PAIR_TAILS})
+                 FROM r WHERE r.token IS NOT NULL AND r.n <= {PAIR_LIMIT} / cardinality(v_list))
              SELECT r.token, r.n FROM r WHERE r.token IS NOT NULL) r) p;
     END IF;
-    IF v_pair_tail IS NOT NULL AND COALESCE(v_pairs_max, 0) <= {PAIR_TAILS} THEN
+    -- Complete when no head word reached its share of PAIR_LIMIT pairs.
+    IF v_pair_tail IS NOT NULL AND COALESCE(v_pairs_max, 0) <= {PAIR_LIMIT} / cardinality(v_list) THEN
       -- Both terms are every term, nothing else is asked: each posting is a result.
       v_pure := cardinality(v_terms) = 2 AND NOT p_active_only;
       v_want := CASE WHEN v_pure THEN p_limit ELSE p_limit * 2 END;
