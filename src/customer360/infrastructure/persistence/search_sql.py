@@ -58,6 +58,8 @@ HEAD_COUNT_CAP = 2_000
 # Two lists whose first this many profiles of the shorter gave no page are merge-joined from there on.
 MERGE_AFTER = 800
 FUZZY_THRESHOLD = 0.45
+# The fields whose words have a vocabulary (search_word) and a fuzzy fallback.
+_FUZZY_FIELDS = ("n", "s", "c")
 # Words shorter than this are matched as prefixes only (a typo in two or three letters is another word).
 FUZZY_MIN_LENGTH = 4
 # Prefix postings (migration 0016): the first letters of every name, street, city and postal code word.
@@ -217,19 +219,39 @@ ON CONFLICT DO NOTHING"""
 
 
 def word_matches(schema: str, tenant_setting: str) -> str:
+    """``search_word_matches(token)``: the closest vocabulary words of the token's field. One branch per
+    field with the field written out, so that a field's own trigram index (migration 0017:
+    ``ix_search_word_name_trigram``, ``ix_search_word_street_trigram``, without the tenant) can answer it;
+    the planner weighs it against the index of every field with the tenant (0009)."""
+    branches = "\n   UNION ALL\n".join(
+        f"""  SELECT w.field || ':' || w.word AS token, similarity(w.word, substr(p_token, 3)) AS score, w.word
+    FROM search_word w
+   WHERE left(p_token, 1) = '{field}' AND w.tenant_id = current_setting('{tenant_setting}', true)
+     AND w.field = '{field}' AND w.word % substr(p_token, 3)
+     AND similarity(w.word, substr(p_token, 3)) >= {FUZZY_THRESHOLD}"""
+        for field in _FUZZY_FIELDS
+    )
     return f"""
 CREATE OR REPLACE FUNCTION {schema}.search_word_matches(p_token text)
 RETURNS TABLE (token text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = {schema}, public, pg_temp
 SET pg_trgm.similarity_threshold = {FUZZY_THRESHOLD} AS $$
-  SELECT w.field || ':' || w.word
-    FROM search_word w
-   WHERE w.tenant_id = current_setting('{tenant_setting}', true)
-     AND w.field = left(p_token, 1) AND w.word % substr(p_token, 3)
-     AND similarity(w.word, substr(p_token, 3)) >= {FUZZY_THRESHOLD}
-   ORDER BY similarity(w.word, substr(p_token, 3)) DESC, w.word
+  SELECT m.token FROM (
+{branches}) m
+   ORDER BY m.score DESC, m.word
    LIMIT 10
 $$"""
+
+
+def field_trigram_indexes(schema: str) -> list[str]:
+    """Migration 0017: a trigram index of the name words and one of the street words, without the tenant.
+    The index of every field with the tenant (0009) intersects each trigram's words with all the tenant's
+    words: 5-7 ms per fuzzy look-up in a tenant of 1,000,000 profiles against ~2.5 ms with these."""
+    return [
+        f"CREATE INDEX IF NOT EXISTS ix_search_word_{name}_trigram ON {schema}.search_word"
+        f" USING gin (word {schema}.gin_trgm_ops) WHERE field = '{field}'"
+        for name, field in (("name", "n"), ("street", "s"))
+    ]
 
 
 # Per candidate: its position in the driver's order, whether one of q's exact keys found it, and its score;

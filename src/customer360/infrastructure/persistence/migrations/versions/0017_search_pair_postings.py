@@ -14,6 +14,9 @@ theirs here, tenant by tenant (the tenant policy applies to the owner too). ``se
 without one is inlined into the statement that calls it instead of being planned at every call; and
 ``customer_search`` keeps generic plans for its statements (``plan_cache_mode``), instead of planning each
 again at every call with its variables' values.
+A word with no posting falls back to its closest vocabulary words: ``search_word_matches`` now has one
+branch per field, answered by a trigram index of that field's words without the tenant (5-7 → ~2.5 ms
+per look-up in a tenant of 1,000,000 profiles; the index of 0009 stays for the planner to weigh).
 
 Revision ID: 0017_search_pair_postings
 Revises: 0016_search_prefix_postings
@@ -42,6 +45,9 @@ def upgrade() -> None:
     op.execute(f"REVOKE ALL ON FUNCTION {S}.{PAIRS} FROM PUBLIC")
     op.execute(f"GRANT EXECUTE ON FUNCTION {S}.{PAIRS} TO {APP_ROLE}")
     op.execute(search_sql.postings_with_pairs_function(S))
+    for statement in search_sql.field_trigram_indexes(S):
+        op.execute(statement)
+    op.execute(search_sql.word_matches(S, TENANT_SETTING))
     for statement in search_sql.search_function(S, TENANT_SETTING):
         op.execute(statement)
     connection = op.get_bind()
@@ -53,6 +59,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute(f"DROP INDEX {S}.ix_search_word_name_trigram")
+    op.execute(f"DROP INDEX {S}.ix_search_word_street_trigram")
     op.execute(search_sql.postings_function(S))
     op.execute(f"DELETE FROM {S}.search_token WHERE left(token, 2) = 'm:'")
     op.execute(f"DROP FUNCTION {S}.{PAIRS}")
