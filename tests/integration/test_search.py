@@ -201,6 +201,15 @@ class TestWordIndex:
             await _search(client, headers, name="hecht"),
         )
 
+    async def test_a_misspelt_word_lists_its_most_similar_word_first(
+        self, client: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        """'brunnmayr' lists 'Brunnmayer Bau' before two 'Brunnmaier Bau' (less similar, first in word order)."""
+        for _ in range(2):
+            await create_customer(client, headers, name="Brunnmaier Bau")
+        wanted = (await create_customer(client, headers, name="Brunnmayer Bau"))["id"]
+        assert [wanted] == await _search(client, headers, name="brunnmayr", limit="1")
+
     async def test_a_typo_in_one_word_is_forgiven(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
         """'Kastanienhof Gastronomie' is found from 'kastanienhfo gastro' (a word that matches nothing)."""
         wanted = (await create_customer(client, headers, name="Kastanienhof Gastronomie"))["id"]
