@@ -316,15 +316,19 @@ def search_function(schema: str, tenant_setting: str) -> list[str]:
     """``customer_search``: the whole search in one statement (see the module docstring)."""
     s = schema
     # The page: the candidates checked, scored and ranked, each with its document (built for the page only).
+    # Without q every result matched on the same criteria: their labels are sorted once, not per result
+    # (a sub-select per row: a fifth of a typeahead's PostgreSQL time).
     page = f"""
+  v_matched := ARRAY(SELECT DISTINCT l FROM unnest(v_labels) AS l ORDER BY l);
   RETURN (
     SELECT COALESCE(json_agg(json_build_object(
              'score', round(h.score::numeric, 4),
-             'matchedOn', ARRAY(SELECT DISTINCT l FROM unnest(v_labels || CASE WHEN NOT v_any THEN '{{}}'::text[]
+             'matchedOn', CASE WHEN NOT v_any THEN v_matched
+                               ELSE ARRAY(SELECT DISTINCT l FROM unnest(v_labels || CASE
                                   WHEN h.any_key THEN ARRAY(SELECT k.label FROM {s}.search_key_hits(
                                     p_tenant, p_any_labels, p_any_types, p_any_values) k
                                     WHERE k.customer_id = h.customer_id)
-                                  ELSE ARRAY['name'] END) l ORDER BY l),
+                                  ELSE ARRAY['name'] END) l ORDER BY l) END,
              'customer', {s}.customer_json(p.profile)) ORDER BY h.score DESC, h.ord, h.customer_id), '[]')::text
       FROM (SELECT * FROM {s}.search_hits(p_tenant, v_cand, v_terms, v_alts, v_any_terms, v_any_alts, v_any_ids,
                                           v_any, p_active_only) h
@@ -398,6 +402,7 @@ DECLARE
   v_pair_tokens text[];
   v_pairs_max integer;
   v_words text[];
+  v_matched text[];
   v_pure boolean;
   i integer;
 BEGIN
