@@ -17,11 +17,12 @@ from urllib.parse import urlsplit
 import phonenumbers
 import pycountry
 import stdnum
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
 from stdnum.exceptions import ValidationError as StdnumValidationError
 
 from customer360.domain.errors import InvalidValue
+from customer360.domain.matching.contact_points import checked_email, international_number
 
 
 class CustomerKind(StrEnum):
@@ -147,7 +148,7 @@ class EmailAddress:
         if len(raw) > 320:
             raise InvalidValue(field, "must be at most 320 characters")
         try:
-            validated = validate_email(raw.strip(), check_deliverability=False)
+            validated = checked_email(raw.strip())
         except EmailNotValidError:
             # The library's message repeats the address; ours must not carry personal data.
             raise InvalidValue(field, "is not a valid e-mail address") from None
@@ -217,10 +218,10 @@ class PhoneNumber:
 
     @property
     def national_number(self) -> str:
-        try:
-            return str(phonenumbers.parse(self.e164).national_number)
-        except phonenumbers.NumberParseException:
+        number = international_number(self.e164)  # parsed once for matching too (cached)
+        if number is None:
             return self.e164.lstrip("+")  # an unvalidated number without a country code
+        return str(number.national_number)
 
 
 def parse_phone(text: str, default_region: str | None) -> phonenumbers.PhoneNumber | None:

@@ -11,7 +11,7 @@ from contextlib import suppress
 from functools import lru_cache
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError, ValidatedEmail, validate_email
 from stdnum.eu import vat as eu_vat
 from stdnum.util import get_cc_module
 
@@ -19,6 +19,15 @@ _GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 _NOT_ALNUM = re.compile(r"[^0-9A-Za-z]+")
 _WWW = re.compile(r"^www\d*\.")
 _MIN_FALLBACK_PHONE_DIGITS = 6
+
+
+@lru_cache(maxsize=4096)
+def checked_email(value: str) -> ValidatedEmail:
+    """``validate_email`` of the syntax only (never deliverability), cached: a profile's address is checked
+    when the profile is built (``EmailAddress.parse``) and again, as it was stored, when matching
+    normalises it (a bulk import does both for each row, one after the other). Raises EmailNotValidError
+    (not cached); the result is only read, never changed."""
+    return validate_email(value, check_deliverability=False)
 
 
 @lru_cache(maxsize=65536)
@@ -34,7 +43,7 @@ def normalise_email(raw: str) -> str | None:
     if not value:
         return None
     try:
-        parsed = validate_email(value, check_deliverability=False)
+        parsed = checked_email(value)
         local, domain = parsed.local_part, parsed.ascii_domain
     except EmailNotValidError:
         # Invalid addresses still identify a customer if two records share the same typo.
@@ -65,7 +74,7 @@ def normalise_phone(raw: str, default_region: str | None = None) -> str | None:
     if not value:
         return None
     if value.startswith("+"):
-        number = _international(value)
+        number = international_number(value)
     else:
         try:
             number = phonenumbers.parse(value, default_region.upper() if default_region else None)
@@ -94,15 +103,16 @@ def is_shared_line(e164: str) -> bool:
     as opposed to a personal one (a mobile). Numbers that cannot be classified count as personal."""
     if not e164.startswith("+"):
         return False
-    number = _international(e164)
+    number = international_number(e164)
     return number is not None and phonenumbers.number_type(number) in _SHARED_LINE_TYPES
 
 
 @lru_cache(maxsize=4096)
-def _international(value: str) -> phonenumbers.PhoneNumber | None:
+def international_number(value: str) -> phonenumbers.PhoneNumber | None:
     """A number written with its country code ("+…", no default region applies), parsed; None if it
     cannot be. Cached: preparing one record parses each of its numbers three times (normalising, then
-    telling landlines from personal lines); the objects are only read, never changed."""
+    telling landlines from personal lines), and a new profile's stored E.164 is parsed again for its
+    exact-look-up key (``PhoneNumber.national_number``); the objects are only read, never changed."""
     try:
         return phonenumbers.parse(value)
     except phonenumbers.NumberParseException:
