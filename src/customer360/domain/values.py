@@ -100,7 +100,11 @@ _WHITESPACE = re.compile(r"\s+")
 def clean_text(value: str, field: str, *, max_length: int = 200) -> str:
     """NFC-normalise, trim and collapse whitespace; reject controls, invisible characters and empties."""
     text = unicodedata.normalize("NFC", value)
-    if any(unicodedata.category(ch) in FORBIDDEN_CATEGORIES for ch in text if ch not in "\t\n\r"):
+    # A printable string holds no character of the "Other" categories (each of FORBIDDEN_CATEGORIES): the
+    # check per character (most of a bulk import's text cleaning) is needed only for the rest.
+    if not text.isprintable() and any(
+        unicodedata.category(ch) in FORBIDDEN_CATEGORIES for ch in text if ch not in "\t\n\r"
+    ):
         raise InvalidValue(field, "contains control or invisible characters")
     text = _WHITESPACE.sub(" ", text).strip()
     if not text:
