@@ -7,6 +7,9 @@
    and migrates it.
 3. Runs ``customer360 import FILE --tenant bench-import --quiet`` as its own process, as an operator would;
    the time is wall clock to the process's exit (staging + applying), memory the peak RSS of that process.
+   Every ``--progress`` seconds (60 by default, 0 for none) a line with the rows applied so far, the rate
+   since the start and the memory of the import process and of its workers, so that a long run that is
+   stopped still leaves its figures.
 4. Counts what was written (profiles, audit rows, outbox events, review-queue pairs) and how many of the
    true duplicate pairs (copy, original) are in the review queue.
 
@@ -201,6 +204,69 @@ class PostgresCpu:
         return sum(cpu - self._start.get(pid, 0.0) for pid, cpu in self._seen.items())
 
 
+class ProgressLines:
+    """Every ``interval`` seconds while the import runs: the job's rows applied (from its resume point), the
+    rate since the start, the RSS of the import process and of its workers, the load average."""
+
+    def __init__(self, server: URL, pid: int, interval: float) -> None:
+        self._server, self._pid, self._interval = server, pid, interval
+        self._started = time.perf_counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    async def _rows(self) -> tuple[int, int, str] | None:
+        connection = await asyncpg.connect(**_dsn(self._server, DATABASE))
+        try:
+            await connection.execute("SET search_path = crm_customer360")
+            row = await connection.fetchrow(
+                "SELECT processed_rows, staged_rows, status FROM import_job WHERE tenant_id = $1", TENANT
+            )
+        finally:
+            await connection.close()
+        return (row["processed_rows"], row["staged_rows"], row["status"]) if row else None
+
+    def _line(self) -> str:
+        import psutil
+
+        elapsed = time.perf_counter() - self._started
+        try:
+            found = asyncio.run(self._rows())
+        except (OSError, asyncpg.PostgresError) as error:
+            found, problem = None, type(error).__name__
+        else:
+            problem = "no job yet"
+        try:
+            process = psutil.Process(self._pid)
+            rss = process.memory_info().rss / 1e6
+            workers = sum(child.memory_info().rss for child in process.children(recursive=True)) / 1e6
+            memory = f"RSS import {rss:,.0f} MB, workers {workers:,.0f} MB"
+        except psutil.Error:
+            memory = "import process gone"
+        load = "/".join(f"{x:.1f}" for x in os.getloadavg())
+        clock = time.strftime("%H:%M:%S", time.gmtime())
+        if found is None:
+            return f"[{clock} UTC, {elapsed:,.0f} s] {problem}; {memory}; load {load}"
+        processed, staged, status = found
+        return (
+            f"[{clock} UTC, {elapsed:,.0f} s] {status}: {processed:,} of {staged:,} staged rows applied,"
+            f" {processed / elapsed:,.0f} rows/s since the start; {memory}; load {load}"
+        )
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            print(self._line(), flush=True)
+
+    def __enter__(self) -> ProgressLines:
+        if self._interval > 0:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+
 def canary(seconds: float = 1.0) -> float:
     """Pure-Python operations per second now: the machine's speed at this moment."""
     done, started = 0, time.perf_counter()
@@ -216,6 +282,9 @@ def main() -> None:
     parser.add_argument("--on-duplicate", default="queue", choices=("queue", "skip", "create"))
     parser.add_argument(
         "--profile", type=Path, help="record the import and its workers with py-spy into this file (collapsed stacks)"
+    )
+    parser.add_argument(
+        "--progress", type=float, default=60.0, help="seconds between progress lines while importing (0: none)"
     )
     args = parser.parse_args()
 
@@ -263,7 +332,11 @@ def main() -> None:
     warm = resource.getrusage(resource.RUSAGE_CHILDREN)  # the warm-up's CPU is not the import's
     started = time.perf_counter()
     with PostgresCpu(CACHE / "pgdata") as postgres:
-        subprocess.run(command, env=env, check=True)
+        process = subprocess.Popen(command, env=env)
+        with ProgressLines(server, process.pid, 0 if args.profile else args.progress):  # py-spy: not its RSS
+            returncode = process.wait()
+        if returncode:
+            raise subprocess.CalledProcessError(returncode, command)
     seconds = time.perf_counter() - started
     pg_seconds = postgres.seconds
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
