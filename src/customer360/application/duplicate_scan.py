@@ -44,7 +44,6 @@ from customer360.application.duplicate_ports import CandidateRow, Everything, Of
 from customer360.domain.duplicates import CLUSTER_PREFIX, IDENTIFIER_FIELDS
 from customer360.domain.errors import Conflict, NotFound
 from customer360.domain.matching import (
-    BatchCache,
     ComparedPairs,
     MatchModel,
     PreparedRecord,
@@ -494,13 +493,6 @@ def score_compared(
     frequencies: TermFrequencies | None = None,
 ) -> list[CandidateRow]:
     """The compared pairs of ``records`` scoring at or above ``threshold``, with their explanations."""
-    batch = BatchCache()
-    scored_pairs = model.score_pairs(records, compared, frequencies, batch)
-    kept = [
-        (scored.left, scored.right, vector)
-        for scored, vector in zip(scored_pairs, compared.vectors, strict=True)
-        if scored.probability >= threshold
-    ]
     return [
         CandidateRow(
             low_id=records[i].record_id,
@@ -509,7 +501,7 @@ def score_compared(
             match_weight=result.match_weight,
             explanation=[c.to_dict() for c in result.explanation],
         )
-        for (i, j, _), result in zip(kept, model.explain_pairs(records, kept, frequencies, batch), strict=True)
+        for i, j, result in model.explain_above(records, compared, threshold, frequencies)
     ]
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+from collections import Counter
 from dataclasses import replace
 
 import pytest
@@ -15,8 +17,10 @@ from customer360.domain.matching import (
     MatchAddress,
     MatchModel,
     MatchRecord,
+    TermFrequencies,
     candidate_pairs,
     compare_pairs,
+    record_terms,
     score,
 )
 from customer360.domain.matching.comparison import comparison_vector
@@ -111,6 +115,26 @@ class TestScore:
         ]
         single = [model.score(records[i], records[j]).match_weight for i, j in pairs]
         assert single == pytest.approx(batch)
+
+    def test_explain_above_keeps_and_explains_what_score_pairs_and_explain_pairs_do(self) -> None:
+        """explain_above: the pairs score_pairs puts at or above the threshold, explain_pairs' results, bit for bit."""
+        model = MatchModel.from_dict(MatchModel().to_dict() | {"prior": 0.01})
+        companies = [
+            MatchRecord(f"o{n}", "ORGANIZATION", name=name, addresses=JOHN.addresses)
+            for n, name in enumerate(("Acme GmbH", "Acme Logistik GmbH", "Acme GmbH"))
+        ]
+        records = [model.prepare(r) for r in [*population(30, 15), JOHN, replace(JOHN, record_id="b"), *companies]]
+        compared = compare_pairs(records, itertools.combinations(range(len(records)), 2))
+        frequencies = TermFrequencies(len(records), Counter(t for r in records for t in record_terms(r)))
+        for terms, threshold in itertools.product((frequencies, None), (0.0, 0.5, 0.99)):
+            scored = model.score_pairs(records, compared, terms)
+            kept = [
+                (s.left, s.right, v)
+                for s, v in zip(scored, compared.vectors, strict=True)
+                if s.probability >= threshold
+            ]
+            expected = [(i, j, r) for (i, j, _), r in zip(kept, model.explain_pairs(records, kept, terms), strict=True)]
+            assert model.explain_above(records, compared, threshold, terms) == expected != []
 
 
 class TestSerialisation:

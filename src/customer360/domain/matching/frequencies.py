@@ -43,15 +43,16 @@ def country_of(record: PreparedRecord) -> str:
     return next((a.country for a in record.addresses if a.country), None) or ""
 
 
-def name_term(prefix: str, record: PreparedRecord, value: str) -> str:
+def name_term(prefix: str, record: PreparedRecord, value: str, country: str | None = None) -> str:
     """A name's term is counted per country: a pair compared is nearly always of one country, and "Müller"
-    is common among Germans however many French customers the tenant has."""
-    return f"{prefix}{record.kind[:1]}|{country_of(record)}|{value}"
+    is common among Germans however many French customers the tenant has (``country``: the record's
+    `country_of`, when the caller has it)."""
+    return f"{prefix}{record.kind[:1]}|{country_of(record) if country is None else country}|{value}"
 
 
-def total_term(record: PreparedRecord) -> str:
+def total_term(record: PreparedRecord, country: str | None = None) -> str:
     """The term every record of its kind and country holds: the denominator of its names' shares."""
-    return f"{TOTAL}{record.kind[:1]}|{country_of(record)}"
+    return f"{TOTAL}{record.kind[:1]}|{country_of(record) if country is None else country}"
 
 
 def record_terms(record: PreparedRecord) -> frozenset[str]:

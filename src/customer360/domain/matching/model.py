@@ -16,6 +16,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from customer360.domain.matching.comparison import (
     ComparedPairs,
@@ -115,13 +116,14 @@ class _Terms:
 
     @classmethod
     def of(cls, r: PreparedRecord) -> _Terms:
+        country = country_of(r)  # once, not once per term
         return cls(
-            given=name_term(GIVEN, r, r.given) if r.given else None,
-            family=name_term(FAMILY, r, r.family_key) if r.family_key else None,
-            organisation=name_term(ORGANISATION, r, r.org_key) if r.org_key else None,
+            given=name_term(GIVEN, r, r.given, country) if r.given else None,
+            family=name_term(FAMILY, r, r.family_key, country) if r.family_key else None,
+            organisation=name_term(ORGANISATION, r, r.org_key, country) if r.org_key else None,
             premises=premise_terms(r),
-            among=total_term(r),
-            country_known=bool(country_of(r)),
+            among=total_term(r, country),
+            country_known=bool(country),
         )
 
 
@@ -171,11 +173,14 @@ def agreed_terms(
     return _agreed(_Terms.of(a), _Terms.of(b), vector, frequencies)
 
 
-_TF_LEVELS = {_GIVEN: (_EXACT,), _FAMILY: (_EXACT,), _ORGANISATION: (_EXACT,), _ADDRESS: (_SAME_UNIT, _SAME_PREMISE)}
-
-
 def _may_adjust(vector: ComparisonVector) -> bool:
-    return any(vector[f] in levels for f, levels in _TF_LEVELS.items())
+    # an exact agreement whose weight depends on the value (the levels `_agreed` reads)
+    return (
+        vector[_GIVEN] == _EXACT
+        or vector[_FAMILY] == _EXACT
+        or vector[_ORGANISATION] == _EXACT
+        or vector[_ADDRESS] in (_SAME_UNIT, _SAME_PREMISE)
+    )
 
 
 def _explained(vector: ComparisonVector) -> tuple[int, frozenset[int]] | None:
@@ -185,6 +190,17 @@ def _explained(vector: ComparisonVector) -> tuple[int, frozenset[int]] | None:
         if level != MISSING:
             return index, explains[level - 1]
     return None
+
+
+@lru_cache(maxsize=4096)
+def _labels(vector: ComparisonVector) -> tuple[tuple[int, str, str], ...]:
+    # (field index, field name, level name) of the fields compared, for explanations; a batch explains
+    # thousands of pairs of a few hundred vectors
+    return tuple(
+        (index, COMPARISONS[index].name, COMPARISONS[index].levels[level])
+        for index, level in enumerate(vector)
+        if level != MISSING
+    )
 
 
 def _replacing(pattern: float, explained: float) -> float:
@@ -325,6 +341,57 @@ class MatchModel:
             results.append(self._explained_result(prior, vector, weights))
         return results
 
+    def explain_above(
+        self,
+        records: Sequence[PreparedRecord],
+        compared: ComparedPairs,
+        threshold: float,
+        frequencies: TermFrequencies | None = None,
+    ) -> list[tuple[int, int, MatchResult]]:
+        """The pairs that `score_pairs` scores at or above ``threshold``, each with the result
+        `explain_pairs` gives it, in one pass: a kept pair's field weights are computed once, not once
+        for its score and again for its explanation. The same pairs and results, to the last bit."""
+        prior = self.prior_weight(frequencies)
+        shift = prior - self._prior_weight
+        mismatch = prior + KIND_MISMATCH_WEIGHT
+        by_vector: dict[ComparisonVector, float] = {}
+        batch = BatchCache()
+        adjustments = batch.adjustments
+
+        def terms_of(position: int) -> _Terms:
+            return batch.terms_of(records, position)
+
+        kept: list[tuple[int, int, MatchResult]] = []
+        for (i, j), vector in zip(compared.pairs, compared.vectors, strict=True):
+            if vector is None:
+                # as score_pairs weighs it; explained as explain_pairs does
+                if probability_from_weight(mismatch) >= threshold:
+                    kept.append((i, j, self._explained_result(prior, None, [])))
+                continue
+            weights: list[float] | None = None
+            agreed = (
+                _agreed(terms_of(i), terms_of(j), vector, frequencies)
+                if frequencies is not None and _may_adjust(vector)
+                else []
+            )
+            if agreed:
+                weights = self._field_weights(agreed, vector, frequencies, adjustments)
+                weight = prior + sum(weights)
+            else:
+                weight = by_vector.get(vector)  # type: ignore[assignment]
+                if weight is None:
+                    weight = by_vector[vector] = self.weight_of(vector) + shift
+            if probability_from_weight(weight) < threshold:
+                continue
+            if records[i].kind != records[j].kind:
+                kept.append((i, j, self._explained_result(prior, None, [])))
+                continue
+            if weights is None:
+                agreed = _agreed(terms_of(i), terms_of(j), vector, frequencies)
+                weights = self._field_weights(agreed, vector, frequencies, adjustments)
+            kept.append((i, j, self._explained_result(prior, vector, weights)))
+        return kept
+
     @staticmethod
     def _explained_result(prior: float, vector: ComparisonVector | None, weights: list[float]) -> MatchResult:
         # vector None: a person and an organisation
@@ -332,10 +399,7 @@ class MatchModel:
         if vector is None:
             contributions.append(FieldContribution("kind", "different", KIND_MISMATCH_WEIGHT))
         else:
-            for index, level in enumerate(vector):
-                if level != MISSING:
-                    comparison = COMPARISONS[index]
-                    contributions.append(FieldContribution(comparison.name, comparison.levels[level], weights[index]))
+            contributions += [FieldContribution(name, level, weights[index]) for index, name, level in _labels(vector)]
         total = sum(c.weight for c in contributions)
         return MatchResult(
             probability=probability_from_weight(total), match_weight=total, explanation=tuple(contributions)
