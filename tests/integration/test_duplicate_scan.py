@@ -10,11 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from customer360.application.duplicate_ports import ScanJob
 from customer360.bootstrap import Services
 from customer360.domain.matching import MatchModel
 from customer360.infrastructure.forked import ForkedFunctionFailed, in_forked_process
+from customer360.infrastructure.persistence.database import tenant_transaction
 from customer360.infrastructure.persistence.scan_lock import try_lock_scan
 from tests.support.api import CUSTOMERS
 from tests.support.duplicates import (
@@ -56,6 +58,16 @@ async def _wolframs_and_a_shared_email(client: httpx.AsyncClient, headers: dict[
     for given, family in (("Ines", "Brandt"), ("Yusuf", "Demir")):
         email = {"emails": [{"address": "x@example.org"}]}
         await created(client, headers, {"kind": "PERSON", "givenName": given, "familyName": family, **email})
+
+
+async def _stop_keys(services: Services, tenant: str) -> list[tuple[int, int]]:
+    """The tenant's listed big keys: (key hash, profiles)."""
+    async with tenant_transaction(services.engine, tenant) as connection:
+        rows = await connection.execute(
+            text("SELECT key_hash, profiles FROM match_stop_key WHERE tenant_id = :tenant ORDER BY key_hash"),
+            {"tenant": tenant},
+        )
+        return [(key_hash, profiles) for key_hash, profiles in rows]
 
 
 def _pair(*ids: str) -> frozenset[str]:
@@ -211,6 +223,22 @@ class TestScan:
         assert (whole.result["candidatePairs"], whole_pairs) == (
             chunked.result["candidatePairs"],
             pairs_of(await queue(client, headers)),
+        )
+
+    async def test_a_tenant_read_whole_lists_the_big_keys_that_the_sql_count_lists(
+        self, client: httpx.AsyncClient, headers: dict[str, str], services: Services, tenant: str
+    ) -> None:
+        """A scan reading the tenant whole counts its big keys in memory: those a scan chunk by chunk counts in SQL."""
+        await _population(client, headers, extra=12)
+        await _wolframs_and_a_shared_email(client, headers)
+        whole = await scan(services, tenant, big_block_size=1)
+        listed = await _stop_keys(services, tenant)
+        chunked = await scan(services, tenant, big_block_size=1, training_records=5)
+        assert len(listed) > 1
+        assert (whole.result["bigKeys"], whole.result["stopKeys"], listed) == (
+            chunked.result["bigKeys"],
+            chunked.result["stopKeys"],
+            await _stop_keys(services, tenant),
         )
 
     async def test_a_pair_sharing_one_key_needs_it_strong_and_small(

@@ -137,11 +137,13 @@ class CandidateRow:
 
 @dataclass(frozen=True, slots=True)
 class Everything:
-    """A whole tenant read at once: its records in id order, and the candidate pairs among them
-    (positions, lower first, with the number of keys they share), decided pairs left out."""
+    """A whole tenant read at once: its records in id order, the candidate pairs among them
+    (positions, lower first, with the number of keys they share), decided pairs left out, and the keys
+    shared by more than the big-block size (key hash, profiles)."""
 
     records: Sequence[PreparedRecord]
     pairs: Sequence[tuple[int, int, int]]
+    big_keys: Sequence[tuple[int, int]] = ()
 
 
 class ScanStore(Protocol):
@@ -157,6 +159,11 @@ class ScanStore(Protocol):
 
     async def refresh_stop_keys(self, big_block_size: int, now: datetime) -> int:
         """List every key shared by more than ``big_block_size`` profiles, with its count; return how many."""
+        ...
+
+    async def store_stop_keys(self, big_keys: Sequence[tuple[int, int]], now: datetime) -> int:
+        """List these keys (key hash, profiles) as the tenant's big keys, in place of the listed ones; return
+        how many (the keys `refresh_stop_keys` would list, counted from a tenant read whole)."""
         ...
 
     async def count_stop_keys(self, max_block_size: int) -> int:

@@ -183,10 +183,13 @@ class _Run:
     async def stop_keys(self) -> None:
         population = await self.store.count_records()
         if population <= self.options.training_records:
-            # TRAIN reads this tenant whole, and the read needs no stop key: it starts now, decoding the
-            # records here while PostgreSQL counts the keys
+            # TRAIN reads this tenant whole, and the read needs no stop key: it starts now, and its
+            # blocking counts every key's profiles, so PostgreSQL need not count them again
             self._reading = self._read_everything(population >= self.options.min_training_records)
-        big_keys = await self.store.refresh_stop_keys(self.options.big_block_size, self.clock.now())
+            whole = await self._reading
+            big_keys = await self.store.store_stop_keys(whole.big_keys, self.clock.now())
+        else:
+            big_keys = await self.store.refresh_stop_keys(self.options.big_block_size, self.clock.now())
         self.add_result(bigKeys=big_keys, stopKeys=await self.store.count_stop_keys(self.options.max_block_size))
         await self.advance("TRAIN")
 

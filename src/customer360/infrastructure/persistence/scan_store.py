@@ -23,7 +23,7 @@ import orjson
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.types import Double, Text
+from sqlalchemy.types import BigInteger, Double, Integer, Text
 
 from customer360.application.duplicate_ports import CandidateRow, Everything, Offload, ScanJob, StoredModel
 from customer360.domain.duplicates import DuplicatePolicy
@@ -87,23 +87,29 @@ _DECIDED = "SELECT low_id, high_id FROM duplicate_pair WHERE tenant_id = $1 AND 
 
 def blocked_in_memory(
     keys: Sequence[Sequence[int]], max_block_size: int, big_block_size: int
-) -> list[tuple[int, int, int]]:
+) -> tuple[list[tuple[int, int, int]], list[tuple[int, int]]]:
     """(i, j, shared keys) of the records (positions, in id order) that ``_PAIRS`` would pair: sharing two
-    keys of blocks under the cap, or one strong key of a small block."""
+    keys of blocks under the cap, or one strong key of a small block; and the big keys (shared by more
+    than ``big_block_size`` records) with their counts, as ``refresh_stop_keys`` counts them in SQL
+    (``match_key`` holds the same postings as the records' keys)."""
     postings: dict[int, list[int]] = {}
     for position, record_keys in enumerate(keys):
         for h in record_keys:
             postings.setdefault(h, []).append(position)
     shared: Counter[tuple[int, int]] = Counter()
     enough_alone: set[tuple[int, int]] = set()
+    big: list[tuple[int, int]] = []
     for h, members in postings.items():
         size = len(members)
+        if size > big_block_size:
+            big.append((h, size))
         if size < 2 or size > max_block_size:
             continue
         shared.update(combinations(members, 2))
         if size <= big_block_size and is_strong_hash(h):
             enough_alone.update(combinations(members, 2))
-    return sorted((i, j, n) for (i, j), n in shared.items() if n >= 2 or (i, j) in enough_alone)
+    pairs = sorted((i, j, n) for (i, j), n in shared.items() if n >= 2 or (i, j) in enough_alone)
+    return pairs, sorted(big)
 
 
 def _decoded(rows: Sequence[Any]) -> list[PreparedRecord]:
@@ -153,6 +159,14 @@ _SAVE_CLUSTERS = text(
     bindparam("members", type_=ARRAY(Text)),
     bindparam("best", type_=ARRAY(Double)),
 )
+
+
+_STORE_STOP_KEYS = text(
+    """
+    INSERT INTO match_stop_key (tenant_id, key_hash, profiles, refreshed_at)
+    SELECT :tenant, t.key_hash, t.profiles, :now FROM unnest(:hashes, :counts) AS t(key_hash, profiles)
+    """
+).bindparams(bindparam("hashes", type_=ARRAY(BigInteger)), bindparam("counts", type_=ARRAY(Integer)))
 
 
 class SqlScanStore:
@@ -245,6 +259,17 @@ class SqlScanStore:
                 params,
             )
             return int(result.rowcount)
+
+    async def store_stop_keys(self, big_keys: Sequence[tuple[int, int]], now: datetime) -> int:
+        async with self._tx() as connection:
+            params = {"tenant": self._tenant, "now": now}
+            await connection.execute(text("DELETE FROM match_stop_key WHERE tenant_id = :tenant"), params)
+            if big_keys:
+                await connection.execute(
+                    _STORE_STOP_KEYS,
+                    {**params, "hashes": [h for h, _ in big_keys], "counts": [n for _, n in big_keys]},
+                )
+        return len(big_keys)
 
     async def count_stop_keys(self, max_block_size: int) -> int:
         return int(
@@ -348,9 +373,9 @@ class SqlScanStore:
             if decoded is not None:
                 decoded(records)
             if blocking is None:
-                pairs = await asyncio.to_thread(blocked_in_memory, keys, max_block_size, big_block_size)
+                pairs, big_keys = await asyncio.to_thread(blocked_in_memory, keys, max_block_size, big_block_size)
             else:
-                pairs = await blocking
+                pairs, big_keys = await blocking
         finally:
             if blocking is not None and not blocking.done():
                 blocking.cancel()
@@ -359,7 +384,7 @@ class SqlScanStore:
         if decided:
             ids = [r.record_id for r in records]
             pairs = [(i, j, shared) for i, j, shared in pairs if (ids[i], ids[j]) not in decided]
-        return Everything(records, pairs)
+        return Everything(records, pairs, big_keys)
 
     async def labelled_pairs(self) -> list[LabelledPair]:
         async with self._tx() as connection:
