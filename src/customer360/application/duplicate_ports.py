@@ -146,6 +146,10 @@ class Everything:
     big_keys: Sequence[tuple[int, int]] = ()
 
 
+Decoder = Callable[[Sequence[int] | None], list[PreparedRecord]]
+"""The records at these positions of a tenant read whole (``None``: all), decoded from its rows."""
+
+
 class ScanStore(Protocol):
     """Persistence of one tenant's batch scan; each method is its own short transaction."""
 
@@ -195,11 +199,12 @@ class ScanStore(Protocol):
         big_block_size: int,
         offload: Offload | None = None,
         *,
-        decoded: Callable[[Sequence[PreparedRecord]], None] | None = None,
+        fetched: Callable[[int, Decoder], None] | None = None,
     ) -> Everything:
         """Every matchable record and the pairs ``pairs_from`` would give, for a tenant read in one go
-        (with ``offload``: the pairs found there while the records are decoded here). ``decoded`` is
-        called with the records as soon as they are, before the pairs are at hand."""
+        (with ``offload``: the pairs found there while the records are decoded here). ``fetched`` is
+        called as soon as the rows are read, before they are decoded, with their number and a function
+        that decodes those at the positions given (all of them for ``None``)."""
         ...
 
     async def term_frequencies(self) -> TermFrequencies:

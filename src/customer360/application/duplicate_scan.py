@@ -40,7 +40,14 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from customer360.application.context import Clock
-from customer360.application.duplicate_ports import CandidateRow, Everything, Offload, ScanJob, ScanStore
+from customer360.application.duplicate_ports import (
+    CandidateRow,
+    Decoder,
+    Everything,
+    Offload,
+    ScanJob,
+    ScanStore,
+)
 from customer360.domain.duplicates import CLUSTER_PREFIX, IDENTIFIER_FIELDS
 from customer360.domain.errors import Conflict, NotFound
 from customer360.domain.matching import (
@@ -51,7 +58,7 @@ from customer360.domain.matching import (
     cluster,
     compare_pairs,
 )
-from customer360.domain.matching.estimation import Probabilities
+from customer360.domain.matching.estimation import Probabilities, u_records
 
 PHASES = ("INDEX", "STOP_KEYS", "TRAIN", "PAIRS", "CLUSTERS", "AUTO_MERGE", "DONE")
 QUEUED, RUNNING, COMPLETED, FAILED = "QUEUED", "RUNNING", "COMPLETED", "FAILED"
@@ -249,19 +256,22 @@ class _Run:
 
     def _read_everything(self, learning: bool) -> asyncio.Future[Everything]:
         """The tenant read whole, begun. With an offload its pairs are found there, and (``learning``) the
-        chance agreements of the untrained model estimated there too, as soon as the records are decoded:
-        they need nothing else."""
+        chance agreements of the untrained model estimated there too, as soon as the rows are read: they
+        need nothing else."""
 
-        def decoded(records: Sequence[PreparedRecord]) -> None:
+        def fetched(count: int, decode: Decoder) -> None:
             if learning and self._offload is not None and self._chance is None:
                 seed = self.options.seed
+                # u reads 10,000 random records at most: the child decodes those itself, beside the
+                # blocking and this process's decoding of them all, and reads no other
+                positions = u_records(count, seed)
                 self._chance = asyncio.ensure_future(
-                    self._offload(lambda: MatchModel().chance_agreement(records, seed=seed))
+                    self._offload(lambda: MatchModel().chance_agreement(decode(positions), seed=seed))
                 )
 
         return asyncio.ensure_future(
             self.store.everything(
-                self.options.max_block_size, self.options.big_block_size, self._offload, decoded=decoded
+                self.options.max_block_size, self.options.big_block_size, self._offload, fetched=fetched
             )
         )
 

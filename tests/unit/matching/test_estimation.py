@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from customer360.domain.matching import COMPARISONS, MatchModel, candidate_pairs
-from customer360.domain.matching.estimation import _known_rates
+import pytest
+
+from customer360.domain.matching import COMPARISONS, MatchModel, candidate_pairs, estimation
+from customer360.domain.matching.estimation import _known_rates, estimate_u, u_records
 
 from .strategies import population, same_person
 
@@ -60,6 +62,20 @@ class TestEstimate:
         copy_matches = model.score(records[0], replace(records[0], record_id="copy")).probability > 0.99
         stranger_matches = model.score(records[0], records[1]).probability > 0.5
         assert (copy_matches, stranger_matches) == (True, False)
+
+
+class TestChanceAgreementOfASample:
+    def test_u_of_the_records_at_the_positions_u_records_gives_is_the_u_of_them_all(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A scan decoding only the records estimate_u samples (u_records) gets the u of all of them."""
+        monkeypatch.setattr(estimation, "U_RECORDS", 60)
+        records = [MatchModel().prepare(r) for r in population(150, 40)]
+        positions = u_records(len(records), seed=3)
+        assert positions is not None
+        assert len(positions) == 60
+        sampled = estimate_u([records[p] for p in positions], MatchModel().u, sample_pairs=300, seed=3)
+        assert (u_records(60, seed=3), sampled) == (None, estimate_u(records, MatchModel().u, sample_pairs=300, seed=3))
 
 
 class TestChanceAgreementFromValueCounts:

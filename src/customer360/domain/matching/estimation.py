@@ -188,8 +188,9 @@ def estimate_u(
     random pairs of one kind; fixed levels keep their defaults. Beyond `U_RECORDS` records, a random
     subset of that size is read: the share of agreeing pairs among random records estimates the
     tenant's without bias, and reading every record of a big tenant costs more than it tells."""
-    if len(records) > U_RECORDS:
-        records = random.Random(seed).sample(list(records), U_RECORDS)
+    positions = u_records(len(records), seed)
+    if positions is not None:
+        records = [records[position] for position in positions]
     vectors = comparison_vectors(records, random_pairs(records, sample_pairs, link_only=link_only, seed=seed))
     result: list[tuple[float, ...]] = []
     for index, comparison in enumerate(COMPARISONS):
@@ -232,6 +233,15 @@ def estimate_u(
             u[level - 1] = max(share * rest_mass, floor)
         result.append(tuple(u))
     return tuple(result)
+
+
+def u_records(count: int, seed: int = 0) -> list[int] | None:
+    """The positions of the records `estimate_u` reads of ``count`` records (``None``: every one), in the
+    order it reads them: a caller holding the records still encoded may decode only these and hand
+    them to `estimate_u` (with the same seed), for the same result."""
+    if count <= U_RECORDS:
+        return None
+    return random.Random(seed).sample(range(count), U_RECORDS)
 
 
 def _known_rates(

@@ -25,7 +25,14 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.types import BigInteger, Double, Integer, Text
 
-from customer360.application.duplicate_ports import CandidateRow, Everything, Offload, ScanJob, StoredModel
+from customer360.application.duplicate_ports import (
+    CandidateRow,
+    Decoder,
+    Everything,
+    Offload,
+    ScanJob,
+    StoredModel,
+)
 from customer360.domain.duplicates import DuplicatePolicy
 from customer360.domain.matching import LabelledPair, MatchModel, PreparedRecord, TermFrequencies
 from customer360.infrastructure.persistence.customer_repository import SqlCustomerRepository
@@ -354,7 +361,7 @@ class SqlScanStore:
         big_block_size: int,
         offload: Offload | None = None,
         *,
-        decoded: Callable[[Sequence[PreparedRecord]], None] | None = None,
+        fetched: Callable[[int, Decoder], None] | None = None,
     ) -> Everything:
         async with self._tx() as connection:
             driver = (await connection.get_raw_connection()).driver_connection
@@ -369,9 +376,14 @@ class SqlScanStore:
             blocking = asyncio.ensure_future(offload(lambda: blocked_in_memory(keys, max_block_size, big_block_size)))
             await asyncio.sleep(0)
         try:
+            if fetched is not None:
+
+                def decode(positions: Sequence[int] | None) -> list[PreparedRecord]:
+                    return _decoded(rows if positions is None else [rows[p] for p in positions])
+
+                fetched(len(rows), decode)
+                await asyncio.sleep(0)  # what it offloads is forked before this process decodes
             records = await asyncio.to_thread(_decoded, rows)
-            if decoded is not None:
-                decoded(records)
             if blocking is None:
                 pairs, big_keys = await asyncio.to_thread(blocked_in_memory, keys, max_block_size, big_block_size)
             else:
