@@ -16,7 +16,7 @@ import contextlib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from itertools import combinations
+from itertools import chain, combinations, repeat
 from typing import Any
 
 import orjson
@@ -99,12 +99,19 @@ def blocked_in_memory(
     keys of blocks under the cap, or one strong key of a small block; and the big keys (shared by more
     than ``big_block_size`` records) with their counts, as ``refresh_stop_keys`` counts them in SQL
     (``match_key`` holds the same postings as the records' keys)."""
+    # 350,000 postings at 20,000 customers: a list made only for a key's first record, the pairs of
+    # every block counted in one call
     postings: dict[int, list[int]] = {}
+    posting = postings.get
     for position, record_keys in enumerate(keys):
         for h in record_keys:
-            postings.setdefault(h, []).append(position)
-    shared: Counter[tuple[int, int]] = Counter()
-    enough_alone: set[tuple[int, int]] = set()
+            members = posting(h)
+            if members is None:
+                postings[h] = [position]
+            else:
+                members.append(position)
+    blocks: list[list[int]] = []
+    enough_alone: set[tuple[int, ...]] = set()
     big: list[tuple[int, int]] = []
     for h, members in postings.items():
         size = len(members)
@@ -112,11 +119,12 @@ def blocked_in_memory(
             big.append((h, size))
         if size < 2 or size > max_block_size:
             continue
-        shared.update(combinations(members, 2))
+        blocks.append(members)
         if size <= big_block_size and is_strong_hash(h):
             enough_alone.update(combinations(members, 2))
-    pairs = sorted((i, j, n) for (i, j), n in shared.items() if n >= 2 or (i, j) in enough_alone)
-    return pairs, sorted(big)
+    shared = Counter(chain.from_iterable(map(combinations, blocks, repeat(2))))
+    pairs = sorted((*pair, n) for pair, n in shared.items() if n >= 2 or pair in enough_alone)
+    return pairs, sorted(big)  # type: ignore[return-value]
 
 
 def _decoded(rows: Sequence[Any]) -> list[PreparedRecord]:
