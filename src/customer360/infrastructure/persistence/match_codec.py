@@ -30,6 +30,7 @@ FEATURES_FORMAT = 2
 """2: addresses with their unit, shared lines apart from personal numbers, valid tax ids, and history
 (previous addresses, phones and e-mails after the current ones). Format 1 rows are read, and rewritten
 by the next save or a scan (which re-indexes them)."""
+_NONE: frozenset[str] = frozenset()
 
 PREPARED_FIELDS = (
     "record_id",
@@ -158,26 +159,27 @@ def decode_features(record_id: str, data: Sequence[Any]) -> PreparedRecord:
         landlines,
         valid_tax_ids,
     ) = data
+    # positional, and no empty set made for every record that has none: a scan decodes tens of thousands
     return PreparedRecord(
-        record_id=record_id,
-        kind=kind,
-        source_system=source_system,
-        given=given,
-        given_canonical=frozenset(canonical),
-        family=family,
-        family_key=family_key,
-        org_name=org_name,
-        org_key=org_key,
-        legal_form=legal_form,
-        birth_date=birth_date,
-        emails=tuple(emails),
-        phones=tuple(phones),
-        addresses=tuple(PreparedAddress(*parts) for parts in addresses),
-        tax_ids=tuple(tax_ids),
-        domains=tuple(domains),
-        national_ids=tuple(national_ids),
-        landlines=tuple(landlines),
-        valid_tax_ids=frozenset(valid_tax_ids),
+        record_id,
+        kind,
+        source_system,
+        given,
+        frozenset(canonical) if canonical else _NONE,
+        family,
+        family_key,
+        org_name,
+        org_key,
+        legal_form,
+        birth_date,
+        tuple(emails),
+        tuple(phones),
+        tuple([PreparedAddress(*parts) for parts in addresses]),
+        tuple(tax_ids),
+        tuple(domains),
+        tuple(national_ids),
+        tuple(landlines),
+        frozenset(valid_tax_ids) if valid_tax_ids else _NONE,
     )
 
 
