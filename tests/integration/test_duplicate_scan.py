@@ -124,6 +124,26 @@ class TestScan:
         }
         assert ({i["scanId"] for i in before}, {i["scanId"] for i in after}) == ({first.id}, {second.id})
 
+    async def test_a_pair_the_next_scan_does_not_store_again_leaves_the_queue(
+        self, client: httpx.AsyncClient, headers: dict[str, str], services: Services, tenant: str
+    ) -> None:
+        """Scanned again with a review threshold above one pair's probability, the tenant keeps the others only."""
+        await _population(client, headers)
+        await scan(services, tenant)
+        before = {
+            _pair(i["left"]["id"], i["right"]["id"]): i["probability"] for i in (await queue(client, headers))["items"]
+        }
+        lowest, highest = min(before.values()), max(before.values())
+        review = (lowest + highest) / 2
+        body = {"reviewThreshold": review, "likelyThreshold": review, "autoMerge": False, "autoMergeThreshold": review}
+        response = await client.put(f"{DUPLICATES}/settings", json=body, headers=headers)
+        assert response.status_code == 200
+        second = await scan(services, tenant)
+        assert (second.result["storedPairs"], pairs_of(await queue(client, headers))) == (
+            len(before) - 1,
+            {pair for pair, probability in before.items() if probability > lowest},
+        )
+
     async def test_the_queue_shows_both_profiles_the_explanation_and_the_way_to_merge(
         self, client: httpx.AsyncClient, headers: dict[str, str], services: Services, tenant: str
     ) -> None:
@@ -424,7 +444,8 @@ class TestSettingsAndAutomaticMerge:
         merged into the older one (reason AUTO_DUPLICATE); pairs below it stay for review."""
         ids = await _population(client, headers, extra=0)
         body = {"reviewThreshold": 0.5, "likelyThreshold": 0.9, "autoMerge": True, "autoMergeThreshold": 0.9999}
-        assert (await client.put(f"{DUPLICATES}/settings", json=body, headers=headers)).status_code == 200
+        response = await client.put(f"{DUPLICATES}/settings", json=body, headers=headers)
+        assert response.status_code == 200
         job = await scan(services, tenant)
         merged: dict[str, Any] = (await client.get(f"{CUSTOMERS}/{ids['clara2']}", headers=headers)).json()
         assert (job.result["autoMerged"] >= 1, merged["status"], merged["mergedInto"]) == (

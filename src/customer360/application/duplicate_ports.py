@@ -245,9 +245,11 @@ class ScanStore(Protocol):
         now: datetime,
         *,
         labelled: bool = False,
+        stored: int | None = None,
     ) -> int:
         """Replace the tenant's clusters, label this scan's pairs with them (unless ``labelled``: stored
-        with their cluster already), drop older scans' pairs."""
+        with their cluster already), drop older scans' pairs (``stored``: how many pairs this scan
+        stored, when it knows: if the tenant has no others, there is nothing to drop)."""
         ...
 
     async def auto_merge_pairs(self, scan_id: str, threshold: float) -> list[CandidateRow]: ...

@@ -139,6 +139,8 @@ class _Run:
         # The clusters of a tenant scored whole, made before its pairs were stored with their cluster ids
         # (for CLUSTERS to save: no read of the pairs, no second write of each).
         self._clusters: list[tuple[str, tuple[str, ...], float]] | None = None
+        # how many pairs it stored, all in this run
+        self._stored: int | None = None
         # Reads begun ahead of the phase that needs them, while the database or this process is busy
         # with another: the tenant read whole (during STOP_KEYS), its term counts (during TRAIN).
         self._reading: asyncio.Future[Everything] | None = None
@@ -338,6 +340,7 @@ class _Run:
 
         rows = await self._in_halves(scored, len(compared.pairs))
         self._clusters = clusters_of([(r.low_id, r.high_id, r.probability) for r in rows], threshold)
+        self._stored = len(rows)
         member_of = {member: cluster_id for cluster_id, members, _ in self._clusters for member in members}
         # a pair belongs to its lower id's cluster (as save_clusters labels them)
         rows = [
@@ -396,7 +399,8 @@ class _Run:
     async def clusters(self) -> None:
         if self._clusters is not None:
             labelled, self._clusters = self._clusters, None
-            await self.store.save_clusters(self.job.id, labelled, self.clock.now(), labelled=True)
+            stored, self._stored = self._stored, None
+            await self.store.save_clusters(self.job.id, labelled, self.clock.now(), labelled=True, stored=stored)
         else:
             policy, _ = await self.store.policy_and_model()
             labelled = clusters_of(await self.store.scan_pairs(self.job.id), policy.review_threshold)

@@ -157,6 +157,8 @@ _LABEL_CLUSTERS = text(
 ).bindparams(bindparam("members", type_=ARRAY(Text)), bindparam("clusters", type_=ARRAY(Text)))
 
 
+_COUNT_CANDIDATES = text("SELECT count(*) FROM duplicate_candidate WHERE tenant_id = :tenant")
+
 _UNLABEL_SCAN = text(
     "UPDATE duplicate_candidate SET cluster_id = NULL "
     "WHERE tenant_id = :tenant AND scan_id = :scan AND cluster_id IS NOT NULL"
@@ -479,6 +481,7 @@ class SqlScanStore:
         now: datetime,
         *,
         labelled: bool = False,
+        stored: int | None = None,
     ) -> int:
         params = {"tenant": self._tenant, "scan": scan_id}
         async with self._tx() as connection:
@@ -504,6 +507,10 @@ class SqlScanStore:
                     _LABEL_CLUSTERS,
                     {**params, "members": [m for m, _ in members], "clusters": [c for _, c in members]},
                 )
+            if stored is not None and await connection.scalar(_COUNT_CANDIDATES, params) == stored:
+                # every pair of the tenant is one this scan stored (a re-scan updates its pairs in place):
+                # no older one to look for among them all, twice
+                return len(clusters)
             # Pairs of older scans: decided ones stay as history (without a cluster), the others are gone.
             await connection.execute(
                 text(
