@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from itertools import chain, combinations, repeat
 from typing import Any
@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.types import BigInteger, Double, Integer, Text
 
 from customer360.application.duplicate_ports import (
@@ -36,7 +36,7 @@ from customer360.application.duplicate_ports import (
 from customer360.domain.duplicates import DuplicatePolicy
 from customer360.domain.matching import LabelledPair, MatchModel, PreparedRecord, TermFrequencies
 from customer360.infrastructure.persistence.customer_repository import SqlCustomerRepository
-from customer360.infrastructure.persistence.database import tenant_transaction
+from customer360.infrastructure.persistence.database import begin_for_tenant, tenant_transaction
 from customer360.infrastructure.persistence.decision_labels import decision_labels
 from customer360.infrastructure.persistence.match_codec import HashedCounts, features_from_json, is_strong_hash
 from customer360.infrastructure.persistence.match_index import (
@@ -85,9 +85,8 @@ _PAIRS = text(
 # Per scan transaction: room to aggregate a chunk's pairs in memory; range probes, not memoized scans.
 _SCAN_SESSION = (text("SET LOCAL work_mem = '64MB'"), text("SET LOCAL enable_memoize = off"))
 
-_EVERYTHING = (
-    "SELECT customer_id, CAST(features AS text), keys FROM match_record WHERE tenant_id = $1 ORDER BY customer_id"
-)
+_KEYS = "SELECT customer_id, keys FROM match_record WHERE tenant_id = $1 ORDER BY customer_id"
+_FEATURES = "SELECT customer_id, CAST(features AS text) FROM match_record WHERE tenant_id = $1 ORDER BY customer_id"
 # Pairs with a steward's verdict; a pair queued by an override (PENDING_REVIEW) is scored again.
 _DECIDED = "SELECT low_id, high_id FROM duplicate_pair WHERE tenant_id = $1 AND status <> 'PENDING_REVIEW'"
 
@@ -128,7 +127,7 @@ def blocked_in_memory(
 
 
 def _decoded(rows: Sequence[Any]) -> list[PreparedRecord]:
-    return [features_from_json(customer_id, features) for customer_id, features, _ in rows]
+    return [features_from_json(customer_id, features) for customer_id, features in rows]
 
 
 # Read on the driver's connection: tens of thousands of rows per chunk, no ORM-level row processing.
@@ -194,6 +193,15 @@ class SqlScanStore:
 
     def _tx(self) -> Any:
         return tenant_transaction(self._engine, self._tenant)
+
+    @contextlib.asynccontextmanager
+    async def _snapshot(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction whose statements all read one snapshot (REPEATABLE READ)."""
+        async with self._engine.connect() as connection:
+            await connection.execution_options(isolation_level="REPEATABLE READ")
+            async with connection.begin():
+                await begin_for_tenant(connection, self._tenant)
+                yield connection
 
     async def _scalar(self, sql: str, **params: Any) -> Any:
         async with self._tx() as connection:
@@ -373,19 +381,25 @@ class SqlScanStore:
         *,
         fetched: Callable[[int, Decoder], None] | None = None,
     ) -> Everything:
-        async with self._tx() as connection:
-            driver = (await connection.get_raw_connection()).driver_connection
-            assert driver is not None
-            rows = await driver.fetch(_EVERYTHING, self._tenant)
-            decided = {(low, high) for low, high in await driver.fetch(_DECIDED, self._tenant)}
-        keys = [keys for _, _, keys in rows]
-        # Blocking reads the keys only: with an offload it runs there (forked first) while the records are
-        # decoded here, in a thread: the event loop stays free for the scan's queries meanwhile.
+        # Blocking reads the keys only: they are read first, and with an offload blocked there (forked at
+        # once) while the features are read and decoded here, in a thread: the event loop stays free for
+        # the scan's queries meanwhile. One snapshot: both reads list the same records.
         blocking = None
-        if offload is not None:
-            blocking = asyncio.ensure_future(offload(lambda: blocked_in_memory(keys, max_block_size, big_block_size)))
-            await asyncio.sleep(0)
         try:
+            async with self._snapshot() as connection:
+                driver = (await connection.get_raw_connection()).driver_connection
+                assert driver is not None
+                keyed = await driver.fetch(_KEYS, self._tenant)
+                keys = [keys for _, keys in keyed]
+                if offload is not None:
+                    blocking = asyncio.ensure_future(
+                        offload(lambda: blocked_in_memory(keys, max_block_size, big_block_size))
+                    )
+                    await asyncio.sleep(0)
+                rows = await driver.fetch(_FEATURES, self._tenant)
+                decided = {(low, high) for low, high in await driver.fetch(_DECIDED, self._tenant)}
+            if [customer_id for customer_id, _ in keyed] != [customer_id for customer_id, _ in rows]:
+                raise RuntimeError("the keys and the features of one snapshot list other records")
             if fetched is not None:
 
                 def decode(positions: Sequence[int] | None) -> list[PreparedRecord]:
