@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz.distance import OSA, JaroWinkler
 from rapidfuzz.fuzz import token_set_ratio
@@ -333,13 +334,19 @@ def _best_of(values_a: tuple[str, ...], values_b: tuple[str, ...], level_of: _Le
 _DIGITS = str.maketrans("", "", "0123456789")
 
 
+@lru_cache(maxsize=65536)
+def _without_digits(address: str) -> str:
+    # asked of most pairs with e-mails on both sides (1.6 µs a call): a batch meets each address often
+    return address.translate(_DIGITS)
+
+
 def _email_level(a: str, b: str) -> int:
     if a == b:
         return _EMAIL_ROLE if is_role_address(a) else 1
     local = a.partition("@")[0]
     if local == b.partition("@")[0] and not is_role_address(a):
         return 4
-    if a.translate(_DIGITS) == b.translate(_DIGITS):
+    if _without_digits(a) == _without_digits(b):
         return 6  # "anna.smith2@" is the provider's way to give another Anna Smith a mailbox
     return 5 if _edits(a, b, 1) <= 1 else 6
 
