@@ -129,7 +129,8 @@ def to_match_records(frame: Any, source: str | None) -> list[Any]:
 # --- systems ------------------------------------------------------------------------------------
 
 
-def run_engine(frames: list[Any], link_only: bool, threshold: float) -> tuple[set[Pair], set[Pair]]:
+def _engine_model(frames: list[Any], link_only: bool) -> tuple[list[str], list[Any], Any, Any]:
+    """The records' ids, prepared records, compared candidate pairs and the model EM trained on them."""
     from customer360.domain.matching import MatchModel, candidate_pairs, compare_pairs
 
     sources = ["a", "b"] if link_only else [None]
@@ -138,8 +139,12 @@ def run_engine(frames: list[Any], link_only: bool, threshold: float) -> tuple[se
     prepared = [untrained.prepare(r) for r in records]
     compared = compare_pairs(prepared, candidate_pairs(prepared, link_only=link_only))
     model = untrained.estimate(prepared, compared, link_only=link_only)
+    return [r.record_id for r in records], prepared, compared, model
+
+
+def run_engine(frames: list[Any], link_only: bool, threshold: float) -> tuple[set[Pair], set[Pair]]:
+    ids, prepared, compared, model = _engine_model(frames, link_only)
     scored = model.score_pairs(prepared, compared)
-    ids = [r.record_id for r in records]
     candidates = {frozenset((ids[s.left], ids[s.right])) for s in scored}
     predicted = {frozenset((ids[s.left], ids[s.right])) for s in scored if s.probability >= threshold}
     return candidates, predicted
@@ -220,16 +225,8 @@ def print_missed(dataset: str, variant: str, threshold: float) -> tuple[int, int
     the comparison levels with their weights that decided the pair (or that it was never a candidate)."""
     import pandas as pd
 
-    from customer360.domain.matching import MatchModel, candidate_pairs, compare_pairs
-
     frames, truth, link_only = load(dataset, with_ssid=variant == VARIANTS[0])
-    sources = ["a", "b"] if link_only else [None]
-    records = [r for frame, source in zip(frames, sources, strict=True) for r in to_match_records(frame, source)]
-    untrained = MatchModel()
-    prepared = [untrained.prepare(r) for r in records]
-    compared = compare_pairs(prepared, candidate_pairs(prepared, link_only=link_only))
-    model = untrained.estimate(prepared, compared, link_only=link_only)
-    ids = [r.record_id for r in records]
+    ids, prepared, compared, model = _engine_model(frames, link_only)
     position = {record_id: i for i, record_id in enumerate(ids)}
     scored = {frozenset((ids[s.left], ids[s.right])): s for s in model.score_pairs(prepared, compared)}
     predicted = {pair for pair, s in scored.items() if s.probability >= threshold}

@@ -354,23 +354,14 @@ class TestPrefixPostings:
 
 
 async def _prefix_postings(database: DatabaseUrls, tenant: str, customer_id: str) -> list[str]:
-    engine = create_engine(database.admin, pooled=False)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": tenant})
-            rows = await connection.execute(
-                text(
-                    "SELECT token FROM crm_customer360.search_token WHERE tenant_id = :t AND customer_id = :c"
-                    " AND left(token, 1) IN ('N', 'S', 'C', 'P') ORDER BY token"
-                ),
-                {"t": tenant, "c": customer_id},
-            )
-            return [r[0] for r in rows]
-    finally:
-        await engine.dispose()
+    return await _postings(database, tenant, customer_id, "left(token, 1) IN ('N', 'S', 'C', 'P')")
 
 
 async def _pair_postings(database: DatabaseUrls, tenant: str, customer_id: str) -> list[str]:
+    return await _postings(database, tenant, customer_id, "left(token, 2) = 'm:'")
+
+
+async def _postings(database: DatabaseUrls, tenant: str, customer_id: str, kind: str) -> list[str]:
     engine = create_engine(database.admin, pooled=False)
     try:
         async with engine.begin() as connection:
@@ -378,7 +369,7 @@ async def _pair_postings(database: DatabaseUrls, tenant: str, customer_id: str) 
             rows = await connection.execute(
                 text(
                     "SELECT token FROM crm_customer360.search_token WHERE tenant_id = :t AND customer_id = :c"
-                    " AND left(token, 2) = 'm:' ORDER BY token"
+                    f" AND {kind} ORDER BY token"
                 ),
                 {"t": tenant, "c": customer_id},
             )

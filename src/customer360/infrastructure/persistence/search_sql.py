@@ -148,6 +148,13 @@ REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION {schema}.s
     ]
 
 
+# A profile's tokens and their prefix postings (0016), the body both versions of search_postings share.
+_TOKENS_AND_PREFIXES = f"""SELECT x FROM unnest(p_tokens) AS x
+               UNION
+               SELECT upper(left(x, 1)) || substr(x, 2, {PREFIX_LENGTH + 1}) FROM unnest(p_tokens) AS x
+                WHERE left(x, 1) IN ({_PREFIX_FIELDS}) AND length(x) >= {PREFIX_LENGTH + 2}"""
+
+
 def postings_function(schema: str) -> str:
     """``search_postings(tokens)``: what the word index holds for a profile's tokens (migration 0016): each
     token, and for a word of a name, street, city or postal code of PREFIX_LENGTH letters or more, its
@@ -155,14 +162,10 @@ def postings_function(schema: str) -> str:
     ``N:schm``). A prefix posting lists, in profile order, every profile having a word that starts so: a
     term of that many letters or more can be joined with the other terms' postings index to index
     ("anna schm"), where a range of words could only be read in word order and its profiles checked."""
-    prefix = f"upper(left(x, 1)) || substr(x, 2, {PREFIX_LENGTH + 1})"
     return f"""
 CREATE OR REPLACE FUNCTION {schema}.search_postings(p_tokens text[]) RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT ARRAY(SELECT x FROM unnest(p_tokens) AS x
-               UNION
-               SELECT {prefix} FROM unnest(p_tokens) AS x
-                WHERE left(x, 1) IN ({_PREFIX_FIELDS}) AND length(x) >= {PREFIX_LENGTH + 2})
+  SELECT ARRAY({_TOKENS_AND_PREFIXES})
 $$"""
 
 
@@ -182,14 +185,10 @@ $$"""
 
 def postings_with_pairs_function(schema: str) -> str:
     """``search_postings`` of migration 0017: 0016's postings and the pair postings (``search_pairs``)."""
-    prefix = f"upper(left(x, 1)) || substr(x, 2, {PREFIX_LENGTH + 1})"
     return f"""
 CREATE OR REPLACE FUNCTION {schema}.search_postings(p_tokens text[]) RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT ARRAY(SELECT x FROM unnest(p_tokens) AS x
-               UNION
-               SELECT {prefix} FROM unnest(p_tokens) AS x
-                WHERE left(x, 1) IN ({_PREFIX_FIELDS}) AND length(x) >= {PREFIX_LENGTH + 2}
+  SELECT ARRAY({_TOKENS_AND_PREFIXES}
                UNION
                SELECT x FROM unnest({schema}.search_pairs(p_tokens)) AS x)
 $$"""
