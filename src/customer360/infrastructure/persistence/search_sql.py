@@ -206,6 +206,24 @@ SELECT p.tenant_id, x.token, p.id
 ON CONFLICT DO NOTHING"""
 
 
+def each_tenant(schema: str, tenant_setting: str, backfill: str) -> str:
+    """A backfill (its tenant the placeholder ``$1``) run once per tenant, with that tenant set. The tenants
+    come from their vocabulary, which the owner may read (0009's policy): the profiles and the postings
+    answer a migrating role that does not bypass row-level security only for the tenant it has set. Every
+    profile has a name, so every tenant with profiles has words."""
+    return f"""
+DO $each_tenant$
+DECLARE
+  v_tenant text;
+BEGIN
+  FOR v_tenant IN SELECT DISTINCT tenant_id FROM {schema}.search_word LOOP
+    PERFORM set_config('{tenant_setting}', v_tenant, true);
+    EXECUTE $backfill${backfill}$backfill$ USING v_tenant;
+  END LOOP;
+END
+$each_tenant$"""
+
+
 def prefix_backfill(schema: str, tenant: str) -> str:
     """The prefix postings of the profiles that exist, from their postings (one tenant: the placeholder
     ``tenant``)."""

@@ -16,7 +16,6 @@ Create Date: 2026-12-05
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
 
 from customer360.infrastructure.persistence import search_sql
@@ -39,14 +38,7 @@ def upgrade() -> None:
     op.execute(search_sql.statement_insert_trigger(S, prefixes=True)[0])
     for statement in search_sql.search_function(S, TENANT_SETTING):
         op.execute(statement)
-    connection = op.get_bind()
-    # The tenants from their vocabulary, which the owner may read (0009's policy): the postings answer a
-    # role that does not bypass row-level security only for the tenant it has set, so listing them here
-    # gave no tenant and no backfill. Every profile has a name, so every tenant with profiles has words.
-    tenants = connection.execute(sa.text(f"SELECT DISTINCT tenant_id FROM {S}.search_word")).scalars().all()
-    for tenant in tenants:
-        connection.execute(sa.text(f"SELECT set_config('{TENANT_SETTING}', :tenant, true)"), {"tenant": tenant})
-        connection.execute(sa.text(search_sql.prefix_backfill(S, ":tenant")), {"tenant": tenant})
+    op.execute(search_sql.each_tenant(S, TENANT_SETTING, search_sql.prefix_backfill(S, "$1")))
     op.execute(f"ANALYZE {S}.search_token")
 
 

@@ -25,7 +25,6 @@ Create Date: 2026-12-06
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
 
 from customer360.infrastructure.persistence import search_sql
@@ -50,14 +49,7 @@ def upgrade() -> None:
     op.execute(search_sql.word_matches(S, TENANT_SETTING))
     for statement in search_sql.search_function(S, TENANT_SETTING):
         op.execute(statement)
-    connection = op.get_bind()
-    # The tenants from their vocabulary, which the owner may read (0009's policy): the profiles and the
-    # postings answer a role that does not bypass row-level security only for the tenant it has set. A
-    # profile with pairs has name words, so its tenant has a vocabulary.
-    tenants = connection.execute(sa.text(f"SELECT DISTINCT tenant_id FROM {S}.search_word")).scalars().all()
-    for tenant in tenants:
-        connection.execute(sa.text(f"SELECT set_config('{TENANT_SETTING}', :tenant, true)"), {"tenant": tenant})
-        connection.execute(sa.text(search_sql.pair_backfill(S, ":tenant")), {"tenant": tenant})
+    op.execute(search_sql.each_tenant(S, TENANT_SETTING, search_sql.pair_backfill(S, "$1")))
     op.execute(f"ANALYZE {S}.search_token")
 
 
