@@ -28,19 +28,20 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection, revision: str) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)
 
 
-async def migrate(admin_url: URL) -> None:
+async def migrate(admin_url: URL, revision: str = "head") -> None:
+    """Upgrade to ``revision``: the head, except for a test that checks an upgrade from an older schema."""
     engine = create_engine(admin_url, pooled=False)
     try:
         async with engine.begin() as connection:
             await connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
             await connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
-            await connection.run_sync(_upgrade)
+            await connection.run_sync(_upgrade, revision)
     finally:
         await engine.dispose()
 
