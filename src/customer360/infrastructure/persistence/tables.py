@@ -577,6 +577,7 @@ duplicate_scan = tenant_table(
 
 # Candidate pairs at or above the review threshold, lower id first, as the latest scan found them.
 # Decisions live in duplicate_pair. The queue reads by probability, then ids, newest first.
+# Fillfactor 45 (migration 0018): a re-scan rewrites each pair it finds again on its own page (HOT).
 duplicate_candidate = tenant_table(
     "duplicate_candidate",
     ("low_id", "high_id"),
