@@ -135,6 +135,11 @@ class CandidateRow:
     """Set when the scan grouped its pairs before storing them (a tenant read whole)."""
 
 
+StoredPair = tuple[str, str, float, float, str, str | None]
+"""A pair as a scan of a tenant read whole stores it: low id, high id, probability, match weight, the
+explanation's text (`ScanStore.explanation_text`), cluster id."""
+
+
 @dataclass(frozen=True, slots=True)
 class Everything:
     """A whole tenant read at once: its records in id order, the candidate pairs among them
@@ -148,6 +153,25 @@ class Everything:
 
 Decoder = Callable[[Sequence[int] | None], list[PreparedRecord]]
 """The records at these positions of a tenant read whole (``None``: all), decoded from its rows."""
+
+
+class WholeWriter(Protocol):
+    async def save(
+        self,
+        saves: Sequence[tuple[ScanJob, Sequence[StoredPair]]],
+        clustered: tuple[ScanJob, Sequence[tuple[str, Sequence[str], float]]],
+        now: datetime,
+        *,
+        stored: int,
+        saved: Callable[[ScanJob], Awaitable[None]],
+    ) -> None:
+        """Each (job, pairs) of ``saves`` as `ScanStore.save_chunk` does, and the clusters of ``clustered``
+        with its job (past CLUSTERS) as `ScanStore.save_clusters` does for pairs stored with their cluster
+        (``stored`` pairs in all). Written at once, committed in order (no checkpoint before the pairs it
+        has passed, no clusters before all pairs), ``saved`` called with each job once committed."""
+        ...
+
+    async def aclose(self) -> None: ...
 
 
 class ScanStore(Protocol):
@@ -231,25 +255,23 @@ class ScanStore(Protocol):
         """Store the chunk's pairs and the job's new checkpoint together (resume never loses or repeats)."""
         ...
 
-    async def save_chunks(self, saves: Sequence[tuple[ScanJob, Sequence[CandidateRow]]], now: datetime) -> None:
-        """``save_chunk`` of each (job, rows) in turn, written at once (a transaction each), committed in
-        order: no checkpoint is ever stored before the pairs of the chunks it has passed."""
+    def explanation_text(self, explanation: Sequence[Mapping[str, Any]]) -> str:
+        """An explanation as this store writes it (JSON): made where a pair is scored (in a forked child
+        too: it reads nothing but its argument), sent back as one string instead of a list of dicts."""
+        ...
+
+    def whole_writer(self, parts: int) -> WholeWriter:
+        """What stores a tenant scored whole: its pairs in ``parts`` parts and its clusters, each a
+        transaction of its own. Its connections are made ready from now on, in the background (checked
+        out, their statements prepared), for `WholeWriter.save`; ``aclose`` gives them back."""
         ...
 
     async def scan_pairs(self, scan_id: str) -> list[tuple[str, str, float]]: ...
 
     async def save_clusters(
-        self,
-        scan_id: str,
-        clusters: Sequence[tuple[str, Sequence[str], float]],
-        now: datetime,
-        *,
-        labelled: bool = False,
-        stored: int | None = None,
+        self, scan_id: str, clusters: Sequence[tuple[str, Sequence[str], float]], now: datetime
     ) -> int:
-        """Replace the tenant's clusters, label this scan's pairs with them (unless ``labelled``: stored
-        with their cluster already), drop older scans' pairs (``stored``: how many pairs this scan
-        stored, when it knows: if the tenant has no others, there is nothing to drop)."""
+        """Replace the tenant's clusters, label this scan's pairs with them, drop older scans' pairs."""
         ...
 
     async def auto_merge_pairs(self, scan_id: str, threshold: float) -> list[CandidateRow]: ...

@@ -19,18 +19,22 @@
    second shared key: at a million profiles this scores a third of the pairs, for 0.1 % of the recall
    (benchmarks/duplicate_check.py measures both).
 5. ``CLUSTERS`` — the stored pairs are grouped transitively (union-find) into clusters; pairs of older
-   scans that were not found again are dropped (decided pairs keep their row as history).
+   scans that were not found again are dropped (decided pairs keep their row as history). A tenant read
+   whole (TRAIN) has all its pairs scored at once: they are grouped before they are stored, stored with
+   their cluster in a few parts written at once, and the clusters beside them, committed last with the
+   job past this phase.
 6. ``AUTO_MERGE`` — only when the tenant enabled it: pairs at or above its automatic-merge threshold
    with an identifier agreeing exactly are merged, older profile surviving.
 
-Each phase ends with the job saved at the next phase; ``PAIRS`` saves after every chunk in the same
-transaction as the chunk's pairs. A scan stopped anywhere resumes where it stopped, and never scores
+Each phase ends with the job saved at the next phase; ``PAIRS`` saves after every chunk (or part) in the
+same transaction as its pairs. A scan stopped anywhere resumes where it stopped, and never scores
 a chunk twice. Memory is bounded by a chunk and the training sample, not by the tenant's size.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import dataclasses
 import inspect
@@ -47,6 +51,8 @@ from customer360.application.duplicate_ports import (
     Offload,
     ScanJob,
     ScanStore,
+    StoredPair,
+    WholeWriter,
 )
 from customer360.domain.duplicates import CLUSTER_PREFIX, IDENTIFIER_FIELDS
 from customer360.domain.errors import Conflict, NotFound
@@ -136,11 +142,10 @@ class _Run:
         # A tenant read whole by TRAIN: its records and every candidate pair compared, for PAIRS to score
         # (a resumed scan has none and finds its pairs chunk by chunk).
         self._whole: tuple[Sequence[PreparedRecord], ComparedPairs] | None = None
-        # The clusters of a tenant scored whole, made before its pairs were stored with their cluster ids
-        # (for CLUSTERS to save: no read of the pairs, no second write of each).
-        self._clusters: list[tuple[str, tuple[str, ...], float]] | None = None
-        # how many pairs it stored, all in this run
-        self._stored: int | None = None
+        # ... kept once scored until the run ends: freeing ~29,000 records and ~57,000 comparisons takes
+        # ~30 ms, better spent after the job is done than before
+        self._spent: object = None
+        self._writer: WholeWriter | None = None
         # Reads begun ahead of the phase that needs them, while the database or this process is busy
         # with another: the tenant read whole (during STOP_KEYS), its term counts (during TRAIN).
         self._reading: asyncio.Future[Everything] | None = None
@@ -188,6 +193,10 @@ class _Run:
                 with contextlib.suppress(asyncio.CancelledError):
                     await pending
         self._reading = self._frequencies = self._chance = None
+        self._whole = self._spent = None
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            await writer.aclose()
 
     async def stop_keys(self) -> None:
         population = await self.store.count_records()
@@ -208,6 +217,8 @@ class _Run:
         learned = population >= self.options.min_training_records
         if population <= self.options.training_records:
             sample, compared = await self._read_whole(learned)
+            # PAIRS will store this tenant whole: its connections made ready meanwhile
+            self._writer = self.store.whole_writer(_CHUNKS_AT_ONCE)
         else:
             sample, compared = await self._read_sample()
         if learned:
@@ -325,48 +336,56 @@ class _Run:
         await self.store.save_job(self.job)
         await self.report()
         if self._whole is not None:
+            # its pairs and clusters stored together: the job goes on past CLUSTERS
             await self._pairs_of_whole(model, threshold, frequencies)
         else:
             await self._pairs_by_chunk(model, threshold, frequencies)
-        await self.advance("CLUSTERS")
+            await self.advance("CLUSTERS")
 
     async def _pairs_of_whole(self, model: MatchModel, threshold: float, frequencies: TermFrequencies) -> None:
         assert self._whole is not None
         records, compared = self._whole
 
-        def scored(start: int, stop: int) -> list[Explained]:
+        text = self.store.explanation_text
+
+        def scored(start: int, stop: int) -> list[tuple[str, str, float, float, str]]:
+            # each explanation as the text the store writes: one string pickled and read back (a forked
+            # child's half) in a fraction of the time its dicts take
             part = ComparedPairs(pairs=compared.pairs[start:stop], vectors=compared.vectors[start:stop])
-            return explained_pairs(model, records, part, threshold, frequencies)
+            kept = explained_pairs(model, records, part, threshold, frequencies)
+            return [(low, high, probability, weight, text(e)) for low, high, probability, weight, e in kept]
 
         found = await self._in_halves(scored, len(compared.pairs))
-        self._clusters = clusters_of([(low, high, probability) for low, high, probability, _, _ in found], threshold)
-        self._stored = len(found)
-        member_of = {member: cluster_id for cluster_id, members, _ in self._clusters for member in members}
-        # a pair belongs to its lower id's cluster (as save_clusters labels them)
-        rows = [
-            CandidateRow(low, high, probability, weight, explanation, member_of.get(low))
-            for low, high, probability, weight, explanation in found
-        ]
+        self._spent, self._whole = self._whole, None
+        clusters = clusters_of([(low, high, probability) for low, high, probability, _, _ in found], threshold)
+        member_of = {member: cluster_id for cluster_id, members, _ in clusters for member in members}
         ids = [r.record_id for r in records]
-        # saved a chunk of low ids at a time, each with its checkpoint, as the chunked way does
-        by_low: dict[str, list[CandidateRow]] = {}
-        for row in rows:
-            by_low.setdefault(row.low_id, []).append(row)
-        candidates_by_low = Counter(ids[i] for i, _ in compared.pairs)
-        saves: list[tuple[ScanJob, list[CandidateRow]]] = []
-        for start in range(0, len(ids), self.options.chunk_size):
-            chunk = ids[start : start + self.options.chunk_size]
-            chunk_rows = [row for low in chunk for row in by_low.get(low, ())]
-            checkpoint = {**self.job.checkpoint, "after": chunk[-1]}
-            self.update(checkpoint=checkpoint, processed=self.job.processed + len(chunk))
-            self.add_result(candidatePairs=sum(candidates_by_low[low] for low in chunk), storedPairs=len(chunk_rows))
-            saves.append((self.job, chunk_rows))
-        # two chunks at a time: PostgreSQL writes each on a core of its own
-        for start in range(0, len(saves), _CHUNKS_AT_ONCE):
-            await self.store.save_chunks(saves[start : start + _CHUNKS_AT_ONCE], self.clock.now())
-            self.job = saves[min(start + _CHUNKS_AT_ONCE, len(saves)) - 1][0]
+        candidates_by_low = Counter(i for i, _ in compared.pairs)
+        # The pairs in parts of about as many each, written by a PostgreSQL backend each, all at once, and
+        # saved with the checkpoint of the part (the last profile it covers)
+        position = {customer_id: n for n, customer_id in enumerate(ids)}
+        saves: list[tuple[ScanJob, list[StoredPair]]] = []
+        first = taken = 0
+        for end, stored in balanced_parts([position[low] for low, *_ in found], len(ids), _CHUNKS_AT_ONCE):
+            rows = [(*pair, member_of.get(pair[0])) for pair in found[taken:stored]]
+            self.update(
+                checkpoint={**self.job.checkpoint, "after": ids[end - 1]}, processed=self.job.processed + end - first
+            )
+            self.add_result(candidatePairs=sum(candidates_by_low[n] for n in range(first, end)), storedPairs=len(rows))
+            saves.append((self.job, rows))
+            first, taken = end, stored
+        # and the clusters, with the job past CLUSTERS, committed last: a scan stopped before finds its
+        # pairs stored and makes its clusters again
+        self.add_result(clusters=len(clusters), clusteredProfiles=sum(len(m) for _, m, _ in clusters))
+        self.update(phase="AUTO_MERGE", processed=0, total=0)
+
+        async def saved(job: ScanJob) -> None:
+            self.job = job
             await self.report()
-        self._whole = None
+
+        # (its connections given back when the run ends, with what it has spent)
+        self._writer = self._writer or self.store.whole_writer(_CHUNKS_AT_ONCE)
+        await self._writer.save(saves, (self.job, clusters), self.clock.now(), stored=len(found), saved=saved)
 
     async def _pairs_by_chunk(self, model: MatchModel, threshold: float, frequencies: TermFrequencies) -> None:
         # While a chunk is scored (in a thread), the database already finds the next chunk's pairs:
@@ -397,14 +416,10 @@ class _Run:
         return ids, pairs, await self.store.records(sorted({i for pair in pairs for i in pair}))
 
     async def clusters(self) -> None:
-        if self._clusters is not None:
-            labelled, self._clusters = self._clusters, None
-            stored, self._stored = self._stored, None
-            await self.store.save_clusters(self.job.id, labelled, self.clock.now(), labelled=True, stored=stored)
-        else:
-            policy, _ = await self.store.policy_and_model()
-            labelled = clusters_of(await self.store.scan_pairs(self.job.id), policy.review_threshold)
-            await self.store.save_clusters(self.job.id, labelled, self.clock.now())
+        # a tenant scored whole stored its clusters with its pairs: here only a scan scored chunk by chunk
+        policy, _ = await self.store.policy_and_model()
+        labelled = clusters_of(await self.store.scan_pairs(self.job.id), policy.review_threshold)
+        await self.store.save_clusters(self.job.id, labelled, self.clock.now())
         self.add_result(clusters=len(labelled), clusteredProfiles=sum(len(m) for _, m, _ in labelled))
         await self.advance("AUTO_MERGE")
 
@@ -536,6 +551,21 @@ def explained_pairs(
         )
         for i, j, result in model.explain_above(records, compared, threshold, frequencies)
     ]
+
+
+def balanced_parts(lows: Sequence[int], records: int, parts: int) -> list[tuple[int, int]]:
+    """Up to ``parts`` consecutive parts of ``records`` profiles (positions) holding about as many of the
+    pairs each, as (end of its profiles, end of its pairs): ``lows`` are the pairs' lower positions in
+    ascending order, and a part ends after the lower profile of its last pair, so that a profile's pairs
+    are never in two parts; the last part ends after every profile."""
+    ends: list[tuple[int, int]] = []
+    for part in range(1, parts):
+        share = len(lows) * part // parts
+        if share and (end := lows[share - 1] + 1) > (ends[-1][0] if ends else 0):
+            ends.append((end, bisect.bisect_left(lows, end)))
+    if records > (ends[-1][0] if ends else 0):
+        ends.append((records, len(lows)))
+    return ends
 
 
 def clusters_of(scored: Sequence[tuple[str, str, float]], threshold: float) -> list[tuple[str, tuple[str, ...], float]]:

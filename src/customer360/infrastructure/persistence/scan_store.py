@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from itertools import chain, combinations, repeat
 from typing import Any
 
@@ -32,11 +32,12 @@ from customer360.application.duplicate_ports import (
     Offload,
     ScanJob,
     StoredModel,
+    StoredPair,
 )
 from customer360.domain.duplicates import DuplicatePolicy
 from customer360.domain.matching import LabelledPair, MatchModel, PreparedRecord, TermFrequencies
 from customer360.infrastructure.persistence.customer_repository import SqlCustomerRepository
-from customer360.infrastructure.persistence.database import begin_for_tenant, tenant_transaction
+from customer360.infrastructure.persistence.database import begin_for_tenant, commit_with, tenant_transaction
 from customer360.infrastructure.persistence.decision_labels import decision_labels
 from customer360.infrastructure.persistence.match_codec import HashedCounts, features_from_json, is_strong_hash
 from customer360.infrastructure.persistence.match_index import (
@@ -185,6 +186,19 @@ _STORE_STOP_KEYS = text(
 ).bindparams(bindparam("hashes", type_=ARRAY(BigInteger)), bindparam("counts", type_=ARRAY(Integer)))
 
 
+# The scan's own writes are committed without waiting for the WAL flush (each commit of a scan waited for
+# it, 1-5 ms each on this machine). A server crash may lose the last few of them (a suffix: the WAL is
+# written in order, and any later synchronous commit flushes them too); the job then resumes from its
+# last checkpoint that was kept, which was stored in the same transaction as the pairs it has passed.
+_LAZY_COMMIT = "SET LOCAL synchronous_commit = off"
+
+
+async def _commit_lazily(connection: AsyncConnection) -> None:
+    if not await commit_with(connection, _LAZY_COMMIT):
+        await connection.execute(text(_LAZY_COMMIT))
+        await connection.commit()
+
+
 class SqlScanStore:
     def __init__(self, engine: AsyncEngine, tenant_id: str, default_policy: DuplicatePolicy) -> None:
         self._engine = engine
@@ -193,6 +207,13 @@ class SqlScanStore:
 
     def _tx(self) -> Any:
         return tenant_transaction(self._engine, self._tenant)
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction of the scan's own writes, committed without waiting for the WAL flush."""
+        async with self._tx() as connection:
+            yield connection
+            await _commit_lazily(connection)
 
     @contextlib.asynccontextmanager
     async def _snapshot(self) -> AsyncIterator[AsyncConnection]:
@@ -224,7 +245,7 @@ class SqlScanStore:
         return (await self.policy_and_model())[1]
 
     async def save_model(self, model: MatchModel, *, actor: str, now: datetime, training: Mapping[str, Any]) -> int:
-        async with self._tx() as connection:
+        async with self._write() as connection:
             return await upsert_model(
                 connection, self._tenant, model, source=TRAINED, actor=actor, now=now, training=training
             )
@@ -272,7 +293,7 @@ class SqlScanStore:
             return list(ids)
 
     async def refresh_stop_keys(self, big_block_size: int, now: datetime) -> int:
-        async with self._tx() as connection:
+        async with self._write() as connection:
             params = {"tenant": self._tenant, "big": big_block_size, "now": now}
             await connection.execute(text("DELETE FROM match_stop_key WHERE tenant_id = :tenant"), params)
             result = await connection.execute(
@@ -286,7 +307,7 @@ class SqlScanStore:
             return int(result.rowcount)
 
     async def store_stop_keys(self, big_keys: Sequence[tuple[int, int]], now: datetime) -> int:
-        async with self._tx() as connection:
+        async with self._write() as connection:
             params = {"tenant": self._tenant, "now": now}
             await connection.execute(text("DELETE FROM match_stop_key WHERE tenant_id = :tenant"), params)
             if big_keys:
@@ -436,44 +457,49 @@ class SqlScanStore:
             return await latest_unfinished(connection, self._tenant)
 
     async def save_job(self, job: ScanJob) -> None:
-        async with self._tx() as connection:
+        async with self._write() as connection:
             await store_job(connection, self._tenant, job)
 
     async def save_chunk(self, job: ScanJob, rows: Sequence[CandidateRow], now: datetime) -> None:
-        async with self._tx() as connection:
-            await self._insert_candidates(connection, job.id, rows, now)
+        pairs = [
+            (r.low_id, r.high_id, r.probability, r.match_weight, self.explanation_text(r.explanation), r.cluster_id)
+            for r in rows
+        ]
+        async with self._write() as connection:
+            await self._insert_candidates(connection, job.id, pairs, now)
             await store_job(connection, self._tenant, job)
 
-    async def save_chunks(self, saves: Sequence[tuple[ScanJob, Sequence[CandidateRow]]], now: datetime) -> None:
-        # Writing a pair costs PostgreSQL a heap row and four index entries, and one backend does them
-        # all on one core: each save has a backend of its own, all at once. The job is saved, and each
-        # transaction committed, in order once all have written: a checkpoint is never ahead of a pair.
-        async with contextlib.AsyncExitStack() as stack:
-            connections = [await stack.enter_async_context(self._tx()) for _ in saves]
-            async with asyncio.TaskGroup() as writing:
-                for connection, (job, rows) in zip(connections, saves, strict=True):
-                    writing.create_task(self._insert_candidates(connection, job.id, rows, now))
-            for connection, (job, _) in zip(connections, saves, strict=True):
-                await store_job(connection, self._tenant, job)
-                await connection.commit()
+    def explanation_text(self, explanation: Sequence[Mapping[str, Any]]) -> str:
+        return orjson.dumps(list(explanation)).decode()
+
+    def whole_writer(self, parts: int) -> _WholeWriter:
+        return _WholeWriter(self, parts)
+
+    @contextlib.asynccontextmanager
+    async def _begun(self, connection: AsyncConnection) -> AsyncIterator[AsyncConnection]:
+        """A transaction of this tenant on a connection checked out already."""
+        async with connection.begin():
+            await begin_for_tenant(connection, self._tenant)
+            yield connection
 
     async def _insert_candidates(
-        self, connection: Any, scan_id: str, rows: Sequence[CandidateRow], now: datetime
+        self, connection: Any, scan_id: str, pairs: Sequence[StoredPair], now: datetime
     ) -> None:
-        if not rows:
+        if not pairs:
             return
+        lows, highs, probabilities, weights, explanations, clusters = map(list, zip(*pairs, strict=True))
         await connection.execute(
             _SAVE_CANDIDATES,
             {
                 "tenant": self._tenant,
                 "scan": scan_id,
                 "now": now,
-                "lows": [r.low_id for r in rows],
-                "highs": [r.high_id for r in rows],
-                "probabilities": [r.probability for r in rows],
-                "weights": [r.match_weight for r in rows],
-                "explanations": [orjson.dumps(list(r.explanation)).decode() for r in rows],
-                "clusters": [r.cluster_id for r in rows],
+                "lows": lows,
+                "highs": highs,
+                "probabilities": probabilities,
+                "weights": weights,
+                "explanations": explanations,
+                "clusters": clusters,
             },
         )
 
@@ -489,60 +515,63 @@ class SqlScanStore:
             return [(low, high, probability) for low, high, probability in rows]
 
     async def save_clusters(
-        self,
-        scan_id: str,
-        clusters: Sequence[tuple[str, Sequence[str], float]],
-        now: datetime,
-        *,
-        labelled: bool = False,
-        stored: int | None = None,
+        self, scan_id: str, clusters: Sequence[tuple[str, Sequence[str], float]], now: datetime
     ) -> int:
         params = {"tenant": self._tenant, "scan": scan_id}
-        async with self._tx() as connection:
-            await connection.execute(text("DELETE FROM duplicate_cluster WHERE tenant_id = :tenant"), params)
-            if not labelled:
-                # pairs stored with a cluster by a run that stopped before this phase: their ids are gone
-                await connection.execute(_UNLABEL_SCAN, params)
+        async with self._write() as connection:
+            await self._replace_clusters(connection, scan_id, clusters, now)
+            # pairs stored with a cluster by a run that stopped before this phase: their ids are gone
+            await connection.execute(_UNLABEL_SCAN, params)
             if clusters:
-                await connection.execute(
-                    _SAVE_CLUSTERS,
-                    {
-                        **params,
-                        "now": now,
-                        "ids": [cluster_id for cluster_id, _, _ in clusters],
-                        # one text[] per cluster cannot be bound as a ragged array: members joined, split in SQL
-                        "members": [_MEMBER_SEPARATOR.join(members) for _, members, _ in clusters],
-                        "best": [best for _, _, best in clusters],
-                    },
-                )
-            if clusters and not labelled:
                 members = [(m, cluster_id) for cluster_id, group, _ in clusters for m in group]
                 await connection.execute(
                     _LABEL_CLUSTERS,
                     {**params, "members": [m for m, _ in members], "clusters": [c for _, c in members]},
                 )
-            if stored is not None and await connection.scalar(_COUNT_CANDIDATES, params) == stored:
-                # every pair of the tenant is one this scan stored (a re-scan updates its pairs in place):
-                # no older one to look for among them all, twice
-                return len(clusters)
-            # Pairs of older scans: decided ones stay as history (without a cluster), the others are gone.
-            await connection.execute(
-                text(
-                    """DELETE FROM duplicate_candidate c
-                        WHERE c.tenant_id = :tenant AND c.scan_id <> :scan AND NOT EXISTS (
-                              SELECT 1 FROM duplicate_pair d
-                               WHERE d.tenant_id = :tenant AND d.low_id = c.low_id AND d.high_id = c.high_id)"""
-                ),
-                params,
-            )
-            await connection.execute(
-                text(
-                    "UPDATE duplicate_candidate SET cluster_id = NULL "
-                    "WHERE tenant_id = :tenant AND scan_id <> :scan AND cluster_id IS NOT NULL"
-                ),
-                params,
-            )
+            await self._drop_older(connection, scan_id)
         return len(clusters)
+
+    async def _replace_clusters(
+        self,
+        connection: AsyncConnection,
+        scan_id: str,
+        clusters: Sequence[tuple[str, Sequence[str], float]],
+        now: datetime,
+    ) -> None:
+        params = {"tenant": self._tenant, "scan": scan_id}
+        await connection.execute(text("DELETE FROM duplicate_cluster WHERE tenant_id = :tenant"), params)
+        if clusters:
+            await connection.execute(
+                _SAVE_CLUSTERS,
+                {
+                    **params,
+                    "now": now,
+                    "ids": [cluster_id for cluster_id, _, _ in clusters],
+                    # one text[] per cluster cannot be bound as a ragged array: members joined, split in SQL
+                    "members": [_MEMBER_SEPARATOR.join(members) for _, members, _ in clusters],
+                    "best": [best for _, _, best in clusters],
+                },
+            )
+
+    async def _drop_older(self, connection: AsyncConnection, scan_id: str) -> None:
+        """Pairs of older scans: decided ones stay as history (without a cluster), the others are gone."""
+        params = {"tenant": self._tenant, "scan": scan_id}
+        await connection.execute(
+            text(
+                """DELETE FROM duplicate_candidate c
+                    WHERE c.tenant_id = :tenant AND c.scan_id <> :scan AND NOT EXISTS (
+                          SELECT 1 FROM duplicate_pair d
+                           WHERE d.tenant_id = :tenant AND d.low_id = c.low_id AND d.high_id = c.high_id)"""
+            ),
+            params,
+        )
+        await connection.execute(
+            text(
+                "UPDATE duplicate_candidate SET cluster_id = NULL "
+                "WHERE tenant_id = :tenant AND scan_id <> :scan AND cluster_id IS NOT NULL"
+            ),
+            params,
+        )
 
     async def auto_merge_pairs(self, scan_id: str, threshold: float) -> list[CandidateRow]:
         async with self._tx() as connection:
@@ -559,3 +588,82 @@ class SqlScanStore:
                 {"tenant": self._tenant, "scan": scan_id, "threshold": threshold},
             )
             return [CandidateRow(r.low_id, r.high_id, r.probability, r.match_weight, r.explanation) for r in rows]
+
+
+# Nothing written: empty arrays. Parsing them on a connection looks up their types and prepares them.
+_EMPTY_CANDIDATES: dict[str, list[Any]] = {
+    k: [] for k in ("lows", "highs", "probabilities", "weights", "explanations", "clusters")
+}
+_EMPTY_CLUSTERS: dict[str, list[Any]] = {"ids": [], "members": [], "best": []}
+
+
+class _WholeWriter:
+    """`WholeWriter` on PostgreSQL: a connection for each part of the pairs and one for the clusters.
+
+    A connection's first statement with an array parameter costs it three round trips to look the type
+    up, and its first use of a statement a parse; a connection the pool does not have yet costs a
+    connect. ~10-20 ms at the end of a scan, when it has nothing else to do: they are done beforehand,
+    beside the training (the connections stay checked out until ``aclose``)."""
+
+    def __init__(self, store: SqlScanStore, parts: int) -> None:
+        self._store = store
+        self._connections: list[AsyncConnection] = []
+        self._ready = asyncio.ensure_future(self._prepare(parts + 1))
+
+    async def _prepare(self, count: int) -> None:
+        for _ in range(count):
+            self._connections.append(await self._store._engine.connect())
+        await asyncio.gather(*(self._prepared(connection) for connection in self._connections))
+
+    async def _prepared(self, connection: AsyncConnection) -> None:
+        transaction = await connection.begin()
+        try:
+            when = datetime.now(UTC)
+            await connection.execute(_SAVE_CANDIDATES, {"tenant": "", "scan": "", "now": when, **_EMPTY_CANDIDATES})
+            await connection.execute(_SAVE_CLUSTERS, {"tenant": "", "scan": "", "now": when, **_EMPTY_CLUSTERS})
+        finally:
+            await transaction.rollback()
+
+    async def save(
+        self,
+        saves: Sequence[tuple[ScanJob, Sequence[StoredPair]]],
+        clustered: tuple[ScanJob, Sequence[tuple[str, Sequence[str], float]]],
+        now: datetime,
+        *,
+        stored: int,
+        saved: Callable[[ScanJob], Awaitable[None]],
+    ) -> None:
+        # Each part of the pairs and the clusters have a transaction and a PostgreSQL backend of their own,
+        # all writing at once (a backend writes on one core). The jobs are saved, and the transactions
+        # committed, in order once all have written: no checkpoint is ever ahead of its pairs, and the
+        # clusters (with the job past CLUSTERS) come last.
+        store, (job, clusters) = self._store, clustered
+        await self._ready
+        grouping, *writers = self._connections
+        async with contextlib.AsyncExitStack() as stack:
+            for connection in self._connections:
+                await stack.enter_async_context(store._begun(connection))
+            async with asyncio.TaskGroup() as writing:
+                writing.create_task(store._replace_clusters(grouping, job.id, clusters, now))
+                for connection, (part, rows) in zip(writers, saves, strict=False):
+                    writing.create_task(store._insert_candidates(connection, part.id, rows, now))
+            for connection, (part, _) in zip(writers, saves, strict=False):
+                await store_job(connection, store._tenant, part)
+                await _commit_lazily(connection)
+                await saved(part)
+            # every pair of the tenant is one this scan stored (a re-scan updates its pairs in place): no
+            # older one to look for among them all
+            if await grouping.scalar(_COUNT_CANDIDATES, {"tenant": store._tenant}) != stored:
+                await store._drop_older(grouping, job.id)
+            await store_job(grouping, store._tenant, job)
+            await _commit_lazily(grouping)
+        await saved(job)
+
+    async def aclose(self) -> None:
+        if not self._ready.done():
+            self._ready.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(self._ready, return_exceptions=True)
+        for connection in self._connections:
+            await connection.close()
+        self._connections = []
