@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from customer360.infrastructure.persistence.database import DatabaseUrls, create_engine
+from customer360.infrastructure.persistence.privacy_sql import document_json
 from tests.conftest import ALL_PERMISSIONS
 from tests.support.api import CUSTOMERS, create_customer
 
@@ -420,3 +421,101 @@ class TestPairPostings:
         found = await _search(client, headers, name="gamma iota")
         postings = await _pair_postings(database, headers["X-Tenant-ID"], wanted)
         assert (found[0], postings) == (wanted, ["m:"])
+
+
+class TestPageDocuments:
+    """The page's documents are built in customer_search's statement (privacy_sql.document_json), and a page
+    of candidates known to match (a typeahead's postings, two name terms' pair postings) is scored without
+    search_hits: both answer what customer_json and search_hits answer."""
+
+    async def test_a_page_document_is_customer_json(
+        self, client: httpx.AsyncClient, headers: dict[str, str], database: DatabaseUrls
+    ) -> None:
+        """A profile with every part (tax ids, contacts, references, tags, addresses) has one document."""
+        customer = await create_customer(
+            client,
+            headers,
+            name="Dokument Probe GmbH",
+            emails=[{"address": "info@probe.example"}],
+            phones=[{"number": "030 1234567", "type": "LANDLINE"}],
+            taxIds=[{"country": "DE", "type": "VAT", "value": "DE 136 695 976"}],
+            addresses=[_address("Lindenstraße 12", "Köln", "50667")],
+            tags=["key-account", "b2b"],
+            externalRefs=[{"sourceSystem": "sap", "externalId": "77"}, {"sourceSystem": "crm", "externalId": "9"}],
+            contacts=[{"name": "Jo Probe", "email": "jo@probe.example", "roles": ["BILLING"]}],
+        )
+        engine = create_engine(database.admin, pooled=False)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    text("SELECT set_config('app.tenant_id', :t, true)"), {"t": headers["X-Tenant-ID"]}
+                )
+                same = await connection.scalar(
+                    text(
+                        f"SELECT crm_customer360.customer_json(p) = ({document_json('crm_customer360', 'p')})::jsonb"
+                        " FROM crm_customer360.customer_profile p WHERE p.tenant_id = :t AND p.id = :c"
+                    ),
+                    {"t": headers["X-Tenant-ID"], "c": customer["id"]},
+                )
+        finally:
+            await engine.dispose()
+        assert same is True
+
+    async def test_a_typeahead_page_is_the_checked_pages(
+        self, client: httpx.AsyncClient, common_tenant: dict[str, str], common: dict[str, list[str]]
+    ) -> None:
+        """'ostw' (a common start: its first postings are the page) answers what the checked path answers
+        (activeOnly, every profile active): the same scores, order and documents."""
+        pages = [
+            (
+                await client.get(
+                    f"{CUSTOMERS}/search", params={"name": "ostw", "limit": "7", **extra}, headers=common_tenant
+                )
+            ).json()
+            for extra in ({}, {"activeOnly": "true"})
+        ]
+        assert (pages[0], len(pages[0]["items"])) == (pages[1], 7)
+
+    async def test_a_pair_postings_page_is_the_checked_pages(
+        self, client: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        """'falkner birk' (two name terms: pair postings) answers what the checked path answers (activeOnly,
+        every profile active): the same scores, order and documents."""
+        await asyncio.gather(*(create_customer(client, headers, name=f"Falkner Birkach {i}") for i in range(6)))
+        await create_customer(client, headers, name="Falkner Birkz", tags=["x"])
+        pages = [
+            (
+                await client.get(
+                    f"{CUSTOMERS}/search", params={"name": "falkner birk", "limit": "5", **extra}, headers=headers
+                )
+            ).json()
+            for extra in ({}, {"activeOnly": "true"})
+        ]
+        assert (pages[0], len({h["score"] for h in pages[0]["items"]})) == (pages[1], 2)
+
+
+class TestStreetPairs:
+    """Two street terms are one range of the street pairs (migration 0019), each candidate checked."""
+
+    async def test_the_trigger_posts_a_profiles_street_pairs(
+        self, client: httpx.AsyncClient, headers: dict[str, str], database: DatabaseUrls
+    ) -> None:
+        """'Ahornstr. 4' posts 'r:4 ahornstrasse' and 'r:ahornstrasse 4'."""
+        customer = await create_customer(client, headers, addresses=[_address("Ahornstr. 4", "München", "80331")])
+        postings = await _postings(database, headers["X-Tenant-ID"], customer["id"], "left(token, 2) = 'r:'")
+        assert postings == ["r:4 ahornstrasse", "r:ahornstrasse 4"]
+
+    async def test_a_street_with_its_number_and_city_finds_only_that_address(
+        self, client: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        """'Ahornstr. 4' in 'München' finds Ahornstraße 4 and 41 there, not Ahornstraße 5 nor Ahornstraße 4 in
+        Köln, the whole number first."""
+        wanted = (await create_customer(client, headers, addresses=[_address("Ahornstraße 4", "München", "80331")]))[
+            "id"
+        ]
+        longer = (await create_customer(client, headers, addresses=[_address("Ahornstraße 41", "München", "80331")]))[
+            "id"
+        ]
+        await create_customer(client, headers, addresses=[_address("Ahornstraße 5", "München", "80331")])
+        await create_customer(client, headers, addresses=[_address("Ahornstraße 4", "Köln", "50667")])
+        assert [wanted, longer] == await _search(client, headers, street="Ahornstr. 4", city="münchen")

@@ -21,35 +21,51 @@ def customer_json(schema: str, *, privacy: bool) -> str:
     PL/pgSQL, not SQL: a SQL function with sub-selects is never inlined, and PostgreSQL plans its body
     again on every call; PL/pgSQL keeps the plans for the session (measured, 100,000 profiles: the single-
     profile lookup's database time from ~0.58 ms to ~0.15 ms)."""
-    extra = "'privacyFlags', to_jsonb(p.privacy_flags), 'tombstone', p.tombstone," if privacy else ""
     return f"""
 CREATE OR REPLACE FUNCTION {schema}.customer_json(p {schema}.customer_profile) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY INVOKER AS $$
 BEGIN
-  RETURN jsonb_build_object(
-    'id', p.id, 'kind', p.kind, 'name', p.name, 'legalName', p.legal_name, 'givenName', p.given_name,
-    'familyName', p.family_name, 'birthDate', p.birth_date, 'status', p.status, 'segment', p.segment,
-    'industry', p.industry, 'website', p.website, 'domain', p.domain, 'taxIds', p.tax_ids,
-    'emails', p.emails, 'phones', p.phones, 'addresses', p.addresses, 'locale', p.locale,
-    'communication', p.communication, 'tags', to_jsonb(p.tags), 'mergedInto', p.merged_into, {extra}
-    'createdAt', p.created_at, 'createdBy', p.created_by, 'updatedAt', p.updated_at,
-    'updatedBy', p.updated_by, 'version', p.version,
-    'externalRefs', COALESCE((
-      SELECT jsonb_agg(jsonb_build_object('sourceSystem', r.source_system, 'externalId', r.external_id)
-                       ORDER BY r.source_system)
-        FROM {schema}.external_reference r
-       WHERE r.tenant_id = p.tenant_id AND r.customer_id = p.id), '[]'::jsonb),
-    'contacts', COALESCE((
-      SELECT jsonb_agg(jsonb_build_object(
-               'id', c.id, 'name', c.name, 'givenName', c.given_name, 'familyName', c.family_name,
-               'jobTitle', c.job_title, 'roles', to_jsonb(c.roles), 'primaryRoles', to_jsonb(c.primary_roles),
-               'emails', c.emails, 'phones', c.phones, 'communication', c.communication,
-               'createdAt', c.created_at, 'updatedAt', c.updated_at) ORDER BY c.id)
-        FROM {schema}.contact c
-       WHERE c.tenant_id = p.tenant_id AND c.customer_id = p.id AND c.removed_at IS NULL), '[]'::jsonb));
+  RETURN {_document(schema, "p", privacy=privacy, kind="jsonb")};
 END
 $$
 """
+
+
+def document_json(schema: str, p: str) -> str:
+    """The document of ``customer_json`` (with its privacy fields) as a ``json`` expression over the row
+    alias ``p`` of ``customer_profile``, for a statement that builds many (customer_search's page): the same
+    keys and values (as parsed JSON) without a PL/pgSQL call and a jsonb per profile (ten documents: ~0.3 ->
+    ~0.15 ms of PostgreSQL's CPU at 1,000,000 profiles). tests/integration/test_search.py compares the two."""
+    return _document(schema, p, privacy=True, kind="json")
+
+
+def _document(schema: str, p: str, *, privacy: bool, kind: str) -> str:
+    """The document's expression, built as ``jsonb`` (customer_json's text, unchanged since 0007) or ``json``."""
+    array = "to_jsonb({})" if kind == "jsonb" else "{}"
+    tags, flags = array.format(f"{p}.tags"), array.format(f"{p}.privacy_flags")
+    roles, primary_roles = array.format("c.roles"), array.format("c.primary_roles")
+    extra = f"'privacyFlags', {flags}, 'tombstone', {p}.tombstone," if privacy else ""
+    return f"""{kind}_build_object(
+    'id', {p}.id, 'kind', {p}.kind, 'name', {p}.name, 'legalName', {p}.legal_name, 'givenName', {p}.given_name,
+    'familyName', {p}.family_name, 'birthDate', {p}.birth_date, 'status', {p}.status, 'segment', {p}.segment,
+    'industry', {p}.industry, 'website', {p}.website, 'domain', {p}.domain, 'taxIds', {p}.tax_ids,
+    'emails', {p}.emails, 'phones', {p}.phones, 'addresses', {p}.addresses, 'locale', {p}.locale,
+    'communication', {p}.communication, 'tags', {tags}, 'mergedInto', {p}.merged_into, {extra}
+    'createdAt', {p}.created_at, 'createdBy', {p}.created_by, 'updatedAt', {p}.updated_at,
+    'updatedBy', {p}.updated_by, 'version', {p}.version,
+    'externalRefs', COALESCE((
+      SELECT {kind}_agg({kind}_build_object('sourceSystem', r.source_system, 'externalId', r.external_id)
+                       ORDER BY r.source_system)
+        FROM {schema}.external_reference r
+       WHERE r.tenant_id = {p}.tenant_id AND r.customer_id = {p}.id), '[]'::{kind}),
+    'contacts', COALESCE((
+      SELECT {kind}_agg({kind}_build_object(
+               'id', c.id, 'name', c.name, 'givenName', c.given_name, 'familyName', c.family_name,
+               'jobTitle', c.job_title, 'roles', {roles}, 'primaryRoles', {primary_roles},
+               'emails', c.emails, 'phones', c.phones, 'communication', c.communication,
+               'createdAt', c.created_at, 'updatedAt', c.updated_at) ORDER BY c.id)
+        FROM {schema}.contact c
+       WHERE c.tenant_id = {p}.tenant_id AND c.customer_id = {p}.id AND c.removed_at IS NULL), '[]'::{kind}))"""
 
 
 def _guard(schema: str) -> str:
