@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from customer360.application import consents, customers, merges, privacy, relationships
 from customer360.application.context import RequestContext
@@ -14,7 +14,7 @@ from customer360.application.inputs import ContactInput, EmailInput, ExternalRef
 from customer360.application.ports import UnitOfWork
 from customer360.bootstrap import Services
 from customer360.infrastructure.persistence.database import tenant_transaction
-from customer360.infrastructure.persistence.tables import metadata
+from customer360.infrastructure.persistence.tables import customer_profile, metadata
 
 
 class Boom(Exception):
@@ -98,3 +98,51 @@ class TestTenantScope:
         async with services.engine.connect() as connection:
             setting = (await connection.execute(select(func.current_setting("app.tenant_id", True)))).scalar_one()
         assert setting in (None, "")
+
+
+class TestAnswerDocuments:
+    """A flush before an answer brings the written profiles' documents back with the matching data."""
+
+    async def test_a_create_answers_with_the_document_a_later_read_returns(
+        self, services: Services, tenant: str
+    ) -> None:
+        """The document the flush brought back is the stored one, contacts and references included."""
+        context = RequestContext(tenant_id=tenant, actor="test", correlation_id="answer")
+        attributes = ProfileInput(
+            name="Answer GmbH",
+            emails=(EmailInput(address="info@answer.example"),),
+            external_refs=(ExternalRefInput(source_system="ERP", external_id="A-1"),),
+        )
+        command = customers.CreateCustomerProfile(attributes, contacts=(ContactInput(name="Ann"),))
+        answer = await services.executor.execute(
+            context, customers.create_customer_profile, command, present=customers.profile_answer
+        )
+        customer_id = answer.result.customer_id
+
+        async def read(cmd: None, uow: UnitOfWork, env: HandlerEnv) -> Any:
+            return await uow.views.profile(customer_id)
+
+        stored = await services.executor.execute(context, read, None)
+        assert answer.documents[customer_id] == stored
+        assert stored["contacts"]
+        assert stored["externalRefs"]
+
+    async def test_a_statement_after_the_flush_makes_the_next_read_query_again(
+        self, services: Services, tenant: str
+    ) -> None:
+        """A document kept by the flush is not answered once another statement changed the profile."""
+        context = RequestContext(tenant_id=tenant, actor="test", correlation_id="stale")
+
+        async def create_then_rename(cmd: None, uow: UnitOfWork, env: HandlerEnv) -> Any:
+            command = customers.CreateCustomerProfile(ProfileInput(name="Before GmbH"))
+            customer_id = (await customers.create_customer_profile(command, uow, env)).customer_id
+            await uow.flush(answer=True)
+            p = customer_profile.c
+            await uow.writes.execute(  # type: ignore[attr-defined]
+                update(customer_profile).where(p.tenant_id == tenant, p.id == customer_id).values(name="After GmbH")
+            )
+            return await uow.views.profile(customer_id)
+
+        document = await services.executor.execute(context, create_then_rename, None)
+        assert document is not None
+        assert document["name"] == "After GmbH"

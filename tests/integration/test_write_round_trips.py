@@ -51,14 +51,14 @@ NEIGHBOUR = {
 
 
 class TestCreateRoundTrips:
-    async def test_a_create_without_candidates_sends_five_statements(
+    async def test_a_create_without_candidates_sends_four_statements(
         self, checking: httpx.AsyncClient, headers: dict[str, str], services: Services
     ) -> None:
-        """Profile with its keys, suppression, thresholds with the candidates, matching data, answer."""
+        """Profile with its keys, suppression, thresholds with the candidates, matching data with the answer."""
         await created(checking, headers, BERND)
         with statements(services.engine) as seen:
             await created(checking, headers, ANNA)
-        assert len(seen) == 5, "\n".join(seen)
+        assert len(seen) == 4, "\n".join(seen)
 
     async def test_a_create_with_a_candidate_adds_the_term_counts(
         self, checking: httpx.AsyncClient, headers: dict[str, str], services: Services
@@ -68,4 +68,4 @@ class TestCreateRoundTrips:
         await created(checking, headers, {**NEIGHBOUR, "givenName": "Lea", "emails": []})
         with statements(services.engine) as seen:
             await created(checking, headers, NEIGHBOUR)
-        assert len(seen) == 6, "\n".join(seen)
+        assert len(seen) == 5, "\n".join(seen)

@@ -242,7 +242,7 @@ class FakeUnitOfWork:
     ) -> None:
         return None
 
-    async def flush(self) -> None:
+    async def flush(self, *, answer: bool = False) -> None:
         await self.customers.flush()
         await self.consents.flush()
 

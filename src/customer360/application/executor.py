@@ -73,7 +73,7 @@ class CommandExecutor:
             result = await handler(command, uow, self.env(context))
             output: Any = result
             if present is not None:
-                await uow.flush()
+                await uow.flush(answer=True)
                 output = await present(result, uow)
             if replay_key is not None and remember is not None:
                 await uow.idempotency.save(replay_key, remember(output))

@@ -209,8 +209,9 @@ class UnitOfWork(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
 
-    async def flush(self) -> None:
-        """Write the changed aggregates (not yet their events) so views inside the transaction see them."""
+    async def flush(self, *, answer: bool = False) -> None:
+        """Write the changed aggregates (not yet their events) so views inside the transaction see them;
+        ``answer``: the views are read next (an implementation may read what it wrote with its writes)."""
         ...
 
     async def commit(self) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.schema import Table
 from sqlalchemy.types import BigInteger, Text
 
+from customer360.application.queries import Document
 from customer360.domain.customer import CustomerProfile
 from customer360.domain.duplicates import MATCHABLE_STATUSES, match_record_of
 from customer360.domain.events import CustomerUnmerged
@@ -35,6 +36,7 @@ from customer360.infrastructure.persistence.match_codec import (
     key_hashes,
 )
 from customer360.infrastructure.persistence.pending_writes import SqlExecutor
+from customer360.infrastructure.persistence.profile_queries import PROFILE_COLUMNS, profile_document
 from customer360.infrastructure.persistence.tables import match_key, match_record, match_term
 
 
@@ -77,9 +79,11 @@ class _Postings:
 
 
 # The postings added and the records written, in one round trip (arrays, one element a row; a record's
-# keys and terms as array literals).
+# keys and terms as array literals); then the profile documents of ``documents`` (ids; none when empty), as
+# the statement finds them: the profiles were written by earlier statements, and nothing this one writes
+# is part of a document, so they are what a read right after it would return.
 _WRITE = text(
-    """
+    f"""
     WITH added_keys AS (
         INSERT INTO match_key (tenant_id, key_hash, customer_id)
         SELECT :tenant, a.h, a.id FROM unnest(:key_hashes, :key_ids) AS a(h, id)
@@ -88,16 +92,21 @@ _WRITE = text(
         INSERT INTO match_term (tenant_id, term_hash, customer_id)
         SELECT :tenant, a.h, a.id FROM unnest(:term_hashes, :term_ids) AS a(h, id)
         ON CONFLICT DO NOTHING
+    ), records AS (
+        INSERT INTO match_record (tenant_id, customer_id, features, keys, terms)
+        SELECT :tenant, r.id, CAST(r.features AS jsonb), CAST(r.keys AS bigint[]), CAST(r.terms AS bigint[])
+          FROM unnest(:ids, :features, :keys, :terms) AS r(id, features, keys, terms)
+        ON CONFLICT (tenant_id, customer_id)
+        DO UPDATE SET features = EXCLUDED.features, keys = EXCLUDED.keys, terms = EXCLUDED.terms
     )
-    INSERT INTO match_record (tenant_id, customer_id, features, keys, terms)
-    SELECT :tenant, r.id, CAST(r.features AS jsonb), CAST(r.keys AS bigint[]), CAST(r.terms AS bigint[])
-      FROM unnest(:ids, :features, :keys, :terms) AS r(id, features, keys, terms)
-    ON CONFLICT (tenant_id, customer_id)
-    DO UPDATE SET features = EXCLUDED.features, keys = EXCLUDED.keys, terms = EXCLUDED.terms
+    SELECT {PROFILE_COLUMNS} FROM customer_profile p WHERE p.tenant_id = :tenant AND p.id = ANY(:documents)
     """
 ).bindparams(
     *(bindparam(name, type_=ARRAY(BigInteger)) for name in ("key_hashes", "term_hashes")),
-    *(bindparam(name, type_=ARRAY(Text)) for name in ("key_ids", "term_ids", "ids", "features", "keys", "terms")),
+    *(
+        bindparam(name, type_=ARRAY(Text))
+        for name in ("key_ids", "term_ids", "ids", "features", "keys", "terms", "documents")
+    ),
 )
 
 
@@ -111,11 +120,15 @@ async def sync_match_data(
     profiles: Sequence[CustomerProfile],
     new_ids: set[str],
     known: Mapping[str, tuple[MatchRecord, PreparedRecord]] | None = None,
-) -> None:
+    *,
+    documents: bool = False,
+) -> dict[str, Document]:
     """Bring the matching data of ``profiles`` (just written) in line with them (``known``: see
-    `matching_rows`)."""
+    `matching_rows`). With ``documents``, their profile documents come back with the statement that writes
+    the records (a round trip less for a command that answers with them), by profile id; profiles whose
+    matching data needed no statement have none."""
     if not profiles:
-        return
+        return {}
     r = match_record.c
     old: dict[str, tuple[set[int], set[int], PreparedRecord | None]] = {}
     existing = [p.id for p in profiles if p.id not in new_ids]
@@ -152,21 +165,24 @@ async def sync_match_data(
     await terms.remove(connection)
     if gone:
         await connection.execute(delete(match_record).where(r.tenant_id == tenant_id, r.customer_id.in_(gone)))
-    if records or keys.added or terms.added:
-        await connection.execute(
-            _WRITE,
-            {
-                "tenant": tenant_id,
-                "key_hashes": [h for h, _ in keys.added],
-                "key_ids": [i for _, i in keys.added],
-                "term_hashes": [h for h, _ in terms.added],
-                "term_ids": [i for _, i in terms.added],
-                "ids": list(records),
-                "features": [f for f, _, _ in records.values()],
-                "keys": [_array(k) for _, k, _ in records.values()],
-                "terms": [_array(t) for _, _, t in records.values()],
-            },
-        )
+    if not (records or keys.added or terms.added):
+        return {}
+    result = await connection.execute(
+        _WRITE,
+        {
+            "tenant": tenant_id,
+            "key_hashes": [h for h, _ in keys.added],
+            "key_ids": [i for _, i in keys.added],
+            "term_hashes": [h for h, _ in terms.added],
+            "term_ids": [i for _, i in terms.added],
+            "ids": list(records),
+            "features": [f for f, _, _ in records.values()],
+            "keys": [_array(k) for _, k, _ in records.values()],
+            "terms": [_array(t) for _, _, t in records.values()],
+            "documents": [p.id for p in profiles] if documents else [],
+        },
+    )
+    return {row.id: profile_document(row._mapping) for row in result}
 
 
 def _readable(customer_id: str, features: Any) -> PreparedRecord | None:

@@ -51,6 +51,9 @@ class PendingWrites:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
         self._queue: list[Write] = []
+        # Statements run so far (reads and writes): what was read after statement N is current while this
+        # is still N (SqlTransactionViews keeps the documents a flush brought back until then).
+        self.statements = 0
 
     def later(self, write: Write) -> None:
         """Queue a write (a statement, or a few with their checks) for the next flush."""
@@ -67,6 +70,7 @@ class PendingWrites:
     async def flush(self) -> None:
         """Run the queued writes in the order they were queued."""
         while self._queue:
+            self.statements += 1
             await self._queue.pop(0)(self._connection)
 
     @overload
@@ -77,4 +81,5 @@ class PendingWrites:
 
     async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[*tuple[Any, ...]]:
         await self.flush()
+        self.statements += 1
         return await self._connection.execute(statement, parameters)

@@ -8,7 +8,9 @@ Repositories write nothing when a use case calls them: row writes are queued on 
    provenance, decisions, holds, policies …; a read through the unit of work runs them first), so a
    row may refer to a profile added before it in the same unit;
 2. the changes of the customer profiles loaded and changed;
-3. the matching data of every profile written since the last flush (match_sync.sync_match_data).
+3. the matching data of every profile written since the last flush (match_sync.sync_match_data); a flush
+   before an answer (``answer=True``) has the documents of those profiles come back with that statement,
+   and the views answer the next read of each from them while no other statement has run.
 
 ``commit`` flushes, then writes the audit and outbox rows of every recorded event, then commits: the
 change, its audit trail and its events become visible together or not at all. The audit and outbox
@@ -182,12 +184,19 @@ class SqlUnitOfWork:
         events.extend(self.duplicates.events)
         return events
 
-    async def flush(self) -> None:
+    async def flush(self, *, answer: bool = False) -> None:
         await self.writes.flush()
         written = await self.customers.flush()
-        await sync_match_data(
-            self.writes, self.context.tenant_id, written.profiles, written.new_ids, self.duplicates.prepared
+        documents = await sync_match_data(
+            self.writes,
+            self.context.tenant_id,
+            written.profiles,
+            written.new_ids,
+            self.duplicates.prepared,
+            documents=answer,
         )
+        if documents:
+            self.views.keep(documents)
 
     async def commit(self) -> None:
         await self.flush()
