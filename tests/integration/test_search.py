@@ -379,6 +379,49 @@ async def _postings(database: DatabaseUrls, tenant: str, customer_id: str, kind:
         await engine.dispose()
 
 
+class TestPostingsOfNewProfiles:
+    """A new profile's postings are inserted plainly (migration 0020): each once, all of them."""
+
+    async def test_a_new_profile_has_every_posting_search_postings_lists(
+        self, client: httpx.AsyncClient, headers: dict[str, str], database: DatabaseUrls
+    ) -> None:
+        """Words, prefixes and pairs of a created profile are search_postings(search_tokens), no more."""
+        customer = await create_customer(
+            client,
+            headers,
+            name="Kranich Moorbach Holz",
+            addresses=[
+                {
+                    "type": "BILLING",
+                    "lines": ["Lindenallee 7"],
+                    "city": "Potsdam",
+                    "postalCode": "14467",
+                    "country": "DE",
+                }
+            ],
+        )
+        stored = await _postings(database, headers["X-Tenant-ID"], customer["id"], "true")
+        engine = create_engine(database.admin, pooled=False)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    text("SELECT set_config('app.tenant_id', :t, true)"), {"t": headers["X-Tenant-ID"]}
+                )
+                listed = (
+                    await connection.execute(
+                        text(
+                            "SELECT ARRAY(SELECT unnest(crm_customer360.search_postings(search_tokens)) ORDER BY 1)"
+                            " FROM crm_customer360.customer_profile WHERE id = :c"
+                        ),
+                        {"c": customer["id"]},
+                    )
+                ).scalar_one()
+        finally:
+            await engine.dispose()
+        assert stored == sorted(listed)
+        assert {"n:kranich", "N:kran", "m:kranich holz", "m:holz kranich"} <= set(stored)
+
+
 class TestPairPostings:
     """Two name terms are one range of the pair postings (migration 0017), read best-scoring first."""
 

@@ -117,11 +117,16 @@ FOR EACH ROW EXECUTE FUNCTION {schema}.sync_search_tokens()""",
     ]
 
 
-def statement_insert_trigger(schema: str, *, prefixes: bool = False) -> list[str]:
+def statement_insert_trigger(schema: str, *, prefixes: bool = False, new_ids: bool = False) -> list[str]:
     """Migration 0014: on INSERT, the postings of all the statement's rows in two statements (a transition
     table) instead of a PL/pgSQL call and two statements per row; ``sync_search_tokens()`` keeps updates.
-    With ``prefixes`` (0016) each token's prefix posting too."""
+    With ``prefixes`` (0016) each token's prefix posting too. With ``new_ids`` (0020) the postings are
+    inserted without ``ON CONFLICT DO NOTHING``: a posting names the profile, a profile row is inserted
+    once (its id is its primary key, and no profile row is ever deleted), and ``search_postings`` lists each
+    posting once, so none can exist yet; a speculative insertion checked the index a second time and wrote
+    a second WAL record for every posting (~0.1 ms of PostgreSQL per create, 17 postings)."""
     postings = f"{schema}.search_postings(n.search_tokens)" if prefixes else "n.search_tokens"
+    conflicts = "" if new_ids else "\n  ON CONFLICT DO NOTHING"
     return [
         f"""
 CREATE OR REPLACE FUNCTION {schema}.sync_search_tokens_inserted() RETURNS trigger
@@ -129,8 +134,7 @@ LANGUAGE plpgsql SECURITY INVOKER SET search_path = {schema}, public, pg_temp AS
 BEGIN
   INSERT INTO search_token (tenant_id, token, customer_id)
   SELECT n.tenant_id, x.token, n.id FROM inserted n CROSS JOIN LATERAL unnest({postings}) AS x(token)
-   WHERE n.status NOT IN ('MERGED', 'ERASED')
-  ON CONFLICT DO NOTHING;
+   WHERE n.status NOT IN ('MERGED', 'ERASED'){conflicts};
   INSERT INTO search_word (tenant_id, field, word)
   SELECT DISTINCT n.tenant_id, left(x.token, 1), substr(x.token, 3)
     FROM inserted n CROSS JOIN LATERAL unnest(n.search_tokens) AS x(token)
