@@ -42,6 +42,8 @@ from customer360.infrastructure.persistence.pending_writes import PendingWrites
 from customer360.infrastructure.persistence.tables import duplicate_pair, duplicate_policy, match_model
 
 DEFAULT_MODEL_SOURCE = "DEFAULT"
+_UNTRAINED = MatchModel()
+"""The model of a tenant that has none stored, built once (immutable; ~35 µs to build, twice per check)."""
 
 
 TERM_COUNT_CAP = 5000
@@ -267,7 +269,7 @@ class SqlDuplicateIndex:
     def _matching_from(self, row: Any, cached: tuple[int, MatchModel] | None) -> Matching:
         policy = policy_from_row(row, self._default)
         if row is None or row.model_version is None:
-            return Matching(policy, MatchModel(), 0, self._limits)
+            return Matching(policy, _UNTRAINED, 0, self._limits)
         if row.document is not None:
             model = MatchModel.from_dict(orjson.loads(row.document))
             self._models.put(self._tenant, row.model_version, model)
@@ -302,7 +304,7 @@ class SqlDuplicateIndex:
         # with the thresholds and the model's version; should the model have changed meanwhile and the
         # record prepared by the new one block on other keys, its candidates are read again.
         cached = self._models.get(self._tenant)
-        guess = cached[1] if cached is not None else MatchModel()
+        guess = cached[1] if cached is not None else _UNTRAINED
         subject = guess.prepare(record)
         keys = key_hashes(prepared_blocking_keys(subject))
         parameters = self._candidate_parameters(keys, subject, exclude_decided)
