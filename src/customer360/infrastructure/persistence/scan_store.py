@@ -640,6 +640,9 @@ class _WholeWriter:
         store, (job, clusters) = self._store, clustered
         await self._ready
         grouping, *writers = self._connections
+        if len(saves) > len(writers):
+            # zip below would drop the parts that have no connection, and their pairs with them
+            raise ValueError(f"{len(saves)} parts of pairs for {len(writers)} connections")
         async with contextlib.AsyncExitStack() as stack:
             for connection in self._connections:
                 await stack.enter_async_context(store._begun(connection))

@@ -312,6 +312,12 @@ def field_trigram_indexes(schema: str) -> list[str]:
     ]
 
 
+# A word ``x`` of a profile against a term ``t.term`` (field prefix included): the whole word 1, a start of
+# it by the share typed. search_hits and customer_search's page of candidates known to match score alike.
+_WORD_SCORE = """WHEN x = t.term THEN 1.0
+                    WHEN left(x, length(t.term)) = t.term
+                      THEN 0.5 + 0.5 * (length(t.term) - 2)::real / (length(x) - 2)"""
+
 # Per candidate: its position in the driver's order, whether one of q's exact keys found it, and its score;
 # only candidates every term matches (q: one of its keys, or every one of its words). One pass over
 # (candidate × term × token) rows: a function call per pair costs ten times more.
@@ -348,9 +354,7 @@ LANGUAGE sql STABLE SECURITY INVOKER AS $$
     SELECT c.id, t.q, t.term,
            max(CASE WHEN t.alts IS NOT NULL THEN
                       CASE WHEN x = ANY (t.alts) THEN 0.8 * {s}.similarity(substr(x, 3), substr(t.term, 3)) END
-                    WHEN x = t.term THEN 1.0
-                    WHEN left(x, length(t.term)) = t.term
-                      THEN 0.5 + 0.5 * (length(t.term) - 2)::real / (length(x) - 2) END) AS score
+                    {word_score} END) AS score
       FROM c CROSS JOIN t CROSS JOIN LATERAL unnest(c.tk) AS x
      GROUP BY c.id, t.q, t.term
   ), per AS (
@@ -407,9 +411,7 @@ def search_function(schema: str, tenant_setting: str) -> list[str]:
       FROM (
         SELECT q.*, u.ord,
                ((SELECT sum(b.score) FROM (
-                  SELECT max(CASE WHEN x = t.term THEN 1.0
-                                  WHEN left(x, length(t.term)) = t.term
-                                    THEN 0.5 + 0.5 * (length(t.term) - 2)::real / (length(x) - 2) END) AS score
+                  SELECT max(CASE {_WORD_SCORE} END) AS score
                     FROM unnest(v_terms) AS t(term) CROSS JOIN unnest(q.search_tokens) AS x
                    GROUP BY t.term) b) / cardinality(v_terms))::real AS score
           FROM (SELECT x.id, min(x.ord) AS ord FROM unnest(v_cand) WITH ORDINALITY AS x(id, ord) GROUP BY x.id) u
@@ -974,7 +976,7 @@ $$"""
     return [
         prefix_end,
         key_hits,
-        _HITS.format(s=s),
+        _HITS.format(s=s, word_score=_WORD_SCORE),
         body,
     ]
 
